@@ -1,0 +1,3 @@
+from costlog.cli import main
+
+main()

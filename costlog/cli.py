@@ -1,0 +1,261 @@
+"""The click commands: each parses its options, calls one core function, prints.
+
+All errors pass through `CostlogGroup.invoke`, the one place that maps them to a one-line
+message and an exit code (see costlog.errors for the codes).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from costlog import __version__
+from costlog.errors import EXIT_ERROR, CostlogError
+
+
+class _Failed(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"costlog: error: {self.message}", err=True)
+
+
+class CostlogGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CostlogError as exc:
+            raise _Failed(exc.one_line(), exc.exit_code) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            raise click.exceptions.Exit(130) from None
+        except Exception as exc:
+            if os.environ.get("COSTLOG_DEBUG"):
+                raise
+            log = _crash_log()
+            raise _Failed(f"internal error: {type(exc).__name__}: {exc} (traceback in {log}; "
+                          "please report it)", EXIT_ERROR) from None
+
+
+def _crash_log() -> str:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "costlog"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        path = base / "errors.log"
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(f"--- {datetime.now(UTC).isoformat()} costlog {__version__} "
+                         f"{sys.argv[1:]}\n{traceback.format_exc()}\n")
+        return str(path)
+    except OSError:
+        return "stderr (could not write the log)"
+
+
+def _context() -> tuple[Any, Any]:
+    from costlog import config as config_mod
+    from costlog import repo as repo_mod
+
+    repo = repo_mod.find()
+    return repo, config_mod.load(repo.root)
+
+
+@click.group(cls=CostlogGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="costlog")
+def cli() -> None:
+    """Keep an honest, reviewable ledger of what AI coding agents cost, in this repo.
+
+    The ledger (.costlog/sessions/, one YAML file per session) is the source of truth;
+    COST_LOG.md is generated from it. Exit codes: 0 ok, 1 error, 2 usage error,
+    3 check failed, 4 over budget.
+    """
+
+
+# ---------------------------------------------------------------- init
+
+
+@cli.command()
+def init() -> None:
+    """Set this repo up: a commented config file and a first COST_LOG.md."""
+    from costlog import setup
+
+    repo, _ = _context()
+    for line in setup.init(repo):
+        click.echo(line)
+
+
+# ---------------------------------------------------------------- record
+
+
+def _decimal(ctx: click.Context, param: click.Parameter, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value.lstrip("$"))
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise click.BadParameter("must be a finite amount >= 0")
+    return amount
+
+
+def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    from costlog.timeutil import parse_when
+
+    try:
+        return parse_when(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_TOKENS = click.IntRange(min=0)
+
+
+@cli.command()
+@click.option("--model", help="Model used (record by hand). Without it: auto mode.")
+@click.option("--agent", default="manual", show_default=True, help="Agent name for a manual "
+              "record.")
+@click.option("--session", "session_id", help="Session id; re-recording the same id updates it.")
+@click.option("--tasks", type=click.IntRange(min=0), help="Tasks completed.")
+@click.option("--task-types", help='Task types, e.g. "3 code, 1 docs".')
+@click.option("--notes", help="A short note for the session log.")
+@click.option("--cost", callback=_decimal, help="Cost in USD, if you know it.")
+@click.option("--input-tokens", type=_TOKENS, help="Uncached input tokens.")
+@click.option("--output-tokens", type=_TOKENS, help="Output tokens (incl. reasoning).")
+@click.option("--cache-read-tokens", type=_TOKENS, help="Cached input tokens read.")
+@click.option("--cache-write-tokens", type=_TOKENS, help="Cache writes, 5-minute TTL.")
+@click.option("--cache-write-1h-tokens", type=_TOKENS, help="Cache writes, 1-hour TTL.")
+@click.option("--requests", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Model calls the token counts cover.")
+@click.option("--started", callback=_when, help="Start time (ISO 8601); default now.")
+@click.option("--work-item", "work_items", multiple=True, help="Work item key (repeatable).")
+@click.option("--no-render", is_flag=True, help="Only write the ledger; skip COST_LOG.md.")
+def record(model: str | None, agent: str, session_id: str | None, tasks: int | None,
+           task_types: str | None, notes: str | None, cost: Decimal | None,
+           input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
+           cache_write_tokens: int | None, cache_write_1h_tokens: int | None, requests: int,
+           started: datetime | None, work_items: tuple[str, ...], no_render: bool) -> None:
+    """Record a session in the ledger and regenerate COST_LOG.md.
+
+    With --model it records by hand: priced from --cost, else from token counts with the
+    price table, else from the cost estimation guide (marked `manual`).
+    """
+    from costlog import record as rec
+    from costlog.models import Usage
+
+    if model is None:
+        raise CostlogError("auto mode (finding this repo's agent session) is not available "
+                           "yet", hint="pass --model to record by hand")
+    counts = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+              cache_write_1h_tokens)
+    usage = None
+    if any(c is not None for c in counts):
+        usage = Usage(*(c or 0 for c in counts))
+    repo, config = _context()
+    manual = rec.ManualSession(
+        model=model, agent=agent, session_id=session_id, tasks=tasks,
+        task_types=rec.parse_task_types(task_types), notes=notes, cost=cost, usage=usage,
+        requests=requests, started=started, work_items=list(work_items))
+    entry, warnings = rec.manual_entry(manual, config, repo.root)
+    for warning in warnings:
+        click.echo(f"costlog: warning: {warning}", err=True)
+    result = rec.save(repo, config, entry, render=not no_render)
+    click.echo(rec.summary_line(result.entry))
+
+
+# ---------------------------------------------------------------- render / check
+
+
+@cli.command()
+@click.option("--context", "show_context", is_flag=True,
+              help="Print the JSON the template receives instead of rendering.")
+def render(show_context: bool) -> None:
+    """Regenerate COST_LOG.md from the ledger (also fixes a conflicted COST_LOG.md)."""
+    from costlog import render as renderer
+
+    repo, config = _context()
+    if show_context:
+        click.echo(renderer.context_json(repo, config))
+        return
+    result = renderer.render(repo, config)
+    state = "updated" if result.changed else "unchanged"
+    click.echo(f"{config.output} {state}")
+
+
+@cli.command()
+def check() -> None:
+    """Exit 3 if COST_LOG.md differs from what the ledger renders to, or the ledger is invalid."""
+    from costlog import render as renderer
+
+    repo, config = _context()
+    click.echo(renderer.check(repo, config))
+
+
+# ---------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def demo(directory: Path) -> None:
+    """Build a throwaway git repo with a few days of sample sessions and render COST_LOG.md."""
+    from costlog import demo as demo_mod
+
+    path = demo_mod.build(directory)
+    click.echo(f"demo repo: {directory}")
+    click.echo(f"open {path}")
+
+
+# ---------------------------------------------------------------- pricing
+
+
+@cli.group()
+def pricing() -> None:
+    """Inspect the price table (bundled, plus this repo's overrides)."""
+
+
+@pricing.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def pricing_list(as_json: bool) -> None:
+    """Every priced model with its current rates ($ per million tokens)."""
+    from costlog import pricing_view
+
+    click.echo(pricing_view.list_text(_price_table(), as_json=as_json))
+
+
+@pricing.command("show")
+@click.argument("model")
+def pricing_show(model: str) -> None:
+    """A model's dated prices, tiers, aliases and source."""
+    from costlog import pricing_view
+
+    click.echo(pricing_view.show_text(_price_table(), model))
+
+
+def _price_table() -> Any:
+    from costlog.pricing import PriceTable
+
+    try:
+        repo, config = _context()
+        override = config.prices_path(repo.root)
+    except CostlogError:
+        override = None
+    return PriceTable.load(override)
+
+
+def main() -> NoReturn:
+    cli.main(prog_name="costlog")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

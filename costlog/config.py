@@ -1,0 +1,181 @@
+"""The repo's costlog config: a dataclass whose field defaults are the defaults.
+
+The file is `.costlog/config.yaml`; `costlog init` writes it with every default commented.
+Unknown keys are errors with a "did you mean" hint, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from costlog.errors import ConfigError
+
+CONFIG_PATH = ".costlog/config.yaml"
+
+
+def _default_guide() -> list[dict[str, Any]]:
+    """Seeded cost-per-task ranges (USD), from the classic hand-kept COST_LOG.md."""
+    rows = [
+        ("claude-opus", "architecture", "0.08", "0.15"),
+        ("claude-opus", "debugging", "0.10", "0.20"),
+        ("claude-opus", "*", "0.08", "0.20"),
+        ("claude-sonnet", "code", "0.01", "0.03"),
+        ("claude-sonnet", "review", "0.005", "0.01"),
+        ("claude-sonnet", "docs", "0.005", "0.01"),
+        ("claude-sonnet", "*", "0.01", "0.03"),
+        ("claude-haiku", "*", "0.001", "0.003"),
+        ("gpt-5", "*", "0.01", "0.03"),
+        ("gemini", "*", "0.005", "0.02"),
+        ("*", "*", "0.01", "0.03"),
+    ]
+    return [{"model": m, "task_type": t, "low": lo, "high": hi} for m, t, lo, hi in rows]
+
+
+@dataclass
+class Budget:
+    session_spike_usd: Decimal = Decimal("0.50")
+    monthly_usd: Decimal | None = None
+    rolling_7d_usd: Decimal | None = None
+    opus_share_max: Decimal = Decimal("0.30")
+    haiku_min_sessions: int = 1
+
+
+@dataclass
+class Config:
+    #: where one YAML file per session lives (relative to the repo root)
+    ledger_dir: str = ".costlog/sessions"
+    #: the generated log (relative to the repo root)
+    output: str = "COST_LOG.md"
+    #: a Jinja2 template path; empty means the bundled templates/COST_LOG.md.j2
+    template: str = ""
+    #: repo price overrides (same schema as the bundled table); wins over it
+    prices_file: str = ".costlog/prices.yaml"
+    #: time zone for dates in COST_LOG.md and reports (IANA name)
+    timezone: str = "UTC"
+    #: most recent sessions listed in the session log (older ones stay in the ledger)
+    session_log_limit: int = 200
+    #: a session is an anomaly when it costs more than this many times the median
+    anomaly_factor: Decimal = Decimal("2")
+    #: sessions of a model/task type before the guide uses data instead of seeds
+    guide_min_sessions: int = 5
+    estimation_guide: list[dict[str, Any]] = field(default_factory=_default_guide)
+    #: task types that deserve a large model (flagged when done on a small one)
+    risky_task_types: list[str] = field(
+        default_factory=lambda: ["architecture", "adr", "security"]
+    )
+    #: work-item key patterns (Python regex) and look-alikes to ignore
+    work_item_patterns: list[str] = field(
+        default_factory=lambda: [r"\b[A-Z][A-Z0-9]+-\d+(?:-\d+)?\b", r"(?<![\w&])#\d+\b"]
+    )
+    work_item_ignore: list[str] = field(
+        default_factory=lambda: ["UTF-8", "UTF-16", "SHA-1", "SHA-256", "SHA-512", "ISO-8601",
+                                 "RFC-2119", "X-86", "GPT-4", "GPT-5"]
+    )
+    #: minutes a session log must be idle before the post-commit hook records it
+    idle_minutes: int = 30
+    budget: Budget = field(default_factory=Budget)
+
+    def ledger_path(self, root: Path) -> Path:
+        return root / self.ledger_dir
+
+    def output_path(self, root: Path) -> Path:
+        return root / self.output
+
+    def prices_path(self, root: Path) -> Path | None:
+        path = root / self.prices_file
+        return path if path.is_file() else None
+
+
+def load(root: Path) -> Config:
+    path = root / CONFIG_PATH
+    if not path.exists():
+        return Config()
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(f"not valid YAML: {exc.problem}", path=CONFIG_PATH,
+                          line=mark.line + 1 if mark else None) from None
+    except (YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=CONFIG_PATH) from None
+    if data is None:
+        return Config()
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of settings", path=CONFIG_PATH)
+    return from_dict(data)
+
+
+def from_dict(data: dict[str, Any]) -> Config:
+    config = Config()
+    budget = data.pop("budget", None) if isinstance(data, dict) else None
+    _apply(config, data, "")
+    if budget is not None:
+        if not isinstance(budget, dict):
+            raise ConfigError("`budget` must be a mapping", path=CONFIG_PATH)
+        _apply(config.budget, budget, "budget.")
+    return config
+
+
+def _apply(target: Any, data: dict[str, Any], prefix: str) -> None:
+    known = {f.name: f for f in fields(target)}
+    for key, value in data.items():
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"did you mean `{prefix}{close[0]}`?" if close else None
+            raise ConfigError(f"unknown setting `{prefix}{key}`", path=CONFIG_PATH, hint=hint)
+        default = getattr(target, key)
+        setattr(target, key, _coerce(f"{prefix}{key}", value, default))
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(default, Decimal) or (default is None and name.endswith("_usd")):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            raise ConfigError(f"`{name}` must be a number, not {value!r}",
+                              path=CONFIG_PATH) from None
+    if isinstance(default, bool) or not isinstance(default, int | str | list):
+        return value
+    if isinstance(default, int) and not isinstance(value, int):
+        raise ConfigError(f"`{name}` must be a whole number, not {value!r}", path=CONFIG_PATH)
+    if isinstance(default, str) and not isinstance(value, str):
+        raise ConfigError(f"`{name}` must be text, not {value!r}", path=CONFIG_PATH)
+    if isinstance(default, list) and not isinstance(value, list):
+        raise ConfigError(f"`{name}` must be a list", path=CONFIG_PATH)
+    return value
+
+
+DEFAULT_TEXT = """\
+# costlog settings. Every line below is a default; uncomment to change it.
+# Docs: costlog --help, and the README.
+
+# ledger_dir: .costlog/sessions     # one YAML file per session (committed)
+# output: COST_LOG.md               # the generated log
+# template: ""                      # your own Jinja2 template; empty = bundled one
+# prices_file: .costlog/prices.yaml # repo price overrides, win over the bundled table
+# timezone: UTC                     # dates in COST_LOG.md and reports
+# session_log_limit: 200            # newest sessions listed in the session log
+# anomaly_factor: 2                 # anomaly = cost above this many x the median
+# guide_min_sessions: 5             # sessions before the guide trusts the data
+# idle_minutes: 30                  # post-commit records sessions idle this long
+# risky_task_types: [architecture, adr, security]
+# work_item_patterns: ['\\b[A-Z][A-Z0-9]+-\\d+(?:-\\d+)?\\b', '(?<![\\w&])#\\d+\\b']
+# work_item_ignore: [UTF-8, UTF-16, SHA-1, SHA-256, SHA-512, ISO-8601, RFC-2119, X-86, GPT-4, GPT-5]
+# budget:
+#   session_spike_usd: 0.50         # any one session above this
+#   monthly_usd: 100                # calendar-month total above this (off when unset)
+#   rolling_7d_usd: 30              # last 7 days above this (off when unset)
+#   opus_share_max: 0.30            # share of a month's sessions on Opus
+#   haiku_min_sessions: 1           # fewer small-model sessions in a month warns
+# estimation_guide:                 # cost per task (USD) for `costlog record` by hand
+#   - {model: claude-sonnet, task_type: code, low: 0.01, high: 0.03}
+"""

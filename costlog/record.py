@@ -1,0 +1,169 @@
+"""Recording a session into the ledger: build the entry, write it, re-render COST_LOG.md."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from costlog import analysis
+from costlog.config import Config
+from costlog.errors import CostlogError
+from costlog.ledger import Ledger, now
+from costlog.models import Entry, ModelUsage, Usage
+from costlog.repo import Repo
+
+_TASK_PART = re.compile(r"\s*(?:(\d+)\s+)?([A-Za-z][\w /-]*?)\s*\Z")
+
+
+def parse_task_types(text: str | None) -> dict[str, int]:
+    """`"3 code, 1 docs"` -> {"code": 3, "docs": 1}; a bare word counts once."""
+    if not text or not text.strip():
+        return {}
+    out: dict[str, int] = {}
+    for part in text.split(","):
+        match = _TASK_PART.match(part)
+        if match is None:
+            raise CostlogError(f"cannot read task type {part.strip()!r}",
+                               hint='write them like "3 code, 1 docs"')
+        count = int(match.group(1) or 1)
+        name = match.group(2).strip().lower()
+        out[name] = out.get(name, 0) + count
+    return out
+
+
+@dataclass
+class ManualSession:
+    model: str
+    agent: str = "manual"
+    session_id: str | None = None
+    tasks: int | None = None
+    task_types: dict[str, int] = field(default_factory=dict)
+    notes: str | None = None
+    cost: Decimal | None = None
+    usage: Usage | None = None
+    requests: int = 1
+    started: datetime | None = None
+    ended: datetime | None = None
+    work_items: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recorded:
+    entry: Entry
+    path: str
+    changed: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def manual_entry(session: ManualSession, config: Config, root: Path) -> tuple[Entry, list[str]]:
+    """An entry from numbers a person typed, or from the estimation guide."""
+    from costlog.pricing import PriceTable
+
+    table = PriceTable.load(config.prices_path(root))
+    started = session.started or now()
+    model = table.canonical(session.model) or session.model
+    warnings: list[str] = []
+    methods: dict[str, str] = {}
+    usage = session.usage or Usage()
+    if session.cost is not None:
+        cost: Decimal | None = session.cost
+        methods["cost"] = "entered by hand"
+    elif session.usage is not None:
+        cost = table.request_cost(model, usage, started.date())
+        methods["cost"] = f"tokens entered by hand, priced from table {table.version}"
+        if cost is None:
+            warnings.append(f"no price for model {session.model!r}: tokens kept, cost marked "
+                            "unpriced (add it to .costlog/prices.yaml, then `costlog reprice`)")
+    else:
+        cost, method = _guide_cost(session, model, config)
+        methods["cost"] = method
+        if cost is None:
+            warnings.append(f"no estimation-guide row matches model {session.model!r}: "
+                            "cost marked unpriced")
+    if session.tasks is None and session.task_types:
+        session.tasks = sum(session.task_types.values())
+    entry = Entry(
+        id=f"{session.agent}/{session.session_id or _new_id(started)}",
+        agent=session.agent,
+        started=started,
+        ended=session.ended,
+        models={model: ModelUsage(requests=session.requests, usage=usage, cost_usd=cost,
+                                  source="manual")},
+        cost_usd=cost,
+        source="manual",
+        methods=methods,
+        pricing_table=table.version,
+        tasks_completed=session.tasks,
+        task_types=session.task_types,
+        notes=session.notes,
+        work_items=session.work_items,
+    )
+    return entry, warnings
+
+
+def _guide_cost(session: ManualSession, model: str, config: Config) -> tuple[Decimal | None, str]:
+    types = session.task_types or {"*": session.tasks or 1}
+    rows = analysis.guide([], config)
+    total = Decimal(0)
+    parts = []
+    for task_type, count in types.items():
+        rate = analysis.guide_rate(rows, model, task_type)
+        if rate is None:
+            return None, "estimation guide: no matching row"
+        total += rate * count
+        parts.append(f"{count} x {task_type} @ ${rate:.4f}")
+    return total, "estimation guide: " + ", ".join(parts)
+
+
+def _new_id(started: datetime) -> str:
+    return f"{started.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def merge(old: Entry | None, new: Entry) -> Entry:
+    """Re-recording a session updates it in place; hand-entered fields it lacks are kept."""
+    if old is None:
+        return new
+    new.started = min(old.started, new.started)
+    new.tasks_completed = new.tasks_completed if new.tasks_completed is not None \
+        else old.tasks_completed
+    new.task_types = new.task_types or old.task_types
+    new.notes = new.notes or old.notes
+    new.work_items = new.work_items or old.work_items
+    new.commits = new.commits or old.commits
+    new.branch = new.branch or old.branch
+    return new
+
+
+def save(repo: Repo, config: Config, entry: Entry, *, render: bool = True) -> Recorded:
+    ledger = Ledger(repo, config.ledger_dir)
+    with ledger.lock():
+        merged = merge(ledger.get(entry.id), entry)
+        path, changed = ledger.write(merged)
+        if render:
+            from costlog import render as renderer
+
+            renderer.render(repo, config)
+    return Recorded(merged, ledger.rel(path), changed)
+
+
+def summary_line(entry: Entry) -> str:
+    """`recorded 2026-11-20 claude-code a1b2c3d4: claude-sonnet-4-6, 3 commits (WRK-237), $0.83 (actual)`"""
+    short = entry.id.split("/", 1)[-1][:8]
+    bits = [", ".join(sorted(entry.models)) or "no model"]
+    if entry.commits:
+        bits.append(f"{len(entry.commits)} commit{'s' if len(entry.commits) != 1 else ''}")
+    if entry.tasks_completed:
+        bits.append(f"{entry.tasks_completed} task{'s' if entry.tasks_completed != 1 else ''}")
+    if entry.work_items:
+        bits[-1] += f" ({', '.join(entry.work_items)})"
+    if entry.cost_usd is None:
+        money = "unpriced"
+    else:
+        money = f"${entry.cost_usd:.2f}" if entry.cost_usd >= Decimal("0.01") \
+            else f"${entry.cost_usd:.4f}"
+    day = entry.started.date().isoformat()
+    return f"recorded {day} {entry.agent} {short}: {', '.join(bits)}, {money} ({entry.source})"

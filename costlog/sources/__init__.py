@@ -1,0 +1,102 @@
+"""Agent log readers ("sources"): one module per format, behind one small interface.
+
+An adapter reads an agent's own logs into `Session` records (in memory). Built-in
+adapters are listed in `_BUILTIN`; third-party formats register an object with the same
+shape under the `costlog.sources` entry-point group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from costlog.errors import CostlogError
+from costlog.models import Session
+
+Warn = Callable[[str], None]
+
+
+class Adapter(Protocol):
+    #: the name users type: `--agent claude-code`
+    name: str
+
+    def default_roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
+        """The agent's default data locations, honouring its env variables."""
+        ...
+
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
+        """Every session under `roots` (a data dir or a single log file).
+
+        `project` limits to sessions whose cwd is inside that directory (a hint: the
+        caller filters again). Corrupt lines are skipped and reported through `warn` as
+        one line naming file and line.
+        """
+        ...
+
+    def find_session(
+        self, roots: Sequence[Path], session_id: str, *, warn: Warn
+    ) -> Session | None:
+        """The session with this id, or None."""
+        ...
+
+
+# name -> "module:attribute"; imported lazily so the hook path stays light
+_BUILTIN: dict[str, str] = {
+    "claude-code": "costlog.sources.claude_code:ADAPTER",
+    "codex": "costlog.sources.codex:ADAPTER",
+    "gemini": "costlog.sources.gemini:ADAPTER",
+    "aider": "costlog.sources.aider:ADAPTER",
+    "opencode": "costlog.sources.opencode:ADAPTER",
+    "llm": "costlog.sources.llm_logs:ADAPTER",
+    "api": "costlog.sources.api_jsonl:ADAPTER",
+}
+
+
+def _load(target: str) -> Adapter:
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    adapter: Adapter = getattr(module, attr)
+    return adapter
+
+
+def _entry_points() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep.value for ep in entry_points(group="costlog.sources")}
+
+
+def names() -> list[str]:
+    """All known adapter names, built-in first."""
+    extra = [n for n in _entry_points() if n not in _BUILTIN]
+    return [*_BUILTIN, *sorted(extra)]
+
+
+def get(name: str) -> Adapter:
+    target = _BUILTIN.get(name) or _entry_points().get(name)
+    if target is None:
+        raise CostlogError(
+            f"unknown agent {name!r}", hint="known: " + ", ".join(names())
+        )
+    try:
+        return _load(target)
+    except (ImportError, AttributeError) as exc:
+        raise CostlogError(f"agent {name!r} is not available: {exc}") from exc
+
+
+def available() -> Iterator[Adapter]:
+    """Every adapter that can be loaded (a missing optional one is skipped)."""
+    for name in names():
+        try:
+            yield get(name)
+        except CostlogError:
+            continue
