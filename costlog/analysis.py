@@ -214,7 +214,7 @@ def anomalies(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
         return []
     median = statistics.median(costs)
     limit = median * config.anomaly_factor
-    out = []
+    out: list[dict[str, Any]] = []
     for entry in entries:
         c = cost(entry)
         if entry.cost_usd is not None and median > 0 and c > limit:

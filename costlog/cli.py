@@ -23,7 +23,7 @@ from costlog.errors import EXIT_ERROR, CostlogError
 class _Failed(click.ClickException):
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]
 
     def show(self, file: Any = None) -> None:
         click.echo(f"costlog: error: {self.message}", err=True)
@@ -123,8 +123,10 @@ _TOKENS = click.IntRange(min=0)
 
 @cli.command()
 @click.option("--model", help="Model used (record by hand). Without it: auto mode.")
-@click.option("--agent", default="manual", show_default=True, help="Agent name for a manual "
-              "record.")
+@click.option("--agent", help="Agent (claude-code, codex, gemini, ...): narrows the search in "
+              "auto mode; the agent name for a manual record (default `manual`).")
+@click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path),
+              help="Auto mode: record this session log file.")
 @click.option("--session", "session_id", help="Session id; re-recording the same id updates it.")
 @click.option("--tasks", type=click.IntRange(min=0), help="Tasks completed.")
 @click.option("--task-types", help='Task types, e.g. "3 code, 1 docs".')
@@ -140,37 +142,103 @@ _TOKENS = click.IntRange(min=0)
 @click.option("--started", callback=_when, help="Start time (ISO 8601); default now.")
 @click.option("--work-item", "work_items", multiple=True, help="Work item key (repeatable).")
 @click.option("--no-render", is_flag=True, help="Only write the ledger; skip COST_LOG.md.")
-def record(model: str | None, agent: str, session_id: str | None, tasks: int | None,
+def record(model: str | None, agent: str | None, transcript: Path | None,
+           session_id: str | None, tasks: int | None,
            task_types: str | None, notes: str | None, cost: Decimal | None,
            input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
            cache_write_tokens: int | None, cache_write_1h_tokens: int | None, requests: int,
            started: datetime | None, work_items: tuple[str, ...], no_render: bool) -> None:
     """Record a session in the ledger and regenerate COST_LOG.md.
 
-    With --model it records by hand: priced from --cost, else from token counts with the
-    price table, else from the cost estimation guide (marked `manual`).
+    Auto mode (no --model): finds this repo's agent session (--transcript, --session, the
+    agent's session env variable, else the most recent session whose cwd is this repo),
+    prices every request, links the commits it made, and records it.
+
+    By hand (--model): priced from --cost, else from token counts with the price table,
+    else from the cost estimation guide; marked `manual`.
     """
     from costlog import record as rec
     from costlog.models import Usage
 
-    if model is None:
-        raise CostlogError("auto mode (finding this repo's agent session) is not available "
-                           "yet", hint="pass --model to record by hand")
+    types = rec.parse_task_types(task_types)
+    repo, config = _context()
     counts = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
               cache_write_1h_tokens)
-    usage = None
-    if any(c is not None for c in counts):
-        usage = Usage(*(c or 0 for c in counts))
-    repo, config = _context()
+    if model is None:
+        if cost is not None or any(c is not None for c in counts):
+            raise click.UsageError("--cost and token counts need --model (a record by hand)")
+        _record_auto(repo, config, agent, transcript, session_id, no_render,
+                     {"tasks_completed": tasks if tasks is not None else
+                      (sum(types.values()) if types else None), "task_types": types,
+                      "notes": notes, "work_items": list(work_items)})
+        return
+    usage = Usage(*(c or 0 for c in counts)) if any(c is not None for c in counts) else None
     manual = rec.ManualSession(
-        model=model, agent=agent, session_id=session_id, tasks=tasks,
-        task_types=rec.parse_task_types(task_types), notes=notes, cost=cost, usage=usage,
+        model=model, agent=agent or "manual", session_id=session_id, tasks=tasks,
+        task_types=types, notes=notes, cost=cost, usage=usage,
         requests=requests, started=started, work_items=list(work_items))
     entry, warnings = rec.manual_entry(manual, config, repo.root)
     for warning in warnings:
         click.echo(f"costlog: warning: {warning}", err=True)
     result = rec.save(repo, config, entry, render=not no_render)
     click.echo(rec.summary_line(result.entry))
+
+
+def _record_auto(repo: Any, config: Any, agent: str | None, transcript: Path | None,
+                 session_id: str | None, no_render: bool, extra: dict[str, Any]) -> None:
+    from costlog import autorecord
+    from costlog import record as rec
+
+    problems: list[str] = []
+    session = autorecord.locate(repo, session_id=session_id, transcript=transcript,
+                                agents=[agent] if agent else [], warn=problems.append)
+    entry, warnings = autorecord.record_session(repo, config, session, render=not no_render,
+                                                extra=extra)
+    _warn_lines(problems + warnings)
+    click.echo(rec.summary_line(entry))
+
+
+def _warn_lines(lines: list[str], limit: int = 5) -> None:
+    for line in lines[:limit]:
+        click.echo(f"costlog: warning: {line}", err=True)
+    if len(lines) > limit:
+        click.echo(f"costlog: warning: ... and {len(lines) - limit} more problems", err=True)
+
+
+# ---------------------------------------------------------------- scan
+
+
+@cli.command()
+@click.option("--agent", "agents", multiple=True, help="claude-code, codex, gemini, aider, "
+              "opencode, llm, api (repeatable; default: all found).")
+@click.option("--path", "paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="A data dir (CLAUDE_CONFIG_DIR, CODEX_HOME, ...) or a single log file.")
+@click.option("--project", type=click.Path(file_okay=False, path_type=Path),
+              help="Only sessions whose cwd is inside this directory.")
+@click.option("--since", callback=_when, help="From this date/time (2026-11-01, 7d, yesterday).")
+@click.option("--until", callback=_when, help="Before this date/time.")
+@click.option("--tz", default="UTC", show_default=True, help="Time zone for days and months.")
+@click.option("--by", type=click.Choice(["day", "week", "month", "session", "model",
+                                         "project"]), default="day", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON: {totals, rows}.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group plus TOTAL.")
+def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
+         since: Any, until: Any, tz: str, by: str, as_json: bool, as_csv: bool) -> None:
+    """Usage and cost from the agents' own logs; writes no ledger."""
+    from costlog import analysis
+    from costlog import scan as scan_mod
+    from costlog.pricing import PriceTable
+
+    options = scan_mod.Options(agents=agents, paths=paths, project=project, since=since,
+                               until=until, tz=analysis.zone(tz), by=by)
+    result = scan_mod.run(options, PriceTable.load())
+    if as_json:
+        click.echo(scan_mod.to_json(result))
+    elif as_csv:
+        click.echo(scan_mod.to_csv(result), nl=False)
+    else:
+        click.echo(scan_mod.to_table(result))
+    _warn_lines(result.warnings)
 
 
 # ---------------------------------------------------------------- render / check
@@ -199,6 +267,99 @@ def check() -> None:
 
     repo, config = _context()
     click.echo(renderer.check(repo, config))
+
+
+# ---------------------------------------------------------------- analysis
+
+
+def _entries(since: Any = None, until: Any = None) -> tuple[Any, Any, list[Any]]:
+    from costlog import report as report_mod
+    from costlog.ledger import Ledger
+
+    repo, config = _context()
+    entries = Ledger(repo, config.ledger_dir).load_all()
+    return repo, config, report_mod.select(entries, since, until)
+
+
+@cli.command()
+@click.option("--by", type=click.Choice(["day", "week", "month", "agent", "provider", "model",
+                                         "work-item", "task-type", "session"]),
+              default="month", show_default=True)
+@click.option("--since", callback=_when, help="From this date/time (2026-11-01, yesterday, 7d).")
+@click.option("--until", callback=_when, help="Before this date/time.")
+@click.option("--tz", help="Time zone for days and months (default: the config's).")
+@click.option("--json", "as_json", is_flag=True, help="JSON: {by, totals, rows}.")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group plus TOTAL.")
+def report(by: str, since: Any, until: Any, tz: str | None, as_json: bool,
+           as_csv: bool) -> None:
+    """Spend from the ledger, grouped; the same numbers COST_LOG.md shows."""
+    from costlog import analysis
+    from costlog import report as report_mod
+
+    _, config, entries = _entries(since, until)
+    data = report_mod.as_json(entries, by, analysis.zone(tz or config.timezone))
+    if as_json:
+        click.echo(report_mod.dumps(data))
+    elif as_csv:
+        click.echo(report_mod.to_csv(data), nl=False)
+    else:
+        click.echo(report_mod.to_table(data))
+
+
+@cli.command()
+@click.option("--fail-on", type=click.Choice(["warning", "never"]), default="never",
+              show_default=True, help="Exit 4 when any alert is in this state (for CI).")
+@click.option("--json", "as_json", is_flag=True)
+def budget(fail_on: str, as_json: bool) -> None:
+    """The budget alerts table (thresholds in .costlog/config.yaml)."""
+    import json
+
+    from costlog import analysis
+    from costlog.errors import OverBudget
+    from costlog.render import _jsonable
+
+    _, config, entries = _entries()
+    rows = analysis.alerts(entries, config, analysis.zone(config.timezone))
+    if as_json:
+        click.echo(json.dumps(_jsonable(rows), indent=2))
+    else:
+        for row in rows:
+            value = _alert_value(row)
+            click.echo(f"{row['state']:<8} {row['alert']}: {value} (threshold "
+                       f"{row['threshold']})")
+    fired = [r["alert"] for r in rows if r["state"] == "warning"]
+    if fail_on == "warning" and fired:
+        raise OverBudget(f"{len(fired)} budget alert(s): {'; '.join(fired)}")
+
+
+def _alert_value(row: dict[str, Any]) -> str:
+    if row["unit"] == "usd":
+        return f"${row['value']:,.2f}"
+    if row["unit"] == "share":
+        return f"{row['value']:.0%}"
+    return str(int(row["value"]))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def anomalies(as_json: bool) -> None:
+    """Sessions costing more than the configured factor x the median, with likely causes."""
+    import json
+
+    from costlog import analysis
+
+    _, config, entries = _entries()
+    rows = analysis.anomalies(entries, config)
+    if as_json:
+        click.echo(json.dumps([{"id": r["entry"].id, "cost_usd": format(r["cost"], "f"),
+                                "ratio": format(r["ratio"], ".2f"), "causes": r["causes"]}
+                               for r in rows], indent=2))
+        return
+    if not rows:
+        click.echo(f"no session costs more than {config.anomaly_factor}x the median")
+    for r in rows:
+        click.echo(f"{r['entry'].id}  ${r['cost']:,.2f}  {r['ratio']:.1f}x median  "
+                   f"{'; '.join(r['causes'])}")
 
 
 # ---------------------------------------------------------------- demo

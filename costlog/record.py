@@ -151,7 +151,8 @@ def save(repo: Repo, config: Config, entry: Entry, *, render: bool = True) -> Re
 
 
 def summary_line(entry: Entry) -> str:
-    """`recorded 2026-11-20 claude-code a1b2c3d4: claude-sonnet-4-6, 3 commits (WRK-237), $0.83 (actual)`"""
+    """One line: `recorded 2026-11-20 claude-code a1b2c3d4: claude-sonnet-4-6, 3 commits
+    (WRK-237), $0.83 (actual)`."""
     short = entry.id.split("/", 1)[-1][:8]
     bits = [", ".join(sorted(entry.models)) or "no model"]
     if entry.commits:

@@ -104,7 +104,8 @@ def _slow_load(text: str, path: str) -> dict[str, Any]:
         raise LedgerError(f"not valid YAML: {exc}", path=path) from None
     if not isinstance(data, dict):
         raise LedgerError("expected a mapping of fields", path=path, line=1)
-    return _normalise(data)
+    normalised: dict[str, Any] = _normalise(data)
+    return normalised
 
 
 def _normalise(value: Any) -> Any:

@@ -1,0 +1,227 @@
+"""`costlog scan`: usage and cost straight from the agents' logs, touching no ledger.
+
+Every request is priced on its own (the long-context rule needs it) at the price in force
+on its date, then summed per group. Money stays Decimal; tokens stay int.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from costlog import sources
+from costlog.errors import CostlogError
+from costlog.models import Request, Session
+
+GROUPS = ("day", "week", "month", "session", "model", "project")
+TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
+              "cache_write_1h_tokens", "reasoning_tokens", "requests", "sessions", "cost_usd",
+              "unpriced_requests")
+
+
+@dataclass
+class Options:
+    agents: Sequence[str] = ()
+    paths: Sequence[Path] = ()
+    project: Path | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    tz: tzinfo | None = None
+    by: str = "day"
+
+
+@dataclass
+class Bucket:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    requests: int = 0
+    cost_usd: Decimal = Decimal(0)
+    unpriced_requests: int = 0
+    estimated_output_tokens: int = 0
+    session_ids: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+
+    def add(self, session: Session, request: Request, cost: Decimal | None, model: str) -> None:
+        u = request.usage
+        self.input_tokens += u.input
+        self.output_tokens += u.output
+        self.cache_read_tokens += u.cache_read
+        self.cache_write_5m_tokens += u.cache_write_5m
+        self.cache_write_1h_tokens += u.cache_write_1h
+        self.reasoning_tokens += u.reasoning
+        self.estimated_output_tokens += request.estimated_output
+        self.requests += 1
+        if cost is None:
+            self.unpriced_requests += 1
+        else:
+            self.cost_usd += cost
+        self.session_ids.add(f"{session.agent}/{session.session_id}")
+        self.models.add(model)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "requests": self.requests,
+            "sessions": len(self.session_ids),
+            "cost_usd": format(self.cost_usd, "f"),
+            "unpriced_requests": self.unpriced_requests,
+        }
+
+
+@dataclass
+class Result:
+    totals: Bucket
+    rows: dict[str, Bucket]
+    by: str
+    warnings: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        rows = []
+        for key in sorted(self.rows):
+            bucket = self.rows[key]
+            rows.append({self.by: key, **bucket.as_dict(), "models": sorted(bucket.models),
+                         "estimated_output_tokens": bucket.estimated_output_tokens})
+        return {"by": self.by, "totals": self.totals.as_dict(), "rows": rows,
+                "warnings": len(self.warnings)}
+
+
+def sessions_for(options: Options, warn: Callable[[str], None],
+                 env: dict[str, str] | None = None) -> Iterator[Session]:
+    environ = dict(os.environ if env is None else env)
+    home = Path(environ.get("HOME") or Path.home())
+    names = list(options.agents) or sources.names()
+    project = options.project.resolve() if options.project else None
+    for name in names:
+        adapter = sources.get(name) if options.agents else _maybe(name)
+        if adapter is None:
+            continue
+        roots = list(options.paths) or [p for p in adapter.default_roots(environ, home)
+                                        if p.exists()]
+        if not roots:
+            continue
+        for session in adapter.scan(roots, project=project, since=options.since, warn=warn):
+            if project is None or _inside(session.cwd, project):
+                yield session
+
+
+def _maybe(name: str) -> sources.Adapter | None:
+    try:
+        return sources.get(name)
+    except CostlogError:
+        return None
+
+
+def _inside(cwd: str | None, project: Path) -> bool:
+    if not cwd:
+        return False
+    try:
+        Path(cwd).resolve().relative_to(project)
+    except ValueError:
+        return False
+    return True
+
+
+def run(options: Options, table: Any, sessions: Iterable[Session] | None = None) -> Result:
+    if options.by not in GROUPS:
+        raise CostlogError(f"cannot group by {options.by!r}", hint="use " + ", ".join(GROUPS))
+    warnings: list[str] = []
+    stream = sessions if sessions is not None else sessions_for(options, warnings.append)
+    totals = Bucket()
+    rows: dict[str, Bucket] = {}
+    for session in stream:
+        for request in session.requests:
+            when = request.timestamp or session.started
+            if not _in_range(when, options):
+                continue
+            model = table.canonical(request.model) or request.model
+            cost = request.logged_cost_usd
+            if cost is None:
+                cost = table.request_cost(model, request.usage, when.date() if when else None,
+                                          request.speed)
+            key = _group_key(options, session, model, when)
+            totals.add(session, request, cost, model)
+            rows.setdefault(key, Bucket()).add(session, request, cost, model)
+    return Result(totals, rows, options.by, warnings)
+
+
+def _in_range(when: datetime | None, options: Options) -> bool:
+    if when is None:
+        return options.since is None and options.until is None
+    if options.since and when < options.since:
+        return False
+    return not (options.until and when >= options.until)
+
+
+def _group_key(options: Options, session: Session, model: str, when: datetime | None) -> str:
+    by = options.by
+    if by == "session":
+        return f"{session.agent}/{session.session_id}"
+    if by == "model":
+        return model
+    if by == "project":
+        return session.cwd or "(unknown)"
+    if when is None:
+        return "(no date)"
+    day: date = when.astimezone(options.tz).date() if options.tz else when.date()
+    if by == "day":
+        return day.isoformat()
+    if by == "week":
+        monday = day - timedelta(days=day.weekday())
+        return f"{monday.isoformat()} (week)"
+    return day.strftime("%Y-%m")
+
+
+# ---------------------------------------------------------------- output
+
+
+def to_json(result: Result) -> str:
+    return json.dumps(result.as_json(), indent=2)
+
+
+def to_csv(result: Result) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    columns = [result.by, *TOTAL_KEYS, "models"]
+    writer.writerow(columns)
+    for row in result.as_json()["rows"]:
+        writer.writerow([row[result.by], *(row[k] for k in TOTAL_KEYS), " ".join(row["models"])])
+    total = result.totals.as_dict()
+    writer.writerow(["TOTAL", *(total[k] for k in TOTAL_KEYS), ""])
+    return out.getvalue()
+
+
+def to_table(result: Result) -> str:
+    head = [result.by, "input", "output", "cache read", "cache write", "requests", "cost (USD)"]
+    body = []
+    for row in [*result.as_json()["rows"], {result.by: "TOTAL", **result.totals.as_dict()}]:
+        writes = row["cache_write_5m_tokens"] + row["cache_write_1h_tokens"]
+        cost = f"{Decimal(row['cost_usd']):,.2f}"
+        if row["unpriced_requests"]:
+            cost += f" +{row['unpriced_requests']} unpriced"
+        body.append([str(row[result.by]), f"{row['input_tokens']:,}",
+                     f"{row['output_tokens']:,}", f"{row['cache_read_tokens']:,}",
+                     f"{writes:,}", f"{row['requests']:,}", cost])
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                       for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+             for r in [head, *body]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(len(lines) - 1, lines[1])
+    return "\n".join(lines)
