@@ -142,12 +142,16 @@ _TOKENS = click.IntRange(min=0)
 @click.option("--started", callback=_when, help="Start time (ISO 8601); default now.")
 @click.option("--work-item", "work_items", multiple=True, help="Work item key (repeatable).")
 @click.option("--no-render", is_flag=True, help="Only write the ledger; skip COST_LOG.md.")
+@click.option("--commit", "make_commit", is_flag=True, help="Commit the ledger file and "
+              "COST_LOG.md on their own (default: stage them for your next commit).")
+@click.option("--no-stage", is_flag=True, help="Leave the files unstaged.")
 def record(model: str | None, agent: str | None, transcript: Path | None,
            session_id: str | None, tasks: int | None,
            task_types: str | None, notes: str | None, cost: Decimal | None,
            input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
            cache_write_tokens: int | None, cache_write_1h_tokens: int | None, requests: int,
-           started: datetime | None, work_items: tuple[str, ...], no_render: bool) -> None:
+           started: datetime | None, work_items: tuple[str, ...], no_render: bool,
+           make_commit: bool, no_stage: bool) -> None:
     """Record a session in the ledger and regenerate COST_LOG.md.
 
     Auto mode (no --model): finds this repo's agent session (--transcript, --session, the
@@ -156,6 +160,9 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
 
     By hand (--model): priced from --cost, else from token counts with the price table,
     else from the cost estimation guide; marked `manual`.
+
+    The ledger file and COST_LOG.md are staged so they land with your next commit;
+    --commit commits them on their own instead.
     """
     from costlog import record as rec
     from costlog.models import Usage
@@ -167,10 +174,11 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
     if model is None:
         if cost is not None or any(c is not None for c in counts):
             raise click.UsageError("--cost and token counts need --model (a record by hand)")
-        _record_auto(repo, config, agent, transcript, session_id, no_render,
-                     {"tasks_completed": tasks if tasks is not None else
-                      (sum(types.values()) if types else None), "task_types": types,
-                      "notes": notes, "work_items": list(work_items)})
+        entry = _record_auto(repo, config, agent, transcript, session_id, no_render,
+                             {"tasks_completed": tasks if tasks is not None else
+                              (sum(types.values()) if types else None), "task_types": types,
+                              "notes": notes, "work_items": list(work_items)})
+        _publish(repo, config, entry, make_commit, no_stage, no_render)
         return
     usage = Usage(*(c or 0 for c in counts)) if any(c is not None for c in counts) else None
     manual = rec.ManualSession(
@@ -182,10 +190,27 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
         click.echo(f"costlog: warning: {warning}", err=True)
     result = rec.save(repo, config, entry, render=not no_render)
     click.echo(rec.summary_line(result.entry))
+    _publish(repo, config, result.entry, make_commit, no_stage, no_render)
+
+
+def _publish(repo: Any, config: Any, entry: Any, make_commit: bool, no_stage: bool,
+             no_render: bool) -> None:
+    from costlog import gitops
+    from costlog.ledger import Ledger
+
+    paths = [Ledger(repo, config.ledger_dir).rel(Ledger(repo, config.ledger_dir)
+                                                 .path_for(entry.id))]
+    if not no_render:
+        paths.append(config.output)
+    if make_commit:
+        sha = gitops.commit_only(repo.root, paths, f"costlog: record {entry.id}")
+        click.echo(f"committed {sha}: {', '.join(paths)}")
+    elif not no_stage:
+        gitops.stage(repo.root, paths)
 
 
 def _record_auto(repo: Any, config: Any, agent: str | None, transcript: Path | None,
-                 session_id: str | None, no_render: bool, extra: dict[str, Any]) -> None:
+                 session_id: str | None, no_render: bool, extra: dict[str, Any]) -> Any:
     from costlog import autorecord
     from costlog import record as rec
 
@@ -196,6 +221,7 @@ def _record_auto(repo: Any, config: Any, agent: str | None, transcript: Path | N
                                                 extra=extra)
     _warn_lines(problems + warnings)
     click.echo(rec.summary_line(entry))
+    return entry
 
 
 def _warn_lines(lines: list[str], limit: int = 5) -> None:
