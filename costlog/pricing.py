@@ -195,9 +195,9 @@ class PriceTable:
         self._models = dict(models)
         self._index: dict[str, str] = {}
         for model in self._models.values():
-            self._index[model.name.lower()] = model.name
+            self._index[normalize(model.name)[0]] = model.name
             for alias in model.aliases:
-                self._index.setdefault(alias, model.name)
+                self._index.setdefault(normalize(alias)[0], model.name)
 
     # ------------------------------------------------------------ loading
 
