@@ -281,7 +281,10 @@ def render(show_context: bool) -> None:
     if show_context:
         click.echo(renderer.context_json(repo, config))
         return
-    result = renderer.render(repo, config)
+    from costlog.ledger import Ledger
+
+    with Ledger(repo, config.ledger_dir).lock():  # a record running now lands first
+        result = renderer.render(repo, config)
     state = "updated" if result.changed else "unchanged"
     click.echo(f"{config.output} {state}")
 
@@ -386,6 +389,28 @@ def anomalies(as_json: bool) -> None:
     for r in rows:
         click.echo(f"{r['entry'].id}  ${r['cost']:,.2f}  {r['ratio']:.1f}x median  "
                    f"{'; '.join(r['causes'])}")
+
+
+# ---------------------------------------------------------------- reprice
+
+
+@cli.command()
+@click.option("--since", callback=_when, help="Sessions from this date/time.")
+@click.option("--until", callback=_when, help="Sessions before this date/time.")
+@click.option("--model", help="Only this model's costs.")
+@click.option("--dry-run", is_flag=True, help="Show before/after; write nothing.")
+def reprice(since: Any, until: Any, model: str | None, dry_run: bool) -> None:
+    """Recompute stored costs with the current price table (before/after, then write).
+
+    Lines are repriced at base rates on the session's date; costs typed by hand are never
+    changed, and costs that include per-request long-context rates are kept and flagged.
+    """
+    from costlog import reprice as reprice_mod
+
+    repo, config = _context()
+    result = reprice_mod.run(repo, config, since=since, until=until, model=model,
+                             dry_run=dry_run)
+    click.echo(reprice_mod.to_text(result, dry_run=dry_run))
 
 
 # ---------------------------------------------------------------- demo

@@ -9,6 +9,7 @@ which the kernel releases when a process dies, so a killed run never leaves a st
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -253,6 +254,10 @@ class Ledger:
         self.repo = repo
         self.dir = repo.root / ledger_dir
 
+    @property
+    def tmp_dir(self) -> Path:
+        return self.repo.state_dir / "tmp"
+
     def path_for(self, entry_id: str) -> Path:
         agent, _, session = entry_id.partition("/")
         return self.dir / _SAFE_NAME.sub("_", agent) / f"{_SAFE_NAME.sub('_', session)}.yaml"
@@ -266,6 +271,7 @@ class Ledger:
         with open(self.repo.state_dir / "ledger.lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
+                sweep_temp_files(self.tmp_dir)
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -289,7 +295,7 @@ class Ledger:
                 return path, False
         except (FileNotFoundError, UnicodeDecodeError):
             pass
-        atomic_write(path, text)
+        atomic_write(path, text, self.tmp_dir)
         return path, True
 
     def files(self) -> list[Path]:
@@ -369,16 +375,30 @@ class _Cache:
             atomic_write(self.path, json.dumps({"version": _CACHE_VERSION, "files": self.new}))
 
 
-def atomic_write(path: Path, text: str) -> None:
-    """Write text so that readers see the old file or the new one, never a torn one."""
+def atomic_write(path: Path, text: str, tmp_dir: Path | None = None) -> None:
+    """Write text so that readers see the old file or the new one, never a torn one.
+
+    The temp file goes to `tmp_dir` when given (the repo's private state dir, so a process
+    killed mid-write leaves nothing in the work tree), else beside the target.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    folder = path.parent
+    if tmp_dir is not None:
+        with contextlib.suppress(OSError):
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            folder = tmp_dir
+    tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV or folder == path.parent:
+                raise
+            atomic_write(path, text)  # another file system: write beside the target
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -388,6 +408,29 @@ def atomic_write(path: Path, text: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def sweep_temp_files(tmp_dir: Path) -> None:
+    """Remove temp files of writers that died (their pid is gone). Call under the lock."""
+    try:
+        names = os.listdir(tmp_dir)
+    except OSError:
+        return
+    for name in names:
+        pid = name.rsplit(".", 2)[-2] if name.endswith(".tmp") else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_dir / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def now() -> datetime:

@@ -310,7 +310,7 @@ def document(repo: Repo, config: Config, entries: Sequence[Entry] | None = None,
 def render(repo: Repo, config: Config, entries: Sequence[Entry] | None = None) -> Rendered:
     result = document(repo, config, entries)
     if result.changed:
-        atomic_write(result.path, result.text)
+        atomic_write(result.path, result.text, repo.state_dir / "tmp")
     return result
 
 
