@@ -37,6 +37,24 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
     yield home
 
 
+class NetworkUsed(AssertionError):
+    """costlog is offline always: no code path may open a network connection."""
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to reach the network fails the test loudly (issue 7: offline)."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise NetworkUsed(f"network access attempted: {args[:2]!r}")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+
+
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh `git init` repo with one commit, as the current directory."""
