@@ -92,23 +92,22 @@ class Config:
 
 def load(root: Path) -> Config:
     path = root / CONFIG_PATH
-    if not path.exists():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return Config()
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read: {exc}", path=CONFIG_PATH) from None
+    from costlog import yamlfile
+    from costlog.errors import LedgerError
 
     try:
-        data = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise ConfigError(f"not valid YAML: {exc.problem}", path=CONFIG_PATH,
-                          line=mark.line + 1 if mark else None) from None
-    except (YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read: {exc}", path=CONFIG_PATH) from None
-    if data is None:
+        # the fast reader takes the common shapes; anything else goes to ruamel.yaml
+        data = yamlfile.load_text(text, path=CONFIG_PATH)
+    except LedgerError as exc:  # the reader's error type: re-raise as a config error
+        raise ConfigError(exc.message, path=CONFIG_PATH, line=exc.line) from None
+    if not data:
         return Config()
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping of settings", path=CONFIG_PATH)
     return from_dict(data)
 
 
