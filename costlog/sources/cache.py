@@ -1,0 +1,138 @@
+"""Incremental scan cache: per-log-file summaries, so an unchanged history re-scans fast.
+
+Generic: an adapter stores whatever JSON-able *state* it derives from one file, together with
+how many bytes of the file that state covers. On the next scan, per file:
+
+* `hit`: size, mtime and inode unchanged: use the state as is, do not open the file;
+* `grown`: same inode, the file is larger and the bytes just before the covered offset still
+  hash the same (agents append to their logs): resume reading at the offset with the state;
+* `miss`: anything else: read the whole file again.
+
+Where it lives: `$COSTLOG_CACHE_DIR`, else `$XDG_CACHE_HOME/costlog`, else `~/.cache/costlog`
+(never inside a repository). What it holds is up to the adapter; costlog's adapters store
+only counts, ids, model names, timestamps, cwd and branch, never prompt text, tool output or
+file contents. The boundary check stores a hash of the covered tail, not the bytes. A cache
+that cannot be read is ignored and rebuilt; one that cannot be written only costs speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+#: bytes before the covered offset that must still match for the append-only fast path
+TAIL_BYTES = 4096
+
+Status = Literal["hit", "grown", "miss"]
+
+
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    environ = os.environ if env is None else env
+    explicit = environ.get("COSTLOG_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg) / "costlog"
+    home = environ.get("HOME")
+    return (Path(home) if home else Path.home()) / ".cache" / "costlog"
+
+
+@dataclass(slots=True)
+class Cached:
+    """What the cache knows about one file."""
+
+    size: int
+    mtime_ns: int
+    inode: int
+    #: bytes of the file the state covers (end of the last complete line)
+    offset: int
+    #: hash of up to TAIL_BYTES bytes before `offset`
+    tail: str
+    state: Any
+
+
+def tail_hash(fh: BinaryIO, offset: int) -> str:
+    """Hash of the TAIL_BYTES bytes before `offset` (the file position moves)."""
+    start = max(0, offset - TAIL_BYTES)
+    fh.seek(start)
+    return hashlib.blake2b(fh.read(offset - start), digest_size=16).hexdigest()
+
+
+class FileCache:
+    """One JSON file per adapter and schema version, loaded once, saved when changed."""
+
+    def __init__(self, name: str, version: int, *, env: Mapping[str, str] | None = None,
+                 enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.path = cache_dir(env) / f"{name}.v{version}.json"
+        self._files: dict[str, list[Any]] = {}
+        self._dirty = False
+        self._seen: set[str] = set()
+        if enabled:
+            self._files = self._load()
+
+    def _load(self) -> dict[str, list[Any]]:
+        try:
+            with open(self.path, "rb") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError):
+            return {}
+        files = data.get("files") if isinstance(data, dict) else None
+        return files if isinstance(files, dict) else {}
+
+    def lookup(self, path: str, st: os.stat_result) -> tuple[Status, Cached | None]:
+        """How the cached state for `path` relates to the file as it is now."""
+        self._seen.add(path)
+        row = self._files.get(path)
+        if row is None or len(row) != 6:
+            return "miss", None
+        cached = Cached(*row)
+        if cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns and \
+                cached.inode == st.st_ino:
+            return "hit", cached
+        if cached.inode == st.st_ino and st.st_size > cached.size >= cached.offset:
+            return "grown", cached
+        return "miss", None
+
+    def put(self, path: str, st: os.stat_result, offset: int, tail: str, state: Any) -> None:
+        if not self.enabled:
+            return
+        self._seen.add(path)
+        self._files[path] = [st.st_size, st.st_mtime_ns, st.st_ino, offset, tail, state]
+        self._dirty = True
+
+    def forget(self, path: str) -> None:
+        if self._files.pop(path, None) is not None:
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache if anything changed; drop files that no longer exist."""
+        if not self.enabled or not self._dirty:
+            return
+        for path in [p for p in self._files if p not in self._seen]:
+            if not os.path.exists(path):
+                del self._files[path]
+        # json.dumps, not json.dump: only the one-shot path uses the C encoder (~10x faster)
+        text = json.dumps({"files": self._files}, separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(tmp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return
+        self._dirty = False
