@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from costlog import attribution, sources
 from costlog.config import Config
 from costlog.errors import CostlogError
+from costlog.idle import idle_transcripts
+from costlog.idle import remember as _remember_idle
 from costlog.ledger import Ledger
 from costlog.models import Entry, Session
 from costlog.repo import Repo, relative_cwd
@@ -28,8 +30,6 @@ if TYPE_CHECKING:
 ENV_SESSION = {"claude-code": "CLAUDE_CODE_SESSION_ID", "codex": "CODEX_THREAD_ID",
                "gemini": "GEMINI_SESSION_ID"}
 Warn = Callable[[str], None]
-#: the post-commit hook only picks up idle sessions this recent (seconds)
-RECENT = 2 * 24 * 3600
 
 
 def _roots(adapter: sources.Adapter, env: Mapping[str, str]) -> list[Path]:
@@ -94,6 +94,7 @@ def _from_transcript(path: Path, adapters: Sequence[sources.Adapter], session_id
 def latest_session(repo: Repo, adapters: Sequence[sources.Adapter], env: Mapping[str, str],
                    warn: Warn) -> Session | None:
     best: Session | None = None
+    best_adapter: sources.Adapter | None = None
     for adapter in adapters:
         roots = _roots(adapter, env)
         if not roots:
@@ -102,7 +103,12 @@ def latest_session(repo: Repo, adapters: Sequence[sources.Adapter], env: Mapping
             if relative_cwd(repo, session.cwd) is None or not session.requests:
                 continue
             if best is None or _last(session) > _last(best):
-                best = session
+                best, best_adapter = session, adapter
+    if best is not None and best_adapter is not None:
+        # scans may come from a cache without prompt/tool text: re-read this one session
+        fresh = best_adapter.find_session(_roots(best_adapter, env), best.session_id,
+                                          warn=lambda _m: None)
+        return fresh if fresh is not None and fresh.requests else best
     return best
 
 
@@ -159,119 +165,104 @@ def record_session(repo: Repo, config: Config, session: Session, *, render: bool
 
 
 def process_pending(repo: Repo, *, env: Mapping[str, str] | None = None,
-                    now_ts: float | None = None) -> list[str]:
+                    now_ts: float | None = None,
+                    on_record: Callable[[str], None] | None = None) -> list[str]:
     """Record what the SessionEnd hooks queued and sessions idle longer than configured.
 
-    Returns one line per session recorded. Cheap when there is nothing to do: the idle check
-    only stats this repo's Claude Code log files and compares them with what it saw last.
+    Returns one line per session recorded (and one per session it could not record);
+    `on_record` gets each ledger file written (repo-relative). Cheap when there is nothing
+    to do: a stat of the queue and of this repo's Claude Code logs, before any config,
+    adapter or template is loaded. A queued item that fails is queued again (up to
+    MAX_TRIES), so a broken ledger or a log not yet flushed loses nothing.
     """
     import time
 
-    from costlog import config as config_mod
     from costlog import queue
-    from costlog import record as rec
 
     environ = os.environ if env is None else env
+    now = time.time() if now_ts is None else now_ts
+    if not queue.pending(repo.state_dir) and not idle_transcripts(repo, 0, environ, now):
+        return []
+    from costlog import config as config_mod
+
     config = config_mod.load(repo.root)
     items = queue.drain(repo.state_dir)
-    now = time.time() if now_ts is None else now_ts
-    idle = idle_transcripts(repo, config, environ, now)
+    idle = idle_transcripts(repo, config.idle_minutes, environ, now)
     if not items and not idle:
         return []
-    done: list[str] = []
-    problems: list[str] = []
-    seen: set[str] = set()
-    for item in items:
-        transcript = item.get("transcript_path")
-        path = Path(transcript) if isinstance(transcript, str) and transcript else None
-        try:
-            session = locate(repo, session_id=item.get("session_id") or None,
-                             transcript=path if path and path.exists() else None,
-                             agents=[str(item["agent"])] if item.get("agent") else [],
-                             env=environ, warn=problems.append)
-        except CostlogError as exc:
-            problems.append(exc.one_line())
-            continue
-        entry, _ = record_session(repo, config, session, render=False)
-        seen.add(entry.id)
-        done.append(rec.summary_line(entry))
-    for path in idle:
-        try:
-            session = _from_transcript(path, _adapters(["claude-code"]), None, problems.append)
-        except CostlogError as exc:
-            problems.append(exc.one_line())
-            continue
-        if relative_cwd(repo, session.cwd) is None or \
-                f"{session.agent}/{session.session_id}" in seen:
-            continue
-        entry, _ = record_session(repo, config, session, render=False)
-        done.append(rec.summary_line(entry))
+    run = _Pending(repo, config, environ, on_record)
+    try:
+        for index, item in enumerate(items):
+            run.queued(item, items[index + 1:])
+        for path in idle:
+            run.idle(path)
+    except BaseException:
+        queue.append(repo.state_dir, run.retry + run.left)
+        raise
+    queue.append(repo.state_dir, run.retry)
     _remember_idle(repo, idle)
-    if done:
+    if run.written:
         from costlog import render
 
         render.render(repo, config)
-    return done
+    return run.lines
 
 
-def claude_project_dirs(repo: Repo, env: Mapping[str, str]) -> list[Path]:
-    """Claude Code keeps a project's logs in a dir named after its cwd (non-alphanumerics
-    -> '-'); sessions started in a subdirectory have a longer name with the same prefix."""
-    import re
+#: how often a queued session is tried before it is dropped (with a line saying so)
+MAX_TRIES = 3
 
-    home = Path(env.get("HOME") or Path.home())
-    configured = env.get("CLAUDE_CONFIG_DIR")
-    bases = [Path(p) / "projects" for p in configured.split(",")] if configured else \
-        [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
-    prefix = re.sub(r"[^A-Za-z0-9]", "-", str(repo.root))
-    found = []
-    for base in bases:
+
+class _Pending:
+    """One post-commit run over the queue and the idle logs."""
+
+    def __init__(self, repo: Repo, config: Config, env: Mapping[str, str],
+                 on_record: Callable[[str], None] | None) -> None:
+        self.repo, self.config, self.env = repo, config, env
+        self.on_record = on_record
+        self.lines: list[str] = []
+        self.seen: set[str] = set()
+        self.written = False
+        self.retry: list[dict[str, object]] = []
+        self.left: list[dict[str, object]] = []
+
+    def queued(self, item: dict[str, object], rest: list[dict[str, object]]) -> None:
+        self.left = [item, *rest]
+        transcript = item.get("transcript_path")
+        path = Path(transcript) if isinstance(transcript, str) and transcript else None
+        sid = item.get("session_id")
         try:
-            found += [d for d in base.iterdir() if d.name.startswith(prefix) and d.is_dir()]
-        except OSError:
-            continue
-    return found
+            session = locate(self.repo, session_id=str(sid) if sid else None,
+                             transcript=path if path and path.exists() else None,
+                             agents=[str(item["agent"])] if item.get("agent") else [],
+                             env=self.env, warn=lambda _m: None)
+        except CostlogError as exc:
+            tries = int(str(item.get("tries") or 0)) + 1
+            if tries < MAX_TRIES:
+                self.retry.append({**item, "tries": tries})
+            else:
+                self.lines.append(f"gave up on queued session {sid}: {exc.one_line()}")
+            self.left = rest
+            return
+        self._record(session)
+        self.left = rest
 
-
-def idle_transcripts(repo: Repo, config: Config, env: Mapping[str, str],
-                     now: float) -> list[Path]:
-    """This repo's Claude Code transcripts that changed since last seen and are now idle."""
-    import json
-
-    seen_path = repo.state_dir / "idle-seen.json"
-    try:
-        seen = json.loads(seen_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        seen = {}
-    limit = config.idle_minutes * 60
-    out = []
-    for folder in claude_project_dirs(repo, env):
-        for path in folder.glob("*.jsonl"):
-            try:
-                mtime = path.stat().st_mtime
-            except OSError:
-                continue
-            # older history is for `costlog backfill`, not for a commit hook
-            if limit <= now - mtime <= RECENT and seen.get(str(path)) != mtime:
-                out.append(path)
-    return out
-
-
-def _remember_idle(repo: Repo, paths: Sequence[Path]) -> None:
-    import json
-
-    from costlog.ledger import atomic_write
-
-    if not paths:
-        return
-    seen_path = repo.state_dir / "idle-seen.json"
-    try:
-        seen = json.loads(seen_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        seen = {}
-    for path in paths:
+    def idle(self, path: Path) -> None:
         try:
-            seen[str(path)] = path.stat().st_mtime
-        except OSError:
-            continue
-    atomic_write(seen_path, json.dumps(seen))
+            session = _from_transcript(path, _adapters(["claude-code"]), None, lambda _m: None)
+        except CostlogError:
+            return
+        if relative_cwd(self.repo, session.cwd) is None or \
+                f"{session.agent}/{session.session_id}" in self.seen:
+            return
+        self._record(session)
+
+    def _record(self, session: Session) -> None:
+        from costlog import record as rec
+
+        entry, _ = record_session(self.repo, self.config, session, render=False)
+        self.seen.add(entry.id)
+        self.written = True
+        self.lines.append(rec.summary_line(entry))
+        if self.on_record is not None:
+            ledger = Ledger(self.repo, self.config.ledger_dir)
+            self.on_record(ledger.rel(ledger.path_for(entry.id)))
