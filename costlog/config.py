@@ -45,6 +45,40 @@ class Budget:
 
 
 @dataclass
+class RunDir:
+    """Run directories of a home-grown agent runner (see costlog.sources.rundir)."""
+
+    #: one sub-directory per run (relative to the repo root)
+    runs_dir: str = ".system/runs"
+    #: inside a run: the runner's log (model names, iteration markers, timestamps)
+    run_log: str = "run.log"
+    #: inside a run: one result per builder iteration (glob; `iter-N` gives N)
+    builder_results: str = "builder/iter-*/result.json"
+    #: inside a run: one directory per reviewer iteration (glob)
+    reviewer_dirs: str = "reviewer/iter-*"
+    #: where the work order is, when run.log names no existing .md path ({wo} = its id)
+    work_orders: list[str] = field(
+        default_factory=lambda: ["work_orders/{wo}.md", "work_orders/{wo}-*.md"]
+    )
+    #: the work-order id (Python regex); it becomes the session's work item
+    work_order_id: str = r"\bWO-\d+(?:-\d+)*\b"
+    #: models when run.log names none (empty: the entry stays unpriced)
+    builder_model: str = ""
+    reviewer_model: str = ""
+    #: fixed context sizes (tokens) sent with every call of a role
+    constitution_tokens: int = 1793
+    builder_system_tokens: int = 2000
+    reviewer_system_tokens: int = 2000
+    #: added to a builder's input per iteration after the first
+    test_output_tokens: int = 1000
+    reviewer_feedback_tokens: int = 500
+    #: output = (summary + changes tokens) x this (a result.json summary is ~10% of output)
+    output_multiplier: Decimal = Decimal("10")
+    #: reviewer output = tokens of its recorded verdict/feedback x this
+    reviewer_output_multiplier: Decimal = Decimal("1")
+
+
+@dataclass
 class Config:
     #: where one YAML file per session lives (relative to the repo root)
     ledger_dir: str = ".costlog/sessions"
@@ -77,7 +111,15 @@ class Config:
     )
     #: minutes a session log must be idle before the post-commit hook records it
     idle_minutes: int = 30
+    #: `costlog reconcile` flags a day/model whose estimate and bill differ by more (%)
+    reconcile_threshold_pct: Decimal = Decimal("10")
+    #: billed / estimated per model, from `costlog reconcile --write-factors` (text numbers)
+    correction_factors: dict[str, str] = field(default_factory=dict)
+    #: true / estimated tokens per model family and component (input, output), from
+    #: `costlog calibrate --write`; token estimates are multiplied by them and say so
+    estimate_factors: dict[str, dict[str, str]] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
+    rundir: RunDir = field(default_factory=RunDir)
 
     def ledger_path(self, root: Path) -> Path:
         return root / self.ledger_dir
@@ -111,14 +153,20 @@ def load(root: Path) -> Config:
     return from_dict(data)
 
 
+_SECTIONS = ("budget", "rundir")
+
+
 def from_dict(data: dict[str, Any]) -> Config:
     config = Config()
-    budget = data.pop("budget", None) if isinstance(data, dict) else None
+    sections = {name: data.pop(name, None) for name in _SECTIONS} \
+        if isinstance(data, dict) else {}
     _apply(config, data, "")
-    if budget is not None:
-        if not isinstance(budget, dict):
-            raise ConfigError("`budget` must be a mapping", path=CONFIG_PATH)
-        _apply(config.budget, budget, "budget.")
+    for name, section in sections.items():
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            raise ConfigError(f"`{name}` must be a mapping", path=CONFIG_PATH)
+        _apply(getattr(config, name), section, f"{name}.")
     return config
 
 
@@ -166,6 +214,9 @@ DEFAULT_TEXT = """\
 # anomaly_factor: 2                 # anomaly = cost above this many x the median
 # guide_min_sessions: 5             # sessions before the guide trusts the data
 # idle_minutes: 30                  # post-commit records sessions idle this long
+# reconcile_threshold_pct: 10       # reconcile flags estimate/bill gaps above this %
+# correction_factors: {}            # written by `costlog reconcile --write-factors`
+# estimate_factors: {}              # written by `costlog calibrate --write`
 # risky_task_types: [architecture, adr, security]
 # work_item_patterns: ['\\b[A-Z][A-Z0-9]+-\\d+(?:-\\d+)?\\b', '(?<![\\w&])#\\d+\\b']
 # work_item_ignore: [UTF-8, UTF-16, SHA-1, SHA-256, SHA-512, ISO-8601, RFC-2119, X-86, GPT-4, GPT-5]
@@ -175,6 +226,22 @@ DEFAULT_TEXT = """\
 #   rolling_7d_usd: 30              # last 7 days above this (off when unset)
 #   opus_share_max: 0.30            # share of a month's sessions on Opus
 #   haiku_min_sessions: 1           # fewer small-model sessions in a month warns
+# rundir:                           # run directories of a home-grown agent runner
+#   runs_dir: .system/runs          # one sub-directory per run (`costlog backfill`)
+#   run_log: run.log                # model names, iteration markers, timestamps
+#   builder_results: builder/iter-*/result.json
+#   reviewer_dirs: reviewer/iter-*
+#   work_orders: ['work_orders/{wo}.md', 'work_orders/{wo}-*.md']
+#   work_order_id: '\\bWO-\\d+(?:-\\d+)*\\b'
+#   builder_model: ""               # when run.log names no model
+#   reviewer_model: ""
+#   constitution_tokens: 1793       # estimates where result.json has no usage:
+#   builder_system_tokens: 2000     #   see `costlog backfill --help` and the README
+#   reviewer_system_tokens: 2000
+#   test_output_tokens: 1000        # per builder iteration after the first
+#   reviewer_feedback_tokens: 500   # per builder iteration after the first
+#   output_multiplier: 10           # output = (summary + changes) x this
+#   reviewer_output_multiplier: 1   # reviewer output = its feedback x this
 # estimation_guide:                 # cost per task (USD) for `costlog record` by hand
 #   - {model: claude-sonnet, task_type: code, low: 0.01, high: 0.03}
 """
