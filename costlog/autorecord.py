@@ -123,6 +123,10 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
 
     if not session.requests:
         raise CostlogError(f"session {session.session_id} has no recorded model usage")
+    if config.estimate_factors:  # fitted by `costlog calibrate --write`; says so in methods
+        from costlog import calibrate
+
+        calibrate.apply_factors(session, calibrate.configured_factors(config))
     per_model, total, rules = price_requests(session.requests, table)
     started = session.started or min(r.timestamp for r in session.requests if r.timestamp)
     commits, items = attribution.attribute(session, repo, config, others)
