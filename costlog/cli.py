@@ -83,13 +83,49 @@ def cli() -> None:
 
 
 @cli.command()
-def init() -> None:
-    """Set this repo up: a commented config file and a first COST_LOG.md."""
+@click.option("--dry-run", is_flag=True, help="List every file it would touch; change nothing.")
+@click.option("--local", is_flag=True, help="Claude Code hook in .claude/settings.local.json "
+              "(just you) instead of .claude/settings.json (the team).")
+@click.option("--agent", "agents", multiple=True,
+              type=click.Choice(["claude-code", "codex", "gemini"]),
+              help="Set up /end-session for this agent (repeatable; default: those found).")
+def init(dry_run: bool, local: bool, agents: tuple[str, ...]) -> None:
+    """Set this repo up: config, ledger, COST_LOG.md, git hooks, merge driver, /end-session.
+
+    Safe to run again. Coexists with existing hooks (kept and still run), husky and the
+    pre-commit framework. `costlog uninstall` takes it all back.
+    """
+    from costlog import repo as repo_mod
     from costlog import setup
 
-    repo, _ = _context()
-    for line in setup.init(repo):
+    for line in setup.init(repo_mod.find(), dry_run=dry_run, agents=agents, local=local):
         click.echo(line)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="List what it would remove; change nothing.")
+def uninstall(dry_run: bool) -> None:
+    """Remove what `costlog init` added: hooks, merge driver, agent commands and hooks.
+
+    Files init changed are put back byte for byte; recorded sessions (the ledger and
+    COST_LOG.md) are your data and stay.
+    """
+    from costlog import repo as repo_mod
+    from costlog import setup
+
+    for line in setup.uninstall(repo_mod.find(), dry_run=dry_run):
+        click.echo(line)
+
+
+@cli.command(hidden=True, context_settings={"ignore_unknown_options": True})
+@click.argument("name")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def hook(name: str, args: tuple[str, ...]) -> None:
+    """What the installed hooks run: post-commit, post-rewrite, post-merge, session-end,
+    merge-driver. Never fails a git command (errors go to .git/costlog/hook.log)."""
+    from costlog import hookrun
+
+    sys.exit(hookrun.run(name, args, sys.stdin))
 
 
 # ---------------------------------------------------------------- record
@@ -127,6 +163,9 @@ _TOKENS = click.IntRange(min=0)
               "auto mode; the agent name for a manual record (default `manual`).")
 @click.option("--transcript", type=click.Path(dir_okay=False, path_type=Path),
               help="Auto mode: record this session log file.")
+@click.option("--from-json", "from_json", type=click.Path(dir_okay=False, path_type=Path),
+              help="Record a headless run from its result JSON (`claude -p --output-format "
+              "json`, e.g. an agent run in CI).")
 @click.option("--session", "session_id", help="Session id; re-recording the same id updates it.")
 @click.option("--tasks", type=click.IntRange(min=0), help="Tasks completed.")
 @click.option("--task-types", help='Task types, e.g. "3 code, 1 docs".')
@@ -140,18 +179,20 @@ _TOKENS = click.IntRange(min=0)
 @click.option("--requests", type=click.IntRange(min=1), default=1, show_default=True,
               help="Model calls the token counts cover.")
 @click.option("--started", callback=_when, help="Start time (ISO 8601); default now.")
+@click.option("--since", "since_ref", metavar="REF", help="With --model and no numbers: "
+              "estimate from the commits REF..HEAD (default: since the last recorded session).")
 @click.option("--work-item", "work_items", multiple=True, help="Work item key (repeatable).")
 @click.option("--no-render", is_flag=True, help="Only write the ledger; skip COST_LOG.md.")
 @click.option("--commit", "make_commit", is_flag=True, help="Commit the ledger file and "
               "COST_LOG.md on their own (default: stage them for your next commit).")
 @click.option("--no-stage", is_flag=True, help="Leave the files unstaged.")
 def record(model: str | None, agent: str | None, transcript: Path | None,
-           session_id: str | None, tasks: int | None,
+           from_json: Path | None, session_id: str | None, tasks: int | None,
            task_types: str | None, notes: str | None, cost: Decimal | None,
            input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
            cache_write_tokens: int | None, cache_write_1h_tokens: int | None, requests: int,
            started: datetime | None, work_items: tuple[str, ...], no_render: bool,
-           make_commit: bool, no_stage: bool) -> None:
+           make_commit: bool, no_stage: bool, since_ref: str | None) -> None:
     """Record a session in the ledger and regenerate COST_LOG.md.
 
     Auto mode (no --model): finds this repo's agent session (--transcript, --session, the
@@ -169,6 +210,15 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
 
     types = rec.parse_task_types(task_types)
     repo, config = _context()
+    if from_json is not None:
+        from costlog import headless
+
+        entry = headless.record(repo, config, from_json, model=model, extra={
+            "tasks_completed": tasks, "task_types": types, "notes": notes,
+            "work_items": list(work_items)}, render=not no_render)
+        click.echo(rec.summary_line(entry))
+        _publish(repo, config, entry, make_commit, no_stage, no_render)
+        return
     counts = (input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
               cache_write_1h_tokens)
     if model is None:
@@ -181,16 +231,35 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
         _publish(repo, config, entry, make_commit, no_stage, no_render)
         return
     usage = Usage(*(c or 0 for c in counts)) if any(c is not None for c in counts) else None
-    manual = rec.ManualSession(
-        model=model, agent=agent or "manual", session_id=session_id, tasks=tasks,
-        task_types=types, notes=notes, cost=cost, usage=usage,
-        requests=requests, started=started, work_items=list(work_items))
-    entry, warnings = rec.manual_entry(manual, config, repo.root)
+    if _from_diffs(since_ref, agent, cost, usage, tasks, types):
+        from costlog import diffestimate
+
+        entry, warnings = diffestimate.estimate_entry(
+            repo, config, agent=agent or "manual", model=model, since=since_ref,
+            session_id=session_id)
+        entry.tasks_completed, entry.task_types, entry.notes = tasks, types, notes
+        entry.work_items = list(dict.fromkeys([*work_items, *entry.work_items]))
+    else:
+        manual = rec.ManualSession(
+            model=model, agent=agent or "manual", session_id=session_id, tasks=tasks,
+            task_types=types, notes=notes, cost=cost, usage=usage,
+            requests=requests, started=started, work_items=list(work_items))
+        entry, warnings = rec.manual_entry(manual, config, repo.root)
     for warning in warnings:
         click.echo(f"costlog: warning: {warning}", err=True)
     result = rec.save(repo, config, entry, render=not no_render)
     click.echo(rec.summary_line(result.entry))
     _publish(repo, config, result.entry, make_commit, no_stage, no_render)
+
+
+def _from_diffs(since_ref: str | None, agent: str | None, cost: Decimal | None, usage: Any,
+                tasks: int | None, types: dict[str, int]) -> bool:
+    """A record by hand with no numbers for an agent without logs (Cursor, Copilot, ...):
+    estimate it from its commits' diffs (--since, or --agent without --tasks)."""
+    if cost is not None or usage is not None:
+        return False
+    return since_ref is not None or (agent not in (None, "manual") and tasks is None
+                                     and not types)
 
 
 def _publish(repo: Any, config: Any, entry: Any, make_commit: bool, no_stage: bool,
@@ -267,6 +336,43 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
     _warn_lines(result.warnings)
 
 
+# ---------------------------------------------------------------- backfill
+
+
+@cli.command()
+@click.option("--since", callback=_when, help="Sessions from this date/time (2026-11-01, 30d).")
+@click.option("--until", callback=_when, help="Sessions started before this date/time.")
+@click.option("--agent", "agents", multiple=True, help="claude-code, codex, gemini, aider, "
+              "opencode, llm, api, rundir (repeatable; default: all found).")
+@click.option("--dry-run", is_flag=True, help="Print what it would record and the totals; "
+              "write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="The summary as JSON.")
+def backfill(since: Any, until: Any, agents: tuple[str, ...], dry_run: bool,
+             as_json: bool) -> None:
+    """Record every session of this repo still in the agents' logs, and its run directories.
+
+    Reads each agent's data dir (CLAUDE_CONFIG_DIR, CODEX_HOME, ...) for sessions whose cwd
+    is inside this repo, plus the runner logs under `rundir.runs_dir` (.system/runs), and
+    records those not yet in the ledger, then renders COST_LOG.md once. Claude Code deletes
+    transcripts after `cleanupPeriodDays` (30 days by default): older sessions are gone.
+    Safe to re-run: sessions already recorded are skipped; logs that grew are updated.
+    """
+    from costlog import backfill as backfill_mod
+
+    repo, config = _context()
+    options = backfill_mod.Options(since=since, until=until, agents=agents, dry_run=dry_run)
+    show = sys.stderr.isatty() and not os.environ.get("COSTLOG_NO_PROGRESS")
+    result = backfill_mod.run(repo, config, options, progress=_progress if show else None)
+    if show:
+        click.echo("\r\033[K", nl=False, err=True)
+    click.echo(backfill_mod.to_json(result) if as_json else backfill_mod.to_text(result))
+    _warn_lines(result.warnings)
+
+
+def _progress(message: str) -> None:
+    click.echo(f"\r\033[K{message}", nl=False, err=True)
+
+
 # ---------------------------------------------------------------- render / check
 
 
@@ -298,16 +404,29 @@ def check() -> None:
     click.echo(renderer.check(repo, config))
 
 
+@cli.command("pr-summary")
+@click.option("--base", default="origin/main", show_default=True,
+              help="The branch the PR merges into.")
+def pr_summary(base: str) -> None:
+    """Markdown for a PR comment: sessions and cost this branch adds, by model and work item.
+
+    Found from the ledger files the branch adds (not commit shas), so squash and rebase
+    merges keep them.
+    """
+    from costlog import prsummary
+
+    repo, config = _context()
+    click.echo(prsummary.summary(repo, config, base), nl=False)
+
+
 # ---------------------------------------------------------------- analysis
 
 
 def _entries(since: Any = None, until: Any = None) -> tuple[Any, Any, list[Any]]:
     from costlog import report as report_mod
-    from costlog.ledger import Ledger
 
     repo, config = _context()
-    entries = Ledger(repo, config.ledger_dir).load_all()
-    return repo, config, report_mod.select(entries, since, until)
+    return repo, config, report_mod.load(repo, config, since, until)
 
 
 @cli.command()
@@ -413,6 +532,90 @@ def reprice(since: Any, until: Any, model: str | None, dry_run: bool) -> None:
     click.echo(reprice_mod.to_text(result, dry_run=dry_run))
 
 
+# ---------------------------------------------------------------- import
+
+
+@cli.command("import")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_(source: Path) -> None:
+    """Import a hand-kept COST_LOG.md (classic format) into the ledger, once.
+
+    Each session row becomes a `manual` entry; COST_LOG.md gets generated blocks in place
+    of its tables and keeps every other section as written. Refuses a second import.
+    """
+    from costlog import importer
+
+    repo, config = _context()
+    click.echo(importer.to_text(importer.run(repo, config, source)))
+
+
+# ---------------------------------------------------------------- reconcile
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--threshold", help="Flag gaps above this share of the estimate, e.g. 10% "
+              "(default: `reconcile_threshold_pct` in the config, 10).")
+@click.option("--json", "as_json", is_flag=True, help="JSON: days, models, months, gaps.")
+@click.option("--write-factors", is_flag=True, help="Store billed/estimated per model as "
+              "`correction_factors` in .costlog/config.yaml.")
+def reconcile(files: tuple[Path, ...], threshold: str | None, as_json: bool,
+              write_factors: bool) -> None:
+    """Compare the ledger with the provider's bill, from exported files (offline).
+
+    Reads Anthropic usage/cost reports, Claude Code analytics, OpenAI costs and completions
+    usage (API JSON as returned, or the consoles' CSV); joins by UTC day and model.
+    """
+    from costlog import reconcile as rec
+    from costlog.ledger import Ledger
+    from costlog.pricing import PriceTable
+
+    repo, config = _context()
+    limit = rec.parse_threshold(threshold) if threshold else config.reconcile_threshold_pct
+    table = PriceTable.load(config.prices_path(repo.root))
+    entries = Ledger(repo, config.ledger_dir).load_all()
+    result = rec.run(entries, list(files), table, limit)
+    click.echo(rec.to_json(result) if as_json else rec.to_text(result))
+    if write_factors:
+        factors = result.factors()
+        if not factors:
+            raise CostlogError("no model has both ledger sessions and bill rows: no factor "
+                               "to write")
+        path = rec.write_factors(repo.root, factors)
+        click.echo(f"wrote {len(factors)} correction factor(s) to "
+                   f"{path.relative_to(repo.root)}", err=as_json)
+
+
+# ---------------------------------------------------------------- calibrate
+
+
+@cli.command()
+@click.option("--path", "paths", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Claude Code transcripts or data dirs (default: this repo's sessions in "
+              "CLAUDE_CONFIG_DIR / ~/.claude).")
+@click.option("--write", is_flag=True, help="Store the fitted factors as `estimate_factors` "
+              "in .costlog/config.yaml; later estimates use them and say so.")
+def calibrate(paths: tuple[Path, ...], write: bool) -> None:
+    """Measure the token estimator against sessions with real usage, per family and part.
+
+    Hides each response's logged usage, estimates it from the transcript, and compares.
+    """
+    from costlog import calibrate as cal
+    from costlog import reconcile as rec
+
+    repo, config = _context()
+    result = cal.run(config, cal.find_transcripts(list(paths), repo.root))
+    click.echo(cal.to_text(result))
+    if write:
+        factors = cal.factors(result.fits)
+        if not factors:
+            raise CostlogError("nothing to write: no response with real usage was found")
+        path = rec.write_factors(repo.root, factors, key="estimate_factors")
+        click.echo(f"wrote estimate factors for {len(factors)} famil"
+                   f"{'y' if len(factors) == 1 else 'ies'} to {path.relative_to(repo.root)}")
+
+
 # ---------------------------------------------------------------- demo
 
 
@@ -432,7 +635,7 @@ def demo(directory: Path) -> None:
 
 @cli.group()
 def pricing() -> None:
-    """Inspect the price table (bundled, plus this repo's overrides)."""
+    """Inspect the price table (bundled, plus this repo's overrides); import LiteLLM's."""
 
 
 @pricing.command("list")
@@ -451,6 +654,37 @@ def pricing_show(model: str) -> None:
     from costlog import pricing_view
 
     click.echo(pricing_view.show_text(_price_table(), model))
+
+
+@pricing.command("import")
+@click.argument("source", type=click.Choice(["litellm"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--provider", "providers", multiple=True,
+              help="LiteLLM providers to take (repeatable; default anthropic, openai, gemini).")
+@click.option("--effective", callback=_when, help="Date the new prices apply from "
+              "(default today).")
+@click.option("--include-suspicious", is_flag=True,
+              help="Also apply values flagged as suspicious.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def pricing_import(source: str, file: Path, providers: tuple[str, ...], effective: Any,
+                   include_suspicious: bool, dry_run: bool) -> None:
+    """Update .costlog/prices.yaml from LiteLLM's model_prices_and_context_window.json.
+
+    Appends a dated entry where a price differs from what costlog uses (history is never
+    rewritten) and flags suspicious values.
+    """
+    from costlog import litellm_import
+    from costlog.ledger import now
+
+    repo, config = _context()
+    override = repo.root / config.prices_file
+    day = effective.date() if effective else now().date()
+    plan, written = litellm_import.run(
+        file, _price_table(), override, effective=day,
+        providers=providers or litellm_import.DEFAULT_PROVIDERS, dry_run=dry_run,
+        include_suspicious=include_suspicious)
+    click.echo(litellm_import.to_text(plan, written, config.prices_file, dry_run=dry_run,
+                                      include_suspicious=include_suspicious))
 
 
 def _price_table() -> Any:

@@ -59,6 +59,7 @@ _BUILTIN: dict[str, str] = {
     "opencode": "costlog.sources.opencode:ADAPTER",
     "llm": "costlog.sources.llm_logs:ADAPTER",
     "api": "costlog.sources.api_jsonl:ADAPTER",
+    "rundir": "costlog.sources.rundir:ADAPTER",
 }
 
 
