@@ -45,6 +45,19 @@ class Budget:
 
 
 @dataclass
+class DiffEstimate:
+    """`costlog record --agent NAME --model M` for an agent with no usable log."""
+
+    #: output = tokens of the text the commits add x this (drafts, explanations)
+    output_factor: Decimal = Decimal("1.5")
+    #: model turns per commit, each reading `context_tokens` of context
+    turns_per_commit: int = 8
+    context_tokens: int = 30_000
+    #: share of that context read from the prompt cache
+    cache_share: Decimal = Decimal("0.9")
+
+
+@dataclass
 class RunDir:
     """Run directories of a home-grown agent runner (see costlog.sources.rundir)."""
 
@@ -120,6 +133,7 @@ class Config:
     estimate_factors: dict[str, dict[str, str]] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
     rundir: RunDir = field(default_factory=RunDir)
+    diff_estimate: DiffEstimate = field(default_factory=DiffEstimate)
 
     def ledger_path(self, root: Path) -> Path:
         return root / self.ledger_dir
@@ -153,7 +167,7 @@ def load(root: Path) -> Config:
     return from_dict(data)
 
 
-_SECTIONS = ("budget", "rundir")
+_SECTIONS = ("budget", "rundir", "diff_estimate")
 
 
 def from_dict(data: dict[str, Any]) -> Config:
@@ -242,6 +256,11 @@ DEFAULT_TEXT = """\
 #   reviewer_feedback_tokens: 500   # per builder iteration after the first
 #   output_multiplier: 10           # output = (summary + changes) x this
 #   reviewer_output_multiplier: 1   # reviewer output = its feedback x this
+# diff_estimate:                    # `record --agent NAME --model M`, no usable log
+#   output_factor: 1.5              # output = tokens of the added text x this
+#   turns_per_commit: 8             # model turns per commit ...
+#   context_tokens: 30000           # ... each reading this much context
+#   cache_share: 0.9                # ... of which this share from the prompt cache
 # estimation_guide:                 # cost per task (USD) for `costlog record` by hand
 #   - {model: claude-sonnet, task_type: code, low: 0.01, high: 0.03}
 """

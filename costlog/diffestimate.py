@@ -11,8 +11,8 @@ How many tokens (the method is written into the entry, which is marked `estimate
   that never reached a commit;
 - input: `turns_per_commit` model turns per commit, each reading `context_tokens` of
   context, of which `cache_share` comes from the prompt cache (cache reads).
-The defaults are deliberately plain and shown in the entry; pass a `DiffModel` to change
-them.
+The defaults are deliberately plain and shown in the entry; they are the `diff_estimate:`
+settings of `.costlog/config.yaml`.
 """
 
 from __future__ import annotations
@@ -115,7 +115,11 @@ def estimate_entry(repo: Repo, config: Config, *, agent: str, model: str,
 
     found = commits(repo, config, since)
     warnings = [] if found else ["no commits found to estimate from: recorded with zero tokens"]
-    usage, turns, method = usage_for(found, diff_model or DiffModel())
+    if diff_model is None:
+        knobs = config.diff_estimate
+        diff_model = DiffModel(knobs.output_factor, knobs.turns_per_commit,
+                               knobs.context_tokens, knobs.cache_share)
+    usage, turns, method = usage_for(found, diff_model)
     table = PriceTable.load(config.prices_path(repo.root))
     name = table.canonical(model) or model
     started = found[0].when if found else now()

@@ -214,6 +214,26 @@ def test_an_agent_without_logs_is_estimated_from_its_commits(repo: Path) -> None
     assert "cursor c2: claude-sonnet-4-6, 1 commit" in again.output, again.output
 
 
+def test_the_diff_estimate_uses_the_configured_context_per_turn(repo: Path) -> None:
+    from costlog.ledger import Ledger
+    from costlog.repo import find
+
+    (repo / ".costlog").mkdir()
+    (repo / ".costlog" / "config.yaml").write_text(
+        "diff_estimate:\n  turns_per_commit: 2\n  context_tokens: 10000\n  cache_share: 0.5\n")
+    commit_at(repo, "a.py", "x = 1\n", "Add a", "2026-11-20T14:00:00+00:00")
+    result = CliRunner().invoke(cli, ["record", "--agent", "cursor", "--model",
+                                      "claude-sonnet-4-6", "--since", "HEAD~1", "--session",
+                                      "k", "--no-stage"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    entry = Ledger(find(repo), ".costlog/sessions").get("cursor/k")
+    assert entry is not None
+    usage = entry.models["claude-sonnet-4-6"].usage
+    # 1 commit x 2 turns x 10,000 context tokens, half of them cache reads
+    assert (usage.input, usage.cache_read) == (10_000, 10_000)
+    assert "2 turns (2/commit) x 10,000 context tokens" in " ".join(entry.methods.values())
+
+
 def test_a_session_that_went_idle_is_recorded_by_the_next_commit(repo: Path,
                                                                   claude_dir: Path) -> None:
     """No /end-session, no SessionEnd hook (e.g. Ctrl+C twice): the log going idle is enough."""
