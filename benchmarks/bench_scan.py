@@ -8,6 +8,9 @@ generator's truth.
     npm install --prefix /tmp/ccusage ccusage@20.0.24
     python benchmarks/bench_scan.py --size-mb 500 \
         --ccusage /tmp/ccusage/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage
+
+`--single` also times a cold scan restricted to one process (COSTLOG_SCAN_WORKERS=1), and
+`--corpus DIR` reuses (or creates, and keeps) a generated corpus.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gen_claude_corpus import generate
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """(wall s, peak RSS MiB, CPU s user+sys incl. worker processes, stdout)"""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True)
@@ -37,7 +41,7 @@ def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out
 
 
 def main() -> None:
@@ -47,6 +51,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, help="reuse a generated corpus dir")
     parser.add_argument("--ccusage", type=Path, help="path to the ccusage native binary")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--single", action="store_true",
+                        help="also time a one-process cold scan")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="costlog-bench-"))
     corpus = args.corpus or work / "claude"
@@ -61,31 +67,43 @@ def main() -> None:
     env = {**os.environ, "HOME": str(home), "CLAUDE_CONFIG_DIR": str(corpus),
            "COSTLOG_CACHE_DIR": str(cache)}
     costlog = [sys.executable, "-m", "costlog", "scan", "--agent", "claude-code", "--json"]
-    rows: dict[str, list[tuple[float, float]]] = {"ccusage": [], "cold": [], "warm": []}
+    rows: dict[str, list[tuple[float, float, float]]] = {"ccusage": [], "cold": [], "cold-1cpu": [],
+                                                  "warm": []}
     result = None
+    cc: dict[str, float] = {}
     for _ in range(args.runs):
         if args.ccusage:
-            wall, rss, out = run([str(args.ccusage), "daily", "--offline", "--json"], env)
-            rows["ccusage"].append((wall, rss))
+            wall, rss, cpu, out = run([str(args.ccusage), "daily", "--offline", "--json"], env)
+            rows["ccusage"].append((wall, rss, cpu))
             cc = json.loads(out)["totals"]
         shutil.rmtree(cache, ignore_errors=True)
-        wall, rss, out = run(costlog, env)
-        rows["cold"].append((wall, rss))
+        wall, rss, cpu, out = run(costlog, env)
+        rows["cold"].append((wall, rss, cpu))
         result = json.loads(out)["totals"]
-        wall, rss, _ = run(costlog, env)
-        rows["warm"].append((wall, rss))
+        wall, rss, cpu, _ = run(costlog, env)
+        rows["warm"].append((wall, rss, cpu))
+        if args.single:
+            shutil.rmtree(cache, ignore_errors=True)
+            wall, rss, cpu, _ = run(costlog, {**env, "COSTLOG_SCAN_WORKERS": "1"})
+            rows["cold-1cpu"].append((wall, rss, cpu))
     print(f"corpus: {truth['bytes'] / 1e6:.0f} MB, {truth['sessions']} sessions, "
           f"{truth['requests']:,} requests")
     for name, samples in rows.items():
         if samples:
             wall = statistics.median(s[0] for s in samples)
             rss = max(s[1] for s in samples)
-            print(f"{name:<8} median {wall:7.3f} s   peak RSS {rss:7.1f} MiB   (n={len(samples)})")
+            cpu = statistics.median(s[2] for s in samples)
+            print(f"{name:<9} median wall {wall:7.3f} s   cpu {cpu:7.3f} s   "
+                  f"peak RSS {rss:7.1f} MiB   (n={len(samples)})")
     if rows["ccusage"]:
         ratio = statistics.median(s[0] for s in rows["cold"]) / \
             statistics.median(s[0] for s in rows["ccusage"])
-        print(f"cold costlog / ccusage wall: {ratio:.2f}x")
+        cpu_ratio = statistics.median(s[2] for s in rows["cold"]) / \
+            statistics.median(s[2] for s in rows["ccusage"])
+        print(f"cold costlog / ccusage: wall {ratio:.2f}x, cpu {cpu_ratio:.2f}x "
+              f"(load average at the end: {os.getloadavg()[0]:.2f})")
         writes = truth["cache_write_5m"] + truth["cache_write_1h"]
+        print(f"ccusage cost: ${cc['totalCost']:.2f}")
         print("ccusage totals == truth:", cc["inputTokens"] == truth["input"]
               and cc["outputTokens"] == truth["output"]
               and cc["cacheReadTokens"] == truth["cache_read"]
@@ -97,7 +115,7 @@ def main() -> None:
     wrong = {k: (truth[k], result[v]) for k, v in checks.items() if truth[k] != result[v]}
     print("costlog totals == truth:", not wrong, wrong or "")
     print(f"costlog cost: ${result['cost_usd']}")
-    shutil.rmtree(work, ignore_errors=True) if args.corpus is None else None
+    shutil.rmtree(work, ignore_errors=True)  # a --corpus DIR lives outside it and is kept
 
 
 if __name__ == "__main__":

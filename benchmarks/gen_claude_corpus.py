@@ -2,9 +2,14 @@
 
 Shape, as seen in real `~/.claude/projects` trees:
 - ~20 projects; many small sessions and a long tail of 5-50 MB session files;
-- one line per content block (thinking / text / tool_use) of each API response, every
-  line repeating the response's final usage (Claude Code 2.1.x), so a reader must
-  de-duplicate by message.id + requestId and never sum the lines of one response;
+- one line per content block (thinking / text / tool_use) of each API response. In
+  "2.1.110" sessions every line repeats the response's final usage (>= 2.1.97), so a reader
+  must de-duplicate by message.id + requestId and never sum the lines of one response; in
+  "2.1.90" sessions only the last line is final (stop_reason + message_delta-shaped usage)
+  and earlier lines carry a streaming placeholder output count, so first-line-wins is wrong;
+- resumed sessions: a new file that starts with a verbatim copy of an earlier session's
+  lines (each call counts once); `/btw` sidechain replays of a message under a new
+  requestId; `<synthetic>` API-error lines (not billed);
 - user lines carrying tool results of 0.2-20 kB (most of the bytes, none of the usage);
 - sub-agent transcripts in `<session>/subagents/agent-<id>.jsonl` (isSidechain: true),
   mirrored as `progress` lines in the parent file;
@@ -63,7 +68,9 @@ class Corpus:
         self.truth["requests"] += 1
         c["requests"] += 1
 
-    def session(self, project: str, cwd: str, target: int, start: datetime) -> None:
+    def session(self, project: str, cwd: str, target: int, start: datetime,
+                replay: list[str] | None = None, keep: bool = False) -> list[str]:
+        """Write one session file; returns its lines when `keep` (to resume it later)."""
         sid = f"{self.rng.getrandbits(128):032x}"
         sid = f"{sid[:8]}-{sid[8:12]}-{sid[12:16]}-{sid[16:20]}-{sid[20:]}"
         folder = self.root / "projects" / project
@@ -73,13 +80,20 @@ class Corpus:
         model = self.rng.choice(MODELS)
         context = self.rng.randint(15_000, 30_000)
         subagents = self.rng.random() < 0.25
+        every_line_final = self.rng.random() < 0.6
+        kept: list[str] = []
         with open(folder / f"{sid}.jsonl", "w", encoding="utf-8") as out:
             size = 0
+            for text in replay or ():  # a resumed session starts with the old lines
+                out.write(text)
+                size += len(text.encode())
             base = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd,
-                    "sessionId": sid, "version": "2.1.90", "gitBranch": "main"}
+                    "sessionId": sid, "version": "2.1.110" if every_line_final else "2.1.90",
+                    "gitBranch": "main"}
             size += self.line(out, {**base, "type": "user", "uuid": self.uid("u"),
                                     "timestamp": self.stamp(when),
-                                    "message": {"role": "user", "content": self.text(300)}})
+                                    "message": {"role": "user", "content": self.text(300)}},
+                              kept if keep else None)
             turn = 0
             while size < target:
                 turn += 1
@@ -90,22 +104,58 @@ class Corpus:
                     context = self.rng.randint(20_000, 40_000)
                 self.count(model, usage)
                 mid, rid = self.uid("msg_01"), self.uid("req_011C")
-                for block in blocks:
+                for i, block in enumerate(blocks):
+                    last = i == len(blocks) - 1
+                    line_usage, stop = usage, "tool_use"
+                    if not every_line_final and not last:
+                        # streaming placeholder: message_start shape, small output count
+                        line_usage = {**usage, "output_tokens": self.rng.randint(
+                            1, min(30, int(usage["output_tokens"])))}  # type: ignore[call-overload]
+                        stop = None
+                    elif not every_line_final:
+                        line_usage = {**usage, "server_tool_use": {"web_search_requests": 0},
+                                      "iterations": [], "speed": "standard"}
                     size += self.line(out, {**base, "type": "assistant", "uuid": self.uid("a"),
                                             "timestamp": self.stamp(when), "requestId": rid,
                                             "message": {"model": model, "id": mid,
                                                         "type": "message", "role": "assistant",
                                                         "content": [block],
-                                                        "stop_reason": "tool_use",
-                                                        "stop_sequence": None, "usage": usage}})
+                                                        "stop_reason": stop,
+                                                        "stop_sequence": None,
+                                                        "usage": line_usage}},
+                                      kept if keep else None)
+                if self.rng.random() < 0.01:  # a /btw aside replays the message as a sidechain
+                    size += self.line(out, {**base, "isSidechain": True, "type": "assistant",
+                                            "uuid": self.uid("a"), "requestId": self.uid("req_"),
+                                            "timestamp": self.stamp(when),
+                                            "message": {"model": model, "id": mid,
+                                                        "type": "message", "role": "assistant",
+                                                        "content": blocks[-1:],
+                                                        "stop_reason": "end_turn",
+                                                        "usage": usage}})
+                if self.rng.random() < 0.005:  # an API error shown as a message: not billed
+                    size += self.line(out, {**base, "type": "assistant", "uuid": self.uid("a"),
+                                            "timestamp": self.stamp(when),
+                                            "isApiErrorMessage": True,
+                                            "requestId": self.uid("req_"),
+                                            "message": {"model": "<synthetic>",
+                                                        "id": self.uid("msg_"),
+                                                        "type": "message", "role": "assistant",
+                                                        "content": [{"type": "text", "text":
+                                                                     "API Error: 529"}],
+                                                        "stop_reason": "stop_sequence",
+                                                        "usage": {"input_tokens": 0,
+                                                                  "output_tokens": 0}}})
                 result = {"type": "tool_result", "tool_use_id": self.uid("toolu_"),
                           "content": self.text(self.rng.choice([200, 800, 2_000, 6_000, 20_000]))}
                 size += self.line(out, {**base, "type": "user", "uuid": self.uid("u"),
                                         "timestamp": self.stamp(when),
-                                        "message": {"role": "user", "content": [result]}})
+                                        "message": {"role": "user", "content": [result]}},
+                                  kept if keep else None)
                 if subagents and turn % 40 == 5:
                     size += self.subagent(folder / sid / "subagents", base, when, out)
         self.bytes += size
+        return kept
 
     def response(self, context: int) -> tuple[dict[str, object], list[dict[str, object]]]:
         one_hour = self.rng.random() < 0.5
@@ -154,9 +204,11 @@ class Corpus:
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
     @staticmethod
-    def line(out: object, obj: dict[str, object]) -> int:
+    def line(out: object, obj: dict[str, object], keep: list[str] | None = None) -> int:
         text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n"
         out.write(text)  # type: ignore[attr-defined]
+        if keep is not None:
+            keep.append(text)
         return len(text.encode())
 
 
@@ -174,8 +226,14 @@ def generate(root: Path, size_mb: float, seed: int = 7) -> dict[str, object]:
                   corpus.rng.randint(500_000, 3_000_000) if roll < 0.3 else
                   corpus.rng.randint(20_000, 400_000))
         target = min(target, max(budget - corpus.bytes, 20_000))
-        corpus.session(project, cwd, target, start + timedelta(minutes=n * 37))
+        when = start + timedelta(minutes=n * 37)
+        resumable = target < 1_000_000 and corpus.rng.random() < 0.08
+        kept = corpus.session(project, cwd, target, when, keep=resumable)
         n += 1
+        if resumable:  # `claude --resume`: a new file that replays the old one, then goes on
+            corpus.session(project, cwd, len("".join(kept)) + 60_000,
+                           when + timedelta(minutes=30), replay=kept)
+            n += 1
     truth = {"sessions": corpus.sessions, "bytes": corpus.bytes,
              **{k: corpus.truth[k] for k in ("input", "output", "cache_read", "cache_write_5m",
                                              "cache_write_1h", "requests")},

@@ -13,6 +13,15 @@ Where it lives: `$COSTLOG_CACHE_DIR`, else `$XDG_CACHE_HOME/costlog`, else `~/.c
 only counts, ids, model names, timestamps, cwd and branch, never prompt text, tool output or
 file contents. The boundary check stores a hash of the covered tail, not the bytes. A cache
 that cannot be read is ignored and rebuilt; one that cannot be written only costs speed.
+
+Use (see `claude_code.read_file`)::
+
+    cache = FileCache("my-agent", SCHEMA)           # bump SCHEMA when `state` changes shape
+    status, cached = cache.lookup(str(path), path.stat())
+    # "hit": use cached.state; "grown": if tail_hash(fh, cached.offset) == cached.tail,
+    # continue from cached.offset with cached.state; else read all, then:
+    cache.put(str(path), st, offset, tail_hash(fh, offset), state)
+    cache.save()                                    # once, after the scan
 """
 
 from __future__ import annotations
@@ -108,10 +117,6 @@ class FileCache:
         self._seen.add(path)
         self._files[path] = [st.st_size, st.st_mtime_ns, st.st_ino, offset, tail, state]
         self._dirty = True
-
-    def forget(self, path: str) -> None:
-        if self._files.pop(path, None) is not None:
-            self._dirty = True
 
     def save(self) -> None:
         """Write the cache if anything changed; drop files that no longer exist."""
