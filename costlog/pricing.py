@@ -71,6 +71,22 @@ class Rates:
         return chosen
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Plan:
+    """The rates one request is charged at (base or a tier) and its speed multiplier."""
+
+    rates: Rates | Tier
+    factor: Decimal
+    rules: tuple[str, ...]
+
+    def cost(self, usage: Usage) -> Decimal:
+        r = self.rates
+        cost = (usage.input * r.input + usage.output * r.output
+                + usage.cache_read * r.cache_read + usage.cache_write_5m * r.cache_write_5m
+                + usage.cache_write_1h * r.cache_write_1h) / MILLION
+        return cost * self.factor if self.factor != 1 else cost
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPrices:
     name: str
@@ -169,6 +185,7 @@ def _model(name: str, raw: Mapping[str, Any], where: str) -> ModelPrices:
                        retired=str(raw["retired"]) if raw.get("retired") else None)
 
 
+@cache
 def normalize(name: str) -> tuple[str, str | None]:
     """A model id as logs write it -> (lookup name, speed implied by the name).
 
@@ -194,6 +211,8 @@ class PriceTable:
         self.version = version
         self._models = dict(models)
         self._index: dict[str, str] = {}
+        self._canonical: dict[str, str | None] = {}
+        self._plans: dict[tuple[int, str | None], Plan] = {}
         for model in self._models.values():
             self._index[normalize(model.name)[0]] = model.name
             for alias in model.aliases:
@@ -233,10 +252,15 @@ class PriceTable:
         """The table's name for a logged model id, or None when unknown (never a guess)."""
         if not name:
             return None
+        try:
+            return self._canonical[name]
+        except KeyError:
+            pass
         text, _ = normalize(name)
         found = self._index.get(text)
         if found is None:
             found = self._index.get(_DATE_SUFFIX.sub("", text))
+        self._canonical[name] = found
         return found
 
     def speed_of(self, name: str) -> str | None:
@@ -265,28 +289,43 @@ class PriceTable:
     def price(self, name: str, usage: Usage, day: date | None = None,
               speed: str | None = None) -> tuple[Decimal, list[str]] | None:
         """(cost, rules applied) of one request, or None for an unknown model."""
+        plan = self.plan(name, usage.prompt_tokens, day, speed)
+        if plan is None:
+            return None
+        return plan.cost(usage), list(plan.rules)
+
+    def plan(self, name: str, prompt_tokens: int, day: date | None = None,
+             speed: str | None = None) -> Plan | None:
+        """How one request of this size is charged: its rates and multiplier.
+
+        Requests with equal plans can be summed first and priced once: the arithmetic is
+        linear and exact, so `costlog scan` prices a large history quickly.
+        """
         model = self.model(name)
         if model is None:
             return None
-        rates = model.at(day)
-        chosen = rates.for_prompt(usage.prompt_tokens)
-        cost = (usage.input * chosen.input + usage.output * chosen.output
-                + usage.cache_read * chosen.cache_read
-                + usage.cache_write_5m * chosen.cache_write_5m
-                + usage.cache_write_1h * chosen.cache_write_1h) / MILLION
-        rules = []
-        if isinstance(chosen, Tier):
-            rules.append(f"long-context rate (prompt > {chosen.above:,} tokens)")
+        chosen = model.at(day).for_prompt(prompt_tokens)
         speed = speed or normalize(name)[1]
+        memo = (id(chosen), speed)  # `chosen` lives as long as the table
+        found = self._plans.get(memo)
+        if found is None:
+            found = self._plans[memo] = self._new_plan(model, chosen, speed)
+        return found
+
+    def _new_plan(self, model: ModelPrices, chosen: Rates | Tier, speed: str | None) -> Plan:
+        rules: tuple[str, ...] = ()
+        if isinstance(chosen, Tier):
+            rules += (f"long-context rate (prompt > {chosen.above:,} tokens)",)
+        factor = Decimal(1)
         if speed and speed != "standard":
-            factor = model.multipliers.get(speed)
-            if factor is None:
-                rules.append(f"{speed} mode: no multiplier known for {model.name}; "
-                              "standard price used")
+            known = model.multipliers.get(speed)
+            if known is None:
+                rules += (f"{speed} mode: no multiplier known for {model.name}; "
+                          "standard price used",)
             else:
-                cost *= factor
-                rules.append(f"{speed} mode x{factor}")
-        return cost, rules
+                factor = known
+                rules += (f"{speed} mode x{known}",)
+        return Plan(chosen, factor, rules)
 
     def describe(self, name: str) -> dict[str, Any]:
         model = self.model(name)

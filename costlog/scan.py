@@ -19,7 +19,7 @@ from typing import Any
 
 from costlog import sources
 from costlog.errors import CostlogError
-from costlog.models import Request, Session
+from costlog.models import Request, Session, Usage
 
 GROUPS = ("day", "week", "month", "session", "model", "project")
 TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
@@ -67,8 +67,16 @@ class Bucket:
             self.unpriced_requests += 1
         else:
             self.cost_usd += cost
-        self.session_ids.add(f"{session.agent}/{session.session_id}")
+        self.session_ids.add(session.agent + "/" + session.session_id)
         self.models.add(model)
+
+    def merge(self, other: Bucket) -> None:
+        for name in ("input_tokens", "output_tokens", "cache_read_tokens",
+                     "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
+                     "requests", "cost_usd", "unpriced_requests", "estimated_output_tokens"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.session_ids |= other.session_ids
+        self.models |= other.models
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -139,25 +147,47 @@ def _inside(cwd: str | None, project: Path) -> bool:
 
 
 def run(options: Options, table: Any, sessions: Iterable[Session] | None = None) -> Result:
+    """Group every request in range and price it.
+
+    Each request is charged by its own plan (its model's rates on its date, the
+    long-context tier its own prompt reaches, its speed multiplier); requests that share
+    a row and a plan are summed first and priced once, which is exact (the arithmetic is
+    linear and Decimal) and keeps a large history fast.
+    """
     if options.by not in GROUPS:
         raise CostlogError(f"cannot group by {options.by!r}", hint="use " + ", ".join(GROUPS))
     warnings: list[str] = []
     stream = sessions if sessions is not None else sessions_for(options, warnings.append)
     totals = Bucket()
     rows: dict[str, Bucket] = {}
+    pending: dict[tuple[str, Any], Usage] = {}  # (row, plan) -> summed tokens
     for session in stream:
         for request in session.requests:
             when = request.timestamp or session.started
             if not _in_range(when, options):
                 continue
             model = table.canonical(request.model) or request.model
-            cost = request.logged_cost_usd
-            if cost is None:
-                cost = table.request_cost(model, request.usage, when.date() if when else None,
-                                          request.speed)
             key = _group_key(options, session, model, when)
-            totals.add(session, request, cost, model)
-            rows.setdefault(key, Bucket()).add(session, request, cost, model)
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = Bucket()
+            cost = request.logged_cost_usd
+            plan = None
+            if cost is None:
+                plan = table.plan(model, request.usage.prompt_tokens,
+                                  when.date() if when else None,
+                                  request.speed or table.speed_of(request.model))
+                if plan is not None:
+                    total = pending.get((key, plan))
+                    if total is None:
+                        total = pending[(key, plan)] = Usage()
+                    total.add(request.usage)
+                    cost = Decimal(0)  # priced below, per plan
+            row.add(session, request, cost, model)
+    for (key, plan), usage in pending.items():
+        rows[key].cost_usd += plan.cost(usage)
+    for row in rows.values():
+        totals.merge(row)
     return Result(totals, rows, options.by, warnings)
 
 
