@@ -19,15 +19,12 @@ RECENT = 2 * 24 * 3600
 def claude_project_dirs(repo: Repo, env: Mapping[str, str]) -> list[Path]:
     """Claude Code keeps a project's logs in a dir named after its cwd (non-alphanumerics
     -> '-'); sessions started in a subdirectory have a longer name with the same prefix."""
-    import re
+    from costlog.sources.claude_paths import default_roots, encode_cwd
 
     home = Path(env.get("HOME") or Path.home())
-    configured = env.get("CLAUDE_CONFIG_DIR")
-    bases = [Path(p) / "projects" for p in configured.split(",")] if configured else \
-        [home / ".claude" / "projects", home / ".config" / "claude" / "projects"]
-    prefix = re.sub(r"[^A-Za-z0-9]", "-", str(repo.root))
+    prefix = encode_cwd(str(repo.root))
     found = []
-    for base in bases:
+    for base in default_roots(env, home):
         try:
             found += [d for d in base.iterdir() if d.name.startswith(prefix) and d.is_dir()]
         except OSError:

@@ -76,6 +76,7 @@ from typing import Any
 from costlog.estimate import CLAUDE_OUTPUT_METHOD, claude_output_estimate
 from costlog.models import Request, Session, Usage
 from costlog.sources.cache import FileCache, tail_hash
+from costlog.sources.claude_paths import default_roots, encode_cwd
 
 Warn = Callable[[str], None]
 
@@ -109,33 +110,12 @@ _GROUP_LEN = 18
 # ---------------------------------------------------------------- discovery
 
 
-def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    configured = (env.get("CLAUDE_CONFIG_DIR") or "").strip()
-    if configured:
-        out = []
-        for part in (p.strip() for p in configured.split(",")):
-            if not part:
-                continue
-            path = home / part[2:] if part.startswith("~/") else \
-                home if part == "~" else Path(part)
-            out.append(path if path.name == "projects" else path / "projects")
-        return out
-    xdg = env.get("XDG_CONFIG_HOME")
-    config = Path(xdg) if xdg else home / ".config"
-    return [config / "claude" / "projects", home / ".claude" / "projects"]
-
-
 @dataclass(frozen=True, slots=True)
 class LogFile:
     path: Path
     session_id: str
     #: a sub-agent transcript (`<id>/subagents/...`)
     subagent: bool
-
-
-def encode_cwd(path: str) -> str:
-    """Claude Code's project dir name for a cwd: every non-alphanumeric -> '-'."""
-    return re.sub(r"[^A-Za-z0-9]", "-", path)
 
 
 def _session_of(rel: tuple[str, ...], projects_root: bool, root_name: str) -> tuple[str, bool]:
