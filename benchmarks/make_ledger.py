@@ -33,16 +33,19 @@ def make_entry(rng: random.Random, i: int, end: datetime) -> Entry:
             + usage.cache_read * Decimal(rin) / 10 + usage.cache_write_5m * Decimal(rin) * 5 / 4
             ) / 1_000_000
     types = {t: rng.randint(1, 3) for t in rng.sample(TYPES, rng.randint(1, 2))}
+    items = [f"WRK-{k}" for k in rng.sample(range(1, 400), rng.choice([0, 1, 1, 2]))]
+    commits = [Commit(f"{rng.getrandbits(40):010x}",
+                      f"Work item step {i}" + (f" ({rng.choice(items)})" if items else ""),
+                      3, rng.randint(5, 300), rng.randint(0, 40), "tool-output")
+               for _ in range(rng.choice([0, 1, 1, 2]))]
     return Entry(
         id=f"{agent}/{rng.getrandbits(64):016x}-{i}", agent=agent, started=started,
         ended=started + timedelta(minutes=rng.randint(5, 240)),
         models={model: ModelUsage(rng.randint(5, 200), usage, cost.quantize(Decimal("1e-6")))},
         cost_usd=cost.quantize(Decimal("1e-6")), source="actual", pricing_table="2026-11-22",
-        cwd=".", branch=f"feature/WRK-{rng.randint(1, 400)}-work",
-        commits=[Commit(f"{rng.getrandbits(40):010x}", f"Work item step {i}", 3, 40, 2,
-                        "tool-output")],
-        work_items=[f"WRK-{rng.randint(1, 400)}"], tasks_completed=sum(types.values()),
-        task_types=types, notes=f"session {i}",
+        cwd=".", branch=f"feature/{items[0]}-work" if items else "main",
+        subagents=rng.choice([0, 0, 0, 1, 2, 6]), commits=commits, work_items=items,
+        tasks_completed=sum(types.values()), task_types=types, notes=f"session {i}",
     )
 
 

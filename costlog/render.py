@@ -8,6 +8,7 @@ byte. A git conflict that lies only inside generated blocks is resolved by rende
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from costlog.config import Config
 from costlog.errors import CheckFailed, CostlogError
 from costlog.ledger import MICRO, Ledger, atomic_write
 from costlog.models import Entry
+from costlog.pricing import PriceTable
 from costlog.repo import Repo
 
 _BEGIN = re.compile(r"<!-- costlog:begin ([\w-]+) -->")
@@ -31,52 +33,80 @@ _END = re.compile(r"<!-- costlog:end ([\w-]+) -->")
 # ---------------------------------------------------------------- context
 
 
+#: anomalies listed in COST_LOG.md (all of them: `costlog anomalies`)
+ANOMALY_ROWS = 20
+
+
 def build_context(entries: Sequence[Entry], config: Config, *,
-                  price_table: str | None = None, today: date | None = None) -> dict[str, Any]:
-    """The exact data the template receives (`costlog render --context` prints it)."""
+                  price_table: str | None = None, today: date | None = None,
+                  table: PriceTable | None = None) -> dict[str, Any]:
+    """The exact data the template receives (`costlog render --context` prints it).
+
+    Only the rows the template shows: the session log is cut at `session_log_limit`,
+    the anomalies at ANOMALY_ROWS; every sum is over the whole ledger.
+    """
     tz = analysis.zone(config.timezone)
-    newest = list(reversed(entries))
-    shown = newest[: config.session_log_limit]
-    total = analysis.Money()
-    for entry in entries:
-        total.add(entry)
-    anomalies = analysis.anomalies(entries, config)
+    shown = list(reversed(entries[-config.session_log_limit:])) \
+        if config.session_log_limit > 0 else []
+    months = analysis.months(entries, tz)
+    typical = analysis.Typical.of(entries)
+    anomalies = analysis.anomalies(entries, config, typical, explain=ANOMALY_ROWS)
+    spend = analysis.spend_tables(entries)
     context = {
         "timezone": config.timezone,
         "price_table": price_table,
-        "totals": {"sessions": total.sessions, "tasks": total.tasks, "cost": total.cost,
-                   "unpriced_sessions": total.unpriced},
+        "totals": _totals(entries, months, typical, tz),
         "sessions": [session_row(e, tz) for e in shown],
-        "sessions_omitted": len(newest) - len(shown),
-        "months": analysis.months(entries, tz),
-        "providers": analysis.spend_by(entries, "provider"),
-        "families": analysis.spend_by(entries, "family"),
-        "models": analysis.spend_by(entries, "model"),
-        "trend": analysis.trend(entries),
+        "sessions_omitted": len(entries) - len(shown),
+        "months": months,
+        "providers": spend["provider"],
+        "families": spend["family"],
+        "models": spend["model"],
+        "trend": analysis.trend(entries, tz),
+        "family_trend": analysis.family_trend(entries),
         "work_items": analysis.work_items(entries),
+        "unlinked": analysis.unlinked(entries),
         "anomalies": [{"session": session_row(a["entry"], tz), "cost": a["cost"],
-                       "ratio": a["ratio"], "causes": a["causes"]} for a in anomalies],
+                       "ratio": a["ratio"], "causes": a["causes"]}
+                      for a in anomalies[:ANOMALY_ROWS]],
+        "anomalies_total": len(anomalies),
         "anomaly_factor": config.anomaly_factor,
         "alerts": analysis.alerts(entries, config, tz, today),
-        "routing": analysis.routing(entries, config),
+        "routing": analysis.routing(entries, config, table, typical),
+        "risky_task_types": config.risky_task_types,
         "guide": analysis.guide(entries, config),
+        "guide_min_sessions": config.guide_min_sessions,
         "methodology": analysis.methodology(entries),
     }
     jsonable: dict[str, Any] = _jsonable(context)
     return jsonable
 
 
+def _totals(entries: Sequence[Entry], months: list[dict[str, Any]],
+            typical: analysis.Typical, tz: Any) -> dict[str, Any]:
+    """The summary line: sums of the monthly rows (so they always agree), median, span."""
+    def day(entry: Entry) -> str:
+        return analysis.local_day(entry, tz).isoformat()
+
+    return {"sessions": sum(m["sessions"] for m in months),
+            "tasks": sum(m["tasks"] for m in months),
+            "cost": sum((m["cost"] for m in months), analysis.ZERO),
+            "unpriced_sessions": sum(m["unpriced"] for m in months),
+            "median": typical.cost,
+            "first": day(entries[0]) if entries else None,
+            "last": day(entries[-1]) if entries else None}
+
+
 def session_row(entry: Entry, tz: Any) -> dict[str, Any]:
-    tokens = entry.tokens
     return {
         "id": entry.id,
-        "short_id": entry.id.split("/", 1)[-1][:8],
+        "short_id": analysis.short_id(entry.id),
         "date": entry.started.astimezone(tz).date().isoformat(),
         "agent": entry.agent,
-        "models": sorted(entry.models, key=lambda m: -(entry.models[m].cost_usd or 0)),
+        "models": sorted(entry.models, key=lambda m: (-(entry.models[m].cost_usd or 0), m)),
         "tasks": entry.tasks_completed,
         "task_types": analysis.task_types_text(entry.task_types),
-        "tokens": tokens.total,
+        "tokens": entry.tokens.total,
         "cost": entry.cost_usd,
         "known_cost": analysis.cost(entry),
         "unpriced": entry.unpriced_models,
@@ -135,9 +165,31 @@ def pct(value: Any) -> str:
     return f"{Decimal(str(value or 0)) * 100:.0f}%"
 
 
-def _environment(template_dir: Path) -> Any:
+def session_cost(row: dict[str, Any]) -> str:
+    """A session's cost cell: "unpriced" alone, or the known part + unpriced."""
+    if row["cost"] is not None:
+        return usd(row["cost"])
+    if Decimal(row["known_cost"]):
+        return f"{usd(row['known_cost'])} + unpriced"
+    return "unpriced"
+
+
+def spend_cost(row: dict[str, Any]) -> str:
+    """A spend row's cost: never a bare $0.00 for tokens that have no price."""
+    if row["unpriced"] and not Decimal(row["cost"]):
+        return "unpriced"
+    extra = f" + {row['unpriced']} unpriced" if row["unpriced"] else ""
+    return usd(row["cost"]) + extra
+
+
+def _environment(template_dir: Path, cache_dir: Path | None = None) -> Any:
     import jinja2
 
+    bytecode_cache = None
+    if cache_dir is not None:
+        with contextlib.suppress(OSError):
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            bytecode_cache = jinja2.FileSystemBytecodeCache(str(cache_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir)),
         keep_trailing_newline=True,
@@ -145,8 +197,10 @@ def _environment(template_dir: Path) -> Any:
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
         autoescape=False,
+        bytecode_cache=bytecode_cache,
     )
-    env.filters.update(usd=usd, cell=cell, tokens=tokens, pct=pct)
+    env.filters.update(usd=usd, cell=cell, tokens=tokens, pct=pct, session_cost=session_cost,
+                       spend_cost=spend_cost, short=lambda i: cell(analysis.short_id(i)))
     return env
 
 
@@ -160,10 +214,11 @@ def template_path(repo: Repo, config: Config) -> Path:
     return path
 
 
-def render_text(context: dict[str, Any], template: Path) -> str:
+def render_text(context: dict[str, Any], template: Path, cache_dir: Path | None = None) -> str:
+    """Render the template; `cache_dir` keeps its compiled form (keyed by its source)."""
     import jinja2
 
-    env = _environment(template.parent)
+    env = _environment(template.parent, cache_dir)
     try:
         text: str = env.get_template(template.name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
@@ -289,14 +344,13 @@ class Rendered:
 def document(repo: Repo, config: Config, entries: Sequence[Entry] | None = None,
              *, resolve: bool = True) -> Rendered:
     """What COST_LOG.md should be: existing hand-written text + freshly rendered blocks."""
-    from costlog.pricing import PriceTable
-
-    if entries is None:
-        entries = Ledger(repo, config.ledger_dir).load_all()
+    with analysis.gc_paused():
+        if entries is None:
+            entries = Ledger(repo, config.ledger_dir).load_all()
+        table = PriceTable.load(config.prices_path(repo.root))
+        context = build_context(entries, config, price_table=table.version, table=table)
     path = config.output_path(repo.root)
-    table = PriceTable.load()
-    context = build_context(entries, config, price_table=table.version)
-    fresh = render_text(context, template_path(repo, config))
+    fresh = render_text(context, template_path(repo, config), repo.state_dir / "template-cache")
     try:
         old = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -319,7 +373,8 @@ def check(repo: Repo, config: Config) -> str:
     from costlog.errors import LedgerError
 
     try:
-        entries = Ledger(repo, config.ledger_dir).load_all()
+        with analysis.gc_paused():
+            entries = Ledger(repo, config.ledger_dir).load_all()
     except LedgerError as exc:
         raise CheckFailed(f"invalid ledger: {exc.one_line()}") from None
     try:
@@ -351,8 +406,8 @@ def first_difference(old: str, new: str) -> tuple[int, str | None]:
 
 
 def context_json(repo: Repo, config: Config) -> str:
-    from costlog.pricing import PriceTable
-
-    entries = Ledger(repo, config.ledger_dir).load_all()
-    context = build_context(entries, config, price_table=PriceTable.load().version)
+    with analysis.gc_paused():
+        entries = Ledger(repo, config.ledger_dir).load_all()
+        table = PriceTable.load(config.prices_path(repo.root))
+        context = build_context(entries, config, price_table=table.version, table=table)
     return json.dumps(context, indent=2, ensure_ascii=False)

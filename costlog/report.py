@@ -1,9 +1,11 @@
 """`costlog report`: the ledger grouped by time, agent, model, work item or task type.
 
 The numbers are the ones COST_LOG.md shows for the same ledger: the same Decimal sums,
-the same split rules: a session's cost (and its tasks) is split equally among its work
-items, and among its task types in proportion to their task counts; its sessions, tokens
-and requests count whole in every group it belongs to.
+the same split rules: a session's cost is split among its work items by the lines its
+commits changed for each (`analysis.work_item_split`; its tasks evenly), and among its task
+types in proportion to their task counts; by model or provider, each model's own tokens and
+cost, and the session's tasks go to its primary (costliest) model. Sessions, tokens and
+requests count whole in every other group a session belongs to.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from decimal import Decimal
 from typing import Any
 
 from costlog import analysis
+from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.models import Entry, Usage
+from costlog.repo import Repo
 
 GROUPS = ("day", "week", "month", "agent", "provider", "model", "work-item", "task-type",
           "session")
@@ -64,9 +68,7 @@ def _shares(entry: Entry, by: str, tz: tzinfo) -> Iterator[tuple[str, Decimal, D
     elif by == "session":
         yield entry.id, one, one
     elif by == "work-item":
-        items = entry.work_items or ["(none)"]
-        for item in items:
-            yield item, one / len(items), one / len(items)
+        yield from _work_item_shares(entry)
     elif by == "task-type":
         types = entry.task_types or {"(none)": 1}
         total = sum(types.values()) or 1
@@ -76,16 +78,31 @@ def _shares(entry: Entry, by: str, tz: tzinfo) -> Iterator[tuple[str, Decimal, D
         raise AssertionError(by)
 
 
+def _work_item_shares(entry: Entry) -> Iterator[tuple[str, Decimal, Decimal]]:
+    """Cost by COST_LOG.md's rule (lines changed per item); tasks evenly."""
+    split = analysis.work_item_split(entry)
+    if not split:
+        yield "(none)", Decimal(1), Decimal(1)
+        return
+    whole = analysis.cost(entry)
+    for item, amount in split.items():
+        even = Decimal(1) / len(split)
+        yield item, (amount / whole if whole else even), even
+
+
 def group(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Row]:
     if by not in GROUPS:
         raise CostlogError(f"cannot group by {by!r}", hint="use " + ", ".join(GROUPS))
     rows: dict[str, Row] = defaultdict(Row)
     for entry in entries:
         if by in ("model", "provider"):
+            main = analysis.primary(entry)
             for model, mu in entry.models.items():
                 key = model if by == "model" else analysis.provider_of(model)
                 row = rows[key]
                 row.sessions.add(entry.id)
+                if model == main:  # a session's tasks count for its primary model
+                    row.tasks += entry.tasks_completed or 0
                 row.usage.add(mu.usage)
                 row.requests += mu.requests
                 row.cost += mu.cost_usd or ZERO
@@ -100,6 +117,15 @@ def group(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Row]:
             row.cost += analysis.cost(entry) * cost_share
             row.unpriced += 1 if entry.cost_usd is None else 0
     return dict(rows)
+
+
+def load(repo: Repo, config: Config, since: datetime | None = None,
+         until: datetime | None = None) -> list[Entry]:
+    """The ledger's entries started in [since, until), loaded without GC pauses."""
+    from costlog.ledger import Ledger
+
+    with analysis.gc_paused():
+        return select(Ledger(repo, config.ledger_dir).load_all(), since, until)
 
 
 def select(entries: Sequence[Entry], since: datetime | None,

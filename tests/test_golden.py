@@ -11,17 +11,20 @@ import os
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from golden.ledger import entries  # tests/golden/ledger.py
 
 from costlog import render
 from costlog import repo as repo_mod
-from costlog.config import Config
+from costlog.config import Budget, Config
 from costlog.ledger import Ledger
-from golden.ledger import entries  # tests/golden/ledger.py
 
 GOLDEN = Path(__file__).parent / "golden" / "COST_LOG.md"
+#: a configured repo: every alert has a threshold (the defaults leave two of them off)
+CONFIG = Config(budget=Budget(monthly_usd=Decimal("25"), rolling_7d_usd=Decimal("15")))
 
 
 @pytest.fixture
@@ -30,7 +33,7 @@ def rendered(repo: Path) -> str:
     ledger = Ledger(found, ".costlog/sessions")
     for entry in entries():
         ledger.write(entry)
-    return render.render(found, Config()).text
+    return render.render(found, CONFIG).text
 
 
 def test_matches_the_reviewed_golden_file(rendered: str) -> None:
@@ -81,7 +84,10 @@ def test_mermaid_chart_is_well_formed(rendered: str) -> None:
     labels = re.fullmatch(r'    x-axis \[(.*)\]', lines[2])
     bars = re.fullmatch(r"    bar \[(.*)\]", lines[4])
     assert labels and bars
-    names = re.findall(r'"(\d\d-\d\d)"', labels.group(1))
+    names = re.findall(r'"([^"]*)"', labels.group(1))
     values = [float(v) for v in bars.group(1).split(", ")]
     assert len(names) == len(values) == 30
+    assert len(set(names)) == 30  # Mermaid's band scale merges bars with equal labels
     assert all(v >= 0 for v in values)
+    assert re.fullmatch(r'    title "[^"]*"', lines[1]) and lines[3] == '    y-axis "USD"'
+    assert len(lines) == 5

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
 import pytest
 
-from costlog import render
+from costlog import render, resources
+from costlog.config import Config
 from costlog.errors import CostlogError
+from costlog.models import Entry, ModelUsage, Usage
 
 DOC = """# Log
 intro written by hand
@@ -79,3 +84,49 @@ def test_usd_formats_small_amounts_with_more_places() -> None:
     assert render.usd("0.004") == "$0.0040"
     assert render.usd("1234.5") == "$1,234.50"
     assert render.usd(None) == "unpriced"
+
+
+def test_cost_cells_never_show_a_bare_zero_for_unpriced_tokens() -> None:
+    assert render.session_cost({"cost": None, "known_cost": "0"}) == "unpriced"
+    assert render.session_cost({"cost": None, "known_cost": "0.5"}) == "$0.50 + unpriced"
+    assert render.session_cost({"cost": "1.25", "known_cost": "1.25"}) == "$1.25"
+    assert render.spend_cost({"cost": "0", "unpriced": 3}) == "unpriced"
+    assert render.spend_cost({"cost": "2", "unpriced": 1}) == "$2.00 + 1 unpriced"
+
+
+def _entries(n: int) -> list[Entry]:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    return [Entry(id=f"codex/s{i:04d}", agent="codex", started=t0 + timedelta(minutes=i),
+                  models={"gpt-5-codex": ModelUsage(1, Usage(1, 1),
+                                                    Decimal("9" if i % 10 == 0 else "1"))},
+                  cost_usd=Decimal("9" if i % 10 == 0 else "1"), source="actual")
+            for i in range(n)]
+
+
+def test_context_holds_only_the_rows_the_template_shows() -> None:
+    config = Config(session_log_limit=50)
+    context = render.build_context(_entries(500), config)
+    assert [s["id"] for s in context["sessions"][:2]] == ["codex/s0499", "codex/s0498"]
+    assert len(context["sessions"]) == 50 and context["sessions_omitted"] == 450
+    assert context["totals"]["sessions"] == 500
+    assert context["totals"]["cost"] == "900.000000"  # 50 x $9 + 450 x $1
+    assert len(context["anomalies"]) == render.ANOMALY_ROWS
+    assert context["anomalies_total"] == 50
+    assert len(context["trend"]) == 30 and context["trend"][-1]["id"] == "codex/s0499"
+
+
+def test_default_config_renders_unset_budgets_as_off() -> None:
+    context = render.build_context(_entries(20), Config())
+    text = render.render_text(context, resources.template())
+    assert "| Monthly total (2026-11) | $36.00 | not set (budget.monthly_usd) | off |" in text
+
+
+def test_an_empty_ledger_renders_every_block() -> None:
+    text = render.render_text(render.build_context([], Config()), resources.template())
+    names = [p.name for p in render.split_blocks(text, "empty") if p.name]
+    assert names == ["summary", "guide", "sessions", "monthly", "spend", "work-items",
+                     "anomalies", "alerts", "routing", "methodology"]
+    assert "**0 sessions, $0.00 in total**." in text
+    assert "No session is linked to a work item yet." in text
+    assert "| Monthly total (-) | $0.00 | not set (budget.monthly_usd) | off |" in text
+    assert "20" not in text.split("costlog:begin alerts")[1].split("costlog:end alerts")[0]
