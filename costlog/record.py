@@ -79,7 +79,7 @@ def manual_entry(session: ManualSession, config: Config, root: Path) -> tuple[En
             warnings.append(f"no price for model {session.model!r}: tokens kept, cost marked "
                             "unpriced (add it to .costlog/prices.yaml, then `costlog reprice`)")
     else:
-        cost, method = _guide_cost(session, model, config)
+        cost, method = _guide_cost(session, model, config, root)
         methods["cost"] = method
         if cost is None:
             warnings.append(f"no estimation-guide row matches model {session.model!r}: "
@@ -105,9 +105,12 @@ def manual_entry(session: ManualSession, config: Config, root: Path) -> tuple[En
     return entry, warnings
 
 
-def _guide_cost(session: ManualSession, model: str, config: Config) -> tuple[Decimal | None, str]:
+def _guide_cost(session: ManualSession, model: str, config: Config,
+                root: Path) -> tuple[Decimal | None, str]:
+    """Price each task at the median of the estimation guide COST_LOG.md shows: measured
+    from this ledger where there is enough data, seeded from the config otherwise."""
     types = session.task_types or {"*": session.tasks or 1}
-    rows = analysis.guide([], config)
+    rows = analysis.guide(_ledger_entries(root, config), config)
     total = Decimal(0)
     parts = []
     for task_type, count in types.items():
@@ -117,6 +120,15 @@ def _guide_cost(session: ManualSession, model: str, config: Config) -> tuple[Dec
         total += rate * count
         parts.append(f"{count} x {task_type} @ ${rate:.4f}")
     return total, "estimation guide: " + ", ".join(parts)
+
+
+def _ledger_entries(root: Path, config: Config) -> list[Entry]:
+    from costlog import repo as repo_mod
+
+    try:
+        return Ledger(repo_mod.find(root), config.ledger_dir).load_all()
+    except CostlogError:
+        return []  # a broken ledger: the seeds still price the session; `check` reports it
 
 
 def _new_id(started: datetime) -> str:
