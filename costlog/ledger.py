@@ -11,16 +11,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import json
+import gc
 import os
+import pickle
 import re
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from costlog import yamlfile
+from costlog import __version__, yamlfile
 from costlog.errors import LedgerError
 from costlog.models import TOKEN_FIELDS, Commit, Entry, ModelUsage, Usage
 from costlog.repo import Repo
@@ -28,7 +30,8 @@ from costlog.repo import Repo
 SCHEMA = 1
 MICRO = Decimal("0.000001")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-_CACHE_VERSION = 1
+#: the parse cache is private, and keyed by the costlog and Python that wrote it
+_CACHE_VERSION = f"3/{__version__}/{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 # ---------------------------------------------------------------- money and time
@@ -44,6 +47,8 @@ def stamp(value: datetime) -> str:
 
 
 def parse_stamp(text: str) -> datetime:
+    if len(text) == 20 and text[-1] == "Z":  # the canonical form costlog writes
+        return datetime.fromisoformat(text)
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
@@ -318,14 +323,17 @@ class Ledger:
 
     def load_all(self) -> list[Entry]:
         """Every entry, sorted by start time; LedgerError names the first bad file."""
-        cache = _Cache(self.repo.state_dir / "ledger-cache.json")
+        with _gc_paused():  # 100k small objects: the collector would double the load time
+            return self._load_all()
+
+    def _load_all(self) -> list[Entry]:
+        cache = _Cache(self.repo.state_dir / "ledger-cache.pickle")
         entries: list[Entry] = []
         seen: dict[str, str] = {}
         cut = len(str(self.repo.root)) + 1
         for path in self.file_names():
             rel = path[cut:]
-            doc, text, trusted = cache.get(path, rel)
-            entry = _trusted_entry(doc) if trusted else dict_to_entry(doc, rel, text)
+            entry = cache.get(path, rel)
             if entry.id in seen:
                 raise LedgerError(f"duplicate session id {entry.id!r} (also in {seen[entry.id]})",
                                   path=rel, line=1)
@@ -336,82 +344,68 @@ class Ledger:
         return entries
 
 
-def _trusted_entry(doc: dict[str, Any]) -> Entry:
-    """An entry from a cached document that was validated when it was cached."""
-    tasks = doc.get("tasks") or {}
-    pricing = doc.get("pricing")
-    return Entry(
-        id=doc["id"], agent=doc["agent"], started=parse_stamp(doc["started"]),
-        ended=parse_stamp(doc["ended"]) if doc.get("ended") else None,
-        models={str(name): ModelUsage(
-            requests=m.get("requests") or 0,
-            usage=Usage(m.get("input") or 0, m.get("output") or 0, m.get("cache_read") or 0,
-                        m.get("cache_write_5m") or 0, m.get("cache_write_1h") or 0,
-                        m.get("reasoning") or 0),
-            cost_usd=None if m.get("cost_usd") is None else Decimal(str(m["cost_usd"])),
-            source=str(m.get("source") or "actual"))
-            for name, m in (doc.get("models") or {}).items()},
-        cost_usd=None if doc.get("cost_usd") is None else Decimal(str(doc["cost_usd"])),
-        source=doc.get("source") or "manual",
-        methods={str(k): str(v) for k, v in (doc.get("methods") or {}).items()},
-        pricing_table=pricing.get("table") if isinstance(pricing, dict) else None,
-        cwd=doc.get("cwd"), branch=doc.get("branch"), subagents=doc.get("subagents") or 0,
-        commits=[Commit(str(c.get("sha", "")), str(c.get("subject", "")), c.get("files") or 0,
-                        c.get("added") or 0, c.get("removed") or 0,
-                        str(c.get("evidence") or "time-window"))
-                 for c in doc.get("commits") or []],
-        work_items=[str(w) for w in doc.get("work_items") or []],
-        tasks_completed=tasks.get("completed"),
-        task_types={str(k): v for k, v in (tasks.get("types") or {}).items()},
-        notes=doc.get("notes"),
-    )
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # what was loaded lives until exit: later collections skip it
+        if enabled:
+            gc.enable()
 
 
 class _Cache:
-    """Parsed ledger files keyed by (size, mtime): a warm load parses nothing.
+    """Validated entries keyed by their file's (size, mtime, inode): a warm load parses
+    nothing and builds no object by hand.
 
-    Lives in the git dir (never committed) and holds only what the ledger itself holds.
+    Lives in the git dir (never committed; only what the ledger itself holds), pickled,
+    and keyed by costlog's and Python's versions; anything unreadable is rebuilt from the
+    ledger files, which stay the source of truth.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.old: dict[str, Any] = {}
-        self.new: dict[str, Any] = {}
+        self.old: dict[str, tuple[tuple[int, int, int], Entry]] = {}
+        self.new: dict[str, tuple[tuple[int, int, int], Entry]] = {}
         self.dirty = False
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            with open(path, "rb") as handle:
+                data = pickle.load(handle)
             if data.get("version") == _CACHE_VERSION:
                 self.old = data["files"]
-        except (OSError, ValueError, KeyError, AttributeError):
+        except Exception:  # any damage or an older layout: rebuild from the files
             self.old = {}
 
-    def get(self, path: Path | str, rel: str) -> tuple[dict[str, Any], str, bool]:
+    def get(self, path: str, rel: str) -> Entry:
         st = os.stat(path)
-        key = [st.st_size, st.st_mtime_ns, st.st_ino]
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
         hit = self.old.get(rel)
         if hit is not None and hit[0] == key:
             self.new[rel] = hit
-            return hit[1], "", True
+            return hit[1]
         try:
             text = Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise LedgerError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                               path=rel) from None
-        doc = yamlfile.load_text(text, path=rel)
-        dict_to_entry(doc, rel, text)  # validate before caching, with line numbers
-        self.new[rel] = [key, doc]
+        entry = parse_entry(text, rel)  # validated, with file and line on error
+        self.new[rel] = (key, entry)
         self.dirty = True
-        return doc, text, False
+        return entry
 
     def save(self) -> None:
         if not self.dirty and len(self.new) == len(self.old):
             return
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, json.dumps({"version": _CACHE_VERSION, "files": self.new}))
+            blob = pickle.dumps({"version": _CACHE_VERSION, "files": self.new},
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            atomic_write(self.path, blob)
 
 
-def atomic_write(path: Path, text: str, tmp_dir: Path | None = None) -> None:
+def atomic_write(path: Path, text: str | bytes, tmp_dir: Path | None = None) -> None:
     """Write text so that readers see the old file or the new one, never a torn one.
 
     The temp file goes to `tmp_dir` when given (the repo's private state dir, so a process
@@ -425,8 +419,9 @@ def atomic_write(path: Path, text: str, tmp_dir: Path | None = None) -> None:
             folder = tmp_dir
     tmp = folder / f".{path.name}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        with open(tmp, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         try:

@@ -106,7 +106,7 @@ def test_warm_load_uses_cache_and_sees_changes(repo: Path) -> None:
     for i in range(5):
         ledger.write(make_entry(f"s{i}"))
     first = ledger.load_all()
-    assert (found.state_dir / "ledger-cache.json").exists()
+    assert (found.state_dir / "ledger-cache.pickle").exists()
     ledger.write(make_entry("s2", cost="9.5"))
     second = ledger.load_all()
     assert [e.id for e in first] == [e.id for e in second]
