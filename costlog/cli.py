@@ -39,6 +39,10 @@ class CostlogGroup(click.Group):
             raise
         except KeyboardInterrupt:
             raise click.exceptions.Exit(130) from None
+        except BrokenPipeError:  # `costlog report | head`: the reader left; say nothing
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(1) from None
         except Exception as exc:
             if os.environ.get("COSTLOG_DEBUG"):
                 raise
@@ -186,13 +190,18 @@ _TOKENS = click.IntRange(min=0)
 @click.option("--commit", "make_commit", is_flag=True, help="Commit the ledger file and "
               "COST_LOG.md on their own (default: stage them for your next commit).")
 @click.option("--no-stage", is_flag=True, help="Leave the files unstaged.")
+@click.option("--otel", type=click.Path(dir_okay=False, path_type=Path),
+              help="Auto mode, Claude Code: its OpenTelemetry events exported to this file "
+              "(JSONL); exact per-request tokens and cost replace the transcript's, auxiliary "
+              "calls are added (default: $COSTLOG_OTEL_FILE, else config claude_otel_file).")
 def record(model: str | None, agent: str | None, transcript: Path | None,
            from_json: Path | None, session_id: str | None, tasks: int | None,
            task_types: str | None, notes: str | None, cost: Decimal | None,
            input_tokens: int | None, output_tokens: int | None, cache_read_tokens: int | None,
            cache_write_tokens: int | None, cache_write_1h_tokens: int | None, requests: int,
            started: datetime | None, work_items: tuple[str, ...], no_render: bool,
-           make_commit: bool, no_stage: bool, since_ref: str | None) -> None:
+           make_commit: bool, no_stage: bool, since_ref: str | None,
+           otel: Path | None = None) -> None:
     """Record a session in the ledger and regenerate COST_LOG.md.
 
     Auto mode (no --model): finds this repo's agent session (--transcript, --session, the
@@ -227,7 +236,7 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
         entry = _record_auto(repo, config, agent, transcript, session_id, no_render,
                              {"tasks_completed": tasks if tasks is not None else
                               (sum(types.values()) if types else None), "task_types": types,
-                              "notes": notes, "work_items": list(work_items)})
+                              "notes": notes, "work_items": list(work_items)}, otel=otel)
         _publish(repo, config, entry, make_commit, no_stage, no_render)
         return
     usage = Usage(*(c or 0 for c in counts)) if any(c is not None for c in counts) else None
@@ -279,17 +288,20 @@ def _publish(repo: Any, config: Any, entry: Any, make_commit: bool, no_stage: bo
 
 
 def _record_auto(repo: Any, config: Any, agent: str | None, transcript: Path | None,
-                 session_id: str | None, no_render: bool, extra: dict[str, Any]) -> Any:
-    from costlog import autorecord
+                 session_id: str | None, no_render: bool, extra: dict[str, Any],
+                 otel: Path | None = None) -> Any:
+    from costlog import autorecord, truth
     from costlog import record as rec
 
     problems: list[str] = []
     session = autorecord.locate(repo, session_id=session_id, transcript=transcript,
                                 agents=[agent] if agent else [], warn=problems.append)
     entry, warnings = autorecord.record_session(repo, config, session, render=not no_render,
-                                                extra=extra)
+                                                extra=extra, otel=otel)
     _warn_lines(problems + warnings)
     click.echo(rec.summary_line(entry))
+    for line in truth.report_lines(entry.methods):
+        click.echo(f"  {line}")
     return entry
 
 
@@ -317,8 +329,12 @@ def _warn_lines(lines: list[str], limit: int = 5) -> None:
                                          "project"]), default="day", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON: {totals, rows}.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group plus TOTAL.")
+@click.option("--otel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              envvar="COSTLOG_OTEL_FILE", help="Claude Code's OpenTelemetry events exported "
+              "to this file (JSONL): exact per-request tokens and cost, auxiliary calls added.")
 def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
-         since: Any, until: Any, tz: str, by: str, as_json: bool, as_csv: bool) -> None:
+         since: Any, until: Any, tz: str, by: str, as_json: bool, as_csv: bool,
+         otel: Path | None = None) -> None:
     """Usage and cost from the agents' own logs; writes no ledger."""
     from costlog import analysis
     from costlog import scan as scan_mod
@@ -326,14 +342,22 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
 
     options = scan_mod.Options(agents=agents, paths=paths, project=project, since=since,
                                until=until, tz=analysis.zone(tz), by=by)
-    result = scan_mod.run(options, PriceTable.load())
+    table = PriceTable.load()
+    problems: list[str] = []
+    sessions = None
+    if otel is not None:
+        from costlog import truth
+
+        sessions = truth.with_otel(scan_mod.sessions_for(options, problems.append), otel,
+                                   table, problems.append)
+    result = scan_mod.run(options, table, sessions)
     if as_json:
         click.echo(scan_mod.to_json(result))
     elif as_csv:
         click.echo(scan_mod.to_csv(result), nl=False)
     else:
         click.echo(scan_mod.to_table(result))
-    _warn_lines(result.warnings)
+    _warn_lines(result.warnings + problems)
 
 
 # ---------------------------------------------------------------- backfill
