@@ -17,13 +17,11 @@ Rules a user can rely on (the template's methodology section says the same):
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import heapq
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -46,22 +44,6 @@ ALERT_SESSIONS = 5
 
 UTC_ZONE = ZoneInfo("UTC")
 ZERO_DELTA = timedelta(0)
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while loading and analysing a ledger.
-
-    Entries and the context are acyclic (reference counting frees them), but with 100,000
-    sessions the collector's repeated scans of millions of new objects cost more than the
-    work itself (about 2x on a warm load)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def zone(name: str) -> tzinfo:

@@ -309,9 +309,9 @@ def find_transcripts(paths: Sequence[Path], project: Path | None) -> list[Path]:
     """The given files/dirs, else this repo's Claude Code transcripts in the usual places."""
     import os
 
-    from costlog.sources import claude_code
+    from costlog.sources import claude_code, claude_paths
 
-    roots = list(paths) or claude_code.default_roots(os.environ, Path.home())
+    roots = list(paths) or claude_paths.default_roots(os.environ, Path.home())
     logs = claude_code.discover(roots, project=None if paths else project)
     return sorted(log.path for log in logs)
 

@@ -20,22 +20,16 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from costlog.attribution import WorkItems
-from costlog.config import Config
+from costlog.config import Config, DiffEstimate
 from costlog.errors import CostlogError
 from costlog.ledger import Ledger, now
 from costlog.models import Commit, Entry, ModelUsage, Usage
 from costlog.repo import Repo
 
-
-@dataclass(frozen=True)
-class DiffModel:
-    output_factor: Decimal = Decimal("1.5")
-    turns_per_commit: int = 8
-    context_tokens: int = 30_000
-    cache_share: Decimal = Decimal("0.9")
+#: the knobs of the estimate: the `diff_estimate:` settings
+DiffModel = DiffEstimate
 
 
 @dataclass
@@ -115,11 +109,7 @@ def estimate_entry(repo: Repo, config: Config, *, agent: str, model: str,
 
     found = commits(repo, config, since)
     warnings = [] if found else ["no commits found to estimate from: recorded with zero tokens"]
-    if diff_model is None:
-        knobs = config.diff_estimate
-        diff_model = DiffModel(knobs.output_factor, knobs.turns_per_commit,
-                               knobs.context_tokens, knobs.cache_share)
-    usage, turns, method = usage_for(found, diff_model)
+    usage, turns, method = usage_for(found, diff_model or config.diff_estimate)
     table = PriceTable.load(config.prices_path(repo.root))
     name = table.canonical(model) or model
     started = found[0].when if found else now()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import gc
 import os
 import pickle
 import re
@@ -24,6 +23,7 @@ from typing import Any
 
 from costlog import __version__, yamlfile
 from costlog.errors import LedgerError
+from costlog.gcpause import gc_paused
 from costlog.models import TOKEN_FIELDS, Commit, Entry, ModelUsage, Usage
 from costlog.repo import Repo
 
@@ -323,7 +323,7 @@ class Ledger:
 
     def load_all(self) -> list[Entry]:
         """Every entry, sorted by start time; LedgerError names the first bad file."""
-        with _gc_paused():  # 100k small objects: the collector would double the load time
+        with gc_paused(freeze=True):  # 100k small objects: the collector would double the load time
             return self._load_all()
 
     def _load_all(self) -> list[Entry]:
@@ -342,18 +342,6 @@ class Ledger:
         cache.save()
         entries.sort(key=lambda e: (e.started, e.id))
         return entries
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()  # what was loaded lives until exit: later collections skip it
-        if enabled:
-            gc.enable()
 
 
 class _Cache:

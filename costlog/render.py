@@ -21,6 +21,7 @@ from typing import Any
 from costlog import analysis, resources
 from costlog.config import Config
 from costlog.errors import CheckFailed, CostlogError
+from costlog.gcpause import gc_paused
 from costlog.ledger import MICRO, Ledger, atomic_write
 from costlog.models import Entry
 from costlog.pricing import PriceTable
@@ -344,7 +345,7 @@ class Rendered:
 def document(repo: Repo, config: Config, entries: Sequence[Entry] | None = None,
              *, resolve: bool = True) -> Rendered:
     """What COST_LOG.md should be: existing hand-written text + freshly rendered blocks."""
-    with analysis.gc_paused():
+    with gc_paused():
         if entries is None:
             entries = Ledger(repo, config.ledger_dir).load_all()
         table = PriceTable.load(config.prices_path(repo.root))
@@ -373,7 +374,7 @@ def check(repo: Repo, config: Config) -> str:
     from costlog.errors import LedgerError
 
     try:
-        with analysis.gc_paused():
+        with gc_paused():
             entries = Ledger(repo, config.ledger_dir).load_all()
     except LedgerError as exc:
         raise CheckFailed(f"invalid ledger: {exc.one_line()}") from None
@@ -406,7 +407,7 @@ def first_difference(old: str, new: str) -> tuple[int, str | None]:
 
 
 def context_json(repo: Repo, config: Config) -> str:
-    with analysis.gc_paused():
+    with gc_paused():
         entries = Ledger(repo, config.ledger_dir).load_all()
         table = PriceTable.load(config.prices_path(repo.root))
         context = build_context(entries, config, price_table=table.version, table=table)

@@ -23,6 +23,7 @@ from typing import Any
 from costlog import analysis
 from costlog.config import Config
 from costlog.errors import CostlogError
+from costlog.gcpause import gc_paused
 from costlog.models import Entry, Usage
 from costlog.repo import Repo
 
@@ -124,7 +125,7 @@ def load(repo: Repo, config: Config, since: datetime | None = None,
     """The ledger's entries started in [since, until), loaded without GC pauses."""
     from costlog.ledger import Ledger
 
-    with analysis.gc_paused():
+    with gc_paused():
         return select(Ledger(repo, config.ledger_dir).load_all(), since, until)
 
 

@@ -313,7 +313,9 @@ def test_gc_pause_restores_the_collector_even_on_error() -> None:
     import gc
 
     assert gc.isenabled()
-    with pytest.raises(ValueError), analysis.gc_paused():
+    from costlog.gcpause import gc_paused
+
+    with pytest.raises(ValueError), gc_paused():
         assert not gc.isenabled()
         raise ValueError
     assert gc.isenabled()

@@ -97,8 +97,8 @@ def test_no_transcript_text_reaches_any_file_costlog_writes(repo: Path, claude_d
     printed += costlog(repo, "report", "--json")
     entry = next((repo / ".costlog" / "sessions").rglob("*.yaml")).read_text()
     assert "claude-sonnet-4-6" in entry and "WRK-237" in entry  # it did record the session
-    written = _written_files(repo / ".costlog", repo / ".git" / "costlog",
-                             isolated_home / ".cache") + [repo / "COST_LOG.md"]
+    written = [*_written_files(repo / ".costlog", repo / ".git" / "costlog",
+                               isolated_home / ".cache"), repo / "COST_LOG.md"]
     assert written
     assert any(".git/costlog" in str(p) for p in written), written
     for path in written:

@@ -50,6 +50,17 @@ class Adapter(Protocol):
         ...
 
 
+def cwd_inside(cwd: str | None, project: Path | None) -> bool:
+    """A session's cwd is inside `project` (true when either is unknown: filter later)."""
+    if project is None or cwd is None:
+        return True
+    try:
+        Path(cwd).resolve().relative_to(project.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 # name -> "module:attribute"; imported lazily so the hook path stays light
 _BUILTIN: dict[str, str] = {
     "claude-code": "costlog.sources.claude_code:ADAPTER",

@@ -60,12 +60,10 @@ NotebookEdit targets).
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -74,6 +72,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.estimate import CLAUDE_OUTPUT_METHOD, claude_output_estimate
+from costlog.gcpause import gc_paused
 from costlog.models import Request, Session, Usage
 from costlog.sources.cache import FileCache, tail_hash
 from costlog.sources.claude_paths import default_roots, encode_cwd
@@ -235,7 +234,8 @@ def _numbers(usage: Mapping[str, Any]) -> tuple[int, int, int, int, int, int] | 
     """(input, output, cache_read, write_5m, write_1h, reasoning), or why the line is bad."""
     get = usage.get
     inp, out = get("input_tokens"), get("output_tokens")
-    cread, write = get("cache_read_input_tokens") or 0, get("cache_creation_input_tokens") or 0
+    # absent is 0; null (and any wrong type, e.g. false) goes to the checked path below
+    cread, write = get("cache_read_input_tokens", 0), get("cache_creation_input_tokens", 0)
     split = get("cache_creation")
     if type(inp) is int and type(out) is int and type(cread) is int and type(write) is int \
             and min(inp, out, cread, write) >= 0 and max(inp, out, cread, write) <= MAX_TOKENS \
@@ -290,20 +290,26 @@ def content_features(content: Any) -> tuple[int, int, int, int]:
             continue
         kind = block.get("type")
         if kind == "text":
-            text += len(block.get("text") or "")
+            text += _chars(block.get("text"))
             blocks += 1
         elif kind in ("tool_use", "server_tool_use"):
             tool += _tool_chars(block)
             blocks += 1
         elif kind == "thinking":
-            sig += len(block.get("signature") or "")
+            sig += _chars(block.get("signature"))
         elif kind == "redacted_thinking":
-            sig += len(block.get("data") or "")
+            sig += _chars(block.get("data"))
     return text, tool, sig, blocks
 
 
+def _chars(value: Any) -> int:
+    """Length of a string field; 0 for anything else (a corrupt line's wrong type)."""
+    return len(value) if isinstance(value, str) else 0
+
+
 def _tool_chars(block: Mapping[str, Any]) -> int:
-    name = block.get("name") or ""
+    name = block.get("name")
+    name = name if isinstance(name, str) else ""
     args = block.get("input")
     if name == "ExitPlanMode" and isinstance(args, dict):
         # Claude Code pastes the plan file into this call's input; the model wrote no plan
@@ -317,7 +323,9 @@ def _speed_code(usage: Mapping[str, Any]) -> int:
 
 
 def _cost(value: Any) -> str | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+    # NaN, Infinity and 1e400 (inf) are corrupt numbers, not costs
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            0 <= value < float("inf"):
         return repr(value)
     return None
 
@@ -443,7 +451,7 @@ class FileReader:
     def _parse(self, raw: bytes, lineno: int, quiet: bool = False) -> Any:
         try:
             return json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
             if not quiet:
                 self._bad(lineno, f"corrupt line ({exc.__class__.__name__}: {exc})"[:160])
             return None
@@ -617,7 +625,7 @@ class FileReader:
             return
         for block in content:
             if isinstance(block, dict) and block.get("type") == "tool_use" and \
-                    block.get("name") in _EDIT_TOOLS:
+                    isinstance(block.get("name"), str) and block["name"] in _EDIT_TOOLS:
                 args = block.get("input")
                 if isinstance(args, dict):
                     target = args.get("file_path") or args.get("notebook_path")
@@ -1029,19 +1037,6 @@ def _read_all(logs: Sequence[LogFile], fresh: set[Path], warn: Warn, use_cache: 
         sessions = build_sessions(_Part(log, states[log.path] or FileState())
                                   for log in logs)
     yield from sessions
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic GC off while building many small acyclic objects (lists, Requests): it
-    would otherwise walk them again and again (~40 % of a warm scan)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _ignore(_message: str) -> None:

@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from costlog.models import Request, Session, Usage
+from costlog.sources import cwd_inside
 from costlog.sources.cache import FileCache, tail_hash
 
 Warn = Callable[[str], None]
@@ -77,7 +78,7 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _PATCH_PATH = re.compile(r"^\*\*\* (?:(?:Add|Update|Delete) File|Move to): (.+?)\s*$", re.M)
 _GIT_COMMIT = re.compile(r"\bgit\b[^;&|\n]*\bcommit\b")
 _COMMIT_LINE = re.compile(r"^\[[^\]\n]+? ([0-9a-f]{7,40})\] (.+?)\s*$", re.M)
-_EDIT_TOOLS = {"apply_patch"}
+_EDIT_TOOLS = ("apply_patch",)  # a tuple: `x in` works for any JSON value
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -97,7 +98,7 @@ def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any
                 continue
             try:
                 value = json.loads(raw)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: deep nesting
                 reason = "corrupt line (not JSON)"
                 if not raw.endswith(b"\n"):
                     reason = "truncated last line (not JSON)"
@@ -319,7 +320,7 @@ class _Reader:
         self.where = f"{self.data.head.path}:{number}"
         try:
             record = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             what = "truncated last line" if last else "corrupt line"
             self.warn(f"{self.where}: {what} (not JSON), skipped")
             return
@@ -461,7 +462,7 @@ class _Reader:
     def _function_call(self, call_id: str, payload: Mapping[str, Any]) -> None:
         try:
             args = json.loads(payload.get("arguments") or "{}")
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             return
         if not isinstance(args, dict):
             return
@@ -541,7 +542,7 @@ def _output_text(output: object) -> str:
         if output.startswith("{"):
             try:
                 inner = json.loads(output)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return output
             if isinstance(inner, dict) and isinstance(inner.get("output"), str):
                 return str(inner["output"])
@@ -701,16 +702,6 @@ def families(heads: Sequence[Head]) -> list[list[Head]]:
     return list(out.values())
 
 
-def _inside(cwd: str | None, project: Path | None) -> bool:
-    if project is None or cwd is None:
-        return True
-    try:
-        Path(cwd).resolve().relative_to(project.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
-
-
 def _recent(head: Head, since: datetime | None) -> bool:
     if since is None:
         return True
@@ -831,12 +822,12 @@ class CodexAdapter:
         heads = [files.head(p) for p in [*named, *context]]
         given = set(named)
         wanted = {h.path for h in heads
-                  if h.path in given and _inside(h.cwd, project) and _recent(h, since)}
+                  if h.path in given and cwd_inside(h.cwd, project) and _recent(h, since)}
         fresh = {p for p in named if p in roots} if use_cache else given
         for session in _sessions(files, heads, wanted, fresh):
             if since is not None and session.ended is not None and session.ended < since:
                 continue
-            if _inside(session.cwd, project):
+            if cwd_inside(session.cwd, project):
                 yield session
 
     def find_session(self, roots: Sequence[Path], session_id: str, *,

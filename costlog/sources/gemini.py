@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.models import Request, Session, Usage
+from costlog.sources import cwd_inside
 from costlog.sources.codex import (
     MAX_CALL_TOKENS,
     Warn,
@@ -58,9 +59,10 @@ from costlog.sources.codex import (
 
 AGENT = "gemini"
 UNKNOWN_MODEL = "unknown"
-_EDIT_TOOLS = {"write_file", "replace", "edit", "smart_edit"}
-_SHELL_TOOLS = {"run_shell_command"}
-_FAILED = {"error", "cancelled"}
+# tuples, not sets: `x in` must work for any JSON value (a list is unhashable)
+_EDIT_TOOLS = ("write_file", "replace", "edit", "smart_edit")
+_SHELL_TOOLS = ("run_shell_command",)
+_FAILED = ("error", "cancelled")
 _MAX = datetime.max.replace(tzinfo=UTC)
 _MIN = datetime.min.replace(tzinfo=UTC)
 
@@ -139,7 +141,7 @@ class _Reader:
         except OSError as exc:
             self.warn(f"{path}: cannot read: {exc.strerror or exc}")
             return
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: deep nesting
             self.warn(f"{path}:1: corrupt or truncated chat file (not JSON), skipped")
             return
         if not isinstance(record, dict) or not isinstance(record.get("messages"), list):
@@ -176,6 +178,12 @@ class _Reader:
             model = record.get("model")
             message.model = model if isinstance(model, str) and model else None
             message.tokens = record.get("tokens")
+            problems: list[str] = []
+            if message_usage(message.tokens, where, problems.append) is None and problems:
+                # a corrupt update costs only itself: the message's last good record stays
+                for problem in problems:
+                    self.warn(problem)
+                return
             self._tools(message, record.get("toolCalls"))
         elif message.kind == "user":
             message.prompt = _text(record.get("displayContent")) or _text(record.get("content"))
@@ -291,7 +299,7 @@ def _registry(path: Path) -> dict[str, str]:
     """`~/.gemini/projects.json`: {"projects": {"/abs/path": "slug"}}."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+    except (OSError, ValueError, RecursionError):
         return {}
     projects = data.get("projects") if isinstance(data, dict) else None
     if not isinstance(projects, dict):
@@ -423,16 +431,6 @@ def _roll_up(sessions: dict[str, Session], chats: Sequence[ChatFile]) -> list[Se
 # ------------------------------------------------------------------ the adapter
 
 
-def _inside(cwd: str | None, project: Path | None) -> bool:
-    if project is None or cwd is None:
-        return True
-    try:
-        Path(cwd).resolve().relative_to(project.resolve())
-    except (ValueError, OSError):
-        return False
-    return True
-
-
 def _recent(path: Path, since: datetime | None) -> bool:
     if since is None:
         return True
@@ -449,7 +447,7 @@ def _read(roots: Sequence[Path], project: Path | None, since: datetime | None,
     chats = []
     for path, project_dir in found:
         cwd = projects.root(project_dir, None)
-        if not _recent(path, since) or (cwd is not None and not _inside(cwd, project)):
+        if not _recent(path, since) or (cwd is not None and not cwd_inside(cwd, project)):
             continue
         chat = _Reader(ChatFile(path=path, project_dir=project_dir, cwd=cwd), warn).run()
         if not chat.meta and not chat.messages:
@@ -489,7 +487,7 @@ class GeminiAdapter:
         for session in _read(roots, project, since, warn):
             if since is not None and session.ended is not None and session.ended < since:
                 continue
-            if _inside(session.cwd, project):
+            if cwd_inside(session.cwd, project):
                 yield session
 
     def find_session(self, roots: Sequence[Path], session_id: str, *,
