@@ -196,3 +196,62 @@ def test_ledger_files_are_small_canonical_and_load_after_a_hand_reformat(repo: P
     assert doc["notes"] == 'quotes " and: colons'
     found = repo_mod.find(repo)
     assert Ledger(found, Config().ledger_dir).get("manual/s1") is not None
+
+
+def _claude_sessions(repo: Path, config_dir: Path, count: int) -> list[str]:
+    """`count` finished Claude Code sessions of this repo, in the real transcript shape."""
+    import json
+
+    slug = "".join(c if c.isalnum() else "-" for c in str(repo))
+    folder = config_dir / "projects" / slug
+    folder.mkdir(parents=True)
+    ids = []
+    for n in range(count):
+        sid = f"00000000-0000-4000-8000-{n:012d}"
+        lines = [{"type": "user", "sessionId": sid, "cwd": str(repo), "version": "2.1.119",
+                  "uuid": f"u{n}", "parentUuid": None, "timestamp": f"2026-11-1{n % 9}T09:00:00Z",
+                  "message": {"role": "user", "content": f"task {n}"}}]
+        for r in range(3):
+            lines.append({
+                "type": "assistant", "sessionId": sid, "cwd": str(repo), "version": "2.1.119",
+                "uuid": f"a{n}-{r}", "parentUuid": f"u{n}", "requestId": f"req_{n}_{r}",
+                "timestamp": f"2026-11-1{n % 9}T09:0{r + 1}:00Z",
+                "message": {"id": f"msg_{n}_{r}", "model": "claude-sonnet-4-6",
+                            "role": "assistant", "type": "message", "stop_reason": "end_turn",
+                            "content": [{"type": "text", "text": "done"}],
+                            "usage": {"input_tokens": 10, "output_tokens": 100,
+                                      "cache_read_input_tokens": 5000,
+                                      "cache_creation_input_tokens": 0}}})
+        (folder / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        ids.append(f"claude-code/{sid}")
+    return ids
+
+
+def test_commit_hooks_firing_while_backfill_runs(repo: Path, isolated_home: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    config_dir = isolated_home / "claude"
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config_dir))
+    ids = _claude_sessions(repo, config_dir, 12)
+    run("init", "--agent", "claude-code")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Set up costlog")
+    backfill = start(repo, "backfill")
+    for n in range(6):
+        # a SessionEnd hook queues a session the backfill is recording too, then a commit
+        payload = json.dumps({"session_id": ids[n].split("/")[1], "cwd": str(repo),
+                              "hook_event_name": "SessionEnd", "reason": "exit"})
+        subprocess.run([sys.executable, "-m", "costlog.hookrun", "session-end"], cwd=repo,
+                       input=payload, text=True, check=True, capture_output=True)
+        (repo / f"f{n}.txt").write_text(f"{n}\n")
+        git(repo, "add", f"f{n}.txt")
+        commit = git(repo, "commit", "-q", "-m", f"work {n}", check=False)
+        assert commit.returncode == 0, commit.stderr  # the hook never blocks a commit
+    _, err = backfill.communicate(timeout=120)
+    assert backfill.returncode == 0, err
+    git(repo, "commit", "-q", "--allow-empty", "-m", "drain the queue")
+    assert sorted(ledger_ids(repo)) == sorted(ids)  # each session exactly once
+    assert len(list((repo / SESSIONS).rglob("*.yaml"))) == 12
+    run("render")
+    run("check")
