@@ -25,6 +25,7 @@ from costlog.models import Entry, Session
 from costlog.repo import Repo, relative_cwd
 
 if TYPE_CHECKING:
+    from costlog import truth
     from costlog.pricing import PriceTable
 
 ENV_SESSION = {"claude-code": "CLAUDE_CODE_SESSION_ID", "codex": "CODEX_THREAD_ID",
@@ -76,19 +77,36 @@ def _from_transcript(path: Path, adapters: Sequence[sources.Adapter], session_id
                      warn: Warn) -> Session:
     if not path.is_file():
         raise CostlogError("transcript not found", path=path)
-    for adapter in adapters:
+    for adapter in _likely_first(adapters, path):
+        problems: list[str] = []
         try:
-            found = [s for s in adapter.scan([path], warn=lambda _m: None)
+            found = [s for s in adapter.scan([path], warn=problems.append)
                      if s.requests and (session_id is None or s.session_id == session_id)]
         except Exception:  # an adapter that does not understand this format
             continue
-        if found:
-            # re-read with warnings on, from the adapter that understood it
-            chosen = [s for s in adapter.scan([path], warn=warn)
-                      if s.requests and (session_id is None or s.session_id == session_id)]
-            return max(chosen, key=lambda s: len(s.requests))
+        if found:  # only the adapter that understood the file may warn about it
+            for line in problems:
+                warn(line)
+            return max(found, key=lambda s: len(s.requests))
     raise CostlogError("no agent usage found in this file", path=path,
                        hint="is it a Claude Code, Codex or Gemini session log?")
+
+
+def _likely_first(adapters: Sequence[sources.Adapter], path: Path) -> list[sources.Adapter]:
+    """Try first the adapter whose data dir holds the file (one read instead of several)."""
+    home = Path.home()
+    resolved = path.resolve()
+
+    def holds(adapter: sources.Adapter) -> bool:
+        for root in adapter.default_roots(os.environ, home):
+            try:
+                resolved.relative_to(root.resolve())
+            except (ValueError, OSError):
+                continue
+            return True
+        return False
+
+    return sorted(adapters, key=lambda a: not holds(a))
 
 
 def latest_session(repo: Repo, adapters: Sequence[sources.Adapter], env: Mapping[str, str],
@@ -118,7 +136,11 @@ def _last(session: Session) -> str:
 
 
 def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
-             others: Sequence[Entry] = ()) -> Entry:
+             others: Sequence[Entry] = (), truth_sources: truth.Sources | None = None
+             ) -> Entry:
+    """Price and attribute a session. With `truth_sources`, a Claude Code session is first
+    reconciled with OpenTelemetry events / `~/.claude.json` (costlog.truth; its problems
+    are added to `session.warnings`)."""
     from costlog.pricing import price_requests
 
     if not session.requests:
@@ -127,6 +149,11 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
         from costlog import calibrate
 
         calibrate.apply_factors(session, calibrate.configured_factors(config))
+    if truth_sources is not None:  # after calibration: it must not rescale these numbers
+        from costlog import truth as truth_mod
+
+        session = truth_mod.apply(session, truth_sources, table,
+                                  session.warnings.append).session
     per_model, total, rules = price_requests(session.requests, table)
     started = session.started or min(r.timestamp for r in session.requests if r.timestamp)
     commits, items = attribution.attribute(session, repo, config, others)
@@ -145,14 +172,24 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
 
 
 def record_session(repo: Repo, config: Config, session: Session, *, render: bool = True,
-                   extra: Mapping[str, object] | None = None) -> tuple[Entry, list[str]]:
-    """Price, attribute and write one session; returns (entry, warnings)."""
+                   extra: Mapping[str, object] | None = None, otel: Path | None = None,
+                   env: Mapping[str, str] | None = None) -> tuple[Entry, list[str]]:
+    """Price, attribute and write one session; returns (entry, warnings).
+
+    A Claude Code session is reconciled with the better local sources first (costlog.truth):
+    the OTel export `otel` (else COSTLOG_OTEL_FILE, else config `claude_otel_file`) and
+    Claude Code's `~/.claude.json`."""
     from costlog import record as rec
+    from costlog import truth as truth_mod
     from costlog.pricing import PriceTable
 
     table = PriceTable.load(config.prices_path(repo.root))
     others = Ledger(repo, config.ledger_dir).load_all()
-    entry = to_entry(session, repo, config, table, others)
+    sources = truth_mod.find_sources(
+        explicit_otel=otel, configured_otel=config.claude_otel_file,
+        env=os.environ if env is None else env, root=repo.root) \
+        if session.agent == truth_mod.AGENT else None
+    entry = to_entry(session, repo, config, table, others, truth_sources=sources)
     for key, value in (extra or {}).items():
         if value not in (None, {}, [], ""):
             setattr(entry, key, value)
@@ -263,7 +300,8 @@ class _Pending:
     def _record(self, session: Session) -> None:
         from costlog import record as rec
 
-        entry, _ = record_session(self.repo, self.config, session, render=False)
+        entry, _ = record_session(self.repo, self.config, session, render=False,
+                                  env=self.env)
         self.seen.add(entry.id)
         self.written = True
         self.lines.append(rec.summary_line(entry))
