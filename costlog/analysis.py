@@ -399,6 +399,27 @@ def work_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:
     ]
 
 
+def directories(entries: Iterable[Entry], configured: Sequence[str]) -> list[dict[str, Any]]:
+    """Cost per configured repo directory, by where each session ran (its cwd).
+
+    A session counts for the deepest configured directory that holds its cwd; sessions
+    that ran elsewhere (e.g. at the repo root) form the "other" row, so the table adds up
+    to the total. Empty when no directories are configured.
+    """
+    if not configured:
+        return []
+    dirs = sorted({d.strip("/") for d in configured if d.strip("/")}, key=len, reverse=True)
+    cost_by: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    sessions: Counter[str] = Counter()
+    for entry in entries:
+        where = (entry.cwd or ".").strip("/")
+        key = next((d for d in dirs if where == d or where.startswith(d + "/")), "(other)")
+        cost_by[key] += cost(entry)
+        sessions[key] += 1
+    return [{"directory": key, "sessions": sessions[key], "cost": cost_by[key]}
+            for key in sorted(cost_by, key=lambda k: (k == "(other)", -cost_by[k], k))]
+
+
 # ---------------------------------------------------------------- estimation guide
 
 

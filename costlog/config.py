@@ -122,8 +122,13 @@ class Config:
         default_factory=lambda: ["UTF-8", "UTF-16", "SHA-1", "SHA-256", "SHA-512", "ISO-8601",
                                  "RFC-2119", "X-86", "GPT-4", "GPT-5"]
     )
+    #: repo directories (e.g. packages/api) that get a row of their own in the cost table
+    cost_directories: list[str] = field(default_factory=list)
     #: minutes a session log must be idle before the post-commit hook records it
     idle_minutes: int = 30
+    #: Claude Code's OpenTelemetry events exported to a file (JSONL; relative to the repo
+    #: root, `~/` = home): `record` takes exact per-request tokens and cost from it
+    claude_otel_file: str = ""
     #: `costlog reconcile` flags a day/model whose estimate and bill differ by more (%)
     reconcile_threshold_pct: Decimal = Decimal("10")
     #: billed / estimated per model, from `costlog reconcile --write-factors` (text numbers)
@@ -227,7 +232,9 @@ DEFAULT_TEXT = """\
 # session_log_limit: 200            # newest sessions listed in the session log
 # anomaly_factor: 2                 # anomaly = cost above this many x the median
 # guide_min_sessions: 5             # sessions before the guide trusts the data
+# cost_directories: []              # e.g. [packages/api, packages/web]: cost per directory
 # idle_minutes: 30                  # post-commit records sessions idle this long
+# claude_otel_file: ""              # Claude Code OTel events file (exact tokens and cost)
 # reconcile_threshold_pct: 10       # reconcile flags estimate/bill gaps above this %
 # correction_factors: {}            # written by `costlog reconcile --write-factors`
 # estimate_factors: {}              # written by `costlog calibrate --write`

@@ -67,6 +67,7 @@ def build_context(entries: Sequence[Entry], config: Config, *,
         "family_trend": analysis.family_trend(entries),
         "work_items": analysis.work_items(entries),
         "unlinked": analysis.unlinked(entries),
+        "directories": analysis.directories(entries, config.cost_directories),
         "anomalies": [{"session": session_row(a["entry"], tz), "cost": a["cost"],
                        "ratio": a["ratio"], "causes": a["causes"]}
                       for a in anomalies[:ANOMALY_ROWS]],

@@ -319,3 +319,16 @@ def test_gc_pause_restores_the_collector_even_on_error() -> None:
         assert not gc.isenabled()
         raise ValueError
     assert gc.isenabled()
+
+
+def test_cost_per_configured_directory_adds_up_to_the_total() -> None:
+    from dataclasses import replace
+
+    base = [entry(1, "1.00"), entry(2, "2.00"), entry(3, "0.50"), entry(4, "0.25")]
+    cwds = ["packages/api", "packages/api/src", "packages/web", "."]
+    sessions = [replace(e, cwd=c) for e, c in zip(base, cwds, strict=True)]
+    rows = analysis.directories(sessions, ["packages/api", "packages/web/"])
+    assert [(r["directory"], r["sessions"], r["cost"]) for r in rows] == [
+        ("packages/api", 2, Decimal("3.00")), ("packages/web", 1, Decimal("0.50")),
+        ("(other)", 1, Decimal("0.25"))]
+    assert analysis.directories(sessions, []) == []

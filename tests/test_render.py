@@ -130,3 +130,23 @@ def test_an_empty_ledger_renders_every_block() -> None:
     assert "No session is linked to a work item yet." in text
     assert "| Monthly total (-) | $0.00 | not set (budget.monthly_usd) | off |" in text
     assert "20" not in text.split("costlog:begin alerts")[1].split("costlog:end alerts")[0]
+
+
+def test_cost_per_directory_table_appears_when_configured() -> None:
+    start = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    entries = [Entry(id=f"claude-code/d{n}", agent="claude-code",
+                     started=start + timedelta(hours=n), cwd=cwd,
+                     models={"claude-sonnet-4-6": ModelUsage(3, Usage(10, 100, 1000),
+                                                             Decimal(amount))},
+                     cost_usd=Decimal(amount), source="actual")
+               for n, (cwd, amount) in enumerate([("services/billing", "0.40"),
+                                                  ("services/billing/api", "0.10"),
+                                                  (".", "0.05")])]
+    config = Config(cost_directories=["services/billing"])
+    text = render.render_text(render.build_context(entries, config, price_table="t"),
+                              resources.template())
+    assert "| services/billing | 2 | $0.50 |" in text
+    assert "| (other) | 1 | $0.05 |" in text
+    plain = render.render_text(render.build_context(entries, Config(), price_table="t"),
+                               resources.template())
+    assert "Cost per repo directory" not in plain
