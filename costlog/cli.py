@@ -329,7 +329,7 @@ def _warn_lines(lines: list[str], limit: int = 5) -> None:
                                          "project"]), default="day", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON: {totals, rows}.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group plus TOTAL.")
-@click.option("--otel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--otel", type=click.Path(dir_okay=False, path_type=Path),
               envvar="COSTLOG_OTEL_FILE", help="Claude Code's OpenTelemetry events exported "
               "to this file (JSONL): exact per-request tokens and cost, auxiliary calls added.")
 def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
