@@ -154,11 +154,16 @@ class Config:
 def load(root: Path) -> Config:
     path = root / CONFIG_PATH
     try:
-        text = path.read_text(encoding="utf-8")
+        data_bytes = path.read_bytes()
+        text = data_bytes.decode("utf-8")
     except FileNotFoundError:
         return Config()
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"cannot read: {exc}", path=CONFIG_PATH) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                          path=CONFIG_PATH, line=data_bytes.count(b"\n", 0, exc.start) + 1
+                          ) from None
     from costlog import yamlfile
     from costlog.errors import LedgerError
 
@@ -169,7 +174,25 @@ def load(root: Path) -> Config:
         raise ConfigError(exc.message, path=CONFIG_PATH, line=exc.line) from None
     if not data:
         return Config()
-    return from_dict(data)
+    try:
+        return from_dict(data)
+    except ConfigError as exc:  # name the line of the setting, where it can be found
+        if exc.line is None:
+            exc.line = _line_of(text, exc.message)
+        raise
+
+
+def _line_of(text: str, message: str) -> int | None:
+    """The line of the first `setting` a message names (`budget.monthly_usd` -> its key)."""
+    import re
+
+    named = re.search(r"`([\w.]+)`", message)
+    if named is None:
+        return None
+    key = named.group(1).rsplit(".", 1)[-1]
+    found = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*:|[{{,][ \t]*{re.escape(key)}[ \t]*:",
+                      text, re.MULTILINE)
+    return text.count("\n", 0, found.start()) + 1 if found else None
 
 
 _SECTIONS = ("budget", "rundir", "diff_estimate")
@@ -186,7 +209,34 @@ def from_dict(data: dict[str, Any]) -> Config:
         if not isinstance(section, dict):
             raise ConfigError(f"`{name}` must be a mapping", path=CONFIG_PATH)
         _apply(getattr(config, name), section, f"{name}.")
+    _check_zone(config.timezone)
+    _check_patterns(config)
     return config
+
+
+def _check_patterns(config: Config) -> None:
+    """A regex that does not compile fails at load, not as a crash in a later `record`."""
+    import re
+
+    named = [("work_item_patterns", p) for p in config.work_item_patterns] + \
+        [("rundir.work_order_id", config.rundir.work_order_id)]
+    for name, pattern in named:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            raise ConfigError(f"`{name}`: not a valid regular expression {pattern!r} "
+                              f"({exc})", path=CONFIG_PATH) from None
+
+
+def _check_zone(name: Any) -> None:
+    """An unknown `timezone` fails here, naming the config file, not later in a report."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ConfigError(f"`timezone`: unknown time zone {name!r}", path=CONFIG_PATH,
+                          hint="use an IANA name such as Europe/Berlin or UTC") from None
 
 
 def _apply(target: Any, data: dict[str, Any], prefix: str) -> None:
@@ -205,14 +255,19 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         return None
     if isinstance(default, Decimal) or (default is None and name.endswith("_usd")):
         try:
-            return Decimal(str(value))
+            amount = Decimal(str(value))
         except InvalidOperation:
-            raise ConfigError(f"`{name}` must be a number, not {value!r}",
+            amount = Decimal("NaN")
+        if isinstance(value, bool) or not amount.is_finite() or amount < 0:  # .nan, .inf, -1
+            raise ConfigError(f"`{name}` must be a number >= 0, not {value!r}",
                               path=CONFIG_PATH) from None
+        return amount
     if isinstance(default, bool) or not isinstance(default, int | str | list):
         return value
-    if isinstance(default, int) and not isinstance(value, int):
-        raise ConfigError(f"`{name}` must be a whole number, not {value!r}", path=CONFIG_PATH)
+    if isinstance(default, int) and (not isinstance(value, int) or isinstance(value, bool)
+                                     or value < 0):  # true, -5: no count setting means that
+        raise ConfigError(f"`{name}` must be a whole number >= 0, not {value!r}",
+                          path=CONFIG_PATH)
     if isinstance(default, str) and not isinstance(value, str):
         raise ConfigError(f"`{name}` must be text, not {value!r}", path=CONFIG_PATH)
     if isinstance(default, list) and not isinstance(value, list):

@@ -377,7 +377,8 @@ class _Cache:
             text = Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
             raise LedgerError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              path=rel) from None
+                              path=rel, line=exc.object.count(b"\n", 0, exc.start) + 1
+                              ) from None
         entry = parse_entry(text, rel)  # validated, with file and line on error
         self.new[rel] = (key, entry)
         self.dirty = True

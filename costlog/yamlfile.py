@@ -84,9 +84,13 @@ def _has_nested(value: Mapping[str, Any]) -> bool:
 def load_text(text: str, *, path: str = "<ledger>") -> dict[str, Any]:
     """Parse one ledger file; LedgerError (with file and line) when it is not YAML."""
     try:
-        return _fast_load(text)
-    except _Fallback:
-        return _slow_load(text, path)
+        try:
+            return _fast_load(text)
+        except _Fallback:
+            return _slow_load(text, path)
+    except RecursionError:  # `[[[[...` thousands deep: no ledger or config is nested so
+        raise LedgerError("not valid YAML: nested too deep", path=path,
+                          line=_deep_line(text)) from None
 
 
 def _slow_load(text: str, path: str) -> dict[str, Any]:
@@ -102,10 +106,73 @@ def _slow_load(text: str, path: str) -> dict[str, Any]:
                           line=line) from None
     except YAMLError as exc:
         raise LedgerError(f"not valid YAML: {exc}", path=path) from None
+    except (ValueError, OverflowError) as exc:  # an unquoted date that does not exist
+        raise LedgerError(f"not a valid date ({exc})", path=path,
+                          line=_bad_date_line(text)) from None
     if not isinstance(data, dict):
         raise LedgerError("expected a mapping of fields", path=path, line=1)
+    if _expanded_size(data, {}, set()) > MAX_NODES:
+        raise LedgerError(f"not a ledger or config file: aliases expand to more than "
+                          f"{MAX_NODES:,} values", path=path)
     normalised: dict[str, Any] = _normalise(data)
     return normalised
+
+
+#: values a file may hold once YAML aliases are expanded (a "billion laughs" is refused)
+MAX_NODES = 1_000_000
+
+
+def _expanded_size(value: Any, memo: dict[int, int], active: set[int]) -> int:
+    """How many values `value` holds with every alias expanded, counted without expanding
+    (shared nodes are counted once per use from `memo`); stops early past MAX_NODES."""
+    if not isinstance(value, dict | list):
+        return 1
+    key = id(value)
+    if key in memo:
+        return memo[key]
+    if key in active:  # an alias inside its own anchor: it expands forever
+        return MAX_NODES + 1
+    active.add(key)
+    total = 1
+    for child in (value.values() if isinstance(value, dict) else value):
+        total += _expanded_size(child, memo, active)
+        if total > MAX_NODES:
+            break
+    active.discard(key)
+    memo[key] = total
+    return total
+
+
+_DATE = re.compile(r"(?<![\"'\w-])(\d{4})-(\d\d?)-(\d\d?)(?![\w-])")
+
+
+def _bad_date_line(text: str) -> int | None:
+    """The first line holding an unquoted date that does not exist (2026-02-30)."""
+    from datetime import date
+
+    for number, line in enumerate(text.split("\n"), start=1):
+        for match in _DATE.finditer(line):
+            try:
+                date(int(match[1]), int(match[2]), int(match[3]))
+            except ValueError:
+                return number
+    return None
+
+
+def _deep_line(text: str, limit: int = 200) -> int | None:
+    """The first line where brackets or indentation nest past `limit` (for the error)."""
+    depth = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) - len(line.lstrip(" -")) > limit:
+            return number
+        for ch in line:
+            if ch in "[{":
+                depth += 1
+                if depth > limit:
+                    return number
+            elif ch in "]}":
+                depth -= 1
+    return None
 
 
 def _normalise(value: Any) -> Any:

@@ -36,7 +36,7 @@ def setup(root: Path, ledger: int) -> Path:
                    stdout=subprocess.DEVNULL)
     if ledger:
         here = Path(__file__).resolve().parent.parent / "benchmarks"
-        subprocess.run([sys.executable, str(here / "make_ledger.py"), str(repo), str(ledger)],
+        subprocess.run([sys.executable, str(here / "make_ledger.py"), "-n", str(ledger), str(repo)],
                        check=True, stdout=subprocess.DEVNULL)
     return repo
 

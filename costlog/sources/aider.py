@@ -128,7 +128,9 @@ class _HistoryReader:
         header = _HEADER.match(text)
         if header:
             done = self._finish()
-            self._start(header.group(1))
+            if not self._start(header.group(1)):
+                self.warn(f"{self.path}:{number}: not a real time in the session header "
+                          f"({header.group(1)}), session undated")
             return done
         if self.pending is not None:
             cost = _COST_LINE.match(text)
@@ -174,10 +176,15 @@ class _HistoryReader:
             self.session = self._new("aider-unknown-start", None)
         return self.session
 
-    def _start(self, stamp: str) -> None:
-        started = _local(stamp)
+    def _start(self, stamp: str) -> bool:
+        """Open the session a header starts; False when its time does not exist."""
+        try:
+            started: datetime | None = _local(stamp)
+        except (ValueError, OverflowError):  # 2026-13-45 99:99:99 in a corrupt header
+            started = None
         self.session = self._new("aider-" + stamp.replace("-", "").replace(":", "")
                                  .replace(" ", "T"), started)
+        return started is not None
 
     def _new(self, base: str, started: datetime | None) -> Session:
         self.seen[base] = self.seen.get(base, 0) + 1
@@ -239,7 +246,10 @@ def read_analytics(path: Path, warn: Warn) -> Iterator[Session]:
 
 def _event_time(value: Any) -> datetime | None:
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # 1e300, inf: a corrupt time
+            return None
     return None
 
 

@@ -50,13 +50,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from costlog.models import Request, Session, Usage
 from costlog.sources import Warn
 
-#: a per-request token count above this is a corrupt log, not a real request
-MAX_COUNT = 100_000_000
+#: a per-request token count above this is a corrupt log, not a real request (20M, the
+#: same limit as every adapter: no model reads or writes that much in one call)
+MAX_COUNT = 20_000_000
 
 _SESSION_KEYS = ("session", "session_id", "conversation_id")
 _TIME_KEYS = ("timestamp", "time", "ts", "created_at", "created", "createTime")
@@ -117,25 +118,50 @@ def parse_time(value: Any) -> datetime | None:
 def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each JSON-object line, streaming; bad lines warned."""
     try:
-        handle = path.open(encoding="utf-8", errors="replace")
+        # -sig: a leading BOM is not part of line 1; newline="\n": a stray CR ends no line
+        handle = path.open(encoding="utf-8-sig", errors="replace", newline="\n")
     except OSError as exc:
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(_bounded(handle), start=1):
+            if isinstance(line, int):
+                warn(f"{path}:{number}: line of {line:,} characters is too long to hold "
+                     "usage, skipped")
+                continue
             text = line.strip()
             if not text:
                 continue
             try:
                 obj = json.loads(text)
-            except json.JSONDecodeError as exc:
+            except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
                 reason = "truncated line" if not line.endswith("\n") else "bad JSON"
-                warn(f"{path}:{number}: {reason} ({exc.msg})")
+                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
+                warn(f"{path}:{number}: {reason} ({msg})")
                 continue
             if not isinstance(obj, dict):
                 warn(f"{path}:{number}: not a JSON object")
                 continue
             yield number, obj
+
+
+#: a line longer than this (characters) is skipped unread: memory stays bounded
+MAX_LINE = 64 << 20
+
+
+def _bounded(handle: TextIO) -> Iterator[str | int]:
+    """The lines of `handle`; one longer than MAX_LINE comes as its length, unread."""
+    readline = handle.readline
+    while line := readline(MAX_LINE):
+        if len(line) < MAX_LINE or line.endswith("\n"):
+            yield line
+            continue
+        size, line = len(line), ""  # freed before reading on
+        while chunk := readline(1 << 20):
+            size += len(chunk)
+            if chunk.endswith("\n"):
+                break
+        yield size
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
@@ -264,6 +290,8 @@ class _FileState:
     open_message: tuple[str, str, int] | None = None
     #: the last bare start-shaped Anthropic usage line: (session, key)
     bare_start: tuple[str, str] | None = None
+    #: the open message got only corrupt deltas so far (dropped if no good one follows)
+    spoiled: bool = False
 
     def put(self, session: str, key: str, request: Request) -> None:
         bucket = self.requests.setdefault(session, {})
@@ -369,9 +397,9 @@ def _bare_anthropic(state: _FileState, session: str, number: int,
     start = state.bare_start
     full = "service_tier" in usage or "cache_creation" in usage
     if start is not None and not full and start[0] == session:
-        state.bare_start = None
         request = state.requests[start[0]][start[1]]
-        request.usage = _merge_delta(request.usage, usage)
+        request.usage = _merge_delta(request.usage, usage)  # a corrupt delta changes nothing
+        state.bare_start = None
         return
     key = f"line:{number}"
     state.put(session, key, Request(model="unknown", usage=anthropic_usage(usage),
@@ -394,9 +422,13 @@ def _message_start(state: _FileState, session: str, number: int, obj: dict[str, 
 def _close_stream(state: _FileState) -> None:
     """Warn about a message_start that never got its message_delta (output unknown)."""
     if state.open_message is not None:
-        state.warn(f"{state.path}:{state.open_message[2]}: message_start without "
-                   "message_delta: output_tokens is only the placeholder")
+        if state.spoiled:  # its delta was corrupt (already warned): a placeholder output
+            state.requests.get(state.open_message[0], {}).pop(state.open_message[1], None)
+        else:
+            state.warn(f"{state.path}:{state.open_message[2]}: message_start without "
+                       "message_delta: output_tokens is only the placeholder")
         state.open_message = None
+        state.spoiled = False
 
 
 def _message_delta(state: _FileState, session: str, number: int, obj: dict[str, Any]) -> None:
@@ -406,14 +438,18 @@ def _message_delta(state: _FileState, session: str, number: int, obj: dict[str, 
         raise BadUsage("message_delta without a message_start")
     bucket = state.requests.get(target[0], {})
     request = bucket.get(target[1])
-    state.open_message = None
     if request is None:
+        state.open_message = None
         raise BadUsage("message_delta without a message_start")
     try:
         request.usage = _merge_delta(request.usage, delta)
     except BadUsage:
-        del bucket[target[1]]  # a placeholder output must not be priced as the answer
+        # a corrupt line costs only itself: a good delta may still follow; if none does,
+        # the placeholder output must not be priced as the answer (_close_stream drops it)
+        state.spoiled = True
         raise
+    state.open_message = None
+    state.spoiled = False
 
 
 def _merge_delta(start: Usage, delta: Mapping[str, Any]) -> Usage:

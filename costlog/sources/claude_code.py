@@ -199,7 +199,7 @@ def _discover_root(root: Path, prefixes: tuple[str, ...]) -> Iterator[LogFile]:
 def _skip_rest(fh: Any, size: int) -> int | None:
     """Consume the rest of an over-long line; its whole size, or None if the file ends first."""
     while True:
-        chunk = fh.readline(MAX_LINE)
+        chunk = fh.readline(1 << 20)  # small reads: skipping holds no second MAX_LINE
         size += len(chunk)
         if chunk.endswith(b"\n"):
             return size
@@ -406,7 +406,10 @@ class FileReader:
         for raw in iter(lambda: readline(MAX_LINE), b""):
             lineno += 1
             if not raw.endswith(b"\n"):
-                skipped = _skip_rest(fh, len(raw)) if len(raw) == MAX_LINE else None
+                skipped = None
+                if len(raw) == MAX_LINE:
+                    raw = b""  # freed before reading on: memory stays at one MAX_LINE
+                    skipped = _skip_rest(fh, MAX_LINE)
                 if skipped is None:
                     partial = raw
                     break

@@ -65,8 +65,9 @@ AGENT = "codex"
 #: prompts are kept this long (in memory only): enough to find work-item keys
 PROMPT_CHARS = 4000
 FALLBACK_MODEL = "gpt-5"
-#: a single call reading or writing more than this is a corrupt number, not usage
-MAX_CALL_TOKENS = 50_000_000
+#: a single call reading or writing more than this is a corrupt number, not usage (the
+#: same 20M per request as every adapter: no model reads or writes that much in one call)
+MAX_CALL_TOKENS = 20_000_000
 #: running totals may be large, but not this large
 MAX_TOTAL_TOKENS = 10**12
 HEAD_LINES = 20
@@ -84,6 +85,33 @@ _EDIT_TOOLS = ("apply_patch",)  # a tuple: `x in` works for any JSON value
 # ------------------------------------------------------------------ shared helpers
 # (also used by the Gemini adapter)
 
+#: a line longer than this is skipped unread (bounded memory; no usage line is this big)
+MAX_LINE = 64 << 20
+
+
+def bounded_lines(fh: BinaryIO) -> Iterator[bytes | int]:
+    """The lines of `fh`, holding at most MAX_LINE bytes of one: a longer line comes as its
+    size (an int), skipped unread; one still being written at the end as b"\\x00" (partial)."""
+    readline = fh.readline
+    while raw := readline(MAX_LINE):
+        if len(raw) < MAX_LINE or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size, raw = len(raw), b""  # freed before reading on
+        while True:
+            chunk = readline(1 << 20)
+            size += len(chunk)
+            if chunk.endswith(b"\n"):
+                yield size
+                break
+            if not chunk:
+                yield b"\x00"
+                return
+
+
+def too_long(size: int) -> str:
+    return f"line of {size:,} bytes is too long to hold usage, skipped"
+
 
 def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each JSON-object line; bad lines are warned and skipped."""
@@ -93,7 +121,10 @@ def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return
     with handle:
-        for number, raw in enumerate(handle, 1):
+        for number, raw in enumerate(bounded_lines(handle), 1):
+            if isinstance(raw, int):
+                warn(f"{path}:{number}: {too_long(raw)}")
+                continue
             if not raw.strip():
                 continue
             try:
@@ -302,9 +333,14 @@ class _Reader:
         whole JSON, but read again next time)."""
         fh.seek(start)
         offset = start
-        for raw in fh:
+        for raw in bounded_lines(fh):
             if self.data.foreign:
                 break
+            if isinstance(raw, int):
+                offset += raw
+                self.data.lines += 1
+                self.warn(f"{self.data.head.path}:{self.data.lines}: {too_long(raw)}")
+                continue
             if not raw.endswith(b"\n"):
                 snapshot = self.data.to_json()
                 self._line(raw, self.data.lines + 1, last=True)
@@ -324,8 +360,11 @@ class _Reader:
             what = "truncated last line" if last else "corrupt line"
             self.warn(f"{self.where}: {what} (not JSON), skipped")
             return
-        payload = record.get("payload") if isinstance(record, dict) else None
-        kind = record.get("type") if isinstance(record, dict) else None
+        if not isinstance(record, dict):  # null, [], 42: a corrupt line, not another format
+            self.warn(f"{self.where}: not a JSON object, skipped")
+            return
+        payload = record.get("payload")
+        kind = record.get("type")
         if not isinstance(kind, str) or not isinstance(payload, dict):
             if not self.data.rollout:  # another format (a Claude transcript, `exec --json`)
                 self.data.foreign = True
@@ -384,8 +423,8 @@ class _Reader:
             self.warn(f"{self.where}: {exc}, event not counted")
             return
         step = last if last is not None else self._step(total)
-        if total is not None:
-            self.data.prev_total = total
+        if total is not None and (last is not None or step is not None):
+            self.data.prev_total = total  # not after an implausible step: it costs only itself
         if step is None or not any(step.values()):
             return
         key = _event_key(total, last, when)
@@ -415,8 +454,9 @@ class _Reader:
             return None
         prev = self.data.prev_total
         if prev is None or any(total[k] < prev[k] for k in _FIELDS):
-            return dict(total)  # first total in the file, or the counter restarted
-        step = {k: total[k] - prev[k] for k in _FIELDS}
+            step = dict(total)  # first total in the file, or the counter restarted
+        else:
+            step = {k: total[k] - prev[k] for k in _FIELDS}
         if any(v > MAX_CALL_TOKENS for v in step.values()):
             self.warn(f"{self.where}: implausible step in total_token_usage, not counted")
             return None

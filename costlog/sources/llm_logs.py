@@ -87,7 +87,7 @@ def _details(text: Any, where: str, warn: Warn) -> Mapping[str, Any]:
         return {}
     try:
         value = json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # RecursionError: deep nesting
         value = None
     if not isinstance(value, dict):
         warn(f"{where}: bad token_details JSON; counted without a cache split")

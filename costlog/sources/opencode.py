@@ -78,6 +78,8 @@ def _cost(value: Any) -> Decimal | None:
         return None
     if value < 0:
         raise BadUsage(f"cost is negative: {value}")
+    if value != value or value == float("inf"):  # NaN, Infinity, 1e400
+        raise BadUsage(f"cost is not a finite number: {value}")
     return Decimal(str(value)) if value > 0 else None
 
 
@@ -129,7 +131,7 @@ def _loads(text: Any, where: str, warn: Warn) -> Any:
         return None
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # RecursionError: deep nesting
         warn(f"{where}: bad JSON")
         return None
 

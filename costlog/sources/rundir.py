@@ -192,7 +192,7 @@ def _add_files(log: RunLog, run: Path, settings: RunDir) -> None:
 def read_json(path: Path, warn: Warn) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         warn(f"{path}: cannot read: {exc}")
         return {}
     return data if isinstance(data, dict) else {}
