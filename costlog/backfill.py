@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from costlog import autorecord, sources
 from costlog.config import Config
@@ -171,10 +171,24 @@ class _Job:
             if _in_window(session, self.options):
                 yield session
 
+    def _truth(self, session: Session) -> Any:
+        """Claude Code's better local sources (OTel export, ~/.claude.json), as `record`
+        uses them; None for other agents."""
+        import os
+
+        from costlog import truth
+
+        if session.agent != truth.AGENT:
+            return None
+        return truth.find_sources(explicit_otel=None,
+                                  configured_otel=self.config.claude_otel_file,
+                                  env=os.environ, root=self.repo.root)
+
     def _record(self, session: Session) -> None:
         try:
             entry = autorecord.to_entry(session, self.repo, self.config, self.table,
-                                        list(self.known.values()))
+                                        list(self.known.values()),
+                                        truth_sources=self._truth(session))
         except (CostlogError, ValueError) as exc:
             self.result.warnings.append(f"{session.agent}/{session.session_id}: not "
                                         f"recorded: {exc}")
