@@ -27,10 +27,9 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from costlog.config import Config
-from costlog.errors import ConfigError
 from costlog.models import Entry, ModelUsage
 
 if TYPE_CHECKING:
@@ -44,14 +43,6 @@ ALERT_SESSIONS = 5
 
 UTC_ZONE = ZoneInfo("UTC")
 ZERO_DELTA = timedelta(0)
-
-
-def zone(name: str) -> tzinfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {name!r}", hint="use an IANA name such as "
-                          "Europe/Berlin or UTC") from None
 
 
 # ---------------------------------------------------------------- per-entry facts

@@ -336,12 +336,12 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
          since: Any, until: Any, tz: str, by: str, as_json: bool, as_csv: bool,
          otel: Path | None = None) -> None:
     """Usage and cost from the agents' own logs; writes no ledger."""
-    from costlog import analysis
     from costlog import scan as scan_mod
     from costlog.pricing import PriceTable
+    from costlog.timeutil import zone
 
     options = scan_mod.Options(agents=agents, paths=paths, project=project, since=since,
-                               until=until, tz=analysis.zone(tz), by=by)
+                               until=until, tz=zone(tz), by=by)
     table = PriceTable.load()
     problems: list[str] = []
     sessions = None
@@ -350,7 +350,10 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
 
         sessions = truth.with_otel(scan_mod.sessions_for(options, problems.append), otel,
                                    table, problems.append)
-    result = scan_mod.run(options, table, sessions)
+    from costlog.gcpause import gc_paused
+
+    with gc_paused():  # hundreds of thousands of small acyclic records
+        result = scan_mod.run(options, table, sessions)
     if as_json:
         click.echo(scan_mod.to_json(result))
     elif as_csv:
@@ -465,11 +468,12 @@ def _entries(since: Any = None, until: Any = None) -> tuple[Any, Any, list[Any]]
 def report(by: str, since: Any, until: Any, tz: str | None, as_json: bool,
            as_csv: bool) -> None:
     """Spend from the ledger, grouped; the same numbers COST_LOG.md shows."""
-    from costlog import analysis
     from costlog import report as report_mod
 
     _, config, entries = _entries(since, until)
-    data = report_mod.as_json(entries, by, analysis.zone(tz or config.timezone))
+    from costlog.timeutil import zone
+
+    data = report_mod.as_json(entries, by, zone(tz or config.timezone))
     if as_json:
         click.echo(report_mod.dumps(data))
     elif as_csv:
@@ -491,7 +495,9 @@ def budget(fail_on: str, as_json: bool) -> None:
     from costlog.render import _jsonable
 
     _, config, entries = _entries()
-    rows = analysis.alerts(entries, config, analysis.zone(config.timezone))
+    from costlog.timeutil import zone
+
+    rows = analysis.alerts(entries, config, zone(config.timezone))
     if as_json:
         click.echo(json.dumps(_jsonable(rows), indent=2))
     else:

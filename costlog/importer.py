@@ -34,6 +34,7 @@ from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.models import Entry, ModelUsage
 from costlog.repo import Repo
+from costlog.timeutil import zone
 
 _COST = re.compile(r"\A[~≈]?\s*\$?\s*(-?[\d,]*\.?\d+)\s*(?:USD)?\Z", re.IGNORECASE)
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -379,7 +380,6 @@ def _assemble(lines: list[str], replaced: dict[int, tuple[int, str]],
 
 def run(repo: Repo, config: Config, source: Path) -> Imported:
     """Import `source` into the ledger and rewrite COST_LOG.md (see module doc)."""
-    from costlog import analysis
     from costlog import render as renderer
     from costlog.ledger import Ledger, atomic_write
     from costlog.pricing import PriceTable
@@ -391,7 +391,7 @@ def run(repo: Repo, config: Config, source: Path) -> Imported:
         raise CostlogError(f"cannot read: {exc}", path=where) from None
     parsed = parse(text, where)
     table = PriceTable.load(config.prices_path(repo.root))
-    tz = analysis.zone(config.timezone)
+    tz = zone(config.timezone)
     entries = [to_entry(row, source.name, tz, table) for row in parsed.rows]
     _no_duplicates(entries, parsed.rows, where)
     output = config.output_path(repo.root)

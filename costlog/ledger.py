@@ -360,7 +360,7 @@ class _Cache:
         self.dirty = False
         try:
             with open(path, "rb") as handle:
-                data = pickle.load(handle)
+                data = pickle.loads(handle.read())
             if data.get("version") == _CACHE_VERSION:
                 self.old = data["files"]
         except Exception:  # any damage or an older layout: rebuild from the files

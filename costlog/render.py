@@ -26,6 +26,7 @@ from costlog.ledger import MICRO, Ledger, atomic_write
 from costlog.models import Entry
 from costlog.pricing import PriceTable
 from costlog.repo import Repo
+from costlog.timeutil import zone
 
 _BEGIN = re.compile(r"<!-- costlog:begin ([\w-]+) -->")
 _END = re.compile(r"<!-- costlog:end ([\w-]+) -->")
@@ -46,7 +47,7 @@ def build_context(entries: Sequence[Entry], config: Config, *,
     Only the rows the template shows: the session log is cut at `session_log_limit`,
     the anomalies at ANOMALY_ROWS; every sum is over the whole ledger.
     """
-    tz = analysis.zone(config.timezone)
+    tz = zone(config.timezone)
     shown = list(reversed(entries[-config.session_log_limit:])) \
         if config.session_log_limit > 0 else []
     months = analysis.months(entries, tz)

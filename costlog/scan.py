@@ -199,6 +199,19 @@ def _in_range(when: datetime | None, options: Options) -> bool:
     return not (options.until and when >= options.until)
 
 
+_DAYS: dict[tuple[int, Any], date] = {}
+
+
+def _local_day(when: datetime, tz: tzinfo | None) -> date:
+    """The local date of a time, memoised per 15 minutes (every UTC offset and change of
+    offset in use falls on a quarter hour), so a large history converts few times."""
+    slot = (int(when.timestamp()) // 900, tz)
+    day = _DAYS.get(slot)
+    if day is None:
+        day = _DAYS[slot] = when.astimezone(tz).date() if tz else when.date()
+    return day
+
+
 def _group_key(options: Options, session: Session, model: str, when: datetime | None) -> str:
     by = options.by
     if by == "session":
@@ -209,7 +222,7 @@ def _group_key(options: Options, session: Session, model: str, when: datetime | 
         return session.cwd or "(unknown)"
     if when is None:
         return "(no date)"
-    day: date = when.astimezone(options.tz).date() if options.tz else when.date()
+    day = _local_day(when, options.tz)
     if by == "day":
         return day.isoformat()
     if by == "week":

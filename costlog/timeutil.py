@@ -37,3 +37,16 @@ def parse_when(text: str, tz: tzinfo = UTC, *, today: date | None = None) -> dat
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(UTC)
+
+
+def zone(name: str) -> tzinfo:
+    """An IANA time zone; ConfigError (exit 1) naming it when unknown."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from costlog.errors import ConfigError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {name!r}", hint="use an IANA name such as "
+                          "Europe/Berlin or UTC") from None

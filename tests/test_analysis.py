@@ -12,9 +12,10 @@ import pytest
 from costlog import analysis
 from costlog.config import Budget, Config
 from costlog.models import Commit, Entry, ModelUsage, Usage
+from costlog.timeutil import zone
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-UTC_TZ = analysis.zone("UTC")
+UTC_TZ = zone("UTC")
 
 
 def entry(n: int, cost: str | None, model: str = "claude-sonnet-4-6", *, days: int = 0,
@@ -291,7 +292,7 @@ def test_model_classes(model: str, family: str, small: bool) -> None:
 def test_months_follow_the_configured_time_zone() -> None:
     late = replace(entry(1, "0.10"), started=datetime(2026, 10, 31, 23, 30, tzinfo=UTC))
     assert analysis.months([late], UTC_TZ)[0]["month"] == "2026-10"
-    assert analysis.months([late], analysis.zone("Europe/Berlin"))[0]["month"] == "2026-11"
+    assert analysis.months([late], zone("Europe/Berlin"))[0]["month"] == "2026-11"
 
 
 def test_spend_tables_count_a_mixed_session_once_per_row() -> None:

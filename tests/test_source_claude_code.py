@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import sys
@@ -297,9 +298,9 @@ def test_a_transcript_path_brings_its_subagents(projects: Path) -> None:
 def test_cache_holds_no_text_and_gives_the_same_answer(projects: Path) -> None:
     cold = scan(projects)[0]
     assert cold[0].first_prompt is None  # cached scans never carry text
-    files = list(cache_dir().glob("claude-code.*.json"))
+    files = list(cache_dir().glob("claude-code.*.marshal"))
     assert len(files) == 1
-    stored = files[0].read_text()
+    stored = files[0].read_bytes().decode("utf-8", "replace")
     for secret in ("Fix WRK-12", "login", "git commit", "aaaa", SIG[:20], "resumed"):
         assert secret not in stored
     warm = scan(projects)[0]
@@ -565,9 +566,9 @@ def test_advisor_iterations_are_requests_of_their_own(tmp_path: Path) -> None:
 
 def test_a_cache_of_another_shape_is_read_again(projects: Path) -> None:
     scan(projects)
-    path = next(cache_dir().glob("claude-code.*.json"))
-    data = json.loads(path.read_text())
+    path = next(cache_dir().glob("claude-code.*.marshal"))
+    data = marshal.loads(path.read_bytes())
     for row in data["files"].values():
         row[5] = [[["not", "a", "group"]], 1, None, None, None, None, None, [], []]
-    path.write_text(json.dumps(data))
+    path.write_bytes(marshal.dumps(data))
     assert [outputs(s) for s in scan(projects)[0]] == [[433, 412, 77, 55], [300]]

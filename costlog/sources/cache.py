@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
+import marshal
 import os
+import sys
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -76,12 +77,17 @@ def tail_hash(fh: BinaryIO, offset: int) -> str:
 
 
 class FileCache:
-    """One JSON file per adapter and schema version, loaded once, saved when changed."""
+    """One file per adapter and schema version, loaded once, saved when changed.
+
+    marshal-encoded (twice as fast to load as JSON; the file is private to this machine
+    and named after the Python version that wrote it); unreadable means empty.
+    """
 
     def __init__(self, name: str, version: int, *, env: Mapping[str, str] | None = None,
                  enabled: bool = True) -> None:
         self.enabled = enabled
-        self.path = cache_dir(env) / f"{name}.v{version}.json"
+        py = f"{sys.version_info[0]}{sys.version_info[1]}"
+        self.path = cache_dir(env) / f"{name}.v{version}.py{py}.marshal"
         self._files: dict[str, list[Any]] = {}
         self._dirty = False
         self._seen: set[str] = set()
@@ -91,8 +97,8 @@ class FileCache:
     def _load(self) -> dict[str, list[Any]]:
         try:
             with open(self.path, "rb") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError):
+                data = marshal.loads(fh.read())
+        except (OSError, ValueError, EOFError, TypeError):
             return {}
         files = data.get("files") if isinstance(data, dict) else None
         return files if isinstance(files, dict) else {}
@@ -125,16 +131,18 @@ class FileCache:
         for path in [p for p in self._files if p not in self._seen]:
             if not os.path.exists(path):
                 del self._files[path]
-        # json.dumps, not json.dump: only the one-shot path uses the C encoder (~10x faster)
-        text = json.dumps({"files": self._files}, separators=(",", ":"))
+        try:
+            blob = marshal.dumps({"files": self._files})
+        except ValueError:  # a value marshal cannot hold: keep no cache rather than fail
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
         except OSError:
             return
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
+            with os.fdopen(fd, "wb") as out:
+                out.write(blob)
             os.replace(tmp, self.path)
         except OSError:
             with contextlib.suppress(OSError):
