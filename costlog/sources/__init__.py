@@ -61,6 +61,13 @@ def cwd_inside(cwd: str | None, project: Path | None) -> bool:
     return True
 
 
+def in_scope(session: Session, project: Path | None, since: datetime | None) -> bool:
+    """What `scan(project=, since=)` yields: cwd inside the project, not ended before."""
+    if since is not None and session.ended is not None and session.ended < since:
+        return False
+    return cwd_inside(session.cwd, project)
+
+
 # name -> "module:attribute"; imported lazily so the hook path stays light
 _BUILTIN: dict[str, str] = {
     "claude-code": "costlog.sources.claude_code:ADAPTER",

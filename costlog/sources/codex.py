@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from costlog.models import Request, Session, Usage
-from costlog.sources import cwd_inside
+from costlog.sources import cwd_inside, in_scope
 from costlog.sources.cache import FileCache, tail_hash
 
 Warn = Callable[[str], None]
@@ -865,9 +865,7 @@ class CodexAdapter:
                   if h.path in given and cwd_inside(h.cwd, project) and _recent(h, since)}
         fresh = {p for p in named if p in roots} if use_cache else given
         for session in _sessions(files, heads, wanted, fresh):
-            if since is not None and session.ended is not None and session.ended < since:
-                continue
-            if cwd_inside(session.cwd, project):
+            if in_scope(session, project, since):
                 yield session
 
     def find_session(self, roots: Sequence[Path], session_id: str, *,

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.models import Request, Session, Usage
-from costlog.sources import cwd_inside
+from costlog.sources import cwd_inside, in_scope
 from costlog.sources.codex import (
     MAX_CALL_TOKENS,
     Warn,
@@ -485,9 +485,7 @@ class GeminiAdapter:
     def scan(self, roots: Sequence[Path], *, project: Path | None = None,
              since: datetime | None = None, warn: Warn) -> Iterator[Session]:
         for session in _read(roots, project, since, warn):
-            if since is not None and session.ended is not None and session.ended < since:
-                continue
-            if cwd_inside(session.cwd, project):
+            if in_scope(session, project, since):
                 yield session
 
     def find_session(self, roots: Sequence[Path], session_id: str, *,
