@@ -12,15 +12,9 @@ from click.testing import CliRunner
 
 from costlog.cli import cli
 from costlog.errors import EXIT_CHECK_FAILED, EXIT_ERROR
-from tests_support import git
+from tests_support import git, run
 
 SESSIONS = Path(".costlog/sessions")
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 def costlog(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:

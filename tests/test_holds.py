@@ -15,22 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from costlog import repo as repo_mod
-from costlog.cli import cli
 from costlog.config import Config
 from costlog.errors import EXIT_CHECK_FAILED
 from costlog.ledger import Ledger
-from tests_support import git
+from tests_support import git, run
 
 SESSIONS = Path(".costlog/sessions")
-
-
-def run(*args: str, code: int = 0) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == code, result.output
-    return result.output
 
 
 def start(repo: Path, *args: str) -> subprocess.Popen[str]:
