@@ -337,12 +337,11 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
          otel: Path | None = None) -> None:
     """Usage and cost from the agents' own logs; writes no ledger."""
     from costlog import scan as scan_mod
-    from costlog.pricing import PriceTable
     from costlog.timeutil import zone
 
     options = scan_mod.Options(agents=agents, paths=paths, project=project, since=since,
                                until=until, tz=zone(tz), by=by)
-    table = PriceTable.load()
+    table = _price_table()  # inside a repo, its .costlog/prices.yaml counts here too
     problems: list[str] = []
     sessions = None
     if otel is not None:

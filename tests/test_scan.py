@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 from costlog import scan
 from costlog.models import Request, Session, Usage
 from costlog.pricing import PriceTable
 from costlog.timeutil import zone
+from tests_support import run
 
 
 def _session(*times: datetime) -> Session:
@@ -38,3 +41,20 @@ def test_requests_sharing_a_plan_are_priced_exactly_as_one_by_one() -> None:
     one_by_one = sum((table.request_cost(r.model, r.usage, r.timestamp.date()) or Decimal(0)
                       for r in session.requests), Decimal(0))
     assert result.totals.cost_usd == one_by_one
+
+
+def test_scan_in_a_repo_uses_its_price_overrides(repo: Path, tmp_path: Path) -> None:
+
+    log = tmp_path / "calls.jsonl"
+    log.write_text(json.dumps({"model": "acme-coder-1", "created": 1763629200,
+                               "usage": {"prompt_tokens": 1_000_000,
+                                         "completion_tokens": 0}}) + "\n")
+    before = json.loads(run("scan", "--agent", "api", "--path", str(log), "--json"))
+    assert before["totals"]["unpriced_requests"] == 1
+    (repo / ".costlog").mkdir()
+    (repo / ".costlog" / "prices.yaml").write_text(
+        "models:\n  acme-coder-1:\n    provider: other\n    prices:\n"
+        "      - {from: 2026-01-01, input: 2, output: 4}\n")
+    after = json.loads(run("scan", "--agent", "api", "--path", str(log), "--json"))
+    assert after["totals"]["unpriced_requests"] == 0
+    assert after["totals"]["cost_usd"] == "2"
