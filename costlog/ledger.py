@@ -247,10 +247,6 @@ def parse_entry(text: str, path: str) -> Entry:
     return _Reader(path, text).entry(yamlfile.load_text(text, path=path))
 
 
-def dict_to_entry(doc: dict[str, Any], path: str, text: str = "") -> Entry:
-    return _Reader(path, text).entry(doc)
-
-
 # ---------------------------------------------------------------- the store
 
 
