@@ -1,5 +1,9 @@
 """`costlog pr-summary --base origin/main`: Markdown for a pull-request comment.
 
+Every value from the ledger goes through `render.md`, as in COST_LOG.md: a CI job posts this
+text as the job's bot, so a model name, agent or key must never turn into a link, a
+mention or markup there.
+
 A branch's sessions are the ledger files it adds or changes against the merge base
 (`git diff --name-only --diff-filter=AM BASE...HEAD -- <ledger dir>`), read as committed at
 HEAD. Because they are found by file, not by commit sha, the attribution survives squash
@@ -20,7 +24,7 @@ from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.ledger import parse_entry
 from costlog.models import Entry, ModelUsage, Usage
-from costlog.render import cell, tokens, usd
+from costlog.render import code, md, tokens, usd, work_items
 from costlog.repo import Repo
 
 ZERO = Decimal(0)
@@ -84,7 +88,7 @@ def markdown(entries: list[Entry], updated: int, base: str) -> str:
     unpriced = [e for e in entries if e.cost_usd is None]
     lines = ["### Agent cost on this branch (costlog)", ""]
     if not entries:
-        return "\n".join([*lines, f"No agent sessions recorded on this branch since `{base}`.",
+        return "\n".join([*lines, f"No agent sessions recorded on this branch since {code(base)}.",
                           ""])
     head = f"**{len(entries)} session{'s' if len(entries) != 1 else ''}, {usd(total)}**"
     if updated:
@@ -93,7 +97,7 @@ def markdown(entries: list[Entry], updated: int, base: str) -> str:
         head += f"; {len(unpriced)} with an unpriced model (not in the total)"
     lines += [head, "", *_by_model(entries), "", *_by_work_item(entries), "",
               *_sessions(entries), "",
-              f"<sub>From the ledger files this branch adds vs `{base}`; sources: "
+              f"<sub>From the ledger files this branch adds vs {code(base)}; sources: "
               f"{_sources(entries)}.</sub>", ""]
     return "\n".join(lines)
 
@@ -102,7 +106,7 @@ def _by_model(entries: list[Entry]) -> list[str]:
     rows = ["| Model | Sessions | Tokens | Cost |", "|---|---:|---:|---:|"]
     for row in analysis.spend_by(entries, "model"):
         cost = "unpriced" if row["unpriced"] else usd(row["cost"])
-        rows.append(f"| {cell(row['model'])} | {row['sessions']} | {tokens(row['tokens'])} | "
+        rows.append(f"| {md(row['model'])} | {row['sessions']} | {tokens(row['tokens'])} | "
                     f"{cost} |")
     return rows
 
@@ -110,7 +114,7 @@ def _by_model(entries: list[Entry]) -> list[str]:
 def _by_work_item(entries: list[Entry]) -> list[str]:
     rows = ["| Work item | Sessions | Cost |", "|---|---:|---:|"]
     for row in analysis.work_items(entries):
-        rows.append(f"| {cell(row['work_item'])} | {row['sessions']} | {usd(row['cost'])} |")
+        rows.append(f"| {work_items(row['work_item'])} | {row['sessions']} | {usd(row['cost'])} |")
     none = analysis.unlinked(entries)
     if none["sessions"]:
         rows.append(f"| (none) | {none['sessions']} | {usd(none['cost'])} |")
@@ -122,10 +126,10 @@ def _sessions(entries: list[Entry]) -> list[str]:
             "| Date | Agent | Session | Model | Commits | Work items | Cost | Source |",
             "|---|---|---|---|---:|---|---:|---|"]
     for e in entries:
-        rows.append(f"| {e.started.date().isoformat()} | {cell(e.agent)} | "
-                    f"{cell(analysis.short_id(e.id))} | {cell(analysis.primary(e) or '-')} | "
-                    f"{len(e.commits)} | {cell(e.work_items)} | {usd(e.cost_usd)} | "
-                    f"{cell(e.source)} |")
+        rows.append(f"| {e.started.date().isoformat()} | {md(e.agent)} | "
+                    f"{md(analysis.short_id(e.id))} | {md(analysis.primary(e) or '-')} | "
+                    f"{len(e.commits)} | {work_items(e.work_items)} | {usd(e.cost_usd)} | "
+                    f"{md(e.source)} |")
     return [*rows, "", "</details>"]
 
 
@@ -133,7 +137,7 @@ def _sources(entries: list[Entry]) -> str:
     counts: dict[str, int] = defaultdict(int)
     for e in entries:
         counts[e.source] += 1
-    return ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    return ", ".join(f"{n} {md(s)}" for s, n in sorted(counts.items()))
 
 
 def summary(repo: Repo, config: Config, base: str) -> str:
