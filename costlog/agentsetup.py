@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.errors import CostlogError
-from costlog.install import Change, Plan, read
+from costlog.install import Change, Plan, read_in
 from costlog.repo import Repo
 
 AGENTS = ("claude-code", "codex", "gemini")
@@ -80,6 +80,8 @@ class Target:
     settings_path: Path
     #: the handler dict merged into settings' hooks.SessionEnd
     handler: dict[str, Any]
+    #: for a command file outside the repo: no symlink below this directory on the way
+    command_base: Path | None = None
 
 
 def detect(repo: Repo, env: Mapping[str, str]) -> list[str]:
@@ -103,6 +105,9 @@ def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str],
             local: bool) -> list[Target]:
     home = Path(env.get("HOME") or Path.home())
     codex_home = Path(env.get("CODEX_HOME") or home / ".codex")
+    # the user's own CODEX_HOME is theirs to point anywhere; below it, and from ~/.codex
+    # down when it is the default, a symlink is refused like one in the repo
+    codex_base = codex_home if env.get("CODEX_HOME") else home
     claude_settings = "settings.local.json" if local else "settings.json"
     table = {
         "claude-code": Target(
@@ -113,7 +118,8 @@ def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str],
         "codex": Target(
             "codex", codex_home / "prompts" / "end-session.md", CODEX_PROMPT,
             repo.root / ".codex" / "hooks.json",
-            {"type": "command", "command": HOOK_COMMAND.format(agent="codex"), "timeout": 3}),
+            {"type": "command", "command": HOOK_COMMAND.format(agent="codex"), "timeout": 3},
+            command_base=codex_base),
         "gemini": Target(
             "gemini", repo.root / ".gemini" / "commands" / "end-session.toml", GEMINI_COMMAND,
             repo.root / ".gemini" / "settings.json",
@@ -129,14 +135,15 @@ def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str],
 
 def changes(repo: Repo, chosen: Sequence[Target], plan: Plan) -> None:
     for target in chosen:
-        existing = read(target.command_path)
+        existing = read_in(repo, target.command_path, target.command_base)
         if existing is not None and MARK not in existing:
             plan.notes.append(f"kept your own {target.command_path} (not written by costlog)")
         else:
             plan.changes.append(Change(target.command_path, target.command_text,
                                        f"{_shown(repo, target.command_path)}: /end-session "
-                                       f"for {target.agent}"))
-        merged = merge_settings(target.settings_path, target.handler)
+                                       f"for {target.agent}", base=target.command_base))
+        merged = merge_settings(target.settings_path, target.handler,
+                                read_in(repo, target.settings_path))
         plan.changes.append(Change(target.settings_path, merged,
                                    f"{_shown(repo, target.settings_path)}: SessionEnd hook "
                                    f"for {target.agent} (queues only)"))
@@ -170,9 +177,8 @@ def _ours(handler: Any) -> bool:
         handler.get("command", ""))
 
 
-def merge_settings(path: Path, handler: dict[str, Any]) -> str:
+def merge_settings(path: Path, handler: dict[str, Any], text: str | None) -> str:
     """The settings text with our SessionEnd handler added; everything else kept."""
-    text = read(path)
     data = _load(path, text)
     hooks = data.setdefault("hooks", {})
     if not isinstance(hooks, dict):

@@ -7,6 +7,7 @@ Unknown keys are errors with a "did you mean" hint, so a typo never silently doe
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -122,12 +123,16 @@ class Config:
         default_factory=lambda: ["UTF-8", "UTF-16", "SHA-1", "SHA-256", "SHA-512", "ISO-8601",
                                  "RFC-2119", "X-86", "GPT-4", "GPT-5"]
     )
+    #: key prefixes (e.g. [WRK, PROJ]) whose keys may also be taken from a session's first
+    #: prompt; by default none: work items come from the branch and commits only
+    work_item_prefixes: list[str] = field(default_factory=list)
     #: repo directories (e.g. packages/api) that get a row of their own in the cost table
     cost_directories: list[str] = field(default_factory=list)
     #: minutes a session log must be idle before the post-commit hook records it
     idle_minutes: int = 30
     #: Claude Code's OpenTelemetry events exported to a file (JSONL; relative to the repo
-    #: root, `~/` = home): `record` takes exact per-request tokens and cost from it
+    #: root, `~/` = home; any other place: COSTLOG_OTEL_FILE): `record` takes exact
+    #: per-request tokens and cost from it
     claude_otel_file: str = ""
     #: `costlog reconcile` flags a day/model whose estimate and bill differ by more (%)
     reconcile_threshold_pct: Decimal = Decimal("10")
@@ -141,25 +146,47 @@ class Config:
     diff_estimate: DiffEstimate = field(default_factory=DiffEstimate)
 
     def ledger_path(self, root: Path) -> Path:
-        return root / self.ledger_dir
+        return _inside(root, "ledger_dir", self.ledger_dir)
 
     def output_path(self, root: Path) -> Path:
-        return root / self.output
+        return _inside(root, "output", self.output)
 
     def prices_path(self, root: Path) -> Path | None:
-        path = root / self.prices_file
+        """The repo's price overrides, if present; a symlink there is an error, not read."""
+        from costlog.safefs import check_repo_path
+
+        if not self.prices_file:
+            return None
+        path = _inside(root, "prices_file", self.prices_file)
+        check_repo_path(root, path)
         return path if path.is_file() else None
 
 
-def load(root: Path) -> Config:
-    path = root / CONFIG_PATH
+def _inside(root: Path, name: str, value: str) -> Path:
+    """A config path made absolute; one that leaves the repo is a config error."""
+    from costlog.safefs import UnsafePath, repo_path
+
     try:
-        data_bytes = path.read_bytes()
-        text = data_bytes.decode("utf-8")
-    except FileNotFoundError:
+        return repo_path(root, value, what="path")
+    except UnsafePath as exc:
+        raise ConfigError(f"`{name}`: {exc.message}", path=CONFIG_PATH,
+                          hint="write it relative to the repository root, without '..'") from None
+
+
+def load(root: Path) -> Config:
+    from costlog.errors import CostlogError
+    from costlog.safefs import UnsafePath, read_repo_bytes
+
+    try:  # never through a symlink: the config is the repo's, not the user's
+        data_bytes = read_repo_bytes(root, root / CONFIG_PATH)
+    except UnsafePath:
+        raise
+    except CostlogError as exc:
+        raise ConfigError(exc.message, path=CONFIG_PATH) from None
+    if data_bytes is None:
         return Config()
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc}", path=CONFIG_PATH) from None
+    try:
+        text = data_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
                           path=CONFIG_PATH, line=data_bytes.count(b"\n", 0, exc.start) + 1
@@ -211,7 +238,33 @@ def from_dict(data: dict[str, Any]) -> Config:
         _apply(getattr(config, name), section, f"{name}.")
     _check_zone(config.timezone)
     _check_patterns(config)
+    _check_paths(config)
     return config
+
+
+#: settings that name a file or directory of the repo ("" allowed where it means "none")
+_REPO_PATHS = ("ledger_dir", "output", "template", "prices_file", "rundir.runs_dir")
+#: settings that name paths inside one run directory (globs)
+_RUN_PATHS = ("rundir.run_log", "rundir.builder_results", "rundir.reviewer_dirs")
+
+
+def _check_paths(config: Config) -> None:
+    """Every path in the config stays inside the repository: the config is committed, so
+    whoever wrote it must not make costlog read or write `~/.ssh` or `/etc`."""
+    named: list[tuple[str, str]] = []
+    for name in (*_REPO_PATHS, *_RUN_PATHS):
+        section, _, key = name.rpartition(".")
+        value = getattr(getattr(config, section) if section else config, key)
+        if value or name in ("ledger_dir", "output", "rundir.runs_dir"):  # "" = none/default
+            named.append((name, value))
+    named += [("rundir.work_orders", item) for item in config.rundir.work_orders]
+    otel = config.claude_otel_file
+    if otel:  # an agent's own export: the one setting that may name a file in the home dir
+        named.append(("claude_otel_file", otel[2:] if otel.startswith("~/") else otel))
+    for name, value in named:
+        if not isinstance(value, str):
+            raise ConfigError(f"`{name}` must be text, not {value!r}", path=CONFIG_PATH)
+        _inside(Path(os.sep), name, value)
 
 
 def _check_patterns(config: Config) -> None:
@@ -296,6 +349,7 @@ DEFAULT_TEXT = """\
 # risky_task_types: [architecture, adr, security]
 # work_item_patterns: ['\\b[A-Z][A-Z0-9]+-\\d+(?:-\\d+)?\\b', '(?<![\\w&])#\\d+\\b']
 # work_item_ignore: [UTF-8, UTF-16, SHA-1, SHA-256, SHA-512, ISO-8601, RFC-2119, X-86, GPT-4, GPT-5]
+# work_item_prefixes: []            # e.g. [WRK, PROJ]: such keys also from the first prompt
 # budget:
 #   session_spike_usd: 0.50         # any one session above this
 #   monthly_usd: 100                # calendar-month total above this (off when unset)

@@ -27,7 +27,14 @@ def _git(root: Path, *args: str) -> str:
 
 
 def stage(root: Path, paths: Sequence[str]) -> None:
-    """`git add` exactly these paths (the ledger file and COST_LOG.md), nothing else."""
+    """`git add` exactly these paths (the ledger file and COST_LOG.md), nothing else.
+
+    A path that is (or lies under) a symlink is refused before git runs: staging it would
+    commit a link to some file outside the repo, or fail half way."""
+    from costlog.safefs import check_repo_path, repo_path
+
+    for rel in paths:
+        check_repo_path(root, repo_path(root, rel))
     if paths:
         _git(root, "add", "--", *paths)
 

@@ -95,6 +95,15 @@ def _log_failure(repo: Repo | None, name: str) -> str:
     return str(path)
 
 
+def note(state_dir: Path, line: str) -> None:
+    """One line in the hook log, for what a hook decided on its own (it gave up on a
+    queued session); never fails."""
+    with contextlib.suppress(OSError):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        with open(state_dir / LOG, "a", encoding="utf-8") as handle:
+            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {line}\n")
+
+
 def git_dir(repo: Repo) -> Path:
     """This worktree's own git dir (rebase state lives there, not in the common dir)."""
     dot_git = repo.root / ".git"
@@ -163,9 +172,13 @@ def post_commit(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
     from costlog import autorecord
 
     written: list[str] = []
-    lines = autorecord.process_pending(repo, on_record=written.append)
+
+    def stage() -> None:  # before the queue lets go of the items: a kill here loses nothing
+        if written:
+            _stage(repo, written)
+
+    lines = autorecord.process_pending(repo, on_record=written.append, before_release=stage)
     if written:
-        _stage(repo, written)
         lines.append("staged the ledger and COST_LOG.md for your next commit")
     return lines
 
@@ -209,13 +222,16 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
 def rewrite_shas(repo: Repo, config: Config, mapping: dict[str, str]) -> list[str]:
     """Replace old shas by new ones in ledger entries; returns the files changed."""
     from costlog.ledger import Ledger, parse_entry
+    from costlog.safefs import check_repo_path, read_repo_text
 
     short = {old[:12]: new[:12] for old, new in mapping.items()}
     ledger = Ledger(repo, config.ledger_dir)
     changed: list[str] = []
+    # COST_LOG.md is rendered and staged after these writes: refuse a symlink before them
+    check_repo_path(repo.root, config.output_path(repo.root))
     with ledger.lock():
-        for path in ledger.files():
-            text = path.read_text(encoding="utf-8")
+        for path in ledger.files():  # refuses links in the ledger
+            text = read_repo_text(repo.root, path) or ""
             if not any(old in text for old in short):
                 continue  # a text search first: parse only the files that mention one
             entry = parse_entry(text, ledger.rel(path))

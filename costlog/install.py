@@ -14,13 +14,14 @@ import json
 import os
 import stat
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from costlog.errors import CostlogError
 from costlog.repo import Repo
+from costlog.safefs import UnsafePath, check_repo_path
 
 MANIFEST = "installed.json"
 
@@ -33,6 +34,8 @@ class Change:
     #: one line for the user: what this is
     what: str
     mode: int = 0o644
+    #: for a file outside the repo: no symlink from below this directory down to it
+    base: Path | None = None
 
 
 @dataclass
@@ -50,16 +53,56 @@ def read(path: Path) -> str | None:
         return None
 
 
+def guard(repo: Repo, path: Path, base: Path | None = None) -> None:
+    """Refuse (UnsafePath) to touch `path` through a symlink.
+
+    Git's own directory is trusted (costlog's private state lives there, and only the
+    user's git writes it). A work-tree file is checked from the repository's top down: a
+    committed `.gitattributes` linked to `~/secret` must not be read or replaced. A file
+    elsewhere is checked from below `base` (an agent's own directory under $HOME) down;
+    without a base it is the user's own choice (a global core.hooksPath) and trusted.
+    """
+    if path.is_relative_to(repo.common_dir):
+        return
+    if path.is_relative_to(repo.root):
+        check_repo_path(repo.root, path)
+    elif base is not None and path.is_relative_to(base):
+        try:
+            check_repo_path(base, path)
+        except UnsafePath as exc:  # name it in full: it is not a repository path
+            message = "is a symbolic link; costlog does not write through links" \
+                if "symbolic link" in exc.message else exc.message
+            raise UnsafePath(message, path=base / str(exc.path)) from None
+
+
+def read_in(repo: Repo, path: Path, base: Path | None = None) -> str | None:
+    """`read`, after `guard`: the text of a file init is about to change."""
+    guard(repo, path, base)
+    return read(path)
+
+
 def write(path: Path, text: str | None, mode: int | None = None) -> None:
+    """Replace the file (never writing through a link: the temp file is created fresh,
+    and the rename replaces a link rather than its target). Callers `guard` first."""
     if text is None:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return
     tmp = path.with_name(f".{path.name}.costlog-tmp")
-    tmp.write_bytes(text.encode("utf-8", "surrogateescape"))
-    if mode is not None:
-        os.chmod(tmp, mode)
-    os.replace(tmp, path)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a leftover of a killed run, or a link planted under our name
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8", "surrogateescape"))
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
 
 
 def file_mode(path: Path) -> int | None:
@@ -119,6 +162,8 @@ def _make_dirs(folder: Path, manifest: Manifest) -> None:
 
 def apply(repo: Repo, plan: Plan) -> list[str]:
     """Make the planned changes, recording them; returns a line per change made."""
+    for change in plan.changes:  # all of them before the first write: no half-done init
+        guard(repo, change.path, change.base)
     created_state = not repo.state_dir.exists()
     manifest = Manifest(repo)
     if created_state:
@@ -171,12 +216,27 @@ Stripper = Callable[[Path, str], str | None]
 
 
 def undo(repo: Repo, strippers: dict[Path, Stripper], config_sections: Sequence[str],
-         *, dry_run: bool = False) -> list[str]:
-    """Take back what init did: exact restore where unchanged, else strip our parts."""
+         *, dry_run: bool = False, bases: Mapping[Path, Path] | None = None) -> list[str]:
+    """Take back what init did: exact restore where unchanged, else strip our parts.
+
+    Every path is checked for symlinks (`guard`, `bases` as there) before anything is
+    changed. One outside the repo that init never wrote (e.g. a linked ~/.codex) is left
+    alone with a line saying so; anywhere else a link is an error.
+    """
     manifest = Manifest(repo)
     done: list[str] = []
     paths = {Path(p) for p in manifest.files} | set(strippers)
+    skipped: set[Path] = set()
     for path in sorted(paths, key=str):
+        try:
+            guard(repo, path, (bases or {}).get(path))
+        except UnsafePath as exc:
+            if str(path) in manifest.files or path.is_relative_to(repo.root):
+                raise
+            skipped.add(path)
+            if os.path.lexists(path):
+                done.append(f"left {shown(repo, path)} alone: {exc.one_line()}")
+    for path in sorted(paths - skipped, key=str):
         current = read(path)
         record = manifest.files.get(str(path))
         if record is not None and current == record["after"]:

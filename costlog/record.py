@@ -12,7 +12,7 @@ from pathlib import Path
 from costlog import analysis
 from costlog.config import Config
 from costlog.errors import CostlogError
-from costlog.ledger import Ledger, now
+from costlog.ledger import Ledger, atomic_write, now
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.repo import Repo
 
@@ -151,15 +151,41 @@ def merge(old: Entry | None, new: Entry) -> Entry:
 
 
 def save(repo: Repo, config: Config, entry: Entry, *, render: bool = True) -> Recorded:
+    """Write the entry and re-render COST_LOG.md, or fail before writing either.
+
+    Everything that can refuse runs first: a symlinked ledger dir, ledger file or
+    COST_LOG.md, a broken ledger file, a bad template. So a failed `record` leaves no entry
+    behind that COST_LOG.md does not show, and nothing to stage. With `render=False` the
+    caller renders later; COST_LOG.md is still checked here for the same reason.
+    """
+    from costlog import render as renderer
+    from costlog.safefs import check_repo_path
+
     ledger = Ledger(repo, config.ledger_dir)
     with ledger.lock():
         merged = merge(ledger.get(entry.id), entry)
-        path, changed = ledger.write(merged)
+        path = ledger.path_for(merged.id)
+        check_repo_path(repo.root, path)
+        check_repo_path(repo.root, config.output_path(repo.root))
+        document = None
         if render:
-            from costlog import render as renderer
-
-            renderer.render(repo, config)
+            stored = _as_stored(merged, ledger.rel(path))
+            entries = [e for e in ledger.load_all() if e.id != stored.id] + [stored]
+            entries.sort(key=lambda e: (e.started, e.id))
+            document = renderer.document(repo, config, entries)
+        path, changed = ledger.write(merged)
+        if document is not None and document.changed:
+            atomic_write(document.path, document.text, repo.state_dir / "tmp", root=repo.root)
     return Recorded(merged, ledger.rel(path), changed)
+
+
+def _as_stored(entry: Entry, rel: str) -> Entry:
+    """The entry exactly as its ledger file will hold it (amounts rounded to the
+    micro-dollar, ...): COST_LOG.md rendered from it matches a later `costlog check`."""
+    from costlog import yamlfile
+    from costlog.ledger import entry_to_dict, parse_entry
+
+    return parse_entry(yamlfile.dump(entry_to_dict(entry)), rel)
 
 
 def summary_line(entry: Entry) -> str:

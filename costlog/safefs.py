@@ -18,11 +18,14 @@ Three entry points:
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO, TextIO
 
 from costlog.errors import CostlogError
 
@@ -36,7 +39,12 @@ class UnsafePath(CostlogError):
 
 
 class NotRegular(OSError):
-    """An agent log that is not a regular file (FIFO, device, socket, directory)."""
+    """An agent log that is not a regular file (FIFO, device, socket, directory);
+    `strerror` says what it is: "not a regular file (a FIFO)"."""
+
+
+#: how a skipped log is described (the post-commit hook shows these warnings)
+NOT_REGULAR = "not a regular file"
 
 
 def repo_path(root: Path, rel: str, *, what: str = "path") -> Path:
@@ -108,21 +116,57 @@ def read_repo_text(root: Path, path: Path) -> str | None:
                            line=line) from None
 
 
+def read_repo_bytes(root: Path, path: Path) -> bytes | None:
+    """A repository file's bytes, or None when it is absent; the checks of read_repo_text."""
+    check_repo_path(root, path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CostlogError(f"cannot read: {exc.strerror}", path=_shown(root, path)) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafePath("is not a regular file", path=_shown(root, path))
+        return handle.read()
+
+
 def open_regular(path: Path | str) -> BinaryIO:
     """Open a log file for binary reading, only if it is a regular file (links followed).
 
-    The open itself never blocks (O_NONBLOCK, which a regular file then ignores), so a FIFO
-    is refused instead of hanging. Raises NotRegular, or the OSError of the open.
+    A path that is not a regular file is refused before it is opened (opening some devices
+    does something), and the open itself never blocks (O_NONBLOCK, which a regular file
+    then ignores), so a FIFO swapped in meanwhile is refused instead of hanging. Raises
+    NotRegular, or the OSError of the open.
     """
+    return os.fdopen(_open_fd(path), "rb")
+
+
+def _open_fd(path: Path | str) -> int:
+    _refuse_other(path, os.stat(path).st_mode)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegular(f"{path}: not a regular file")
+        _refuse_other(path, os.fstat(fd).st_mode)
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    return fd
+
+
+def _refuse_other(path: Path | str, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        raise NotRegular(errno.EINVAL, f"{NOT_REGULAR} ({kind(mode)})", str(path))
+
+
+def kind(mode: int) -> str:
+    """What a file is, for a message: "a FIFO", "a character device", ..."""
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
 
 
 def is_regular(path: Path | str) -> bool:
@@ -133,9 +177,24 @@ def is_regular(path: Path | str) -> bool:
         return False
 
 
+def check_log(path: Path | str, warn: Callable[[str], None]) -> bool:
+    """True when `path` is a regular file (links followed); else one warning naming it,
+    `PATH: skipped, not a regular file (a FIFO)`, and False. For log discovery."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        warn(f"{path}: skipped, {exc.strerror or exc}")
+        return False
+    if stat.S_ISREG(mode):
+        return True
+    warn(f"{path}: skipped, {NOT_REGULAR} ({kind(mode)})")
+    return False
+
+
 def read_regular(path: Path | str, *, limit: int | None = None,
                  seconds: float = READ_SECONDS) -> bytes:
-    """A regular file's bytes, at most `limit`, read within `seconds` (else OSError)."""
+    """A regular file's bytes, at most `limit`, read within `seconds` (else TimeoutError,
+    an OSError)."""
     deadline = time.monotonic() + seconds
     chunks: list[bytes] = []
     size = 0
@@ -148,8 +207,52 @@ def read_regular(path: Path | str, *, limit: int | None = None,
             chunks.append(chunk)
             size += len(chunk)
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{path}: read took over {seconds:.0f} s")
+                raise _too_slow(path, seconds)
     return b"".join(chunks)
+
+
+def open_log(path: Path | str, *, seconds: float = READ_SECONDS) -> BinaryIO:
+    """`open_regular` for a log read bit by bit (line by line, or from an offset): a read
+    after `seconds` raises TimeoutError (an OSError), like `read_regular`.
+
+    The deadline is checked where the buffer refills from the file (every 64 KiB), not per
+    line, so reading lines stays at the speed of a plain `open`.
+    """
+    raw = _TimedRaw(_open_fd(path), str(path), seconds)
+    return io.BufferedReader(raw, buffer_size=1 << 16)
+
+
+def open_log_text(path: Path | str, *, encoding: str = "utf-8", errors: str = "replace",
+                  newline: str | None = None, seconds: float = READ_SECONDS) -> TextIO:
+    """`open_log` decoded as text (the arguments of `open`)."""
+    return io.TextIOWrapper(open_log(path, seconds=seconds), encoding=encoding,
+                            errors=errors, newline=newline)
+
+
+class _TimedRaw(io.FileIO):
+    """The file under a buffered log reader; its refills stop after a deadline (a file
+    that grows without end, or a very slow mount): readers treat that as unreadable."""
+
+    def __init__(self, fd: int, path: str, seconds: float) -> None:
+        super().__init__(fd, "rb", closefd=True)
+        self._path = path
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+
+    def readinto(self, buffer: Any, /) -> int | None:
+        if time.monotonic() > self._deadline:
+            raise _too_slow(self._path, self._seconds)
+        return super().readinto(buffer)
+
+    def readall(self) -> bytes:
+        chunks = []
+        while chunk := self.read(_CHUNK):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _too_slow(path: Path | str, seconds: float) -> TimeoutError:
+    return TimeoutError(errno.ETIMEDOUT, f"reading took over {seconds:.0f} s", str(path))
 
 
 def _shown(root: Path, path: Path) -> str:

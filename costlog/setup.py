@@ -37,11 +37,13 @@ def plan(repo: Repo, *, agents: Sequence[str] | None = None, local: bool = False
 
 def _core_changes(repo: Repo, result: Plan) -> config_mod.Config:
     path = repo.root / config_mod.CONFIG_PATH
+    config = config_mod.load(repo.root)  # refuses a linked .costlog/ or config
     if not path.exists():
         result.changes.append(Change(path, config_mod.DEFAULT_TEXT,
                                      f"{config_mod.CONFIG_PATH}: settings, defaults commented"))
-    config = config_mod.load(repo.root)
     ledger_dir = config.ledger_path(repo.root)
+    install.guard(repo, ledger_dir)
+    install.guard(repo, config.output_path(repo.root))
     if not ledger_dir.exists():
         result.changes.append(Change(ledger_dir / ".gitkeep", "",
                                      f"{config.ledger_dir}/: the ledger, one file a session"))
@@ -55,6 +57,7 @@ def _render_output(repo: Repo) -> str | None:
     result = render.document(repo, config)
     if not result.changed:
         return None
+    install.guard(repo, result.path)
     install.write(result.path, result.text)
     return f"{config.output}: rendered from the ledger"
 
@@ -65,14 +68,14 @@ def init(repo: Repo, *, dry_run: bool = False, agents: Sequence[str] | None = No
     todo = plan(repo, agents=agents, local=local, env=env)
     if dry_run:
         lines = [f"would write {c.what}" for c in todo.changes
-                 if install.read(c.path) != c.after]
+                 if install.read_in(repo, c.path, c.base) != c.after]
         lines += [f"would set git config {k}" for k, _ in todo.git_config]
         output = config_mod.load(repo.root).output
         lines.append(f"would render {output}")
         return lines + [f"note: {n}" for n in todo.notes]
     done = [f"wrote {line}" for line in install.apply(repo, todo)]
     output_path = config_mod.load(repo.root).output_path(repo.root)
-    before = install.read(output_path)
+    before = install.read_in(repo, output_path)
     rendered = _render_output(repo)
     if rendered:
         _remember(repo, output_path, before)
@@ -98,10 +101,14 @@ def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
         is_legacy = path.name.endswith(gitsetup.LEGACY)
         strippers[path] = gitsetup.unlegacy if is_legacy else gitsetup.unhook
     strippers[repo.root / ".gitattributes"] = gitsetup.unattribute
+    bases: dict[Path, Path] = {}
     for target in agentsetup.all_targets(repo):
         strippers[target.command_path] = agentsetup.uncommand
         strippers[target.settings_path] = agentsetup.unsettle
-    done = install.undo(repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run)
+        if target.command_base is not None:
+            bases[target.command_path] = target.command_base
+    done = install.undo(repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run,
+                        bases=bases)
     if not dry_run:
         install.forget(repo)
     prefix = "would " if dry_run else ""
