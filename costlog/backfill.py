@@ -40,6 +40,7 @@ from costlog.errors import CostlogError
 from costlog.ledger import Ledger, atomic_write, money, stamp
 from costlog.models import Entry, Session
 from costlog.repo import Repo, relative_cwd
+from costlog.yamlfile import clean_text
 
 if TYPE_CHECKING:
     from costlog.pricing import PriceTable
@@ -104,7 +105,7 @@ def run(repo: Repo, config: Config, options: Options, *,
             result.unchanged += len(saved["ids"])
             continue
         ids = job.agent(adapter, roots)
-        if options.complete:
+        if options.complete and adapter.name not in job.incomplete:
             state[adapter.name] = {"fingerprint": mark, "ids": sorted(ids)}
     if result.recorded and not options.dry_run:
         from costlog import render
@@ -140,19 +141,27 @@ class _Job:
         self.repo, self.config, self.options, self.table = repo, config, options, table
         self.known, self.result, self.progress = known, result, progress
         self.ledger = Ledger(repo, config.ledger_dir)
+        #: agents whose scan stopped early: their fingerprint is not kept (read again)
+        self.incomplete: set[str] = set()
 
     def agent(self, adapter: sources.Adapter, roots: list[Path]) -> set[str]:
         """Record this agent's new sessions; returns the ids of all its sessions here."""
         self.progress(f"reading {adapter.name} logs")
         ids: set[str] = set()
         todo: list[Session] = []
-        for session in self._sessions(adapter, roots):
-            entry_id = f"{session.agent}/{session.session_id}"
-            ids.add(entry_id)
-            if _same(self.known.get(entry_id), session):
-                self.result.unchanged += 1
-            else:
-                todo.append(session)
+        try:
+            for session in self._sessions(adapter, roots):
+                entry_id = clean_text(f"{session.agent}/{session.session_id}")  # as stored
+                ids.add(entry_id)
+                if _same(self.known.get(entry_id), session):
+                    self.result.unchanged += 1
+                else:
+                    todo.append(session)
+        except Exception as exc:  # a reader's bug: record what it read, then the others
+            self.result.warnings.append(
+                f"{adapter.name}: reading its logs stopped early ({type(exc).__name__}: "
+                f"{_first_line(exc)}); the sessions read so far are recorded, please report it")
+            self.incomplete.add(adapter.name)
         todo.sort(key=lambda s: (s.started or s.ended or _LAST, s.session_id))
         if todo:
             self.progress(f"re-reading {len(todo)} {adapter.name} sessions for attribution")
@@ -185,26 +194,49 @@ class _Job:
                                   env=os.environ, root=self.repo.root)
 
     def _record(self, session: Session) -> None:
+        """Price, attribute and write one session. What is wrong with this session alone
+        (its log, or a bug met on it) is a warning naming its file and the others go on;
+        a broken ledger or disk (CostlogError, OSError while writing) stops the run."""
         try:
             entry = autorecord.to_entry(session, self.repo, self.config, self.table,
                                         list(self.known.values()),
                                         truth_sources=self._truth(session))
-        except (CostlogError, ValueError) as exc:
-            self.result.warnings.append(f"{session.agent}/{session.session_id}: not "
-                                        f"recorded: {exc}")
+            _pin_work_order(entry, session, self.config)
+        except Exception as exc:
+            self.result.warnings += session.warnings
+            self.result.warnings.append(_not_recorded(session, exc))
             return
-        _pin_work_order(entry, session, self.config)
         self.result.warnings += session.warnings
         old = self.known.get(entry.id)
         if not self.options.dry_run:
             from costlog import record
 
             with self.ledger.lock():
-                entry = record.merge(self.ledger.get(entry.id), entry)
-                self.ledger.write(entry)
+                try:
+                    entry = record.merge(self.ledger.get(entry.id), entry)
+                    self.ledger.write(entry)
+                except (CostlogError, OSError):
+                    raise
+                except Exception as exc:  # e.g. a value the writer cannot hold
+                    self.result.warnings.append(_not_recorded(session, exc))
+                    return
         self.result.updated += old is not None
         self.result.recorded.append(entry)
         self.known[entry.id] = entry
+
+
+def _not_recorded(session: Session, exc: Exception) -> str:
+    """One line: the session's log file, its id, and why (the exception type when it is
+    not one of costlog's own messages, so that a bug is reported, not hidden)."""
+    where = session.paths[0] if session.paths else f"{session.agent} session"
+    reason = exc.one_line() if isinstance(exc, CostlogError) else \
+        f"{type(exc).__name__}: {_first_line(exc)}"
+    return f"{where}: session {session.session_id} not recorded: {reason}"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def _in_window(session: Session, options: Options) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import click
 
 from costlog import __version__
-from costlog.errors import EXIT_ERROR, CostlogError
+from costlog.errors import EXIT_ERROR, CostlogError, from_os_error
 
 
 class _Failed(click.ClickException):
@@ -43,6 +43,11 @@ class CostlogGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise click.exceptions.Exit(1) from None
+        except OSError as exc:  # a full disk, a read-only dir, a missing permission
+            if os.environ.get("COSTLOG_DEBUG"):
+                raise
+            failed = from_os_error(exc)
+            raise _Failed(failed.one_line(), failed.exit_code) from None
         except Exception as exc:
             if os.environ.get("COSTLOG_DEBUG"):
                 raise
@@ -142,8 +147,10 @@ def _decimal(ctx: click.Context, param: click.Parameter, value: str | None) -> D
         amount = Decimal(value.lstrip("$"))
     except InvalidOperation:
         raise click.BadParameter(f"{value!r} is not an amount") from None
-    if not amount.is_finite() or amount < 0:
-        raise click.BadParameter("must be a finite amount >= 0")
+    from costlog.ledger import MAX_COST
+
+    if not amount.is_finite() or amount < 0 or amount > MAX_COST:
+        raise click.BadParameter(f"must be an amount from 0 to {MAX_COST:,}")
     return amount
 
 
@@ -156,6 +163,18 @@ def _when(ctx: click.Context, param: click.Parameter, value: str | None) -> date
         return parse_when(value)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def _started(ctx: click.Context, param: click.Parameter, value: str | None
+             ) -> datetime | None:
+    """A start time costlog can store and read back: 1970-2100 (year 1 or 9999 would
+    overflow the moment it is shown in a time zone)."""
+    when = _when(ctx, param, value)
+    from costlog.timeutil import FIRST_YEAR, LAST_YEAR, in_range
+
+    if when is not None and not in_range(when):
+        raise click.BadParameter(f"{value!r} is not between {FIRST_YEAR} and {LAST_YEAR}")
+    return when
 
 
 _TOKENS = click.IntRange(min=0)
@@ -182,7 +201,7 @@ _TOKENS = click.IntRange(min=0)
 @click.option("--cache-write-1h-tokens", type=_TOKENS, help="Cache writes, 1-hour TTL.")
 @click.option("--requests", type=click.IntRange(min=1), default=1, show_default=True,
               help="Model calls the token counts cover.")
-@click.option("--started", callback=_when, help="Start time (ISO 8601); default now.")
+@click.option("--started", callback=_started, help="Start time (ISO 8601); default now.")
 @click.option("--since", "since_ref", metavar="REF", help="With --model and no numbers: "
               "estimate from the commits REF..HEAD (default: since the last recorded session).")
 @click.option("--work-item", "work_items", multiple=True, help="Work item key (repeatable).")
@@ -215,8 +234,16 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
     --commit commits them on their own instead.
     """
     from costlog import record as rec
+    from costlog import sources
     from costlog.models import Usage
+    from costlog.yamlfile import clean_text
 
+    if agent is not None:  # it names a ledger folder: a known agent, or by hand a plain name
+        agent = sources.check_agent(agent, custom=model is not None and from_json is None)
+    # undecodable bytes in argv arrive as lone surrogates, which nothing can write or print
+    session_id, model, notes = (None if v is None else clean_text(v)
+                                for v in (session_id, model, notes))
+    work_items = tuple(clean_text(w) for w in work_items)
     types = rec.parse_task_types(task_types)
     repo, config = _context()
     if from_json is not None:
@@ -298,7 +325,7 @@ def _record_auto(repo: Any, config: Any, agent: str | None, transcript: Path | N
                                 agents=[agent] if agent else [], warn=problems.append)
     entry, warnings = autorecord.record_session(repo, config, session, render=not no_render,
                                                 extra=extra, otel=otel)
-    _warn_lines(problems + warnings)
+    _warn_lines(list(dict.fromkeys(problems + warnings)))  # a reader may say both
     click.echo(rec.summary_line(entry))
     for line in truth.report_lines(entry.methods):
         click.echo(f"  {line}")
@@ -423,7 +450,8 @@ def render(show_context: bool) -> None:
 
 @cli.command()
 def check() -> None:
-    """Exit 3 if COST_LOG.md differs from what the ledger renders to, or the ledger is invalid."""
+    """Exit 3 if the ledger is invalid, a cost does not follow from its tokens and price
+    table, or COST_LOG.md differs from what the ledger renders to."""
     from costlog import render as renderer
 
     repo, config = _context()

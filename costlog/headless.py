@@ -26,6 +26,8 @@ from typing import Any
 
 from costlog.errors import CostlogError
 from costlog.models import Entry, ModelUsage, Usage
+from costlog.timeutil import FIRST_YEAR, in_range
+from costlog.yamlfile import clean_text
 
 METHOD = "claude -p result: modelUsage.costUSD / total_cost_usd (Claude Code's list-price " \
     "estimate, incl. sub-agents)"
@@ -85,7 +87,7 @@ def _models(result: dict[str, Any], path: Path, turns: int) -> dict[str, ModelUs
                       cache_read=_count(numbers, "cacheReadInputTokens"),
                       cache_write_5m=_count(numbers, "cacheCreationInputTokens"))
         cost = _money(numbers.get("costUSD"), path, f"modelUsage.{name}.costUSD")
-        models[str(name)] = ModelUsage(requests=max(turns, 1) if len(raw) == 1 else 1,
+        models[clean_text(str(name))] = ModelUsage(requests=max(turns, 1) if len(raw) == 1 else 1,
                                        usage=usage, cost_usd=cost, source="actual")
     return models
 
@@ -110,16 +112,23 @@ def to_entry(result: dict[str, Any], path: Path, *, ended: datetime,
     sid = result.get("session_id")
     if not isinstance(sid, str) or not sid:
         raise CostlogError("the result has no session_id", path=path)
+    sid = clean_text(sid)  # a lone surrogate or NUL from the JSON: replaced, never a crash
     duration = result.get("duration_ms")
     seconds = duration / 1000 if isinstance(duration, int | float) and duration > 0 else 0
+    try:
+        started = ended - timedelta(seconds=seconds)
+    except OverflowError:  # 1e300 ms, inf
+        started = datetime.min
+    if not in_range(started):
+        raise CostlogError(f"`duration_ms` {duration!r} would start the run before "
+                           f"{FIRST_YEAR}", path=path)
     turns = result.get("num_turns") if isinstance(result.get("num_turns"), int) else 1
     models = _models(result, path, int(turns or 1)) or _fallback_model(result, model, path)
     total = _money(result.get("total_cost_usd"), path, "total_cost_usd")
     if total is None and all(m.cost_usd is not None for m in models.values()):
         total = sum((m.cost_usd or Decimal(0) for m in models.values()), Decimal(0))
-    return Entry(id=f"{agent}/{sid}", agent=agent, started=ended - timedelta(seconds=seconds),
-                 ended=ended, models=models, cost_usd=total, source="actual",
-                 methods={"cost": METHOD})
+    return Entry(id=f"{agent}/{sid}", agent=agent, started=started, ended=ended,
+                 models=models, cost_usd=total, source="actual", methods={"cost": METHOD})
 
 
 def current_branch(root: Path, env: dict[str, str] | None = None) -> str | None:

@@ -32,6 +32,18 @@ class _Fallback(Exception):
     """The text is outside the canonical subset: let a real YAML parser decide."""
 
 
+#: what no ledger string may hold: NUL, and lone surrogates (from a log's `"\ud800"` escape
+#: or undecodable bytes in a command-line argument), which UTF-8 cannot encode
+_INVALID = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` with NUL and lone surrogates replaced by U+FFFD, so it can be written."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _INVALID.sub("\ufffd", text)
+
+
 def is_plain(text: str) -> bool:
     return bool(_PLAIN.match(text)) and text.lower() not in _SPECIAL
 
@@ -46,7 +58,7 @@ def scalar(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
-        return value if is_plain(value) else json.dumps(value, ensure_ascii=False)
+        return value if is_plain(value) else json.dumps(clean_text(value), ensure_ascii=False)
     raise TypeError(f"cannot write {type(value).__name__} to the ledger")
 
 

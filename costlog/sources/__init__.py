@@ -8,6 +8,7 @@ shape under the `costlog.sources` entry-point group.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +111,38 @@ def get(name: str) -> Adapter:
         return _load(target)
     except (ImportError, AttributeError) as exc:
         raise CostlogError(f"agent {name!r} is not available: {exc}") from exc
+
+
+#: the agent of sessions recorded by hand (`record --model`) or imported from a hand-kept
+#: COST_LOG.md; no adapter reads logs for it
+MANUAL = "manual"
+#: a name for an agent without logs (`record --agent cursor --model M`, as the README
+#: shows): lower case, since it names a folder and `Cursor/` is `cursor/` on macOS
+_CUSTOM = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}\Z")
+
+
+def check_agent(name: str, *, custom: bool) -> str:
+    """`name` if it may be recorded as an agent, else CostlogError with exit code 2.
+
+    An adapter's name always may; with `custom` (a record by hand, which needs no
+    adapter) also `manual` and any plain lower-case name. Never `..`, `a/b` or another
+    name that would not be one folder of the ledger.
+    """
+    from costlog.errors import EXIT_USAGE
+    from costlog.ledger import plain_name
+
+    if name in _BUILTIN or (custom and name == MANUAL):
+        return name
+    if custom and _CUSTOM.match(name) and plain_name(name):  # plain: not `con`, `nul`, ...
+        return name
+    if name in _entry_points() and plain_name(name):
+        return name
+    if custom:
+        raise CostlogError(f"{name!r} is not a usable agent name", exit_code=EXIT_USAGE,
+                           hint="up to 40 lower-case letters, digits, - and _, e.g. cursor; "
+                           f"agents with logs: {', '.join(names())}")
+    raise CostlogError(f"unknown agent {name!r}", exit_code=EXIT_USAGE,
+                       hint="known: " + ", ".join(names()))
 
 
 def available() -> Iterator[Adapter]:

@@ -39,14 +39,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from costlog.models import Request, Session, Usage
+from costlog.safefs import check_log, open_log_text
 from costlog.sources import Warn
 from costlog.sources.api_jsonl import MAX_COUNT, BadUsage, count, covers, iter_json_lines, span
+from costlog.timeutil import log_time, parse_log_time
 
 HISTORY_NAME = ".aider.chat.history.md"
 
@@ -92,11 +94,6 @@ def _cost(text: str | None) -> Decimal | None:
     return Decimal(text) if text else None
 
 
-def _local(stamp: str) -> datetime:
-    """aider's naive local header time, as an aware UTC datetime."""
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").astimezone().astimezone(UTC)
-
-
 class _HistoryReader:
     """One pass over a history file, streaming, yielding a Session per header."""
 
@@ -111,7 +108,7 @@ class _HistoryReader:
 
     def sessions(self) -> Iterator[Session]:
         try:
-            handle = self.path.open(encoding="utf-8", errors="replace")
+            handle = open_log_text(self.path)  # a regular file only, within a time bound
         except OSError as exc:
             self.warn(f"{self.path}: cannot read: {exc.strerror or exc}")
             return
@@ -178,10 +175,8 @@ class _HistoryReader:
 
     def _start(self, stamp: str) -> bool:
         """Open the session a header starts; False when its time does not exist."""
-        try:
-            started: datetime | None = _local(stamp)
-        except (ValueError, OverflowError):  # 2026-13-45 99:99:99 in a corrupt header
-            started = None
+        # aider writes local time; None for 2026-13-45 99:99:99 or a year outside 1970-2100
+        started = parse_log_time(stamp, naive=None)
         self.session = self._new("aider-" + stamp.replace("-", "").replace(":", "")
                                  .replace(" ", "T"), started)
         return started is not None
@@ -224,7 +219,7 @@ def read_analytics(path: Path, warn: Warn) -> Iterator[Session]:
     """Sessions of an analytics JSONL, split at `launched` events."""
     session: Session | None = None
     for number, obj in iter_json_lines(path, warn):
-        when = _event_time(obj.get("time"))
+        when = log_time(obj.get("time"), f"{path}:{number}", warn)
         event = obj.get("event")
         if session is None or event == "launched":
             if session is not None:
@@ -244,15 +239,6 @@ def read_analytics(path: Path, warn: Warn) -> Iterator[Session]:
         yield _close(session)
 
 
-def _event_time(value: Any) -> datetime | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        try:
-            return datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):  # 1e300, inf: a corrupt time
-            return None
-    return None
-
-
 def _close(session: Session) -> Session:
     span(session)
     return session
@@ -265,7 +251,7 @@ def _is_jsonl(path: Path) -> bool:
     if path.suffix in (".jsonl", ".json"):
         return True
     try:
-        with path.open(encoding="utf-8", errors="replace") as handle:
+        with open_log_text(path) as handle:
             for line in handle:
                 if line.strip():
                     return line.lstrip().startswith("{")
@@ -274,14 +260,15 @@ def _is_jsonl(path: Path) -> bool:
     return False
 
 
-def _files(roots: Sequence[Path]) -> Iterator[Path]:
+def _files(roots: Sequence[Path], warn: Warn) -> Iterator[Path]:
+    """The history files `roots` name; one that is not a regular file (a FIFO, a link to a
+    device) is left out with a warning."""
     for root in roots:
-        if root.is_dir():
-            candidate = root / HISTORY_NAME
-            if candidate.is_file():
-                yield candidate
-        elif root.is_file():
-            yield root
+        candidate = root / HISTORY_NAME if root.is_dir() else root
+        if candidate.is_file():
+            yield candidate
+        elif candidate.exists():
+            check_log(candidate, warn)
 
 
 def read_file(path: Path, warn: Warn) -> Iterator[Session]:
@@ -305,7 +292,7 @@ class AiderAdapter:
 
     def scan(self, roots: Sequence[Path], *, project: Path | None = None,
              since: datetime | None = None, warn: Warn) -> Iterator[Session]:
-        for path in _files(roots):
+        for path in _files(roots, warn):
             for session in read_file(path, warn):
                 if session.requests and covers(session, since):
                     yield session

@@ -45,15 +45,20 @@ with the `aider`, `llm` and `opencode` adapters.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from costlog.models import Request, Session, Usage
+from costlog.safefs import NOT_REGULAR, check_log, kind, open_log_text
 from costlog.sources import Warn
+from costlog.timeutil import BAD_TIME
+from costlog.timeutil import parse_log_time as parse_time  # llm and opencode import it here
 
 #: a per-request token count above this is a corrupt log, not a real request (20M, the
 #: same limit as every adapter: no model reads or writes that much in one call)
@@ -96,30 +101,11 @@ def check_cached(total: int, cached: int, what: str) -> int:
     return total - cached
 
 
-def parse_time(value: Any) -> datetime | None:
-    """Unix seconds or milliseconds, or ISO 8601 (naive taken as UTC); else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    if isinstance(value, str) and value:
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
 def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each JSON-object line, streaming; bad lines warned."""
     try:
         # -sig: a leading BOM is not part of line 1; newline="\n": a stray CR ends no line
-        handle = path.open(encoding="utf-8-sig", errors="replace", newline="\n")
+        handle = open_log_text(path, encoding="utf-8-sig", errors="replace", newline="\n")
     except OSError as exc:
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return
@@ -166,6 +152,12 @@ def _bounded(handle: TextIO) -> Iterator[str | int]:
 
 def open_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection (`mode=ro` URI): a running agent's database is left alone."""
+    try:  # SQLite's own open would block on a FIFO: a regular file only
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise sqlite3.OperationalError(exc.strerror or str(exc)) from None
+    if not stat.S_ISREG(mode):
+        raise sqlite3.OperationalError(f"{NOT_REGULAR} ({kind(mode)})")
     connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
     connection.row_factory = sqlite3.Row
     return connection
@@ -311,12 +303,20 @@ def _session_key(obj: Mapping[str, Any], stem: str) -> str:
     return stem
 
 
-def _timestamp(obj: Mapping[str, Any], body: Mapping[str, Any]) -> datetime | None:
+def _timestamp(state: _FileState, number: int, obj: Mapping[str, Any],
+               body: Mapping[str, Any]) -> datetime | None:
+    """The first usable time under the usual keys; a line whose times are all unusable is
+    warned about (and counts, without a time)."""
+    present = False
     for source in (obj, body):
         for key in _TIME_KEYS:
-            when = parse_time(source.get(key))
+            value = source.get(key)
+            when = parse_time(value)
             if when is not None:
                 return when
+            present = present or (value is not None and value != "")
+    if present:
+        state.warn(f"{state.path}:{number}: {BAD_TIME}")
     return None
 
 
@@ -381,7 +381,7 @@ def _read_line(state: _FileState, number: int, obj: dict[str, Any]) -> None:
         return
     state.bare_start = None
     request = Request(model=_model(obj, body), usage=NORMALISERS[shape](usage),
-                      timestamp=_timestamp(obj, body), speed=_speed(body, usage),
+                      timestamp=_timestamp(state, number, obj, body), speed=_speed(body, usage),
                       request_id=_request_id(body))
     state.put(session, request.request_id or f"line:{number}", request)
 
@@ -411,7 +411,8 @@ def _message_start(state: _FileState, session: str, number: int, obj: dict[str, 
     message: dict[str, Any] = obj["message"]
     usage = _mapping(message.get("usage"))
     request = Request(model=_model(obj, message), usage=anthropic_usage(usage),
-                      timestamp=_timestamp(obj, message), speed=_speed(message, usage),
+                      timestamp=_timestamp(state, number, obj, message),
+                      speed=_speed(message, usage),
                       request_id=_request_id(message))
     key = request.request_id or f"line:{number}"
     _close_stream(state)
@@ -488,12 +489,17 @@ def read_file(path: Path, warn: Warn) -> Iterator[Session]:
     yield from _sessions(state)
 
 
-def _files(roots: Sequence[Path]) -> Iterator[Path]:
+def _files(roots: Sequence[Path], warn: Warn) -> Iterator[Path]:
+    """The log files `roots` name; one that is not a regular file (a FIFO, a link to a
+    device) is left out with a warning."""
     for root in roots:
         if root.is_dir():
-            yield from sorted(p for p in root.rglob("*.jsonl") if p.is_file())
+            yield from sorted(p for p in root.rglob("*.jsonl")
+                              if not p.is_dir() and check_log(p, warn))
         elif root.is_file():
             yield root
+        elif root.exists():
+            check_log(root, warn)
 
 
 class ApiJsonlAdapter:
@@ -505,7 +511,7 @@ class ApiJsonlAdapter:
 
     def scan(self, roots: Sequence[Path], *, project: Path | None = None,
              since: datetime | None = None, warn: Warn) -> Iterator[Session]:
-        for path in _files(roots):
+        for path in _files(roots, warn):
             for session in read_file(path, warn):
                 if covers(session, since):
                     yield session

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
+from costlog.safefs import read_regular
+
 #: bytes before the covered offset that must still match for the append-only fast path
 TAIL_BYTES = 4096
 
@@ -95,9 +97,8 @@ class FileCache:
             self._files = self._load()
 
     def _load(self) -> dict[str, list[Any]]:
-        try:
-            with open(self.path, "rb") as fh:
-                data = marshal.loads(fh.read())
+        try:  # a regular file only (a FIFO put there would hang every scan)
+            data = marshal.loads(read_regular(self.path))
         except (OSError, ValueError, EOFError, TypeError):
             return {}
         files = data.get("files") if isinstance(data, dict) else None

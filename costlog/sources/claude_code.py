@@ -74,8 +74,10 @@ from typing import Any
 from costlog.estimate import CLAUDE_OUTPUT_METHOD, claude_output_estimate
 from costlog.gcpause import gc_paused
 from costlog.models import Request, Session, Usage
+from costlog.safefs import check_log, open_log
 from costlog.sources.cache import FileCache, tail_hash
 from costlog.sources.claude_paths import default_roots, encode_cwd
+from costlog.timeutil import BAD_TIME, from_epoch, parse_log_time
 
 Warn = Callable[[str], None]
 
@@ -127,7 +129,9 @@ def _session_of(rel: tuple[str, ...], projects_root: bool, root_name: str) -> tu
     return (rel[-2] if len(rel) > 1 else root_name), False
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, warn: Warn | None = None) -> Iterator[Path]:
+    """The `.jsonl` regular files under `folder`; one named like a log that is something
+    else (a FIFO, a link to a device) is left out, with a warning through `warn`."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
@@ -136,17 +140,20 @@ def _walk(folder: Path) -> Iterator[Path]:
         if entry.name.endswith(".jsonl") and entry.is_file():
             yield Path(entry.path)
         elif entry.is_dir(follow_symlinks=False):
-            yield from _walk(Path(entry.path))
+            yield from _walk(Path(entry.path), warn)
+        elif entry.name.endswith(".jsonl") and warn is not None:
+            check_log(entry.path, warn)
 
 
 def discover(roots: Sequence[Path], project: Path | None = None,
-             since: datetime | None = None) -> list[LogFile]:
-    """Every transcript under `roots` (dirs or single files), each once."""
+             since: datetime | None = None, warn: Warn | None = None) -> list[LogFile]:
+    """Every transcript under `roots` (dirs or single files), each once; `warn` hears of
+    the files skipped because they are not regular files."""
     found: dict[Path, LogFile] = {}
     prefixes = _project_prefixes(project)
     cutoff = since.timestamp() if since else None
     for root in roots:
-        for log in _discover_root(root, prefixes):
+        for log in _discover_root(root, prefixes, warn):
             if cutoff is not None and _mtime(log.path) < cutoff:
                 continue
             found.setdefault(log.path, log)
@@ -167,7 +174,8 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _discover_root(root: Path, prefixes: tuple[str, ...]) -> Iterator[LogFile]:
+def _discover_root(root: Path, prefixes: tuple[str, ...], warn: Warn | None
+                   ) -> Iterator[LogFile]:
     if root.is_file():
         parts = root.parts
         if "subagents" in parts[:-1]:
@@ -176,15 +184,17 @@ def _discover_root(root: Path, prefixes: tuple[str, ...]) -> Iterator[LogFile]:
             return
         yield LogFile(root, root.stem, False)
         # a main transcript brings its sub-agents along
-        for sub in _walk(root.with_suffix("") / "subagents"):
+        for sub in _walk(root.with_suffix("") / "subagents", warn):
             yield LogFile(sub, root.stem, True)
         return
     if not root.is_dir():
+        if warn is not None and root.exists():
+            check_log(root, warn)  # a FIFO or device given by name: say why it is not read
         return
     if root.name != "projects" and (root / "projects").is_dir():
         root = root / "projects"
     projects_root = root.name == "projects"
-    for path in _walk(root):
+    for path in _walk(root, warn):
         rel = path.relative_to(root).parts
         if projects_root and prefixes and len(rel) > 1 and \
                 not rel[0].startswith(prefixes):
@@ -208,15 +218,12 @@ def _skip_rest(fh: Any, size: int) -> int | None:
 
 
 def _epoch(value: Any) -> float | None:
+    """A line's ISO 8601 `timestamp` as Unix seconds; None when absent, unreadable or
+    outside 1970-2100 (the reader warns about the line)."""
     if not isinstance(value, str) or not value:
         return None
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+    when = parse_log_time(value)
+    return None if when is None else when.timestamp()
 
 
 def _token(usage: Mapping[str, Any], key: str) -> int | str:
@@ -483,7 +490,7 @@ class FileReader:
         if state.first_ts is None:
             obj = self._parse(raw, lineno, quiet=True)
             if isinstance(obj, dict):
-                self._meta(obj)
+                self._meta(obj, self._time(obj, lineno))
                 if self.collect:
                     self._prompt(obj)
         elif self.collect and state.first_prompt is None and b'"user"' in raw:
@@ -492,6 +499,15 @@ class FileReader:
                 self._prompt(obj)
         if self.collect and b"tool_result" in raw:
             self._commit_refs(raw)
+
+    def _time(self, obj: Mapping[str, Any], lineno: int) -> float | None:
+        """The line's time; a `timestamp` that is there but unusable is warned about once,
+        naming the line, and the line still counts (without a time)."""
+        value = obj.get("timestamp")
+        ts = _epoch(value)
+        if ts is None and value not in (None, ""):
+            self._bad(lineno, BAD_TIME)
+        return ts
 
     def _meta(self, obj: Mapping[str, Any], ts: float | None = None) -> None:
         state = self.state
@@ -521,7 +537,7 @@ class FileReader:
             self._bad(lineno, "not a JSON object")
 
     def _take(self, obj: dict[str, Any], lineno: int) -> None:
-        ts = _epoch(obj.get("timestamp"))
+        ts = self._time(obj, lineno)
         self._meta(obj, ts)
         line = obj
         side = obj.get("isSidechain") is True
@@ -531,7 +547,7 @@ class FileReader:
             if not isinstance(inner, dict):
                 return
             line, side = inner, True
-            ts = _epoch(inner.get("timestamp")) or ts
+            ts = self._time(inner, lineno) or ts
         msg = line.get("message")
         if type(msg) is not dict:
             return
@@ -695,7 +711,7 @@ def read_file(log: LogFile, warn: Warn, cache: FileCache | None, collect: bool,
         defer.append((log, st))
         return None
     try:
-        with open(path, "rb") as fh:
+        with open_log(path) as fh:  # a regular file only, read within a time bound
             start = 0
             state = FileState()
             if status == "grown" and cached is not None and restored is not None and \
@@ -720,7 +736,7 @@ def _cold_read(path: str) -> tuple[list[Any], int, str, list[str]] | str:
     messages: list[str] = []
     state = FileState()
     try:
-        with open(path, "rb") as fh:
+        with open_log(path) as fh:
             offset = FileReader(Path(path), state, messages.append, False).read(fh, 0)
             tail = tail_hash(fh, offset)
     except OSError as exc:
@@ -898,11 +914,12 @@ def _session_meta(session: Session, part: _Part, replayed: bool) -> set[str]:
         session.cwd = state.cwd
     session.tool_output_refs |= state.refs
     session.edited_files |= state.edited
-    if state.first_ts is not None and not replayed:
-        when = datetime.fromtimestamp(state.first_ts, UTC)
+    # from_epoch: a cache written before times were range-checked may hold year 1
+    when = None if state.first_ts is None or replayed else from_epoch(state.first_ts)
+    if when is not None:
         session.started = min(session.started, when) if session.started else when
-    if state.last_ts is not None:
-        when = datetime.fromtimestamp(state.last_ts, UTC)
+    when = None if state.last_ts is None else from_epoch(state.last_ts)
+    if when is not None:
         session.ended = max(session.ended, when) if session.ended else when
     return agents
 
@@ -924,7 +941,7 @@ def _request(group: Sequence[Any]) -> Request:
             logged = None
     # positional: this runs once per request on every scan
     return Request(model, Usage(inp, out, cread, c5, c1, reasoning),
-                   None if ts is None else datetime.fromtimestamp(ts, UTC), "actual", extra,
+                   None if ts is None else from_epoch(ts), "actual", extra,
                    _SPEEDS[speed], rid, logged, bool(side))
 
 
@@ -968,7 +985,7 @@ class ClaudeCode:
         if roots and all(r.is_file() for r in roots):
             yield from _transcripts(roots, warn, use_cache)
             return
-        logs = discover(roots, project, since)
+        logs = discover(roots, project, since, _once(warn))
         fresh = {log.path for log in logs} if not use_cache else \
             {log.path for log in logs if any(log.path == r or _under_file(log.path, r)
                                              for r in roots if r.is_file())}
@@ -979,12 +996,14 @@ class ClaudeCode:
         """The session read afresh (with attribution fields); its project's other
         transcripts come from the cache, so calls a resumed session replays stay with the
         session that made them."""
-        mine = [log for log in discover(roots) if log.session_id == session_id]
+        skipped = _once(warn)
+        mine = [log for log in discover(roots, warn=skipped) if log.session_id == session_id]
         if not mine:
             return None
         folders = {_project_dir(log) for log in mine}
         paths = {log.path for log in mine}
-        logs = mine + [log for log in discover(sorted(folders)) if log.path not in paths]
+        logs = mine + [log for log in discover(sorted(folders), warn=skipped)
+                       if log.path not in paths]
         for session in _read_all(logs, paths, warn, True, loud=paths):
             if session.session_id == session_id:
                 return session
@@ -995,16 +1014,29 @@ def _transcripts(files: Sequence[Path], warn: Warn, use_cache: bool) -> Iterator
     """Sessions of these transcript files (and their sub-agents), read afresh. In a Claude
     projects tree the other transcripts of the same project are consulted too (through the
     cache, silently), so the calls a resumed session replays stay with their own session."""
-    mine = discover(files)
+    skipped = _once(warn)
+    mine = discover(files, warn=skipped)
     ids = {log.session_id for log in mine}
     paths = {log.path for log in mine}
     folders = {log.path.parent for log in mine
                if not log.subagent and log.path.parent.parent.name == "projects"}
-    others = [log for log in discover(sorted(folders)) if log.path not in paths] \
+    others = [log for log in discover(sorted(folders), warn=skipped) if log.path not in paths] \
         if use_cache else []
     for session in _read_all(mine + others, paths, warn, use_cache, loud=paths):
         if session.session_id in ids:
             yield session
+
+
+def _once(warn: Warn) -> Warn:
+    """`warn`, saying each line once (a folder can be listed twice in one look-up)."""
+    said: set[str] = set()
+
+    def say(line: str) -> None:
+        if line not in said:
+            said.add(line)
+            warn(line)
+
+    return say
 
 
 def _under_file(path: Path, root: Path) -> bool:

@@ -32,12 +32,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Container, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from costlog.models import Usage
+from costlog.safefs import open_log
+from costlog.timeutil import BAD_TIME, from_epoch, parse_log_time
 
 Warn = Callable[[str], None]
 
@@ -76,7 +78,7 @@ def read_events(path: Path, warn: Warn, *, sessions: Container[str] | None = Non
     of those session ids, plus events that carry no session id (they can still be joined
     on their request id)."""
     try:
-        fh = path.open("rb")
+        fh = open_log(path)  # a regular file only, read within a time bound
     except OSError as exc:
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return
@@ -106,6 +108,7 @@ def _line_events(raw: bytes, where: str, warn: Warn) -> list[ApiEvent]:
     records = list(_otlp_records(doc)) if "resourceLogs" in doc else [_plain_record(doc)]
     events: list[ApiEvent] = []
     problems: list[str] = []
+    untimed = False
     for name, attrs, nanos in records:
         if not _is_api_request(name, attrs):
             continue
@@ -114,9 +117,13 @@ def _line_events(raw: bytes, where: str, warn: Warn) -> list[ApiEvent]:
             problems.append(event)
         else:
             events.append(event)
+            if event.timestamp is None and (attrs.get("event.timestamp") or _nanos(nanos)):
+                untimed = True
     if problems:
         more = f" (and {len(problems) - 1} more events)" if len(problems) > 1 else ""
         warn(f"{where}: {problems[0]}{more}")
+    if untimed:  # still joined on the request id; only the time-window join misses it
+        warn(f"{where}: {BAD_TIME}")
     return events
 
 
@@ -228,18 +235,23 @@ def _cost(attrs: Mapping[str, Any]) -> Decimal | str | None:
 
 
 def _when(stamp: Any, nanos: Any) -> datetime | None:
-    if isinstance(stamp, str) and stamp:
-        try:
-            when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            when = None
-        if when is not None:
-            return when if when.tzinfo else when.replace(tzinfo=UTC)
+    """`event.timestamp` (ISO 8601), else the record's `timeUnixNano`; None if neither is
+    a time in 1970-2100."""
+    when = parse_log_time(stamp) if isinstance(stamp, str) and stamp else None
+    if when is None:
+        ns = _nanos(nanos)
+        when = from_epoch(ns / 1e9) if ns else None
+    return when
+
+
+def _nanos(value: Any) -> int:
+    """OTLP's `timeUnixNano` (an int, or a decimal string in JSON); 0 when absent, bad, or
+    too large to be a time (a float could not even hold it)."""
     try:
-        ns = int(nanos) if nanos not in (None, "", 0, "0") else 0
-    except (TypeError, ValueError):
-        return None
-    return datetime.fromtimestamp(ns / 1e9, UTC) if ns > 0 else None
+        ns = int(value) if value not in (None, "", 0, "0") else 0
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return ns if 0 < ns < 10**20 else 0
 
 
 def _text(value: Any) -> str | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.models import Usage
+from costlog.safefs import read_regular
 
 Warn = Callable[[str], None]
 
@@ -79,9 +80,8 @@ def find_state(env: Mapping[str, str], home: Path) -> Path | None:
 
 def last_session(path: Path, cwd: str, warn: Warn) -> LastSession | None:
     """The project entry for `cwd` (exactly as Claude Code keys it, else resolved)."""
-    try:
-        with path.open("rb") as fh:
-            doc = json.load(fh)
+    try:  # a regular file only, read within a time bound
+        doc = json.loads(read_regular(path))
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         warn(f"{path}: cannot read Claude Code's state: {type(exc).__name__}")
         return None

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,8 +56,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from costlog.models import Request, Session, Usage
+from costlog.safefs import check_log, open_log
 from costlog.sources import cwd_inside, in_scope
 from costlog.sources.cache import FileCache, tail_hash
+from costlog.timeutil import log_time
+from costlog.timeutil import parse_log_time as parse_time  # gemini imports it from here
 
 Warn = Callable[[str], None]
 Key = tuple[Any, ...]
@@ -116,7 +120,7 @@ def too_long(size: int) -> str:
 def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each JSON-object line; bad lines are warned and skipped."""
     try:
-        handle = path.open("rb")
+        handle = open_log(path)  # a regular file only: a FIFO named like a log would hang
     except OSError as exc:
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return
@@ -159,16 +163,6 @@ def commit_refs(output: str) -> set[str]:
 
 def is_git_commit(command: str) -> bool:
     return bool(_GIT_COMMIT.search(command))
-
-
-def parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def absolute(path: str, base: str | None) -> str:
@@ -373,7 +367,7 @@ class _Reader:
                 self.warn(f"{self.where}: not a Codex rollout record, skipped")
             return
         self.data.rollout = True
-        when = parse_time(record.get("timestamp"))
+        when = log_time(record.get("timestamp"), self.where, self.warn)
         if when and (self.data.ended is None or when > self.data.ended):
             self.data.ended = when
         self._record(kind, payload, when, number)
@@ -685,16 +679,24 @@ def _roll_up_subagents(sessions: dict[str, Session], files: Sequence[FileData]) 
 # ------------------------------------------------------------------ discovery
 
 
-def rollout_files(roots: Sequence[Path]) -> list[Path]:
-    """Rollout files under `roots`; `sessions/` wins over `archived_sessions/` copies."""
+def rollout_files(roots: Sequence[Path], warn: Warn | None = None) -> list[Path]:
+    """Rollout files under `roots`; `sessions/` wins over `archived_sessions/` copies.
+    Anything named like one that is not a regular file (a FIFO, a link to a device) is
+    left out, with a warning through `warn`."""
     found: dict[object, Path] = {}
     ordered = sorted(roots, key=lambda r: r.name == "archived_sessions")
+    skip = warn or (lambda _m: None)
     for root in ordered:
         if root.is_file():
             found.setdefault(root.resolve(), root)
             continue
+        if root.exists() and not root.is_dir():
+            check_log(root, skip)  # a FIFO or device given by name: say why it is not read
+            continue
         for base in _session_dirs(root):
             for path in sorted(base.rglob("*.jsonl")):
+                if not check_log(path, skip):
+                    continue
                 rel = path.relative_to(base)
                 key: object = (base.parent.resolve(), rel) if base.name in (
                     "sessions", "archived_sessions") else path.resolve()
@@ -781,8 +783,8 @@ class _Files:
                 self.warn(message)
             return hit
         try:
-            st = head.path.stat()
-            with head.path.open("rb") as fh:
+            with open_log(head.path) as fh:
+                st = os.fstat(fh.fileno())  # the file read, not what the name points to now
                 data, offset, state = self._read_from(fh, head, st, collect)
                 tail = tail_hash(fh, offset)
         except OSError as exc:
@@ -821,12 +823,12 @@ def _read(files: Sequence[FileData]) -> list[Session]:
                                            s.session_id))
 
 
-def _named(roots: Sequence[Path]) -> tuple[list[Path], list[Path]]:
+def _named(roots: Sequence[Path], warn: Warn) -> tuple[list[Path], list[Path]]:
     """The rollout files `roots` name, and the other files of the CODEX_HOMEs that hold
     the ones given as single files (their fork parents and sub-agents)."""
-    named = rollout_files(roots)
+    named = rollout_files(roots, warn)
     known = {p.resolve() for p in named}
-    context = [p for p in rollout_files(_context(roots)) if p.resolve() not in known]
+    context = [p for p in rollout_files(_context(roots), warn) if p.resolve() not in known]
     return named, context
 
 
@@ -858,7 +860,7 @@ class CodexAdapter:
         attribution fields; directories go through the incremental cache (no attribution
         fields) unless `use_cache` is False."""
         files = _Files(warn, use_cache)
-        named, context = _named(roots)
+        named, context = _named(roots, warn)
         heads = [files.head(p) for p in [*named, *context]]
         given = set(named)
         wanted = {h.path for h in heads
@@ -873,7 +875,7 @@ class CodexAdapter:
         """The session read afresh with its attribution fields (a sub-agent's id finds the
         parent session it was rolled into)."""
         files = _Files(warn, use_cache=True)
-        named, context = _named(roots)
+        named, context = _named(roots, warn)
         heads = [files.head(p) for p in [*named, *context]]
         wanted = {h.path for h in heads if h.session_id == session_id}
         for session in _sessions(files, heads, wanted, wanted):

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.models import Request, Session, Usage
+from costlog.safefs import check_log, read_regular
 from costlog.sources import cwd_inside, in_scope
 from costlog.sources.codex import (
     MAX_CALL_TOKENS,
@@ -53,9 +54,9 @@ from costlog.sources.codex import (
     commit_refs,
     is_git_commit,
     iter_json_lines,
-    parse_time,
     token_count,
 )
+from costlog.timeutil import log_time, parse_log_time
 
 AGENT = "gemini"
 UNKNOWN_MODEL = "unknown"
@@ -105,7 +106,7 @@ class ChatFile:
 
     @property
     def started(self) -> datetime | None:
-        start = parse_time(self.meta.get("startTime"))
+        start = parse_log_time(self.meta.get("startTime"))
         if start is None:
             start = min((m.timestamp for m in self.messages.values() if m.timestamp),
                         default=None)
@@ -130,14 +131,13 @@ class _Reader:
         else:
             for number, record in iter_json_lines(self.chat.path, self.warn):
                 self._record(record, f"{self.chat.path}:{number}")
-        self._touch(parse_time(self.chat.meta.get("lastUpdated")))
+        self._touch(parse_log_time(self.chat.meta.get("lastUpdated")))
         return self.chat
 
     def _legacy(self) -> None:
         path = self.chat.path
         try:
-            with path.open("rb") as handle:
-                record = json.load(handle)
+            record = json.loads(read_regular(path))  # a regular file, within a time bound
         except OSError as exc:
             self.warn(f"{path}: cannot read: {exc.strerror or exc}")
             return
@@ -172,7 +172,7 @@ class _Reader:
 
     def _message(self, record: Mapping[str, Any], where: str) -> None:
         message = Message(id=record["id"], kind=str(record.get("type") or ""), where=where,
-                          timestamp=parse_time(record.get("timestamp")))
+                          timestamp=log_time(record.get("timestamp"), where, self.warn))
         self._touch(message.timestamp)
         if message.kind == "gemini":
             model = record.get("model")
@@ -284,7 +284,7 @@ class Projects:
     def root(self, project_dir: Path, project_hash: object) -> str | None:
         marker = project_dir / ".project_root"
         try:
-            owner = marker.read_text(encoding="utf-8").strip()
+            owner = read_regular(marker, limit=1 << 16).decode("utf-8").strip()
         except (OSError, UnicodeDecodeError):
             owner = ""
         if owner:
@@ -298,7 +298,7 @@ class Projects:
 def _registry(path: Path) -> dict[str, str]:
     """`~/.gemini/projects.json`: {"projects": {"/abs/path": "slug"}}."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_regular(path))
     except (OSError, ValueError, RecursionError):
         return {}
     projects = data.get("projects") if isinstance(data, dict) else None
@@ -318,17 +318,20 @@ def _tmp_dirs(root: Path) -> list[Path]:
     return [root]
 
 
-def chat_files(roots: Sequence[Path]) -> Iterator[tuple[Path, Path]]:
-    """(chat file, its project directory) under `roots` (a data dir, a project dir, a file)."""
+def chat_files(roots: Sequence[Path], warn: Warn | None = None
+               ) -> Iterator[tuple[Path, Path]]:
+    """(chat file, its project directory) under `roots` (a data dir, a project dir, a file).
+    One named like a chat file that is not a regular file (a FIFO, a link to a device) is
+    left out, with a warning through `warn`."""
     seen: set[Path] = set()
     for root in roots:
-        for path, project_dir in _chat_files_of(root):
+        for path, project_dir in _chat_files_of(root, warn or (lambda _m: None)):
             if path.resolve() not in seen:
                 seen.add(path.resolve())
                 yield path, project_dir
 
 
-def _chat_files_of(root: Path) -> Iterator[tuple[Path, Path]]:
+def _chat_files_of(root: Path, warn: Warn) -> Iterator[tuple[Path, Path]]:
     if root.is_file():
         chats = next((p for p in root.parents if p.name == "chats"), root.parent)
         yield root, chats.parent
@@ -338,6 +341,9 @@ def _chat_files_of(root: Path) -> Iterator[tuple[Path, Path]]:
             for sub in sorted(chats.glob(f"{short}*/*.jsonl")):
                 yield sub, chats.parent
         return
+    if root.exists() and not root.is_dir():
+        check_log(root, warn)  # a FIFO or device given by name: say why it is not read
+        return
     if root.name == "chats":
         chat_dirs = [root]
     elif (root / "chats").is_dir():
@@ -346,7 +352,8 @@ def _chat_files_of(root: Path) -> Iterator[tuple[Path, Path]]:
         chat_dirs = [d for tmp in _tmp_dirs(root) for d in sorted(tmp.glob("*/chats"))]
     for chats in chat_dirs:
         for path in sorted(chats.rglob("*.json*")):
-            if path.suffix in (".json", ".jsonl") and path.is_file():
+            if path.suffix in (".json", ".jsonl") and not path.is_dir() and \
+                    check_log(path, warn):
                 yield path, chats.parent
 
 
@@ -442,7 +449,7 @@ def _recent(path: Path, since: datetime | None) -> bool:
 
 def _read(roots: Sequence[Path], project: Path | None, since: datetime | None,
           warn: Warn) -> list[Session]:
-    found = list(chat_files(roots))
+    found = list(chat_files(roots, warn))
     projects = Projects({d.parent for _p, d in found}, project)
     chats = []
     for path, project_dir in found:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.models import Request, Session, Usage
+from costlog.safefs import check_log
 from costlog.sources import Warn
 from costlog.sources.api_jsonl import (
     BadUsage,
@@ -50,9 +51,9 @@ from costlog.sources.api_jsonl import (
     count,
     covers,
     open_readonly,
-    parse_time,
     span,
 )
+from costlog.timeutil import log_time
 
 APP_DIR = "io.datasette.llm"
 DB_NAME = "logs.db"
@@ -149,7 +150,7 @@ class _DbReader:
             return
         model = row["resolved_model"] or row["model"] or "unknown"
         request = Request(model=str(model), usage=usage, request_id=row_id,
-                          timestamp=parse_time(row["datetime_utc"]))
+                          timestamp=log_time(row["datetime_utc"], where, self.warn))
         self._session(str(conversation) if conversation else row_id).requests.append(request)
 
     def _session(self, session_id: str) -> Session:
@@ -160,11 +161,13 @@ class _DbReader:
         return session
 
 
-def _databases(roots: Sequence[Path]) -> Iterator[Path]:
+def _databases(roots: Sequence[Path], warn: Warn) -> Iterator[Path]:
     for root in roots:
         candidate = root / DB_NAME if root.is_dir() else root
         if candidate.is_file():
             yield candidate
+        elif candidate.exists():  # a FIFO or a device: SQLite would block or spin on it
+            check_log(candidate, warn)
 
 
 class LlmAdapter:
@@ -181,14 +184,14 @@ class LlmAdapter:
 
     def scan(self, roots: Sequence[Path], *, project: Path | None = None,
              since: datetime | None = None, warn: Warn) -> Iterator[Session]:
-        for path in _databases(roots):
+        for path in _databases(roots, warn):
             for session in _DbReader(path, warn).read():
                 if covers(session, since):
                     yield session
 
     def find_session(self, roots: Sequence[Path], session_id: str, *,
                      warn: Warn) -> Session | None:
-        for path in _databases(roots):
+        for path in _databases(roots, warn):
             for session in _DbReader(path, warn).read(session_id):
                 if session.session_id == session_id:
                     return session

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.models import Request, Session, Usage
+from costlog.safefs import check_log, read_regular
 from costlog.sources import Warn
 from costlog.sources.api_jsonl import (
     BadUsage,
@@ -52,9 +53,9 @@ from costlog.sources.api_jsonl import (
     count,
     covers,
     open_readonly,
-    parse_time,
     span,
 )
+from costlog.timeutil import log_time
 
 DB_GLOB = "opencode*.db"
 
@@ -204,8 +205,8 @@ def _read_storage(storage: Path, store: _Store) -> None:
 
 
 def _text(file: Path, store: _Store) -> str | None:
-    try:
-        return file.read_text(encoding="utf-8", errors="replace")
+    try:  # a regular file only, read within a time bound
+        return read_regular(file).decode("utf-8", errors="replace")
     except OSError as exc:
         store.warn(f"{file}: cannot read: {exc.strerror or exc}")
         return None
@@ -230,12 +231,13 @@ def _request(message: _Message, rid: str, data: Mapping[str, Any], where: str,
     model = message.data.get("modelID")
     return Request(model=model if isinstance(model, str) and model else "unknown",
                    usage=usage, request_id=rid, logged_cost_usd=cost,
-                   timestamp=_message_time(message))
+                   timestamp=_message_time(message, warn))
 
 
-def _message_time(message: _Message) -> datetime | None:
+def _message_time(message: _Message, warn: Warn) -> datetime | None:
     time = message.data.get("time")
-    return parse_time(time.get("created")) if isinstance(time, Mapping) else None
+    return log_time(time.get("created"), message.where, warn) \
+        if isinstance(time, Mapping) else None
 
 
 def _requests(message: _Message, warn: Warn) -> list[Request]:
@@ -294,9 +296,12 @@ def _stores(roots: Sequence[Path], warn: Warn) -> Iterator[_Store]:
         store = _Store(warn=warn)
         if root.is_file():
             _read_db(root, store)
+        elif root.exists() and not root.is_dir():
+            check_log(root, warn)  # a FIFO or a device: SQLite would block or spin on it
         elif root.is_dir():
             for db in sorted(root.glob(DB_GLOB)):
-                _read_db(db, store)
+                if check_log(db, warn):  # SQLite would block on a FIFO
+                    _read_db(db, store)
             storage = root if (root / "message").is_dir() else root / "storage"
             _read_storage(storage, store)
         yield store

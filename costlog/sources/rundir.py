@@ -59,7 +59,9 @@ from costlog.config import Config, RunDir
 from costlog.errors import CostlogError
 from costlog.estimate import HEURISTIC_METHOD, count_tokens
 from costlog.models import Request, Session, Usage
+from costlog.safefs import open_log_text, read_regular
 from costlog.sources import Warn
+from costlog.timeutil import log_time
 
 AGENT = "rundir"
 UNKNOWN_MODEL = "unknown"
@@ -100,26 +102,22 @@ class RunLog:
     wo_id: str | None = None
 
 
-def parse_time(text: str) -> datetime | None:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
-    except ValueError:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class _LogReader:
     """Reads run.log line by line, keeping only times, markers, model names and paths."""
 
-    def __init__(self, settings: RunDir) -> None:
+    def __init__(self, settings: RunDir, path: Path | None = None,
+                 warn: Warn | None = None) -> None:
         self.log = RunLog()
         self.wo = re.compile(settings.work_order_id)
         self.current: Iteration | None = None
         self.last_number: dict[str, int] = {}
+        self.path, self.warn, self.number = path, warn or (lambda _m: None), 0
 
     def line(self, text: str) -> None:
+        self.number += 1
         stamp = _STAMP.search(text)
-        when = parse_time(stamp.group(0)) if stamp else None
+        when = log_time(stamp.group(0), f"{self.path}:{self.number}", self.warn) \
+            if stamp else None
         if when is not None:
             self.log.started = min(self.log.started or when, when)
             self.log.ended = max(self.log.ended or when, when)
@@ -156,9 +154,9 @@ class _LogReader:
 
 
 def read_run_log(path: Path, settings: RunDir, warn: Warn) -> RunLog:
-    reader = _LogReader(settings)
+    reader = _LogReader(settings, path, warn)
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with open_log_text(path) as handle:  # a regular file only, within a time bound
             for text in handle:
                 reader.line(text)
     except OSError as exc:
@@ -191,8 +189,11 @@ def _add_files(log: RunLog, run: Path, settings: RunDir) -> None:
 
 def read_json(path: Path, warn: Warn) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
+        data = json.loads(read_regular(path).decode("utf-8"))
+    except OSError as exc:
+        warn(f"{path}: cannot read: {exc.strerror or exc}")
+        return {}
+    except (ValueError, RecursionError) as exc:
         warn(f"{path}: cannot read: {exc}")
         return {}
     return data if isinstance(data, dict) else {}
@@ -284,7 +285,7 @@ def diff_tokens(run: Run, number: int) -> int:
 
 def _file_tokens(path: Path) -> int:
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
+        with open_log_text(path) as handle:
             return count_tokens(handle.read(MAX_DIFF_BYTES))
     except OSError:
         return 0
@@ -405,7 +406,8 @@ def _request(run: Run, item: Iteration, session: Session) -> Request:
 
 def read_run(path: Path, settings: RunDir, repo_root: Path | None, warn: Warn) -> Session:
     log_path = path / settings.run_log
-    log = read_run_log(log_path, settings, warn) if log_path.is_file() else RunLog()
+    # anything there but a regular file is read as nothing, with a warning
+    log = read_run_log(log_path, settings, warn) if log_path.exists() else RunLog()
     _add_files(log, path, settings)
     run = Run(path, settings, repo_root, log, warn=warn)
     wo_id, wo_file = _work_order(run)
@@ -463,20 +465,23 @@ def _context(root: Path) -> tuple[Path | None, RunDir]:
 
 
 def run_dirs(root: Path, settings: RunDir) -> Iterator[Path]:
-    """Runs under `root`: a runs dir, one run dir, or a run's log file."""
-    if root.is_file():
-        if root.name == settings.run_log:
+    """Runs under `root`: a runs dir, one run dir, or a run's log file. A run log that is
+    not a regular file (a FIFO) still marks a run: reading it says why it is skipped."""
+    if not root.is_dir():
+        if root.name == settings.run_log and root.exists():
             yield root.parent
         return
-    if not root.is_dir():
-        return
-    if (root / settings.run_log).is_file() or any(root.glob(settings.builder_results)):
+    if _log_there(root / settings.run_log) or any(root.glob(settings.builder_results)):
         yield root
         return
     for child in sorted(root.iterdir()):
-        if child.is_dir() and ((child / settings.run_log).is_file()
+        if child.is_dir() and (_log_there(child / settings.run_log)
                                or any(child.glob(settings.builder_results))):
             yield child
+
+
+def _log_there(path: Path) -> bool:
+    return path.exists() and not path.is_dir()
 
 
 class RunDirAdapter:
