@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING
 
 from costlog import attribution, sources
 from costlog.config import Config
-from costlog.errors import CostlogError
+from costlog.errors import ConfigError, CostlogError, LedgerError
 from costlog.idle import idle_transcripts
 from costlog.idle import remember as _remember_idle
 from costlog.ledger import Ledger
 from costlog.models import Entry, Session
 from costlog.repo import Repo, relative_cwd
+from costlog.safefs import UnsafePath
+from costlog.yamlfile import clean_text
 
 if TYPE_CHECKING:
+    from costlog import queue as queue_mod
     from costlog import truth
     from costlog.pricing import PriceTable
 
@@ -143,6 +146,7 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
     are added to `session.warnings`)."""
     from costlog.pricing import price_requests
 
+    _clean(session)
     if not session.requests:
         raise CostlogError(f"session {session.session_id} has no recorded model usage")
     if config.estimate_factors:  # fitted by `costlog calibrate --write`; says so in methods
@@ -155,7 +159,11 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
         session = truth_mod.apply(session, truth_sources, table,
                                   session.warnings.append).session
     per_model, total, rules = price_requests(session.requests, table)
-    started = session.started or min(r.timestamp for r in session.requests if r.timestamp)
+    started = session.started or min((r.timestamp for r in session.requests if r.timestamp),
+                                     default=session.ended)
+    if started is None:  # every time in its log was unusable (each line warned about)
+        raise CostlogError(f"session {session.session_id} has no usable time",
+                           path=session.paths[0] if session.paths else None)
     commits, items = attribution.attribute(session, repo, config, others)
     sources_used = {mu.source for mu in per_model.values()}
     source = sources_used.pop() if len(sources_used) == 1 else "mixed"
@@ -169,6 +177,19 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
         cwd=relative_cwd(repo, session.cwd), branch=session.branch,
         subagents=session.subagents, commits=commits, work_items=items,
     )
+
+
+def _clean(session: Session) -> None:
+    """Text from a log that UTF-8 cannot hold (a lone surrogate: half of a JSON-escaped pair)
+    or that no file name or YAML reader takes (NUL) is replaced, here, before the entry,
+    its file name, the summary line or COST_LOG.md see it."""
+    session.session_id = clean_text(session.session_id)
+    if session.cwd is not None:
+        session.cwd = clean_text(session.cwd)
+    if session.branch is not None:
+        session.branch = clean_text(session.branch)
+    for request in session.requests:
+        request.model = clean_text(request.model)
 
 
 def record_session(repo: Repo, config: Config, session: Session, *, render: bool = True,
@@ -207,14 +228,24 @@ def record_session(repo: Repo, config: Config, session: Session, *, render: bool
 
 def process_pending(repo: Repo, *, env: Mapping[str, str] | None = None,
                     now_ts: float | None = None,
-                    on_record: Callable[[str], None] | None = None) -> list[str]:
+                    on_record: Callable[[str], None] | None = None,
+                    before_release: Callable[[], None] | None = None) -> list[str]:
     """Record what the SessionEnd hooks queued and sessions idle longer than configured.
 
     Returns one line per session recorded (and one per session it could not record);
-    `on_record` gets each ledger file written (repo-relative). Cheap when there is nothing
-    to do: a stat of the queue and of this repo's Claude Code logs, before any config,
-    adapter or template is loaded. A queued item that fails is queued again (up to
-    MAX_TRIES), so a broken ledger or a log not yet flushed loses nothing.
+    `on_record` gets each ledger file written (repo-relative), `before_release` runs once
+    they are all written and COST_LOG.md rendered (the hook stages them there). Cheap when
+    there is nothing to do: a stat of the queue and of this repo's Claude Code logs, before
+    any config, adapter or template is loaded.
+
+    The queue is claimed, not emptied (costlog.queue): an item leaves the disk only after
+    its entry is in the ledger and `before_release` ran, so a run killed at any point
+    loses nothing, and the next run records the rest (recording a session again rewrites
+    its one file). A queued item whose session cannot be read or recorded is queued again
+    with a try counted, and after MAX_TRIES dropped with a line here and in the hook log;
+    it never holds up the others. A failure that is not the item's (a broken ledger,
+    config or price table, a full disk) stops the run and puts every item not yet
+    recorded back as it was.
     """
     import time
 
@@ -227,25 +258,34 @@ def process_pending(repo: Repo, *, env: Mapping[str, str] | None = None,
     from costlog import config as config_mod
 
     config = config_mod.load(repo.root)
-    items = queue.drain(repo.state_dir)
-    idle = idle_transcripts(repo, config.idle_minutes, environ, now)
-    if not items and not idle:
-        return []
-    run = _Pending(repo, config, environ, on_record)
+    claim = queue.claim(repo.state_dir)
+    run = _Pending(repo, config, environ, on_record, claim)
+    run.left = list(claim.items)
     try:
-        for index, item in enumerate(items):
-            run.queued(item, items[index + 1:])
+        idle = idle_transcripts(repo, config.idle_minutes, environ, now)
+        if not claim.items and not claim.recorded and not claim.dropped and not idle:
+            claim.release()
+            return []
+        if claim.items:
+            run.check_repo()
+        run.adopt()
+        for index, item in enumerate(claim.items):
+            run.left = claim.items[index:]
+            run.queued(item)
+        run.left = []
         for path in idle:
             run.idle(path)
-    except BaseException:
-        queue.append(repo.state_dir, run.retry + run.left)
-        raise
-    queue.append(repo.state_dir, run.retry)
-    _remember_idle(repo, idle)
-    if run.written:
-        from costlog import render
+        _remember_idle(repo, idle)
+        if run.written:
+            from costlog import render
 
-        render.render(repo, config)
+            render.render(repo, config)
+        if before_release is not None:
+            before_release()
+    except BaseException:
+        claim.release(requeue=[*run.retry, *run.left])
+        raise
+    claim.release(requeue=run.retry)
     return run.lines
 
 
@@ -257,35 +297,81 @@ class _Pending:
     """One post-commit run over the queue and the idle logs."""
 
     def __init__(self, repo: Repo, config: Config, env: Mapping[str, str],
-                 on_record: Callable[[str], None] | None) -> None:
+                 on_record: Callable[[str], None] | None, claim: queue_mod.Claim) -> None:
         self.repo, self.config, self.env = repo, config, env
         self.on_record = on_record
+        self.claim = claim
         self.lines: list[str] = []
         self.seen: set[str] = set()
         self.written = False
         self.retry: list[dict[str, object]] = []
         self.left: list[dict[str, object]] = []
 
-    def queued(self, item: dict[str, object], rest: list[dict[str, object]]) -> None:
-        self.left = [item, *rest]
+    def check_repo(self) -> None:
+        """Fail the whole run, trying no item, when the ledger or price table is broken:
+        that is not any one session's fault, and must not use up their tries."""
+        from costlog.pricing import PriceTable
+
+        PriceTable.load(self.config.prices_path(self.repo.root))
+        Ledger(self.repo, self.config.ledger_dir).load_all()
+
+    def adopt(self) -> None:
+        """What a killed run left: entries it wrote (render and stage them again) and
+        items whose runs kept being killed (dropped, said here and in the hook log)."""
+        for token, path in self.claim.recorded:
+            self.seen.add(token.rsplit("@", 1)[0])
+            if path and (self.repo.root / path).is_file():
+                self.written = True
+                if self.on_record is not None:
+                    self.on_record(path)
+        for item in self.claim.dropped:
+            self._give_up(item, f"its runs were interrupted {item.get('interrupted')} times")
+
+    def queued(self, item: dict[str, object]) -> None:
         transcript = item.get("transcript_path")
         path = Path(transcript) if isinstance(transcript, str) and transcript else None
         sid = item.get("session_id")
+        self.claim.mark("start", item)
         try:
             session = locate(self.repo, session_id=str(sid) if sid else None,
                              transcript=path if path and path.exists() else None,
                              agents=[str(item["agent"])] if item.get("agent") else [],
-                             env=self.env, warn=lambda _m: None)
-        except CostlogError as exc:
-            tries = int(str(item.get("tries") or 0)) + 1
-            if tries < MAX_TRIES:
-                self.retry.append({**item, "tries": tries})
-            else:
-                self.lines.append(f"gave up on queued session {sid}: {exc.one_line()}")
-            self.left = rest
+                             env=self.env, warn=self._skipped)
+        except Exception as exc:  # its log is gone, unreadable, or not understood
+            self._failed(item, exc)
             return
-        self._record(session)
-        self.left = rest
+        try:
+            written = self._record(session)
+        except (LedgerError, ConfigError, UnsafePath, OSError):
+            raise  # the repo's fault, not this item's: the run stops, the item stays queued
+        except Exception as exc:  # e.g. a session without usage
+            self._failed(item, exc)
+            return
+        self.claim.mark("done", item, written)
+
+    def _skipped(self, line: str) -> None:
+        """Of a log's warnings the hook shows only a file left unread because it is not a
+        regular file (a FIFO planted among the logs would otherwise go unnoticed)."""
+        from costlog.safefs import NOT_REGULAR
+
+        if NOT_REGULAR in line and line not in self.lines:
+            self.lines.append(line)
+
+    def _failed(self, item: dict[str, object], exc: Exception) -> None:
+        tries = _tries(item) + 1
+        if tries < MAX_TRIES:
+            self.retry.append({**item, "tries": tries})
+            return
+        reason = exc.one_line() if isinstance(exc, CostlogError) else \
+            f"{type(exc).__name__}: {_first_line(exc)}"
+        self._give_up(item, f"{reason} (tried {tries} times)")
+
+    def _give_up(self, item: dict[str, object], reason: str) -> None:
+        from costlog import hookrun
+
+        line = f"gave up on queued session {item.get('session_id')}: {reason}"
+        self.lines.append(line)
+        hookrun.note(self.repo.state_dir, line)
 
     def idle(self, path: Path) -> None:
         try:
@@ -295,9 +381,21 @@ class _Pending:
         if relative_cwd(self.repo, session.cwd) is None or \
                 f"{session.agent}/{session.session_id}" in self.seen:
             return
-        self._record(session)
+        try:
+            self._record(session)
+        except (LedgerError, ConfigError, UnsafePath, OSError):
+            raise  # the repo's fault, not this log's: the run stops
+        except Exception as exc:  # this log alone (a bug is named by its type, not hidden)
+            from costlog import hookrun
 
-    def _record(self, session: Session) -> None:
+            reason = exc.one_line() if isinstance(exc, CostlogError) else \
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            line = f"could not record {path}: {reason}"
+            self.lines.append(line)
+            hookrun.note(self.repo.state_dir, line)
+
+    def _record(self, session: Session) -> str:
+        """Write the session's entry; returns its ledger file (repo-relative)."""
         from costlog import record as rec
 
         entry, _ = record_session(self.repo, self.config, session, render=False,
@@ -305,6 +403,20 @@ class _Pending:
         self.seen.add(entry.id)
         self.written = True
         self.lines.append(rec.summary_line(entry))
+        ledger = Ledger(self.repo, self.config.ledger_dir)
+        written = ledger.rel(ledger.path_for(entry.id))
         if self.on_record is not None:
-            ledger = Ledger(self.repo, self.config.ledger_dir)
-            self.on_record(ledger.rel(ledger.path_for(entry.id)))
+            self.on_record(written)
+        return written
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else ""
+
+
+def _tries(item: dict[str, object]) -> int:
+    try:
+        return max(0, int(str(item.get("tries") or 0)))
+    except ValueError:
+        return 0

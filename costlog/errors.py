@@ -10,6 +10,8 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 EXIT_OK = 0
@@ -65,3 +67,37 @@ class CheckFailed(CostlogError):
 
 class OverBudget(CostlogError):
     exit_code = EXIT_OVER_BUDGET
+
+
+#: what to do about the system errors a user can fix
+_OS_HINTS = {
+    errno.ENOSPC: "free some disk space, then run it again",
+    errno.EDQUOT: "free some disk space, then run it again",
+    errno.EACCES: "costlog may not write or read there: check the permissions",
+    errno.EPERM: "costlog may not write or read there: check the permissions and "
+                 "attributes (lsattr)",
+}
+
+
+def from_os_error(exc: OSError) -> CostlogError:
+    """An OSError as the one-line message the CLI promises: the path (relative to the
+    current directory when inside it) and what the system said; nothing was half written,
+    since every write goes to a temp file renamed into place."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    path: str | None = None
+    if exc.filename is not None:
+        path = _shown(os.fsdecode(exc.filename))
+        if exc.filename2 is not None:
+            reason += f" (renaming to {_shown(os.fsdecode(exc.filename2))})"
+    return CostlogError(reason, path=path, hint=_OS_HINTS.get(exc.errno or 0))
+
+
+def _shown(name: str) -> str:
+    try:
+        here = os.getcwd()
+    except OSError:
+        return name
+    full = os.path.abspath(name)
+    if os.path.commonpath([here, full]) == here:
+        return os.path.relpath(full, here)
+    return name
