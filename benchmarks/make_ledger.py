@@ -11,27 +11,36 @@ import random
 import subprocess
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from costlog import yamlfile
 from costlog.ledger import Ledger, entry_to_dict
 from costlog.models import Commit, Entry, ModelUsage, Usage
+from costlog.pricing import PriceTable
 from costlog.repo import Repo
 
-MODELS = [("claude-code", "claude-sonnet-4-6", "3", "15"), ("claude-code", "claude-opus-4-6",
-          "5", "25"), ("claude-code", "claude-haiku-4-5", "1", "5"),
-          ("codex", "gpt-5-codex", "1.25", "10"), ("gemini", "gemini-2.5-pro", "1.25", "10")]
+MODELS = [("claude-code", "claude-sonnet-4-6"), ("claude-code", "claude-opus-4-6"),
+          ("claude-code", "claude-haiku-4-5"), ("codex", "gpt-5-codex"),
+          ("gemini", "gemini-2.5-pro")]
 TYPES = ["code", "docs", "review", "test", "debugging", "architecture", "config"]
 
 
+@cache
+def _table() -> PriceTable:
+    return PriceTable.load()
+
+
 def make_entry(rng: random.Random, i: int, end: datetime) -> Entry:
-    agent, model, rin, rout = rng.choice(MODELS)
+    agent, model = rng.choice(MODELS)
     started = end - timedelta(minutes=rng.randint(0, 60 * 24 * 180))
     usage = Usage(input=rng.randint(10, 5_000), output=rng.randint(1_000, 60_000),
                   cache_read=rng.randint(100_000, 5_000_000), cache_write_5m=rng.randint(0, 90_000))
-    cost = (usage.input * Decimal(rin) + usage.output * Decimal(rout)
-            + usage.cache_read * Decimal(rin) / 10 + usage.cache_write_5m * Decimal(rin) * 5 / 4
-            ) / 1_000_000
+    # base rates on the session's day, as `price_requests` gives requests below every
+    # long-context tier: `costlog check` verifies these costs against the table
+    plan = _table().plan(model, 0, started.date())
+    assert plan is not None
+    cost = plan.cost(usage)
     types = {t: rng.randint(1, 3) for t in rng.sample(TYPES, rng.randint(1, 2))}
     items = [f"WRK-{k}" for k in rng.sample(range(1, 400), rng.choice([0, 1, 1, 2]))]
     commits = [Commit(f"{rng.getrandbits(40):010x}",
@@ -42,7 +51,7 @@ def make_entry(rng: random.Random, i: int, end: datetime) -> Entry:
         id=f"{agent}/{rng.getrandbits(64):016x}-{i}", agent=agent, started=started,
         ended=started + timedelta(minutes=rng.randint(5, 240)),
         models={model: ModelUsage(rng.randint(5, 200), usage, cost.quantize(Decimal("1e-6")))},
-        cost_usd=cost.quantize(Decimal("1e-6")), source="actual", pricing_table="2026-11-22",
+        cost_usd=cost.quantize(Decimal("1e-6")), source="actual", pricing_table=_table().version,
         cwd=".", branch=f"feature/{items[0]}-work" if items else "main",
         subagents=rng.choice([0, 0, 0, 1, 2, 6]), commits=commits, work_items=items,
         tasks_completed=sum(types.values()), task_types=types, notes=f"session {i}",

@@ -9,7 +9,10 @@ Evidence, strongest first:
    stronger evidence, so parallel sessions in one repo do not credit each other's commits.
 
 Work items come from the branch name, commit subjects, bodies and trailers (`Refs:`,
-`Closes #12`), and the session's first prompt (in memory only), by the configured patterns.
+`Closes #12`), by the configured patterns. The session's first prompt (in memory only) is
+searched too, but a key found there is kept only when it starts with one of the configured
+`work_item_prefixes` (none by default): a prompt is free text ("pin HUNTER-9999", a pasted
+log), and anything kept from it would reach the ledger, COST_LOG.md and the parse cache.
 """
 
 from __future__ import annotations
@@ -116,6 +119,19 @@ class WorkItems:
     def __init__(self, config: Config) -> None:
         self.patterns = [re.compile(p) for p in config.work_item_patterns]
         self.ignore = {s.upper() for s in config.work_item_ignore}
+        self.prompt_prefixes = tuple(str(p).upper() for p in config.work_item_prefixes
+                                     if str(p).strip())
+
+    def from_prompt(self, key: str) -> bool:
+        """May a key found in prompt text be kept? Only with a configured prefix, as a
+        whole: `WRK` keeps WRK-12, not WRKX-12; `#` keeps #41."""
+        upper = key.upper()
+        for prefix in self.prompt_prefixes:
+            if upper.startswith(prefix) and (len(upper) == len(prefix)
+                                             or not prefix[-1].isalnum()
+                                             or not upper[len(prefix)].isalnum()):
+                return True
+        return False
 
     def find(self, text: str | None) -> list[str]:
         if not text:
@@ -132,10 +148,13 @@ class WorkItems:
         keys: list[str] = []
         texts = [session.branch or ""]
         texts += [f"{c.subject}\n{c.body}" for c in commits]
-        texts.append((session.first_prompt or "")[:2000])
         for text in texts:
             for key in self.find(text):
                 if key not in keys:
+                    keys.append(key)
+        if self.prompt_prefixes:
+            for key in self.find((session.first_prompt or "")[:2000]):
+                if key not in keys and self.from_prompt(key):
                     keys.append(key)
         return keys
 

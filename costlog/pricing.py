@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -105,6 +105,21 @@ class ModelPrices:
             if rates.effective <= day:
                 current = rates
         return current
+
+    def between(self, first: date, last: date) -> tuple[Rates, ...]:
+        """Every entry in force on some day from `first` to `last` (oldest first)."""
+        start = self.at(first)
+        return (start, *(r for r in self.prices if first < r.effective <= last
+                         and r is not start))
+
+    def as_of(self, table_day: date) -> ModelPrices | None:
+        """This model as a table dated `table_day` knew it: its entries dated up to that day
+        (None when all are later). Tables only ever add dated entries, so this is what an
+        older costlog priced with, which `costlog check` needs to re-derive old costs."""
+        known = tuple(r for r in self.prices if r.effective <= table_day)
+        if len(known) == len(self.prices):
+            return self
+        return replace(self, prices=known) if known else None
 
 
 # ---------------------------------------------------------------- reading the table

@@ -21,7 +21,9 @@ The rule, and its honest limit:
   (`methods.cost` "entered by hand" / "imported ..."), lines without token counts (e.g.
   task-based guide estimates), and entries whose cost the agent itself logged.
 * A changed entry records what was done: `methods.repriced: "repriced 2026-11-23 with
-  table 2026-11-22"`, and `pricing.table` becomes the table used.
+  table 2026-11-22"`, and `pricing.table` becomes the table used. An entry names one
+  table, which `costlog check` verifies every line against, so with `--model` an entry
+  whose other models' prices changed too is kept and flagged.
 """
 
 from __future__ import annotations
@@ -127,9 +129,12 @@ def reprice_entry(entry: Entry, table: PriceTable, model: str | None = None) -> 
     wanted = None if model is None else (table.canonical(model) or model)
     day = entry.started.date()
     models: dict[str, ModelUsage] = {}
+    others: list[str] = []
     for name, mu in entry.models.items():
         new_cost, note = _reprice_line(table, name, mu, day, entry)
         if wanted is not None and (table.canonical(name) or name) != wanted:
+            if note is None and mu.cost_usd is not None and _q(new_cost) != _q(mu.cost_usd):
+                others.append(name)
             new_cost, note = mu.cost_usd, None
         models[name] = replace(mu, usage=replace(mu.usage), cost_usd=new_cost)
         change.lines.append(LineChange(name, mu.cost_usd, new_cost, note))
@@ -141,6 +146,12 @@ def reprice_entry(entry: Entry, table: PriceTable, model: str | None = None) -> 
     change.after = total if models else entry.cost_usd
     change.entry = replace(entry, models=models, cost_usd=change.after,
                            methods=dict(entry.methods))
+    if others and change.changed:
+        # an entry names one price table (`costlog check` verifies every line against it):
+        # repricing one model while others' prices changed too would misstate it
+        change.flags.append(f"{', '.join(others)} would change too with table "
+                            f"{table.version}: kept (reprice without --model)")
+        change.lines, change.after, change.entry = [], entry.cost_usd, entry
     return change
 
 

@@ -85,6 +85,8 @@ def test_work_items_from_branch_commits_trailers_and_prompt(repo: Path) -> None:
     s = session("A", refs={sha[:7]}, branch="feature/WRK-237-cost",
                 prompt="Please do WO-2026-110 today")
     _, items = attribution.attribute(s, found, Config())
+    assert items == ["WRK-237", "PROJ-12", "#41"]  # prompt text only with a prefix
+    _, items = attribution.attribute(s, found, Config(work_item_prefixes=["WO"]))
     assert items == ["WRK-237", "PROJ-12", "#41", "WO-2026-110"]
 
 

@@ -166,6 +166,8 @@ def test_records_only_this_repos_sessions_then_nothing_on_a_rerun(
 
 
 def test_entries_are_priced_and_attributed(repo: Path, history: dict[str, Path]) -> None:
+    (repo / ".costlog").mkdir(exist_ok=True)
+    (repo / ".costlog" / "config.yaml").write_text("work_item_prefixes: [WRK]\n")
     run(repo)
     ledger = Ledger(find(repo), ".costlog/sessions")
     a = ledger.get(f"claude-code/{SID_A}")
@@ -175,7 +177,7 @@ def test_entries_are_priced_and_attributed(repo: Path, history: dict[str, Path])
     assert a.cost_usd == Decimal("0.0072") and a.source == "actual"
     assert [(c.sha, c.evidence) for c in a.commits] == [(str(history["sha"])[:12],
                                                           "tool-output")]
-    assert "WRK-12" in a.work_items  # from the first prompt (re-read, never stored)
+    assert "WRK-12" in a.work_items  # from the first prompt: WRK is a configured prefix
     e = ledger.get(f"codex/{SID_E}")
     assert e is not None
     # 2 calls x (1000 in x $1.75 + 4000 cached x $0.175 + 300 out x $14) per M
