@@ -126,7 +126,7 @@ def main() -> None:
             sid = f"bench-{i:04d}-0000-4000-8000-000000000000"
             payload = {"session_id": sid, "cwd": str(repo), "hook_event_name": "SessionEnd",
                        "transcript_path": str(transcript(repo, claude, sid)), "reason": "other"}
-            run([sys.executable, "-m", "costlog.hookrun", "session-end", "--agent",
+            run([sys.executable, "-m", "costlog.integration.hookrun", "session-end", "--agent",
                  "claude-code"], repo, env, json.dumps(payload))
 
         recording, recording_cpu = pairs(repo, env, max(5, args.runs // 2), empty, queue_one)

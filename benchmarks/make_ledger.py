@@ -15,10 +15,10 @@ from functools import cache
 from pathlib import Path
 
 from costlog import yamlfile
-from costlog.ledger import Ledger, entry_to_dict
+from costlog.gitrepo import Repo
+from costlog.ledger.store import Ledger, entry_to_dict
 from costlog.models import Commit, Entry, ModelUsage, Usage
-from costlog.pricing import PriceTable
-from costlog.repo import Repo
+from costlog.pricing.table import PriceTable
 
 MODELS = [("claude-code", "claude-sonnet-4-6"), ("claude-code", "claude-opus-4-6"),
           ("claude-code", "claude-haiku-4-5"), ("codex", "gpt-5-codex"),

@@ -71,7 +71,7 @@ def _crash_log() -> str:
 
 def _context() -> tuple[Any, Any]:
     from costlog import config as config_mod
-    from costlog import repo as repo_mod
+    from costlog import gitrepo as repo_mod
 
     repo = repo_mod.find()
     return repo, config_mod.load(repo.root)
@@ -104,8 +104,8 @@ def init(dry_run: bool, local: bool, agents: tuple[str, ...]) -> None:
     Safe to run again. Coexists with existing hooks (kept and still run), husky and the
     pre-commit framework. `costlog uninstall` takes it all back.
     """
-    from costlog import repo as repo_mod
-    from costlog import setup
+    from costlog import gitrepo as repo_mod
+    from costlog.integration import setup
 
     for line in setup.init(repo_mod.find(), dry_run=dry_run, agents=agents, local=local):
         click.echo(line)
@@ -119,8 +119,8 @@ def uninstall(dry_run: bool) -> None:
     Files init changed are put back byte for byte; recorded sessions (the ledger and
     COST_LOG.md) are your data and stay.
     """
-    from costlog import repo as repo_mod
-    from costlog import setup
+    from costlog import gitrepo as repo_mod
+    from costlog.integration import setup
 
     for line in setup.uninstall(repo_mod.find(), dry_run=dry_run):
         click.echo(line)
@@ -132,7 +132,7 @@ def uninstall(dry_run: bool) -> None:
 def hook(name: str, args: tuple[str, ...]) -> None:
     """What the installed hooks run: post-commit, post-rewrite, post-merge, session-end,
     merge-driver. Never fails a git command (errors go to .git/costlog/hook.log)."""
-    from costlog import hookrun
+    from costlog.integration import hookrun
 
     sys.exit(hookrun.run(name, args, sys.stdin))
 
@@ -147,7 +147,7 @@ def _decimal(ctx: click.Context, param: click.Parameter, value: str | None) -> D
         amount = Decimal(value.lstrip("$"))
     except InvalidOperation:
         raise click.BadParameter(f"{value!r} is not an amount") from None
-    from costlog.ledger import MAX_COST
+    from costlog.ledger.store import MAX_COST
 
     if not amount.is_finite() or amount < 0 or amount > MAX_COST:
         raise click.BadParameter(f"must be an amount from 0 to {MAX_COST:,}")
@@ -233,9 +233,9 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
     The ledger file and COST_LOG.md are staged so they land with your next commit;
     --commit commits them on their own instead.
     """
-    from costlog import record as rec
     from costlog import sources
     from costlog.models import Usage
+    from costlog.recording import manual as rec
     from costlog.yamlfile import clean_text
 
     if agent is not None:  # it names a ledger folder: a known agent, or by hand a plain name
@@ -247,7 +247,7 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
     types = rec.parse_task_types(task_types)
     repo, config = _context()
     if from_json is not None:
-        from costlog import headless
+        from costlog.recording import headless
 
         entry = headless.record(repo, config, from_json, model=model, extra={
             "tasks_completed": tasks, "task_types": types, "notes": notes,
@@ -268,7 +268,7 @@ def record(model: str | None, agent: str | None, transcript: Path | None,
         return
     usage = Usage(*(c or 0 for c in counts)) if any(c is not None for c in counts) else None
     if _from_diffs(since_ref, agent, cost, usage, tasks, types):
-        from costlog import diffestimate
+        from costlog.recording import diffs as diffestimate
 
         entry, warnings = diffestimate.estimate_entry(
             repo, config, agent=agent or "manual", model=model, since=since_ref,
@@ -301,7 +301,7 @@ def _from_diffs(since_ref: str | None, agent: str | None, cost: Decimal | None, 
 def _publish(repo: Any, config: Any, entry: Any, make_commit: bool, no_stage: bool,
              no_render: bool) -> None:
     from costlog import gitops
-    from costlog.ledger import Ledger
+    from costlog.ledger.store import Ledger
 
     paths = [Ledger(repo, config.ledger_dir).rel(Ledger(repo, config.ledger_dir)
                                                  .path_for(entry.id))]
@@ -317,8 +317,9 @@ def _publish(repo: Any, config: Any, entry: Any, make_commit: bool, no_stage: bo
 def _record_auto(repo: Any, config: Any, agent: str | None, transcript: Path | None,
                  session_id: str | None, no_render: bool, extra: dict[str, Any],
                  otel: Path | None = None) -> Any:
-    from costlog import autorecord, truth
-    from costlog import record as rec
+    from costlog.recording import auto as autorecord
+    from costlog.recording import manual as rec
+    from costlog.sources.claude import enrich as truth
 
     problems: list[str] = []
     session = autorecord.locate(repo, session_id=session_id, transcript=transcript,
@@ -363,7 +364,7 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
          since: Any, until: Any, tz: str, by: str, as_json: bool, as_csv: bool,
          otel: Path | None = None) -> None:
     """Usage and cost from the agents' own logs; writes no ledger."""
-    from costlog import scan as scan_mod
+    from costlog.commands import scan as scan_mod
     from costlog.timeutil import zone
 
     options = scan_mod.Options(agents=agents, paths=paths, project=project, since=since,
@@ -372,7 +373,7 @@ def scan(agents: tuple[str, ...], paths: tuple[Path, ...], project: Path | None,
     problems: list[str] = []
     sessions = None
     if otel is not None:
-        from costlog import truth
+        from costlog.sources.claude import enrich as truth
 
         sessions = truth.with_otel(scan_mod.sessions_for(options, problems.append), otel,
                                    table, problems.append)
@@ -410,7 +411,7 @@ def backfill(since: Any, until: Any, agents: tuple[str, ...], dry_run: bool,
     transcripts after `cleanupPeriodDays` (30 days by default): older sessions are gone.
     Safe to re-run: sessions already recorded are skipped; logs that grew are updated.
     """
-    from costlog import backfill as backfill_mod
+    from costlog.commands import backfill as backfill_mod
 
     repo, config = _context()
     options = backfill_mod.Options(since=since, until=until, agents=agents, dry_run=dry_run)
@@ -440,7 +441,7 @@ def render(show_context: bool) -> None:
     if show_context:
         click.echo(renderer.context_json(repo, config))
         return
-    from costlog.ledger import Ledger
+    from costlog.ledger.store import Ledger
 
     with Ledger(repo, config.ledger_dir).lock():  # a record running now lands first
         result = renderer.render(repo, config)
@@ -467,7 +468,7 @@ def pr_summary(base: str) -> None:
     Found from the ledger files the branch adds (not commit shas), so squash and rebase
     merges keep them.
     """
-    from costlog import prsummary
+    from costlog.commands import prsummary
 
     repo, config = _context()
     click.echo(prsummary.summary(repo, config, base), nl=False)
@@ -477,7 +478,7 @@ def pr_summary(base: str) -> None:
 
 
 def _entries(since: Any = None, until: Any = None) -> tuple[Any, Any, list[Any]]:
-    from costlog import report as report_mod
+    from costlog.commands import report as report_mod
 
     repo, config = _context()
     return repo, config, report_mod.load(repo, config, since, until)
@@ -495,7 +496,7 @@ def _entries(since: Any = None, until: Any = None) -> tuple[Any, Any, list[Any]]
 def report(by: str, since: Any, until: Any, tz: str | None, as_json: bool,
            as_csv: bool) -> None:
     """Spend from the ledger, grouped; the same numbers COST_LOG.md shows."""
-    from costlog import report as report_mod
+    from costlog.commands import report as report_mod
 
     _, config, entries = _entries(since, until)
     from costlog.timeutil import zone
@@ -517,7 +518,7 @@ def budget(fail_on: str, as_json: bool) -> None:
     """The budget alerts table (thresholds in .costlog/config.yaml)."""
     import json
 
-    from costlog import analysis
+    from costlog.analysis import core as analysis
     from costlog.errors import OverBudget
     from costlog.render import _jsonable
 
@@ -551,7 +552,7 @@ def anomalies(as_json: bool) -> None:
     """Sessions costing more than the configured factor x the median, with likely causes."""
     import json
 
-    from costlog import analysis
+    from costlog.analysis import core as analysis
 
     _, config, entries = _entries()
     rows = analysis.anomalies(entries, config)
@@ -581,7 +582,7 @@ def reprice(since: Any, until: Any, model: str | None, dry_run: bool) -> None:
     Lines are repriced at base rates on the session's date; costs typed by hand are never
     changed, and costs that include per-request long-context rates are kept and flagged.
     """
-    from costlog import reprice as reprice_mod
+    from costlog.commands import reprice as reprice_mod
 
     repo, config = _context()
     result = reprice_mod.run(repo, config, since=since, until=until, model=model,
@@ -600,7 +601,7 @@ def import_(source: Path) -> None:
     Each session row becomes a `manual` entry; COST_LOG.md gets generated blocks in place
     of its tables and keeps every other section as written. Refuses a second import.
     """
-    from costlog import importer
+    from costlog.commands import importer
 
     repo, config = _context()
     click.echo(importer.to_text(importer.run(repo, config, source)))
@@ -624,9 +625,9 @@ def reconcile(files: tuple[Path, ...], threshold: str | None, as_json: bool,
     Reads Anthropic usage/cost reports, Claude Code analytics, OpenAI costs and completions
     usage (API JSON as returned, or the consoles' CSV); joins by UTC day and model.
     """
-    from costlog import reconcile as rec
-    from costlog.ledger import Ledger
-    from costlog.pricing import PriceTable
+    from costlog.ledger.store import Ledger
+    from costlog.pricing.table import PriceTable
+    from costlog.reconcile import compare as rec
 
     repo, config = _context()
     limit = rec.parse_threshold(threshold) if threshold else config.reconcile_threshold_pct
@@ -658,8 +659,8 @@ def calibrate(paths: tuple[Path, ...], write: bool) -> None:
 
     Hides each response's logged usage, estimates it from the transcript, and compares.
     """
-    from costlog import calibrate as cal
-    from costlog import reconcile as rec
+    from costlog.estimate import calibration as cal
+    from costlog.reconcile import compare as rec
 
     repo, config = _context()
     result = cal.run(config, cal.find_transcripts(list(paths), repo.root))
@@ -680,7 +681,7 @@ def calibrate(paths: tuple[Path, ...], write: bool) -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 def demo(directory: Path) -> None:
     """Build a throwaway git repo with a few days of sample sessions and render COST_LOG.md."""
-    from costlog import demo as demo_mod
+    from costlog.commands import demo as demo_mod
 
     path = demo_mod.build(directory)
     click.echo(f"demo repo: {directory}")
@@ -699,7 +700,7 @@ def pricing() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def pricing_list(as_json: bool) -> None:
     """Every priced model with its current rates ($ per million tokens)."""
-    from costlog import pricing_view
+    from costlog.pricing import view as pricing_view
 
     click.echo(pricing_view.list_text(_price_table(), as_json=as_json))
 
@@ -708,7 +709,7 @@ def pricing_list(as_json: bool) -> None:
 @click.argument("model")
 def pricing_show(model: str) -> None:
     """A model's dated prices, tiers, aliases and source."""
-    from costlog import pricing_view
+    from costlog.pricing import view as pricing_view
 
     click.echo(pricing_view.show_text(_price_table(), model))
 
@@ -730,8 +731,8 @@ def pricing_import(source: str, file: Path, providers: tuple[str, ...], effectiv
     Appends a dated entry where a price differs from what costlog uses (history is never
     rewritten) and flags suspicious values.
     """
-    from costlog import litellm_import
-    from costlog.ledger import now
+    from costlog.ledger.store import now
+    from costlog.pricing import litellm as litellm_import
 
     repo, config = _context()
     override = repo.root / config.prices_file
@@ -745,7 +746,7 @@ def pricing_import(source: str, file: Path, providers: tuple[str, ...], effectiv
 
 
 def _price_table() -> Any:
-    from costlog.pricing import PriceTable
+    from costlog.pricing.table import PriceTable
 
     try:
         repo, config = _context()

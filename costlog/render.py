@@ -21,14 +21,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from costlog import analysis, resources, safefs
+from costlog import resources, safefs
+from costlog.analysis import core as analysis
 from costlog.config import Config
 from costlog.errors import CheckFailed, CostlogError
 from costlog.gcpause import gc_paused
-from costlog.ledger import MICRO, Ledger, atomic_write
+from costlog.gitrepo import Repo
+from costlog.ledger.store import MICRO, Ledger, atomic_write
 from costlog.models import Entry
-from costlog.pricing import PriceTable
-from costlog.repo import Repo
+from costlog.pricing.table import PriceTable
 from costlog.timeutil import zone
 
 # ---------------------------------------------------------------- context
@@ -811,9 +812,9 @@ def check(repo: Repo, config: Config) -> str:
 
 
 def _verify_costs(repo: Repo, config: Config, entries: Sequence[Entry]) -> None:
-    """Every cost must follow from its tokens and the entry's price table (costlog.verify):
+    """Every cost must follow from its tokens and the entry's price table (costlog.ledger.verify):
     a ledger edited by hand and rendered again is consistent, but not honest."""
-    from costlog import verify
+    from costlog.ledger import verify
     from costlog.safefs import UnsafePath
 
     try:

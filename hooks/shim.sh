@@ -15,7 +15,7 @@ if [ -x "$here/$hook.costlog-legacy" ]; then
 fi
 if [ "${COSTLOG_SKIP:-}" != 1 ]; then
     if [ -x "$py" ]; then
-        feed | "$py" -m costlog.hookrun "$hook" "$@"
+        feed | "$py" -m costlog.integration.hookrun "$hook" "$@"
     elif command -v costlog >/dev/null 2>&1; then
         feed | costlog hook "$hook" "$@"
     else

@@ -46,8 +46,8 @@ def snapshot(repo: Path) -> dict[Path, bytes]:
 
 
 def verify(repo: Path, before: dict[Path, bytes]) -> None:
-    from costlog import repo as repo_mod
-    from costlog.ledger import Ledger
+    from costlog import gitrepo as repo_mod
+    from costlog.ledger.store import Ledger
 
     for path, data in before.items():
         if path.read_bytes() != data:

@@ -88,7 +88,7 @@ def end_sessions(root: Path, repo: Path, env: dict[str, str], sids: list[str]) -
         payloads.append(json.dumps({"session_id": sid, "cwd": str(repo), "reason": "exit",
                                     "hook_event_name": "SessionEnd",
                                     "transcript_path": str(path)}))
-    from costlog import hookrun
+    from costlog.integration import hookrun
 
     saved = dict(os.environ)
     os.environ.clear()
@@ -103,7 +103,7 @@ def end_sessions(root: Path, repo: Path, env: dict[str, str], sids: list[str]) -
 
 def hook(repo: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """What the installed post-commit shim runs."""
-    return subprocess.Popen([sys.executable, "-m", "costlog.hookrun", "post-commit"], cwd=repo,
+    return subprocess.Popen([sys.executable, "-m", "costlog.integration.hookrun", "post-commit"], cwd=repo,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -145,9 +145,9 @@ def hook_log(repo: Path) -> str:
 def verify(repo: Path, env: dict[str, str], sids: list[str]) -> tuple[int, int, int]:
     """(sessions lost, duplicates, ledger files never staged); exits on a broken ledger,
     a queue still pending, or a stale COST_LOG.md."""
-    from costlog import queue
-    from costlog import repo as repo_mod
-    from costlog.ledger import Ledger
+    from costlog import gitrepo as repo_mod
+    from costlog.integration import queue
+    from costlog.ledger.store import Ledger
 
     state = repo / ".git" / "costlog"
     if queue.pending(state):
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         env = environment(root)
         repo = setup(root, env)
         state = repo / ".git" / "costlog"
-        from costlog import queue
+        from costlog.integration import queue
 
         kills = mid_drain = finished = rounds = 0
         while kills < args.kills:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import click
 from click.testing import CliRunner
 
 from costlog.cli import cli
+from tests_support import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 
 def readme_commands() -> list[str]:

@@ -21,9 +21,11 @@ from typing import Any
 
 import pytest
 
-from costlog.sources import api_jsonl, claude_code
+from costlog.sources import api_jsonl
+from costlog.sources.claude import transcript as claude_code
+from tests_support import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 SEED = 7
 
 

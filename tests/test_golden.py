@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 from golden.ledger import entries  # tests/golden/ledger.py
 
+from costlog import gitrepo as repo_mod
 from costlog import render
-from costlog import repo as repo_mod
 from costlog.config import Budget, Config
-from costlog.ledger import Ledger
+from costlog.ledger.store import Ledger
+from tests_support import GOLDEN_DIR
 
-GOLDEN = Path(__file__).parent / "golden" / "COST_LOG.md"
+GOLDEN = GOLDEN_DIR / "COST_LOG.md"
 #: a configured repo: every alert has a threshold (the defaults leave two of them off)
 CONFIG = Config(budget=Budget(monthly_usd=Decimal("25"), rolling_7d_usd=Decimal("15")))
 

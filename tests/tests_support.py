@@ -6,6 +6,11 @@ import os
 import subprocess
 from pathlib import Path
 
+#: the checkout's top directory, and the test data beside this file
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
+
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True,

@@ -71,7 +71,7 @@ def in_scope(session: Session, project: Path | None, since: datetime | None) -> 
 
 # name -> "module:attribute"; imported lazily so the hook path stays light
 _BUILTIN: dict[str, str] = {
-    "claude-code": "costlog.sources.claude_code:ADAPTER",
+    "claude-code": "costlog.sources.claude.transcript:ADAPTER",
     "codex": "costlog.sources.codex:ADAPTER",
     "gemini": "costlog.sources.gemini:ADAPTER",
     "aider": "costlog.sources.aider:ADAPTER",
@@ -129,7 +129,7 @@ def check_agent(name: str, *, custom: bool) -> str:
     name that would not be one folder of the ledger.
     """
     from costlog.errors import EXIT_USAGE
-    from costlog.ledger import plain_name
+    from costlog.ledger.store import plain_name
 
     if name in _BUILTIN or (custom and name == MANUAL):
         return name

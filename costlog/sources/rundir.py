@@ -57,7 +57,7 @@ from typing import Any
 
 from costlog.config import Config, RunDir
 from costlog.errors import CostlogError
-from costlog.estimate import HEURISTIC_METHOD, count_tokens
+from costlog.estimate.tokens import HEURISTIC_METHOD, count_tokens
 from costlog.models import Request, Session, Usage
 from costlog.safefs import open_log_text, read_regular
 from costlog.sources import Warn
@@ -452,7 +452,7 @@ def work_item(session: Session, settings: RunDir) -> str | None:
 
 def _context(root: Path) -> tuple[Path | None, RunDir]:
     from costlog import config as config_mod
-    from costlog import repo as repo_mod
+    from costlog import gitrepo as repo_mod
 
     try:
         repo = repo_mod.find(root if root.is_dir() else root.parent)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from costlog.models import Commit, Entry, ModelUsage, Usage
-from costlog.pricing import PriceTable
+from costlog.pricing.table import PriceTable
 
 MODELS = {
     "claude-code": ["claude-sonnet-4-6"] * 5 + ["claude-opus-4-6"] * 2 + ["claude-haiku-4-5"] * 2,

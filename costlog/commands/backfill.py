@@ -1,0 +1,430 @@
+"""`costlog backfill`: record every session of this repo the agents still have on disk.
+
+What it reads: each agent's own data dirs (honouring `CLAUDE_CONFIG_DIR`, `CODEX_HOME`,
+...; Claude Code deletes transcripts older than `cleanupPeriodDays`, 30 days by default,
+so older sessions are gone unless that setting was raised), keeping the sessions whose
+cwd is inside this repository, plus the repo's run directories (`rundir`, see
+costlog.sources.rundir). Each session not yet in the ledger is priced as of its date,
+linked to its commits and work items (costlog.recording.attribution) and written as one ledger file
+under the ledger lock; COST_LOG.md is rendered once at the end.
+
+Idempotent and incremental:
+* a session whose id is in the ledger with the same request count and end time is
+  skipped (nothing re-priced, no git call); one whose log grew is recorded again, in place;
+* the adapters' own incremental caches make re-reading an unchanged log cheap (Claude
+  Code); on top of that, a fingerprint of each agent's log files (path, size, mtime) is
+  kept in `.git/costlog/backfill.json`: an agent whose files have not changed since the
+  last complete backfill, and whose sessions are all still in the ledger, is not scanned.
+
+Sessions read from an adapter's cache carry no prompt or tool text, so a session about to
+be recorded is re-read from its own files for attribution (commit shas in tool output,
+edited files, work-item keys in the first prompt). Those texts stay in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from costlog import sources
+from costlog.config import Config
+from costlog.errors import CostlogError
+from costlog.gitrepo import Repo, relative_cwd
+from costlog.ledger.store import Ledger, atomic_write, money, stamp
+from costlog.models import Entry, Session
+from costlog.recording import auto as autorecord
+from costlog.yamlfile import clean_text
+
+if TYPE_CHECKING:
+    from costlog.pricing.table import PriceTable
+
+Progress = Callable[[str], None]
+_STATE_VERSION = 1
+_STATE_FILE = "backfill.json"
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass
+class Options:
+    since: datetime | None = None
+    until: datetime | None = None
+    agents: Sequence[str] = ()
+    dry_run: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """A run over all of history (its fingerprints may be trusted next time)."""
+        return self.since is None and self.until is None and not self.dry_run
+
+
+@dataclass
+class Result:
+    #: entries written (or, with --dry-run, that would be)
+    recorded: list[Entry] = field(default_factory=list)
+    #: of those, how many replaced an entry whose log had grown
+    updated: int = 0
+    #: sessions of this repo already in the ledger, unchanged
+    unchanged: int = 0
+    #: agents not scanned because nothing changed since the last backfill
+    skipped_agents: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run(repo: Repo, config: Config, options: Options, *,
+        env: Mapping[str, str] | None = None, progress: Progress | None = None) -> Result:
+    """Scan, price, attribute and record; render COST_LOG.md once at the end."""
+    from costlog.pricing.table import PriceTable
+
+    environ = os.environ if env is None else env
+    ledger = Ledger(repo, config.ledger_dir)
+    known = {e.id: e for e in ledger.load_all()}
+    table = PriceTable.load(config.prices_path(repo.root))
+    state = _load_state(repo)
+    result = Result(dry_run=options.dry_run)
+    job = _Job(repo, config, options, table, known, result, progress or (lambda _m: None))
+    for adapter in _adapters(options.agents):
+        roots = _roots(adapter, repo, config, environ)
+        if not roots:
+            continue
+        mark = _fingerprint(roots, config)
+        saved = state.get(adapter.name)
+        if options.complete and _unchanged(saved, mark, known):
+            assert isinstance(saved, dict)
+            result.skipped_agents.append(adapter.name)
+            result.unchanged += len(saved["ids"])
+            continue
+        ids = job.agent(adapter, roots)
+        if options.complete and adapter.name not in job.incomplete:
+            state[adapter.name] = {"fingerprint": mark, "ids": sorted(ids)}
+    if result.recorded and not options.dry_run:
+        from costlog import render
+
+        with ledger.lock():
+            render.render(repo, config)
+    if not options.dry_run:
+        _save_state(repo, state)
+    return result
+
+
+def _adapters(agents: Sequence[str]) -> list[sources.Adapter]:
+    if agents:
+        return [sources.get(name) for name in dict.fromkeys(agents)]
+    return list(sources.available())
+
+
+def _roots(adapter: sources.Adapter, repo: Repo, config: Config,
+           env: Mapping[str, str]) -> list[Path]:
+    if adapter.name == "rundir":  # the runs of *this* repo, whatever the current directory
+        candidates = [repo.root / config.rundir.runs_dir]
+    else:
+        home = Path(env.get("HOME") or Path.home())
+        candidates = adapter.default_roots(env, home)
+    return [p for p in candidates if p.exists()]
+
+
+class _Job:
+    """One backfill: turns each agent's sessions into ledger entries."""
+
+    def __init__(self, repo: Repo, config: Config, options: Options, table: PriceTable,
+                 known: dict[str, Entry], result: Result, progress: Progress) -> None:
+        self.repo, self.config, self.options, self.table = repo, config, options, table
+        self.known, self.result, self.progress = known, result, progress
+        self.ledger = Ledger(repo, config.ledger_dir)
+        #: agents whose scan stopped early: their fingerprint is not kept (read again)
+        self.incomplete: set[str] = set()
+
+    def agent(self, adapter: sources.Adapter, roots: list[Path]) -> set[str]:
+        """Record this agent's new sessions; returns the ids of all its sessions here."""
+        self.progress(f"reading {adapter.name} logs")
+        ids: set[str] = set()
+        todo: list[Session] = []
+        try:
+            for session in self._sessions(adapter, roots):
+                entry_id = clean_text(f"{session.agent}/{session.session_id}")  # as stored
+                ids.add(entry_id)
+                if _same(self.known.get(entry_id), session):
+                    self.result.unchanged += 1
+                else:
+                    todo.append(session)
+        except Exception as exc:  # a reader's bug: record what it read, then the others
+            self.result.warnings.append(
+                f"{adapter.name}: reading its logs stopped early ({type(exc).__name__}: "
+                f"{_first_line(exc)}); the sessions read so far are recorded, please report it")
+            self.incomplete.add(adapter.name)
+        todo.sort(key=lambda s: (s.started or s.ended or _LAST, s.session_id))
+        if todo:
+            self.progress(f"re-reading {len(todo)} {adapter.name} sessions for attribution")
+            _enrich(adapter, todo)
+        for done, session in enumerate(todo, 1):
+            self.progress(f"recording {adapter.name} sessions: {done}/{len(todo)}")
+            self._record(session)
+        return ids
+
+    def _sessions(self, adapter: sources.Adapter, roots: list[Path]) -> Iterator[Session]:
+        found = adapter.scan(roots, project=self.repo.root, since=self.options.since,
+                             warn=self.result.warnings.append)
+        for session in found:
+            if relative_cwd(self.repo, session.cwd) is None or not session.requests:
+                continue
+            if _in_window(session, self.options):
+                yield session
+
+    def _truth(self, session: Session) -> Any:
+        """Claude Code's better local sources (OTel export, ~/.claude.json), as `record`
+        uses them; None for other agents."""
+        import os
+
+        from costlog.sources.claude import enrich as truth
+
+        if session.agent != truth.AGENT:
+            return None
+        return truth.find_sources(explicit_otel=None,
+                                  configured_otel=self.config.claude_otel_file,
+                                  env=os.environ, root=self.repo.root)
+
+    def _record(self, session: Session) -> None:
+        """Price, attribute and write one session. What is wrong with this session alone
+        (its log, or a bug met on it) is a warning naming its file and the others go on;
+        a broken ledger or disk (CostlogError, OSError while writing) stops the run."""
+        try:
+            entry = autorecord.to_entry(session, self.repo, self.config, self.table,
+                                        list(self.known.values()),
+                                        truth_sources=self._truth(session))
+            _pin_work_order(entry, session, self.config)
+        except Exception as exc:
+            self.result.warnings += session.warnings
+            self.result.warnings.append(_not_recorded(session, exc))
+            return
+        self.result.warnings += session.warnings
+        old = self.known.get(entry.id)
+        if not self.options.dry_run:
+            from costlog.recording import manual as record
+
+            with self.ledger.lock():
+                try:
+                    entry = record.merge(self.ledger.get(entry.id), entry)
+                    self.ledger.write(entry)
+                except (CostlogError, OSError):
+                    raise
+                except Exception as exc:  # e.g. a value the writer cannot hold
+                    self.result.warnings.append(_not_recorded(session, exc))
+                    return
+        self.result.updated += old is not None
+        self.result.recorded.append(entry)
+        self.known[entry.id] = entry
+
+
+def _not_recorded(session: Session, exc: Exception) -> str:
+    """One line: the session's log file, its id, and why (the exception type when it is
+    not one of costlog's own messages, so that a bug is reported, not hidden)."""
+    where = session.paths[0] if session.paths else f"{session.agent} session"
+    reason = exc.one_line() if isinstance(exc, CostlogError) else \
+        f"{type(exc).__name__}: {_first_line(exc)}"
+    return f"{where}: session {session.session_id} not recorded: {reason}"
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def _in_window(session: Session, options: Options) -> bool:
+    when = session.started or session.ended
+    if when is None:
+        return options.since is None and options.until is None
+    if options.since is not None and (session.ended or when) < options.since:
+        return False
+    return options.until is None or when < options.until
+
+
+def _same(entry: Entry | None, session: Session) -> bool:
+    """The ledger already holds this session as its log is now (same calls, same end)."""
+    if entry is None:
+        return False
+    requests = sum(mu.requests for mu in entry.models.values())
+    ended = None if session.ended is None else stamp(session.ended)
+    recorded_end = None if entry.ended is None else stamp(entry.ended)
+    return requests == len(session.requests) and ended == recorded_end
+
+
+def _enrich(adapter: sources.Adapter, sessions: Sequence[Session]) -> None:
+    """Fill the in-memory attribution fields a cached read leaves empty: one more read of
+    these sessions' own files (given as single files, which adapters read afresh)."""
+    bare = {s.session_id: s for s in sessions
+            if not (s.first_prompt or s.tool_output_refs or s.edited_files) and s.paths}
+    paths = [Path(p) for s in bare.values() for p in dict.fromkeys(s.paths)]
+    paths = [p for p in dict.fromkeys(paths) if p.is_file()]
+    if not paths:
+        return
+    try:
+        fresh = list(adapter.scan(paths, warn=lambda _m: None))
+    except Exception:  # an adapter that cannot read single files: attribute by time only
+        return
+    for other in fresh:
+        session = bare.get(other.session_id)
+        if session is None:
+            continue
+        session.first_prompt = session.first_prompt or other.first_prompt
+        session.tool_output_refs |= other.tool_output_refs
+        session.edited_files |= other.edited_files
+
+
+def _pin_work_order(entry: Entry, session: Session, config: Config) -> None:
+    """A runner's run serves exactly one work order: that is its work item."""
+    if session.agent != "rundir":
+        return
+    from costlog.sources import rundir
+
+    key = rundir.work_item(session, config.rundir)
+    if key:
+        entry.work_items = [key]
+
+
+# ---------------------------------------------------------------- incremental state
+
+
+def _fingerprint(roots: Sequence[Path], config: Config) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr(config.rundir).encode())
+    for root in sorted(roots):
+        for path, size, mtime in _walk(root):
+            digest.update(f"{path}\0{size}\0{mtime}\n".encode())
+    return digest.hexdigest()
+
+
+def _walk(root: Path) -> Iterator[tuple[str, int, int]]:
+    if root.is_file():
+        st = root.stat()
+        yield str(root), st.st_size, st.st_mtime_ns
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            try:
+                st = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            yield os.path.join(folder, name), st.st_size, st.st_mtime_ns
+
+
+def _unchanged(saved: object, mark: str, known: Mapping[str, Entry]) -> bool:
+    if not isinstance(saved, dict) or saved.get("fingerprint") != mark:
+        return False
+    ids = saved.get("ids")
+    return isinstance(ids, list) and all(i in known for i in ids)
+
+
+def _load_state(repo: Repo) -> dict[str, object]:
+    try:
+        data = json.loads((repo.state_dir / _STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
+        return {}
+    agents = data.get("agents")
+    return agents if isinstance(agents, dict) else {}
+
+
+def _save_state(repo: Repo, state: Mapping[str, object]) -> None:
+    text = json.dumps({"version": _STATE_VERSION, "agents": state}, sort_keys=True)
+    with contextlib.suppress(OSError):  # only costs speed next time
+        atomic_write(repo.state_dir / _STATE_FILE, text, repo.state_dir / "tmp")
+
+
+# ---------------------------------------------------------------- the summary
+
+
+@dataclass
+class Totals:
+    sessions: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: int = 0
+    by_model: dict[str, Decimal] = field(default_factory=dict)
+    by_source: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def estimated(self) -> Decimal:
+        return self.by_source.get("estimated", Decimal(0))
+
+
+def totals(entries: Sequence[Entry]) -> Totals:
+    out = Totals(sessions=len(entries))
+    for entry in entries:
+        for name, mu in entry.models.items():
+            if mu.cost_usd is None:
+                out.unpriced += 1
+                continue
+            out.cost += mu.cost_usd
+            out.by_model[name] = out.by_model.get(name, Decimal(0)) + mu.cost_usd
+            out.by_source[mu.source] = out.by_source.get(mu.source, Decimal(0)) + mu.cost_usd
+    return out
+
+
+def to_text(result: Result) -> str:
+    from costlog.recording import manual as record
+
+    verb = "would record" if result.dry_run else "recorded"
+    lines = [record.summary_line(e).replace("recorded", verb, 1) for e in result.recorded] \
+        if result.dry_run else []
+    t = totals(result.recorded)
+    new = len(result.recorded) - result.updated
+    head = f"{verb} {new} new session{'s' if new != 1 else ''}"
+    if result.updated:
+        head += f" and {result.updated} grown since last recorded"
+    head += f"; {result.unchanged} already in the ledger"
+    if result.skipped_agents:
+        head += f" (unchanged logs, not re-read: {', '.join(result.skipped_agents)})"
+    lines.append(head)
+    if t.sessions:
+        lines.append(f"total ${t.cost:,.2f}" + (f" + {t.unpriced} unpriced model use"
+                                               f"{'s' if t.unpriced != 1 else ''}"
+                                               if t.unpriced else ""))
+        lines += _breakdown("by model", t.by_model)
+        lines += _breakdown("by source", t.by_source)
+        share = t.estimated / t.cost * 100 if t.cost else Decimal(0)
+        mixed = t.by_source.get("mixed", Decimal(0))
+        lines.append(f"estimated: ${t.estimated:,.2f} ({share:.0f}%)"
+                     + (f"; ${mixed:,.2f} more in sessions mixing logged and estimated "
+                        "numbers" if mixed else ""))
+    if not result.dry_run and result.recorded:
+        lines.append("review and commit .costlog/ and COST_LOG.md")
+    return "\n".join(lines)
+
+
+def to_json(result: Result) -> str:
+    t = totals(result.recorded)
+
+    def amounts(values: Mapping[str, Decimal]) -> dict[str, str]:
+        return {k: money(v) for k, v in sorted(values.items())}
+
+    return json.dumps({
+        "dry_run": result.dry_run,
+        "recorded": [e.id for e in result.recorded],
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "skipped_agents": result.skipped_agents,
+        "cost_usd": money(t.cost),
+        "unpriced_models": t.unpriced,
+        "by_model": amounts(t.by_model),
+        "by_source": amounts(t.by_source),
+        "estimated_usd": money(t.estimated),
+        "warnings": len(result.warnings),
+    }, indent=2)
+
+
+def _breakdown(title: str, amounts: Mapping[str, Decimal]) -> list[str]:
+    rows = sorted(amounts.items(), key=lambda kv: (-kv[1], kv[0]))
+    width = max((len(k) for k, _ in rows), default=0)
+    return [f"{title}:"] + [f"  {name.ljust(width)}  ${amount:,.2f}" for name, amount in rows]

@@ -1,0 +1,145 @@
+"""`costlog pr-summary --base origin/main`: Markdown for a pull-request comment.
+
+Every value from the ledger goes through `render.md`, as in COST_LOG.md: a CI job posts this
+text as the job's bot, so a model name, agent or key must never turn into a link, a
+mention or markup there.
+
+A branch's sessions are the ledger files it adds or changes against the merge base
+(`git diff --name-only --diff-filter=AM BASE...HEAD -- <ledger dir>`), read as committed at
+HEAD. Because they are found by file, not by commit sha, the attribution survives squash
+and rebase merges. A session the branch re-recorded (a changed file) counts only by what it
+added: its numbers minus the version at the merge base.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import defaultdict
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+
+from costlog.analysis import core as analysis
+from costlog.config import Config
+from costlog.errors import CostlogError
+from costlog.gitrepo import Repo
+from costlog.ledger.store import parse_entry
+from costlog.models import Entry, ModelUsage, Usage
+from costlog.render import code, md, tokens, usd, work_items
+
+ZERO = Decimal(0)
+
+
+def _git(root: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=root,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise CostlogError(f"git {args[0]} failed: {done.stderr.strip()}",
+                           hint="fetch the base first, e.g. `git fetch origin main` (in CI: "
+                           "actions/checkout with fetch-depth: 0)")
+    return done.stdout
+
+
+def _read(root: Path, rev: str, path: str) -> Entry:
+    return parse_entry(_git(root, "show", f"{rev}:{path}"), f"{rev}:{path}")
+
+
+def changed_files(root: Path, ledger_dir: str, since: str, rev: str, kinds: str) -> list[str]:
+    """Ledger files `rev` added (kinds "A") or changed ("M") since the commit `since`."""
+    out = _git(root, "diff", "--name-only", f"--diff-filter={kinds}", "--no-renames",
+               since, rev, "--", ledger_dir)
+    return [p for p in out.split("\n") if p.endswith(".yaml")]
+
+
+def entries_at(root: Path, rev: str, paths: list[str]) -> list[Entry]:
+    return [_read(root, rev, path) for path in paths]
+
+
+def branch_entries(repo: Repo, config: Config, base: str) -> tuple[list[Entry], int]:
+    """(what each session of this branch added, how many of them are re-recordings)."""
+    merge_base = _git(repo.root, "merge-base", base, "HEAD").strip()
+    added = changed_files(repo.root, config.ledger_dir, merge_base, "HEAD", "A")
+    changed = changed_files(repo.root, config.ledger_dir, merge_base, "HEAD", "M")
+    out = entries_at(repo.root, "HEAD", added)
+    out += [minus(_read(repo.root, "HEAD", p), _read(repo.root, merge_base, p))
+            for p in changed]
+    out.sort(key=lambda e: (e.started, e.id))
+    return out, len(changed)
+
+
+def minus(new: Entry, old: Entry) -> Entry:
+    """What a re-recording added: per-model tokens, requests and cost, new minus old."""
+    models = {}
+    for name, mu in new.models.items():
+        before = old.models.get(name, ModelUsage())
+        usage = Usage(*(getattr(mu.usage, f) - getattr(before.usage, f) for f in
+                        ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
+                         "reasoning")))
+        cost = None if mu.cost_usd is None else mu.cost_usd - (before.cost_usd or ZERO)
+        models[name] = ModelUsage(mu.requests - before.requests, usage, cost, mu.source)
+    total = None if new.cost_usd is None else new.cost_usd - (old.cost_usd or ZERO)
+    known = {c.sha for c in old.commits}
+    return replace(new, models=models, cost_usd=total,
+                   commits=[c for c in new.commits if c.sha not in known])
+
+
+def markdown(entries: list[Entry], updated: int, base: str) -> str:
+    total = sum((analysis.cost(e) for e in entries), ZERO)
+    unpriced = [e for e in entries if e.cost_usd is None]
+    lines = ["### Agent cost on this branch (costlog)", ""]
+    if not entries:
+        return "\n".join([*lines, f"No agent sessions recorded on this branch since {code(base)}.",
+                          ""])
+    head = f"**{len(entries)} session{'s' if len(entries) != 1 else ''}, {usd(total)}**"
+    if updated:
+        head += f" ({updated} re-recorded: counted by what they added)"
+    if unpriced:
+        head += f"; {len(unpriced)} with an unpriced model (not in the total)"
+    lines += [head, "", *_by_model(entries), "", *_by_work_item(entries), "",
+              *_sessions(entries), "",
+              f"<sub>From the ledger files this branch adds vs {code(base)}; sources: "
+              f"{_sources(entries)}.</sub>", ""]
+    return "\n".join(lines)
+
+
+def _by_model(entries: list[Entry]) -> list[str]:
+    rows = ["| Model | Sessions | Tokens | Cost |", "|---|---:|---:|---:|"]
+    for row in analysis.spend_by(entries, "model"):
+        cost = "unpriced" if row["unpriced"] else usd(row["cost"])
+        rows.append(f"| {md(row['model'])} | {row['sessions']} | {tokens(row['tokens'])} | "
+                    f"{cost} |")
+    return rows
+
+
+def _by_work_item(entries: list[Entry]) -> list[str]:
+    rows = ["| Work item | Sessions | Cost |", "|---|---:|---:|"]
+    for row in analysis.work_items(entries):
+        rows.append(f"| {work_items(row['work_item'])} | {row['sessions']} | {usd(row['cost'])} |")
+    none = analysis.unlinked(entries)
+    if none["sessions"]:
+        rows.append(f"| (none) | {none['sessions']} | {usd(none['cost'])} |")
+    return rows
+
+
+def _sessions(entries: list[Entry]) -> list[str]:
+    rows = ["<details><summary>Sessions</summary>", "",
+            "| Date | Agent | Session | Model | Commits | Work items | Cost | Source |",
+            "|---|---|---|---|---:|---|---:|---|"]
+    for e in entries:
+        rows.append(f"| {e.started.date().isoformat()} | {md(e.agent)} | "
+                    f"{md(analysis.short_id(e.id))} | {md(analysis.primary(e) or '-')} | "
+                    f"{len(e.commits)} | {work_items(e.work_items)} | {usd(e.cost_usd)} | "
+                    f"{md(e.source)} |")
+    return [*rows, "", "</details>"]
+
+
+def _sources(entries: list[Entry]) -> str:
+    counts: dict[str, int] = defaultdict(int)
+    for e in entries:
+        counts[e.source] += 1
+    return ", ".join(f"{n} {md(s)}" for s, n in sorted(counts.items()))
+
+
+def summary(repo: Repo, config: Config, base: str) -> str:
+    entries, updated = branch_entries(repo, config, base)
+    return markdown(entries, updated, base)

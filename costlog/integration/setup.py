@@ -1,0 +1,117 @@
+"""`costlog init` and `costlog uninstall`: set a repo up, and take exactly that back.
+
+init (idempotent; `dry_run` only lists): the config file with commented defaults, the
+ledger folder, a first COST_LOG.md, the git hooks (post-commit, post-rewrite, post-merge),
+the COST_LOG.md merge driver and its `.gitattributes` line, and for each agent found the
+`/end-session` command and a SessionEnd hook. uninstall removes what init added, putting
+back every file init changed byte for byte (the ledger and a COST_LOG.md holding recorded
+sessions are data: they stay).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from costlog import config as config_mod
+from costlog.gitrepo import Repo
+from costlog.integration import agentsetup, gitsetup
+from costlog.integration import changeplan as install
+from costlog.integration.changeplan import Change, Plan
+
+
+def plan(repo: Repo, *, agents: Sequence[str] | None = None, local: bool = False,
+         env: Mapping[str, str] | None = None) -> Plan:
+    environ = os.environ if env is None else env
+    result = Plan()
+    config = _core_changes(repo, result)
+    gitsetup.hook_changes(repo, result)
+    gitsetup.merge_changes(repo, config.output, result)
+    chosen = list(agents) if agents else agentsetup.detect(repo, environ)
+    agentsetup.changes(repo, agentsetup.targets(repo, chosen, environ, local), result)
+    if not chosen:
+        result.notes.append("no agent found: pass --agent claude-code|codex|gemini for its "
+                            "/end-session command")
+    return result
+
+
+def _core_changes(repo: Repo, result: Plan) -> config_mod.Config:
+    path = repo.root / config_mod.CONFIG_PATH
+    config = config_mod.load(repo.root)  # refuses a linked .costlog/ or config
+    if not path.exists():
+        result.changes.append(Change(path, config_mod.DEFAULT_TEXT,
+                                     f"{config_mod.CONFIG_PATH}: settings, defaults commented"))
+    ledger_dir = config.ledger_path(repo.root)
+    install.guard(repo, ledger_dir)
+    install.guard(repo, config.output_path(repo.root))
+    if not ledger_dir.exists():
+        result.changes.append(Change(ledger_dir / ".gitkeep", "",
+                                     f"{config.ledger_dir}/: the ledger, one file a session"))
+    return config
+
+
+def _render_output(repo: Repo) -> str | None:
+    from costlog import render
+
+    config = config_mod.load(repo.root)
+    result = render.document(repo, config)
+    if not result.changed:
+        return None
+    install.guard(repo, result.path)
+    install.write(result.path, result.text)
+    return f"{config.output}: rendered from the ledger"
+
+
+def init(repo: Repo, *, dry_run: bool = False, agents: Sequence[str] | None = None,
+         local: bool = False, env: Mapping[str, str] | None = None) -> list[str]:
+    """Returns a line per file touched (or, dry run, per file it would touch)."""
+    todo = plan(repo, agents=agents, local=local, env=env)
+    if dry_run:
+        lines = [f"would write {c.what}" for c in todo.changes
+                 if install.read_in(repo, c.path, c.base) != c.after]
+        lines += [f"would set git config {k}" for k, _ in todo.git_config]
+        output = config_mod.load(repo.root).output
+        lines.append(f"would render {output}")
+        return lines + [f"note: {n}" for n in todo.notes]
+    done = [f"wrote {line}" for line in install.apply(repo, todo)]
+    output_path = config_mod.load(repo.root).output_path(repo.root)
+    before = install.read_in(repo, output_path)
+    rendered = _render_output(repo)
+    if rendered:
+        _remember(repo, output_path, before)
+        done.append(f"wrote {rendered}")
+    if not done:
+        done.append("already set up: nothing to change")
+    done += [f"note: {n}" for n in todo.notes]
+    done.append("pre-commit framework users: see README (`pre-commit install --hook-type "
+                "post-commit`)" if (repo.root / ".pre-commit-config.yaml").exists() else
+                "next: `/end-session` in your agent, or `costlog record`")
+    return done
+
+
+def _remember(repo: Repo, path: Path, before: str | None) -> None:
+    manifest = install.Manifest(repo)
+    manifest.note(path, before, install.file_mode(path), install.read(path))
+    manifest.save()
+
+
+def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
+    strippers: dict[Path, install.Stripper] = {}
+    for path in gitsetup.hook_paths(repo):
+        is_legacy = path.name.endswith(gitsetup.LEGACY)
+        strippers[path] = gitsetup.unlegacy if is_legacy else gitsetup.unhook
+    strippers[repo.root / ".gitattributes"] = gitsetup.unattribute
+    bases: dict[Path, Path] = {}
+    for target in agentsetup.all_targets(repo):
+        strippers[target.command_path] = agentsetup.uncommand
+        strippers[target.settings_path] = agentsetup.unsettle
+        if target.command_base is not None:
+            bases[target.command_path] = target.command_base
+    done = install.undo(repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run,
+                        bases=bases)
+    if not dry_run:
+        install.forget(repo)
+    prefix = "would " if dry_run else ""
+    lines = [f"{prefix}{line}" for line in done]
+    return lines or ["nothing of costlog's to remove"]

@@ -1,0 +1,387 @@
+"""`costlog check` re-derives the money of every ledger entry, so a forged cost fails.
+
+A ledger file is plain text in the repo: anyone can lower a `cost_usd` and re-render
+COST_LOG.md, which then matches the ledger again. So check also verifies each entry:
+
+1. Its total is the sum of its per-model costs. Each is stored rounded to the micro-dollar,
+   so they may differ by that rounding only. A total beside an unpriced model includes
+   what that model cost, so it must be at least the priced models' sum.
+2. A model priced from its tokens costs those tokens at the prices of the table the entry
+   names (`pricing.table`), in force on the session's dates, to the micro-dollar. Tables
+   only add dated prices, so the current table cut at that date is what the older table
+   knew; the current table itself (which includes the repo's `.costlog/prices.yaml`) is
+   accepted too. costlog prices a recorded log per request and tokens typed by hand or
+   estimated from diffs as one request; both results are accepted.
+3. Where the ledger cannot show how a cost arose, a bound is checked, never a guess:
+   - the long-context rate and fast/priority multipliers apply per request, and the ledger
+     keeps per-model totals only. When the entry's `methods.pricing` says such a rule was
+     applied, the cost must lie between its tokens at base rates and at the highest tier
+     times the largest multiplier;
+   - a session whose days span a price change must lie between its tokens at the lowest
+     and at the highest of the rates in force.
+4. Costs that did not come from tokens are checked as far as that means anything: a cost
+   typed by hand, imported from a hand-kept log or logged by the agent (as `methods.cost`
+   or `methods.pricing` says) by its sum only; a cost from the estimation guide against
+   the per-task rates its method lists. A cost with tokens of zero and no such source, or
+   for a model the table does not know, fails: it cannot be verified.
+
+Prices are looked up once per (model, table) and per session dates, so this stays cheap
+on a ledger of 100,000 sessions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from costlog.errors import CheckFailed, CostlogError
+from costlog.ledger.store import MICRO, Ledger, money
+from costlog.models import Entry, ModelUsage, Usage
+from costlog.pricing.table import MILLION, RATE_FIELDS, ModelPrices, PriceTable, Rates, Tier
+from costlog.safefs import read_repo_text
+
+#: `methods.cost` of costs that are not tokens x prices: only their sums can be checked
+_NOT_FROM_TOKENS = ("entered by hand", "imported", "claude -p result")
+_AGENT_LOGGED = "cost as logged by the agent"
+_GUIDE = "estimation guide: "
+_GUIDE_PART = re.compile(r"(\d+) x (.+?) @ \$(\d+(?:\.\d+)?)\Z")
+#: the guide method prints each rate to 4 places: the most one task's rate can be off
+_GUIDE_ROUNDING = Decimal("0.00005")
+_TIER_NOTE = "long-context rate"
+_SPEED_NOTE = " mode x"
+#: a request's date is its own timestamp's; the entry keeps UTC start and end times
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    entry: Entry
+    #: the model whose cost is wrong; None for the entry's total
+    model: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class _Window:
+    """The rates a session's requests can have been priced at."""
+
+    #: in force on one of the session's days (more than one: a price change fell inside)
+    rows: tuple[Rates, ...]
+    #: the newest rates, used for requests a log gave no timestamp
+    latest: tuple[Rates, ...]
+
+
+@dataclass(slots=True)
+class _View:
+    """One model as the current table and as the entry's (older) table knew it."""
+
+    now: ModelPrices
+    then: ModelPrices | None
+    windows: dict[tuple[date, date], _Window] = field(default_factory=dict)
+
+    def window(self, first: date, last: date) -> _Window:
+        found = self.windows.get((first, last))
+        if found is None:
+            rows = list(self.now.between(first, last))
+            latest = [self.now.prices[-1]]
+            if self.then is not None and self.then is not self.now:
+                rows += self.then.between(first, last)
+                latest.append(self.then.prices[-1])
+            unique = tuple({id(r): r for r in rows}.values())
+            extra = tuple(r for r in {id(r): r for r in latest}.values() if r not in unique)
+            found = self.windows[(first, last)] = _Window(unique, extra)
+        return found
+
+
+class Verifier:
+    """Checks entries against one price table, caching lookups across entries."""
+
+    def __init__(self, table: PriceTable, bundled: PriceTable | None = None) -> None:
+        #: the table as it is now (the repo's overrides included) and the bundled one,
+        #: which an entry priced before the repo had overrides names (no `+` in its table)
+        self.table = table
+        self.bundled = bundled
+        self._views: dict[tuple[str, str | None], _View | None] = {}
+        #: (model, table, first day, last day) -> the rates most requests were priced at
+        self._usual: dict[tuple[str, str | None, date, date | None], Rates | None] = {}
+
+    def entry(self, entry: Entry) -> list[Mismatch]:
+        methods = entry.methods
+        models = entry.models
+        if len(models) == 1 and "cost" not in methods and "pricing" not in methods:
+            for name, mu in models.items():  # the commonest shape, first and fast
+                if mu.cost_usd == entry.cost_usd and self._usual_price(entry, name, mu):
+                    return []
+        method = methods.get("cost", "") if methods else ""
+        pricing = methods.get("pricing", "") if methods else ""
+        found = self._total(entry)
+        if method.startswith(_NOT_FROM_TOKENS) or _AGENT_LOGGED in pricing:
+            return found
+        if method.startswith(_GUIDE):
+            return found + self._guide(entry, method)
+        for name, mu in entry.models.items():
+            if self._usual_price(entry, name, mu):
+                continue
+            problem = self._line(entry, name, mu, pricing)
+            if problem is not None:
+                found.append(Mismatch(entry, name, problem))
+        return found
+
+    def _usual_price(self, entry: Entry, name: str, mu: ModelUsage) -> bool:
+        """The common case, fast: the line costs its tokens at the rates of its first day."""
+        cost = mu.cost_usd
+        if cost is None:
+            return True
+        ended = entry.ended
+        key = (name, entry.pricing_table, entry.started.date(),
+               ended.date() if ended is not None else None)
+        try:
+            rates = self._usual[key]
+        except KeyError:
+            view = self._view(name, entry.pricing_table)
+            rates = self._usual[key] = None if view is None else \
+                view.window(*_days(entry)).rows[0]
+        if rates is None:
+            return False
+        u = mu.usage
+        exact = (u.input * rates.input + u.output * rates.output
+                 + u.cache_read * rates.cache_read + u.cache_write_5m * rates.cache_write_5m
+                 + u.cache_write_1h * rates.cache_write_1h) / MILLION
+        return abs(cost - exact.quantize(MICRO)) <= MICRO
+
+    # ------------------------------------------------------------ the total
+
+    def _total(self, entry: Entry) -> list[Mismatch]:
+        total = entry.cost_usd
+        if total is None:
+            return []
+        if len(entry.models) == 1:
+            for mu in entry.models.values():
+                if mu.cost_usd == total:
+                    return []
+        priced = [mu.cost_usd for mu in entry.models.values() if mu.cost_usd is not None]
+        known = sum(priced, Decimal(0))
+        slack = MICRO * (len(priced) + 1) / 2
+        if not entry.models:
+            if total == 0:
+                return []
+            message = f"cost_usd {_usd(total)} but the entry lists no model"
+        elif len(priced) == len(entry.models):
+            if abs(total - known) <= slack:
+                return []
+            message = (f"cost_usd {_usd(total)} is not the sum of its models' costs "
+                       f"({_usd(known)})")
+        else:
+            if total >= known - slack:
+                return []
+            message = (f"cost_usd {_usd(total)} is less than its priced models' costs "
+                       f"({_usd(known)})")
+        return [Mismatch(entry, None, message)]
+
+    # ------------------------------------------------------------ the estimation guide
+
+    def _guide(self, entry: Entry, method: str) -> list[Mismatch]:
+        cost = entry.cost_usd
+        if cost is None:
+            return []
+        expected = Decimal(0)
+        tasks = 0
+        for part in method[len(_GUIDE):].split(", "):
+            match = _GUIDE_PART.match(part)
+            if match is None:
+                return [Mismatch(entry, None, f"methods.cost names no per-task rates: {method!r}; "
+                                 "its cost cannot be verified")]
+            count = int(match.group(1))
+            expected += count * Decimal(match.group(3))
+            tasks += count
+        if abs(cost - expected) <= tasks * _GUIDE_ROUNDING + MICRO:
+            return []
+        return [Mismatch(entry, None, f"cost_usd {_usd(cost)} is not what its estimation-"
+                         f"guide rates give ({_usd(expected)}: {method[len(_GUIDE):]})")]
+
+    # ------------------------------------------------------------ a model priced from tokens
+
+    def _view(self, name: str, table_name: str | None) -> _View | None:
+        key = (name, table_name)
+        if key in self._views:
+            return self._views[key]
+        table = self.table
+        if self.bundled is not None and table_name and "+" not in table_name:
+            table = self.bundled
+        now = table.model(name)
+        view = None
+        if now is not None:
+            day = _table_day(table_name)
+            view = _View(now, now.as_of(day) if day is not None else now)
+        self._views[key] = view
+        return view
+
+    def _line(self, entry: Entry, name: str, mu: ModelUsage, pricing: str) -> str | None:
+        cost = mu.cost_usd
+        if cost is None:  # unpriced: nothing claimed, COST_LOG.md says so
+            return None
+        usage = mu.usage
+        if usage.total == 0:
+            if cost == 0:
+                return None
+            return (f"{name} costs {_usd(cost)} with no tokens, and methods.cost does not "
+                    "say where the cost came from")
+        view = self._view(name, entry.pricing_table)
+        if view is None:
+            return (f"{name} costs {_usd(cost)} but price table "
+                    f"{entry.pricing_table or self.table.version} has no price for it, so the "
+                    "cost cannot be verified")
+        window = view.window(*_days(entry))
+        for rates in (*window.rows, *window.latest):
+            if _near(cost, _cost(rates, usage)):
+                return None
+            chosen = rates.for_prompt(usage.prompt_tokens)
+            if chosen is not rates and _near(cost, _cost(chosen, usage)):
+                return None  # the whole line priced as one request (tokens typed, diffs)
+        low, high = self._bounds(view, window.rows, usage, pricing)
+        if low is not None and high is not None and low - MICRO <= cost <= high + MICRO:
+            return None
+        what = f"{_usd(_cost(window.rows[0], usage))}" if low is None or high is None \
+            else f"between {_usd(low)} and {_usd(high)}"
+        table = entry.pricing_table or self.table.version
+        note = "" if table == self.table.version else \
+            f" (the table here is now {self.table.version})"
+        return (f"{name} costs {_usd(cost)}, but its tokens cost {what} at the prices of "
+                f"table {table}{note}")
+
+    @staticmethod
+    def _bounds(view: _View, rows: Sequence[Rates], usage: Usage,
+                pricing: str) -> tuple[Decimal | None, Decimal | None]:
+        """(low, high) when the ledger cannot show the exact cost; (None, None) otherwise."""
+        tiers = _TIER_NOTE in pricing and any(
+            usage.prompt_tokens > t.above for r in rows for t in r.tiers)
+        factors = list(view.now.multipliers.values()) if _SPEED_NOTE in pricing else []
+        if len(rows) < 2 and not tiers and not factors:
+            return None, None
+        lows: list[Decimal] = []
+        highs: list[Decimal] = []
+        for kind in RATE_FIELDS:
+            prices = [getattr(r, kind) for r in rows]
+            top = [getattr(t, kind) for r in rows for t in r.tiers] if tiers else []
+            lows.append(min(prices))
+            highs.append(max(prices + top))
+        low = _dot(lows, usage) * min([Decimal(1), *factors])
+        high = _dot(highs, usage) * max([Decimal(1), *factors])
+        return low, high
+
+
+def _days(entry: Entry) -> tuple[date, date]:
+    """The first and last day the session's requests can be dated (a day of slack each
+    way: a request is priced on its own timestamp's date, in whatever zone the log uses)."""
+    first, last = entry.started.date(), (entry.ended or entry.started).date()
+    return (first - _DAY if first > date.min else first,
+            last + _DAY if last < date.max else last)
+
+
+def _usd(value: Decimal) -> str:
+    """An amount for a message, as the ledger writes it (or plainly, if absurdly large)."""
+    try:
+        return f"${money(value)}"
+    except InvalidOperation:
+        return f"${value:E}"
+
+
+def _dot(rates: Sequence[Decimal], usage: Usage) -> Decimal:
+    return sum((getattr(usage, k) * r for k, r in zip(RATE_FIELDS, rates, strict=True)),
+               Decimal(0)) / MILLION
+
+
+def _cost(rates: Rates | Tier, usage: Usage) -> Decimal:
+    """Tokens x one set of rates, the arithmetic of pricing.Plan.cost (factor 1)."""
+    return (usage.input * rates.input + usage.output * rates.output
+            + usage.cache_read * rates.cache_read + usage.cache_write_5m * rates.cache_write_5m
+            + usage.cache_write_1h * rates.cache_write_1h) / MILLION
+
+
+def _near(stored: Decimal, exact: Decimal) -> bool:
+    """Equal to the micro-dollar: the ledger stores `exact` rounded to it."""
+    return abs(stored - exact.quantize(MICRO)) <= MICRO
+
+
+def _table_day(name: str | None) -> date | None:
+    """The date of a table version: `2026-11-22`, or `2026-11-22+repo` with an override."""
+    if not name:
+        return None
+    try:
+        return date.fromisoformat(name.split("+", 1)[0])
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- for `costlog check`
+
+
+def mismatches(entries: Iterable[Entry], table: PriceTable,
+               bundled: PriceTable | None = None) -> list[Mismatch]:
+    verifier = Verifier(table, bundled)
+    found: list[Mismatch] = []
+    for entry in entries:
+        found += verifier.entry(entry)
+    return found
+
+
+def check(ledger: Ledger, entries: Sequence[Entry], table: PriceTable) -> None:
+    """Raise CheckFailed naming the ledger file and line of the first wrong cost."""
+    found = mismatches(entries, table, PriceTable.load())
+    if not found:
+        return
+    first = found[0]
+    path, text = _file_of(ledger, first.entry)
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    raise CheckFailed(f"{first.message}{more}", path=path,
+                      line=cost_line(text, first.model) if text else None,
+                      hint="restore the file from git or record the session again; after a "
+                      "price change, `costlog reprice`")
+
+
+def _file_of(ledger: Ledger, entry: Entry) -> tuple[str, str | None]:
+    """The ledger file holding `entry` and its text (its usual path, else a search)."""
+    ident = re.compile(rf"^\"?id\"?: *[\"']?{re.escape(entry.id)}[\"']? *$", re.MULTILINE)
+    usual = ledger.path_for(entry.id)
+    for path in (usual, *(Path(p) for p in ledger.file_names() if p != str(usual))):
+        try:
+            text = read_repo_text(ledger.repo.root, path)
+        except CostlogError:  # load_all read it a moment ago; a file that changed since
+            continue
+        if text is not None and ident.search(text):
+            return ledger.rel(path), text
+    return ledger.rel(usual), None
+
+
+def cost_line(text: str, model: str | None) -> int | None:
+    """The line of the entry's `cost_usd` (model None) or of that model's cost."""
+    lines = text.splitlines()
+    if model is None:
+        return next((i for i, line in enumerate(lines, 1)
+                     if re.match(r"\"?cost_usd\"? *:", line)), None)
+    key = re.compile(rf"( +)(?:\"{re.escape(model)}\"|'{re.escape(model)}'|"
+                     rf"{re.escape(model)}) *:")
+    inside = False
+    for number, line in enumerate(lines, 1):
+        if re.match(r"\"?models\"? *:", line):
+            inside = True
+            continue
+        if inside and line[:1] not in ("", " ", "#"):
+            inside = False
+        found = key.match(line) if inside else None
+        if found is None:
+            continue
+        if "cost_usd" in line:
+            return number
+        indent = len(found.group(1))
+        for later, below in enumerate(lines[number:], number + 1):
+            if below.strip() and len(below) - len(below.lstrip()) <= indent:
+                break
+            if re.match(r" *\"?cost_usd\"? *:", below):
+                return later
+        return number
+    return None
