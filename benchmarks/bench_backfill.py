@@ -36,17 +36,25 @@ import gen_codex_corpus
 
 def make_repo(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Bench", "GIT_AUTHOR_EMAIL": "b@example.com",
-           "GIT_COMMITTER_NAME": "Bench", "GIT_COMMITTER_EMAIL": "b@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Bench",
+        "GIT_AUTHOR_EMAIL": "b@example.com",
+        "GIT_COMMITTER_NAME": "Bench",
+        "GIT_COMMITTER_EMAIL": "b@example.com",
+    }
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True, env=env)
     start = datetime(2026, 10, 20, 9, 0, tzinfo=UTC)
     for n in range(60):  # a commit every ~12 hours over the history
         when = (start + timedelta(hours=12 * n)).isoformat()
         (root / f"module_{n % 7}.py").write_text(f"VALUE = {n}\n")
         subprocess.run(["git", "add", "-A"], cwd=root, check=True, env=env)
-        subprocess.run(["git", "commit", "-q", "-m", f"WRK-{100 + n}: change {n}"], cwd=root,
-                       check=True, env={**env, "GIT_AUTHOR_DATE": when,
-                                        "GIT_COMMITTER_DATE": when})
+        subprocess.run(
+            ["git", "commit", "-q", "-m", f"WRK-{100 + n}: change {n}"],
+            cwd=root,
+            check=True,
+            env={**env, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when},
+        )
 
 
 def claude_history(root: Path, size_mb: float, cwds: list[str], share: float) -> int:
@@ -60,9 +68,13 @@ def claude_history(root: Path, size_mb: float, cwds: list[str], share: float) ->
         cwd = cwds[0] if here else corpus.rng.choice(cwds[1:])
         mine += here
         roll = corpus.rng.random()
-        target = (corpus.rng.randint(5_000_000, 50_000_000) if roll < 0.04 else
-                  corpus.rng.randint(500_000, 3_000_000) if roll < 0.3 else
-                  corpus.rng.randint(20_000, 400_000))
+        target = (
+            corpus.rng.randint(5_000_000, 50_000_000)
+            if roll < 0.04
+            else corpus.rng.randint(500_000, 3_000_000)
+            if roll < 0.3
+            else corpus.rng.randint(20_000, 400_000)
+        )
         target = min(target, max(budget - corpus.bytes, 20_000))
         project = "".join(ch if ch.isalnum() else "-" for ch in cwd)
         corpus.session(project, cwd, target, start + timedelta(minutes=n * 37))
@@ -74,8 +86,9 @@ def child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float,
     """(wall seconds, peak RSS MB of the child, stdout)."""
     with tempfile.TemporaryFile(mode="w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err,
-                                text=True)
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True
+        )
         assert proc.stdout is not None
         out = proc.stdout.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -126,12 +139,17 @@ def _repeat_last_line(path: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--claude-mb", type=float, default=50)
     parser.add_argument("--codex-mb", type=float, default=50)
-    parser.add_argument("--share", type=float, default=0.5,
-                        help="fraction of sessions in the benchmark repo (default 0.5)")
+    parser.add_argument(
+        "--share",
+        type=float,
+        default=0.5,
+        help="fraction of sessions in the benchmark repo (default 0.5)",
+    )
     parser.add_argument("--work", type=Path, help="work dir (reused if it holds a history)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="costlog-backfill-"))
@@ -144,16 +162,26 @@ def main() -> None:
         mine = claude_history(claude, args.claude_mb, cwds, args.share)
         weights = [args.share] + [(1 - args.share) / 9] * 9
         truth = gen_codex_corpus.generate(codex, args.codex_mb, cwds, weights)
-        print(f"generated in {time.perf_counter() - t0:.0f} s: Claude {args.claude_mb:.0f} MB "
-              f"({mine} sessions in the repo), Codex {int(str(truth['bytes'])) / 1e6:.0f} MB "
-              f"({truth['sessions']} sessions)")
-    env = {**os.environ, "HOME": str(work / "home"), "CLAUDE_CONFIG_DIR": str(claude),
-           "CODEX_HOME": str(codex), "COSTLOG_CACHE_DIR": str(work / "cache"),
-           "XDG_CACHE_HOME": str(work / "cache")}
+        print(
+            f"generated in {time.perf_counter() - t0:.0f} s: Claude {args.claude_mb:.0f} MB "
+            f"({mine} sessions in the repo), Codex {int(str(truth['bytes'])) / 1e6:.0f} MB "
+            f"({truth['sessions']} sessions)"
+        )
+    env = {
+        **os.environ,
+        "HOME": str(work / "home"),
+        "CLAUDE_CONFIG_DIR": str(claude),
+        "CODEX_HOME": str(codex),
+        "COSTLOG_CACHE_DIR": str(work / "cache"),
+        "XDG_CACHE_HOME": str(work / "cache"),
+    }
     cmd = [sys.executable, "-m", "costlog", "backfill"]
-    runs = [("cold", None), ("again", None),
-            ("grown", lambda: grow_one_codex_session(codex, repo)),
-            ("other", lambda: touch_other_project(claude, codex, repo))]
+    runs = [
+        ("cold", None),
+        ("again", None),
+        ("grown", lambda: grow_one_codex_session(codex, repo)),
+        ("other", lambda: touch_other_project(claude, codex, repo)),
+    ]
     for name, before in runs:
         if before:
             before()

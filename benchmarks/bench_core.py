@@ -33,8 +33,9 @@ def timed(cmd: list[str], cwd: Path) -> tuple[float, float, float]:
     """(wall seconds, peak RSS MiB, CPU seconds) of one run. CPU time (user + system of the
     child) barely moves when other processes share the cores; wall time does."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=ENV)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in (0, 3):
@@ -48,8 +49,10 @@ def bench(name: str, cmd: list[str], cwd: Path, runs: int) -> dict[str, float]:
     wall = statistics.median(s[0] for s in samples)
     rss = max(s[1] for s in samples)
     cpu = statistics.median(s[2] for s in samples)
-    print(f"{name:<38} median {wall * 1000:8.1f} ms (cpu {cpu * 1000:8.1f} ms)   "
-          f"peak RSS {rss:6.1f} MiB   (n={runs})")
+    print(
+        f"{name:<38} median {wall * 1000:8.1f} ms (cpu {cpu * 1000:8.1f} ms)   "
+        f"peak RSS {rss:6.1f} MiB   (n={runs})"
+    )
     return {"wall": wall, "rss": rss, "cpu": cpu}
 
 
@@ -64,34 +67,72 @@ def ledger_benches(n: int, runs: int, tmp: Path) -> dict[str, dict[str, float]]:
     write_ledger(repo, n)
     print(f"(wrote {n:,} ledger files in {time.perf_counter() - t0:.1f} s)")
     cold = timed([*COSTLOG, "render"], repo)
-    print(f"{'render, cold (no parse cache)':<38} {cold[0] * 1000:15.1f} ms (cpu "
-          f"{cold[2] * 1000:8.1f} ms)   peak RSS {cold[1]:6.1f} MiB")
+    print(
+        f"{'render, cold (no parse cache)':<38} {cold[0] * 1000:15.1f} ms (cpu "
+        f"{cold[2] * 1000:8.1f} ms)   peak RSS {cold[1]:6.1f} MiB"
+    )
     out = {
         "render": bench(f"render, warm ({n:,} sessions)", [*COSTLOG, "render"], repo, runs),
         "check": bench(f"check, warm ({n:,} sessions)", [*COSTLOG, "check"], repo, runs),
         "report": bench(f"report --by month ({n:,})", [*COSTLOG, "report"], repo, runs),
-        "report-json": bench(f"report --by work-item --json ({n:,})",
-                             [*COSTLOG, "report", "--by", "work-item", "--json"], repo, runs),
-        "record-norender": bench(f"record --no-render ({n:,} sessions)",
-                                 [*COSTLOG, "record", "--model", "claude-sonnet-4-6", "--cost",
-                                  "0.1", "--session", "bench", "--no-render"], repo, runs),
-        "record-render": bench(f"record + render ({n:,} sessions)",
-                               [*COSTLOG, "record", "--model", "claude-sonnet-4-6", "--cost",
-                                "0.1", "--session", "bench"], repo, runs),
+        "report-json": bench(
+            f"report --by work-item --json ({n:,})",
+            [*COSTLOG, "report", "--by", "work-item", "--json"],
+            repo,
+            runs,
+        ),
+        "record-norender": bench(
+            f"record --no-render ({n:,} sessions)",
+            [
+                *COSTLOG,
+                "record",
+                "--model",
+                "claude-sonnet-4-6",
+                "--cost",
+                "0.1",
+                "--session",
+                "bench",
+                "--no-render",
+            ],
+            repo,
+            runs,
+        ),
+        "record-render": bench(
+            f"record + render ({n:,} sessions)",
+            [
+                *COSTLOG,
+                "record",
+                "--model",
+                "claude-sonnet-4-6",
+                "--cost",
+                "0.1",
+                "--session",
+                "bench",
+            ],
+            repo,
+            runs,
+        ),
     }
     target = TARGETS.get(n)
     if target:
         for name in ("render", "report", "report-json"):
             verdict = "ok" if out[name]["wall"] <= target else "OVER"
-            print(f"  target {name} <= {target:.0f} s: {verdict} (wall; "
-                  f"cpu {'ok' if out[name]['cpu'] <= target else 'OVER'})")
+            print(
+                f"  target {name} <= {target:.0f} s: {verdict} (wall; "
+                f"cpu {'ok' if out[name]['cpu'] <= target else 'OVER'})"
+            )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, nargs="+", default=[10_000],
-                        help="sessions in the ledger (several sizes allowed)")
+    parser.add_argument(
+        "-n",
+        type=int,
+        nargs="+",
+        default=[10_000],
+        help="sessions in the ledger (several sizes allowed)",
+    )
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -99,17 +140,30 @@ def main() -> None:
         small = tmp / "small"
         small.mkdir()
         subprocess.run(["git", "init", "-q"], cwd=small, check=True)
-        base = bench("baseline: python -c pass", [sys.executable, "-c", "pass"], small,
-                     args.runs)
+        base = bench("baseline: python -c pass", [sys.executable, "-c", "pass"], small, args.runs)
         bench("costlog --help", [*COSTLOG, "--help"], small, args.runs)
-        rec = bench("record manual (empty ledger)",
-                    [*COSTLOG, "record", "--model", "claude-sonnet-4-6", "--cost", "0.1",
-                     "--session", "bench"], small, args.runs)
+        rec = bench(
+            "record manual (empty ledger)",
+            [
+                *COSTLOG,
+                "record",
+                "--model",
+                "claude-sonnet-4-6",
+                "--cost",
+                "0.1",
+                "--session",
+                "bench",
+            ],
+            small,
+            args.runs,
+        )
         print(f"  target record <= 150 ms: {'ok' if rec['wall'] <= 0.15 else 'OVER'}")
         for n in args.n:
             out = ledger_benches(n, args.runs if n <= 10_000 else max(2, args.runs // 2), tmp)
-            print(f"ratios to `python -c pass` ({base['wall'] * 1000:.1f} ms) at {n:,}: "
-                  + ", ".join(f"{k} {v['wall'] / base['wall']:.0f}x" for k, v in out.items()))
+            print(
+                f"ratios to `python -c pass` ({base['wall'] * 1000:.1f} ms) at {n:,}: "
+                + ", ".join(f"{k} {v['wall'] / base['wall']:.0f}x" for k, v in out.items())
+            )
 
 
 if __name__ == "__main__":

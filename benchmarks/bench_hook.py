@@ -40,8 +40,7 @@ def _children_cpu() -> float:
 def run(cmd: list[str], cwd: Path, env: dict[str, str], stdin: str | None = None) -> float:
     cpu = _children_cpu()
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, input=stdin, text=True, check=True,
-                   capture_output=True)
+    subprocess.run(cmd, cwd=cwd, env=env, input=stdin, text=True, check=True, capture_output=True)
     LAST_CPU[0] = _children_cpu() - cpu
     return time.perf_counter() - start
 
@@ -57,25 +56,49 @@ def transcript(repo: Path, claude: Path, sid: str) -> Path:
     slug = re.sub(r"[^A-Za-z0-9]", "-", str(repo))
     path = claude / "projects" / slug / f"{sid}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = [{"type": "user", "sessionId": sid, "cwd": str(repo), "uuid": "u0",
-              "timestamp": "2026-11-20T12:00:00.000Z", "version": "2.1.119",
-              "message": {"role": "user", "content": "benchmark"}}]
+    lines = [
+        {
+            "type": "user",
+            "sessionId": sid,
+            "cwd": str(repo),
+            "uuid": "u0",
+            "timestamp": "2026-11-20T12:00:00.000Z",
+            "version": "2.1.119",
+            "message": {"role": "user", "content": "benchmark"},
+        }
+    ]
     for i in range(5):
-        lines.append({"type": "assistant", "sessionId": sid, "cwd": str(repo),
-                      "uuid": f"a{i}", "requestId": f"req_{i}", "version": "2.1.119",
-                      "timestamp": f"2026-11-20T12:0{i + 1}:00.000Z",
-                      "message": {"model": "claude-sonnet-4-6", "id": f"msg_{i}",
-                                  "role": "assistant", "stop_reason": "end_turn",
-                                  "content": [{"type": "text", "text": "ok"}],
-                                  "usage": {"input_tokens": 10, "output_tokens": 200,
-                                            "cache_read_input_tokens": 20000,
-                                            "cache_creation_input_tokens": 1000}}})
+        lines.append(
+            {
+                "type": "assistant",
+                "sessionId": sid,
+                "cwd": str(repo),
+                "uuid": f"a{i}",
+                "requestId": f"req_{i}",
+                "version": "2.1.119",
+                "timestamp": f"2026-11-20T12:0{i + 1}:00.000Z",
+                "message": {
+                    "model": "claude-sonnet-4-6",
+                    "id": f"msg_{i}",
+                    "role": "assistant",
+                    "stop_reason": "end_turn",
+                    "content": [{"type": "text", "text": "ok"}],
+                    "usage": {
+                        "input_tokens": 10,
+                        "output_tokens": 200,
+                        "cache_read_input_tokens": 20000,
+                        "cache_creation_input_tokens": 1000,
+                    },
+                },
+            }
+        )
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return path
 
 
-def pairs(repo: Path, env: dict[str, str], runs: int, empty: Path,
-          before: object = None) -> tuple[list[float], list[float]]:
+def pairs(
+    repo: Path, env: dict[str, str], runs: int, empty: Path, before: object = None
+) -> tuple[list[float], list[float]]:
     """(wall-time differences, CPU-time differences), hooked minus hookless, per pair."""
     diffs, cpu = [], []
     for i in range(runs):
@@ -97,14 +120,26 @@ def setup(tmp: Path, n: int) -> tuple[Path, dict[str, str], Path, Path]:
     repo, home, claude, empty = (tmp / d for d in ("repo", "home", "claude", "no-hooks"))
     for d in (repo, home, claude, empty):
         d.mkdir()
-    env = {**os.environ, "HOME": str(home), "CLAUDE_CONFIG_DIR": str(claude),
-           "GIT_CONFIG_NOSYSTEM": "1", "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@x",
-           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@x",
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "CLAUDE_CONFIG_DIR": str(claude),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "b",
+        "GIT_AUTHOR_EMAIL": "b@x",
+        "GIT_COMMITTER_NAME": "b",
+        "GIT_COMMITTER_EMAIL": "b@x",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, env=env, check=True)
     write_ledger(repo, n)
-    subprocess.run([sys.executable, "-m", "costlog", "init", "--agent", "claude-code"],
-                   cwd=repo, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "costlog", "init", "--agent", "claude-code"],
+        cwd=repo,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
     commit(repo, env, -1, False, empty)
     return repo, env, claude, empty
@@ -124,26 +159,45 @@ def main() -> None:
 
         def queue_one(i: int) -> None:
             sid = f"bench-{i:04d}-0000-4000-8000-000000000000"
-            payload = {"session_id": sid, "cwd": str(repo), "hook_event_name": "SessionEnd",
-                       "transcript_path": str(transcript(repo, claude, sid)), "reason": "other"}
-            run([sys.executable, "-m", "costlog.integration.hookrun", "session-end", "--agent",
-                 "claude-code"], repo, env, json.dumps(payload))
+            payload = {
+                "session_id": sid,
+                "cwd": str(repo),
+                "hook_event_name": "SessionEnd",
+                "transcript_path": str(transcript(repo, claude, sid)),
+                "reason": "other",
+            }
+            run(
+                [
+                    sys.executable,
+                    "-m",
+                    "costlog.integration.hookrun",
+                    "session-end",
+                    "--agent",
+                    "claude-code",
+                ],
+                repo,
+                env,
+                json.dumps(payload),
+            )
 
         recording, recording_cpu = pairs(repo, env, max(5, args.runs // 2), empty, queue_one)
         recorded = len(list((repo / ".costlog" / "sessions" / "claude-code").glob("bench-*")))
-    print(f"post-commit hook overhead over a hookless commit, {args.n} sessions in the "
-          f"ledger; median of {len(idle)} pairs, wall (CPU) ms; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores:")
+    print(
+        f"post-commit hook overhead over a hookless commit, {args.n} sessions in the "
+        f"ledger; median of {len(idle)} pairs, wall (CPU) ms; load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores:"
+    )
     show("nothing to record (target <= 100)", idle, idle_cpu)
     show("an agent session is live (log written just now)", active, active_cpu)
-    show(f"records 1 session ({recorded} over {len(recording)} commits)", recording,
-         recording_cpu)
+    show(f"records 1 session ({recorded} over {len(recording)} commits)", recording, recording_cpu)
 
 
 def show(label: str, wall: list[float], cpu: list[float]) -> None:
     ms = 1000
-    print(f"  {label:<50} {statistics.median(wall) * ms:7.1f} ({statistics.median(cpu) * ms:.1f})"
-          f"   min {min(wall) * ms:.1f}, max {max(wall) * ms:.1f}")
+    print(
+        f"  {label:<50} {statistics.median(wall) * ms:7.1f} ({statistics.median(cpu) * ms:.1f})"
+        f"   min {min(wall) * ms:.1f}, max {max(wall) * ms:.1f}"
+    )
 
 
 if __name__ == "__main__":

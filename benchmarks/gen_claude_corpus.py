@@ -30,12 +30,52 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-MODELS = ["claude-sonnet-4-6"] * 6 + ["claude-opus-4-6"] * 2 + ["claude-opus-4-7",
-                                                                "claude-haiku-4-5"]
-WORDS = ["the", "of", "and", "to", "in", "is", "for", "that", "with", "file", "test", "def",
-         "return", "import", "class", "value", "error", "config", "should", "function", "data",
-         "path", "self", "result", "update", "make", "run", "check", "build", "new", "add",
-         "fix", "line", "list", "string", "type", "name", "if", "else", "while", "try"]
+MODELS = (
+    ["claude-sonnet-4-6"] * 6 + ["claude-opus-4-6"] * 2 + ["claude-opus-4-7", "claude-haiku-4-5"]
+)
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "for",
+    "that",
+    "with",
+    "file",
+    "test",
+    "def",
+    "return",
+    "import",
+    "class",
+    "value",
+    "error",
+    "config",
+    "should",
+    "function",
+    "data",
+    "path",
+    "self",
+    "result",
+    "update",
+    "make",
+    "run",
+    "check",
+    "build",
+    "new",
+    "add",
+    "fix",
+    "line",
+    "list",
+    "string",
+    "type",
+    "name",
+    "if",
+    "else",
+    "while",
+    "try",
+]
 
 
 class Corpus:
@@ -51,7 +91,7 @@ class Corpus:
 
     def text(self, n: int) -> str:
         start = self.rng.randint(0, len(self.filler) - n - 1)
-        return self.filler[start:start + n]
+        return self.filler[start : start + n]
 
     def uid(self, prefix: str) -> str:
         return f"{prefix}{self.rng.getrandbits(96):024x}"
@@ -59,17 +99,27 @@ class Corpus:
     def count(self, model: str, usage: dict[str, int]) -> None:
         c = self.per_model.setdefault(model, Counter())
         writes = usage["cache_creation"]
-        for key, value in (("input", usage["input_tokens"]), ("output", usage["output_tokens"]),
-                           ("cache_read", usage["cache_read_input_tokens"]),
-                           ("cache_write_5m", writes["ephemeral_5m_input_tokens"]),
-                           ("cache_write_1h", writes["ephemeral_1h_input_tokens"])):
+        for key, value in (
+            ("input", usage["input_tokens"]),
+            ("output", usage["output_tokens"]),
+            ("cache_read", usage["cache_read_input_tokens"]),
+            ("cache_write_5m", writes["ephemeral_5m_input_tokens"]),
+            ("cache_write_1h", writes["ephemeral_1h_input_tokens"]),
+        ):
             self.truth[key] += value
             c[key] += value
         self.truth["requests"] += 1
         c["requests"] += 1
 
-    def session(self, project: str, cwd: str, target: int, start: datetime,
-                replay: list[str] | None = None, keep: bool = False) -> list[str]:
+    def session(
+        self,
+        project: str,
+        cwd: str,
+        target: int,
+        start: datetime,
+        replay: list[str] | None = None,
+        keep: bool = False,
+    ) -> list[str]:
         """Write one session file; returns its lines when `keep` (to resume it later)."""
         sid = f"{self.rng.getrandbits(128):032x}"
         sid = f"{sid[:8]}-{sid[8:12]}-{sid[12:16]}-{sid[16:20]}-{sid[20:]}"
@@ -87,13 +137,26 @@ class Corpus:
             for text in replay or ():  # a resumed session starts with the old lines
                 out.write(text)
                 size += len(text.encode())
-            base = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": cwd,
-                    "sessionId": sid, "version": "2.1.110" if every_line_final else "2.1.90",
-                    "gitBranch": "main"}
-            size += self.line(out, {**base, "type": "user", "uuid": self.uid("u"),
-                                    "timestamp": self.stamp(when),
-                                    "message": {"role": "user", "content": self.text(300)}},
-                              kept if keep else None)
+            base = {
+                "parentUuid": None,
+                "isSidechain": False,
+                "userType": "external",
+                "cwd": cwd,
+                "sessionId": sid,
+                "version": "2.1.110" if every_line_final else "2.1.90",
+                "gitBranch": "main",
+            }
+            size += self.line(
+                out,
+                {
+                    **base,
+                    "type": "user",
+                    "uuid": self.uid("u"),
+                    "timestamp": self.stamp(when),
+                    "message": {"role": "user", "content": self.text(300)},
+                },
+                kept if keep else None,
+            )
             turn = 0
             while size < target:
                 turn += 1
@@ -109,49 +172,99 @@ class Corpus:
                     line_usage, stop = usage, "tool_use"
                     if not every_line_final and not last:
                         # streaming placeholder: message_start shape, small output count
-                        line_usage = {**usage, "output_tokens": self.rng.randint(
-                            1, min(30, int(usage["output_tokens"])))}  # type: ignore[call-overload]
+                        line_usage = {
+                            **usage,
+                            "output_tokens": self.rng.randint(
+                                1, min(30, int(usage["output_tokens"]))
+                            ),
+                        }  # type: ignore[call-overload]
                         stop = None
                     elif not every_line_final:
-                        line_usage = {**usage, "server_tool_use": {"web_search_requests": 0},
-                                      "iterations": [], "speed": "standard"}
-                    size += self.line(out, {**base, "type": "assistant", "uuid": self.uid("a"),
-                                            "timestamp": self.stamp(when), "requestId": rid,
-                                            "message": {"model": model, "id": mid,
-                                                        "type": "message", "role": "assistant",
-                                                        "content": [block],
-                                                        "stop_reason": stop,
-                                                        "stop_sequence": None,
-                                                        "usage": line_usage}},
-                                      kept if keep else None)
+                        line_usage = {
+                            **usage,
+                            "server_tool_use": {"web_search_requests": 0},
+                            "iterations": [],
+                            "speed": "standard",
+                        }
+                    size += self.line(
+                        out,
+                        {
+                            **base,
+                            "type": "assistant",
+                            "uuid": self.uid("a"),
+                            "timestamp": self.stamp(when),
+                            "requestId": rid,
+                            "message": {
+                                "model": model,
+                                "id": mid,
+                                "type": "message",
+                                "role": "assistant",
+                                "content": [block],
+                                "stop_reason": stop,
+                                "stop_sequence": None,
+                                "usage": line_usage,
+                            },
+                        },
+                        kept if keep else None,
+                    )
                 if self.rng.random() < 0.01:  # a /btw aside replays the message as a sidechain
-                    size += self.line(out, {**base, "isSidechain": True, "type": "assistant",
-                                            "uuid": self.uid("a"), "requestId": self.uid("req_"),
-                                            "timestamp": self.stamp(when),
-                                            "message": {"model": model, "id": mid,
-                                                        "type": "message", "role": "assistant",
-                                                        "content": blocks[-1:],
-                                                        "stop_reason": "end_turn",
-                                                        "usage": usage}})
+                    size += self.line(
+                        out,
+                        {
+                            **base,
+                            "isSidechain": True,
+                            "type": "assistant",
+                            "uuid": self.uid("a"),
+                            "requestId": self.uid("req_"),
+                            "timestamp": self.stamp(when),
+                            "message": {
+                                "model": model,
+                                "id": mid,
+                                "type": "message",
+                                "role": "assistant",
+                                "content": blocks[-1:],
+                                "stop_reason": "end_turn",
+                                "usage": usage,
+                            },
+                        },
+                    )
                 if self.rng.random() < 0.005:  # an API error shown as a message: not billed
-                    size += self.line(out, {**base, "type": "assistant", "uuid": self.uid("a"),
-                                            "timestamp": self.stamp(when),
-                                            "isApiErrorMessage": True,
-                                            "requestId": self.uid("req_"),
-                                            "message": {"model": "<synthetic>",
-                                                        "id": self.uid("msg_"),
-                                                        "type": "message", "role": "assistant",
-                                                        "content": [{"type": "text", "text":
-                                                                     "API Error: 529"}],
-                                                        "stop_reason": "stop_sequence",
-                                                        "usage": {"input_tokens": 0,
-                                                                  "output_tokens": 0}}})
-                result = {"type": "tool_result", "tool_use_id": self.uid("toolu_"),
-                          "content": self.text(self.rng.choice([200, 800, 2_000, 6_000, 20_000]))}
-                size += self.line(out, {**base, "type": "user", "uuid": self.uid("u"),
-                                        "timestamp": self.stamp(when),
-                                        "message": {"role": "user", "content": [result]}},
-                                  kept if keep else None)
+                    size += self.line(
+                        out,
+                        {
+                            **base,
+                            "type": "assistant",
+                            "uuid": self.uid("a"),
+                            "timestamp": self.stamp(when),
+                            "isApiErrorMessage": True,
+                            "requestId": self.uid("req_"),
+                            "message": {
+                                "model": "<synthetic>",
+                                "id": self.uid("msg_"),
+                                "type": "message",
+                                "role": "assistant",
+                                "content": [{"type": "text", "text": "API Error: 529"}],
+                                "stop_reason": "stop_sequence",
+                                "usage": {"input_tokens": 0, "output_tokens": 0},
+                            },
+                        },
+                    )
+                result = {
+                    "type": "tool_result",
+                    "tool_use_id": self.uid("toolu_"),
+                    "content": self.text(self.rng.choice([200, 800, 2_000, 6_000, 20_000])),
+                }
+                size += self.line(
+                    out,
+                    {
+                        **base,
+                        "type": "user",
+                        "uuid": self.uid("u"),
+                        "timestamp": self.stamp(when),
+                        "message": {"role": "user", "content": [result]},
+                    },
+                    kept if keep else None,
+                )
                 if subagents and turn % 40 == 5:
                     size += self.subagent(folder / sid / "subagents", base, when, out)
         self.bytes += size
@@ -160,23 +273,36 @@ class Corpus:
     def response(self, context: int) -> tuple[dict[str, object], list[dict[str, object]]]:
         one_hour = self.rng.random() < 0.5
         write = self.rng.randint(200, 6_000)
-        usage = {"input_tokens": self.rng.randint(1, 12),
-                 "cache_creation_input_tokens": write, "cache_read_input_tokens": context,
-                 "cache_creation": {"ephemeral_5m_input_tokens": 0 if one_hour else write,
-                                    "ephemeral_1h_input_tokens": write if one_hour else 0},
-                 "output_tokens": self.rng.randint(20, 2_500), "service_tier": "standard"}
+        usage = {
+            "input_tokens": self.rng.randint(1, 12),
+            "cache_creation_input_tokens": write,
+            "cache_read_input_tokens": context,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": 0 if one_hour else write,
+                "ephemeral_1h_input_tokens": write if one_hour else 0,
+            },
+            "output_tokens": self.rng.randint(20, 2_500),
+            "service_tier": "standard",
+        }
         blocks: list[dict[str, object]] = []
         if self.rng.random() < 0.4:
             blocks.append({"type": "thinking", "thinking": "", "signature": self.text(400)})
         if self.rng.random() < 0.7:
             blocks.append({"type": "text", "text": self.text(self.rng.randint(40, 900))})
         for _ in range(self.rng.choice([1, 1, 1, 2, 4])):
-            blocks.append({"type": "tool_use", "id": self.uid("toolu_"), "name": "Read",
-                           "input": {"file_path": f"/work/src/{self.rng.choice(WORDS)}.py"}})
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": self.uid("toolu_"),
+                    "name": "Read",
+                    "input": {"file_path": f"/work/src/{self.rng.choice(WORDS)}.py"},
+                }
+            )
         return usage, blocks  # type: ignore[return-value]
 
-    def subagent(self, folder: Path, base: dict[str, object], when: datetime,
-                 parent: object) -> int:
+    def subagent(
+        self, folder: Path, base: dict[str, object], when: datetime, parent: object
+    ) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         agent = f"{self.rng.getrandbits(64):016x}"[:17]
         size = 0
@@ -187,16 +313,36 @@ class Corpus:
                 model = "claude-haiku-4-5" if self.rng.random() < 0.5 else "claude-sonnet-4-6"
                 self.count(model, usage)
                 mid, rid = self.uid("msg_01"), self.uid("req_011C")
-                line = {**base, "isSidechain": True, "agentId": agent, "type": "assistant",
-                        "uuid": self.uid("a"), "timestamp": self.stamp(when), "requestId": rid,
-                        "message": {"model": model, "id": mid, "type": "message",
-                                    "role": "assistant", "content": blocks[-1:],
-                                    "stop_reason": "end_turn", "usage": usage}}
+                line = {
+                    **base,
+                    "isSidechain": True,
+                    "agentId": agent,
+                    "type": "assistant",
+                    "uuid": self.uid("a"),
+                    "timestamp": self.stamp(when),
+                    "requestId": rid,
+                    "message": {
+                        "model": model,
+                        "id": mid,
+                        "type": "message",
+                        "role": "assistant",
+                        "content": blocks[-1:],
+                        "stop_reason": "end_turn",
+                        "usage": usage,
+                    },
+                }
                 size += self.line(out, line)
                 # the parent mirrors it as a progress line (same message.id + requestId)
-                size += self.line(parent, {**base, "type": "progress", "uuid": self.uid("p"),
-                                           "timestamp": self.stamp(when),
-                                           "data": {"message": {**line, "type": "assistant"}}})
+                size += self.line(
+                    parent,
+                    {
+                        **base,
+                        "type": "progress",
+                        "uuid": self.uid("p"),
+                        "timestamp": self.stamp(when),
+                        "data": {"message": {**line, "type": "assistant"}},
+                    },
+                )
         return size
 
     @staticmethod
@@ -222,29 +368,47 @@ def generate(root: Path, size_mb: float, seed: int = 7) -> dict[str, object]:
         cwd = corpus.rng.choice(projects)
         project = "".join(ch if ch.isalnum() else "-" for ch in cwd)
         roll = corpus.rng.random()
-        target = (corpus.rng.randint(5_000_000, 50_000_000) if roll < 0.04 else
-                  corpus.rng.randint(500_000, 3_000_000) if roll < 0.3 else
-                  corpus.rng.randint(20_000, 400_000))
+        target = (
+            corpus.rng.randint(5_000_000, 50_000_000)
+            if roll < 0.04
+            else corpus.rng.randint(500_000, 3_000_000)
+            if roll < 0.3
+            else corpus.rng.randint(20_000, 400_000)
+        )
         target = min(target, max(budget - corpus.bytes, 20_000))
         when = start + timedelta(minutes=n * 37)
         resumable = target < 1_000_000 and corpus.rng.random() < 0.08
         kept = corpus.session(project, cwd, target, when, keep=resumable)
         n += 1
         if resumable:  # `claude --resume`: a new file that replays the old one, then goes on
-            corpus.session(project, cwd, len("".join(kept)) + 60_000,
-                           when + timedelta(minutes=30), replay=kept)
+            corpus.session(
+                project, cwd, len("".join(kept)) + 60_000, when + timedelta(minutes=30), replay=kept
+            )
             n += 1
-    truth = {"sessions": corpus.sessions, "bytes": corpus.bytes,
-             **{k: corpus.truth[k] for k in ("input", "output", "cache_read", "cache_write_5m",
-                                             "cache_write_1h", "requests")},
-             "models": {m: dict(c) for m, c in sorted(corpus.per_model.items())}}
+    truth = {
+        "sessions": corpus.sessions,
+        "bytes": corpus.bytes,
+        **{
+            k: corpus.truth[k]
+            for k in (
+                "input",
+                "output",
+                "cache_read",
+                "cache_write_5m",
+                "cache_write_1h",
+                "requests",
+            )
+        },
+        "models": {m: dict(c) for m, c in sorted(corpus.per_model.items())},
+    }
     (root / "truth.json").write_text(json.dumps(truth, indent=2))
     return truth
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out", type=Path)
     parser.add_argument("--size-mb", type=float, default=500)
     parser.add_argument("--seed", type=int, default=7)

@@ -22,9 +22,39 @@ from pathlib import Path
 from typing import IO, Any
 
 MODELS = ["gpt-5.2-codex"] * 5 + ["gpt-5-codex"] * 2 + ["gpt-5.1-codex-mini"]
-WORDS = ["the", "of", "and", "to", "in", "is", "for", "that", "with", "file", "test", "def",
-         "return", "import", "class", "value", "error", "config", "should", "function", "data",
-         "path", "self", "result", "update", "make", "run", "check", "build", "new", "add"]
+WORDS = [
+    "the",
+    "of",
+    "and",
+    "to",
+    "in",
+    "is",
+    "for",
+    "that",
+    "with",
+    "file",
+    "test",
+    "def",
+    "return",
+    "import",
+    "class",
+    "value",
+    "error",
+    "config",
+    "should",
+    "function",
+    "data",
+    "path",
+    "self",
+    "result",
+    "update",
+    "make",
+    "run",
+    "check",
+    "build",
+    "new",
+    "add",
+]
 FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
 
 
@@ -39,7 +69,7 @@ class Corpus:
 
     def text(self, n: int) -> str:
         start = self.rng.randint(0, len(self.filler) - n - 1)
-        return self.filler[start:start + n]
+        return self.filler[start : start + n]
 
     def uuid(self) -> str:
         h = f"{self.rng.getrandbits(128):032x}"
@@ -56,17 +86,36 @@ class Corpus:
         when = start
         git = {"branch": "main", "commit_hash": f"{self.rng.getrandbits(40):010x}"}
         with open(folder / name, "w", encoding="utf-8") as out:
-            size = self.line(out, when, "session_meta", {
-                "id": sid, "timestamp": self.stamp(when), "cwd": cwd,
-                "originator": "codex_cli_rs", "cli_version": "0.108.0", "source": "cli",
-                "model_provider": "openai", "git": git})
+            size = self.line(
+                out,
+                when,
+                "session_meta",
+                {
+                    "id": sid,
+                    "timestamp": self.stamp(when),
+                    "cwd": cwd,
+                    "originator": "codex_cli_rs",
+                    "cli_version": "0.108.0",
+                    "source": "cli",
+                    "model_provider": "openai",
+                    "git": git,
+                },
+            )
             context = self.rng.randint(8_000, 20_000)
             while size < target:
                 when += timedelta(seconds=self.rng.randint(20, 120))
-                size += self.line(out, when, "turn_context", {"model": model, "cwd": cwd,
-                                                              "approval_policy": "on-request"})
-                size += self.line(out, when, "event_msg", {
-                    "type": "user_message", "message": self.text(200), "images": []})
+                size += self.line(
+                    out,
+                    when,
+                    "turn_context",
+                    {"model": model, "cwd": cwd, "approval_policy": "on-request"},
+                )
+                size += self.line(
+                    out,
+                    when,
+                    "event_msg",
+                    {"type": "user_message", "message": self.text(200), "images": []},
+                )
                 for _ in range(self.rng.randint(2, 8)):
                     when += timedelta(seconds=self.rng.randint(2, 30))
                     size += self.call(out, when, context, total)
@@ -77,20 +126,51 @@ class Corpus:
 
     def call(self, out: IO[str], when: datetime, context: int, total: dict[str, int]) -> int:
         call_id = f"call_{self.rng.getrandbits(64):016x}"
-        size = self.line(out, when, "response_item", {
-            "type": "reasoning", "summary": [], "content": None,
-            "encrypted_content": self.text(self.rng.randint(200, 1_200))})
-        size += self.line(out, when, "response_item", {
-            "type": "function_call", "name": "shell", "call_id": call_id,
-            "arguments": json.dumps({"command": ["bash", "-lc", self.text(60)]})})
-        size += self.line(out, when, "response_item", {
-            "type": "function_call_output", "call_id": call_id,
-            "output": json.dumps({"output": self.text(self.rng.choice(
-                [200, 800, 2_000, 6_000, 20_000])), "metadata": {"exit_code": 0}})})
+        size = self.line(
+            out,
+            when,
+            "response_item",
+            {
+                "type": "reasoning",
+                "summary": [],
+                "content": None,
+                "encrypted_content": self.text(self.rng.randint(200, 1_200)),
+            },
+        )
+        size += self.line(
+            out,
+            when,
+            "response_item",
+            {
+                "type": "function_call",
+                "name": "shell",
+                "call_id": call_id,
+                "arguments": json.dumps({"command": ["bash", "-lc", self.text(60)]}),
+            },
+        )
+        size += self.line(
+            out,
+            when,
+            "response_item",
+            {
+                "type": "function_call_output",
+                "call_id": call_id,
+                "output": json.dumps(
+                    {
+                        "output": self.text(self.rng.choice([200, 800, 2_000, 6_000, 20_000])),
+                        "metadata": {"exit_code": 0},
+                    }
+                ),
+            },
+        )
         cached = int(context * self.rng.uniform(0.7, 0.95))
         output = self.rng.randint(30, 2_500)
-        last = {"input_tokens": context, "cached_input_tokens": cached,
-                "output_tokens": output, "reasoning_output_tokens": output // 3}
+        last = {
+            "input_tokens": context,
+            "cached_input_tokens": cached,
+            "output_tokens": output,
+            "reasoning_output_tokens": output // 3,
+        }
         for key in FIELDS:
             total[key] += last[key]
             self.truth[key] += last[key]
@@ -98,29 +178,45 @@ class Corpus:
         self.last = last
         return size + self.token_count(out, when, total, last)
 
-    def token_count(self, out: IO[str], when: datetime, total: dict[str, int],
-                    last: dict[str, int]) -> int:
+    def token_count(
+        self, out: IO[str], when: datetime, total: dict[str, int], last: dict[str, int]
+    ) -> int:
         def shape(n: dict[str, int]) -> dict[str, int]:
             return {**n, "total_tokens": n["input_tokens"] + n["output_tokens"]}
 
-        return self.line(out, when, "event_msg", {
-            "type": "token_count", "info": {"total_token_usage": shape(total),
-                                            "last_token_usage": shape(last),
-                                            "model_context_window": 272_000}})
+        return self.line(
+            out,
+            when,
+            "event_msg",
+            {
+                "type": "token_count",
+                "info": {
+                    "total_token_usage": shape(total),
+                    "last_token_usage": shape(last),
+                    "model_context_window": 272_000,
+                },
+            },
+        )
 
     @staticmethod
     def stamp(when: datetime) -> str:
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
     def line(self, out: IO[str], when: datetime, kind: str, payload: dict[str, Any]) -> int:
-        text = json.dumps({"timestamp": self.stamp(when), "type": kind, "payload": payload},
-                          separators=(",", ":")) + "\n"
+        text = (
+            json.dumps(
+                {"timestamp": self.stamp(when), "type": kind, "payload": payload},
+                separators=(",", ":"),
+            )
+            + "\n"
+        )
         out.write(text)
         return len(text.encode())
 
 
-def generate(root: Path, size_mb: float, cwds: Sequence[str], weights: Sequence[float],
-             seed: int = 11) -> dict[str, object]:
+def generate(
+    root: Path, size_mb: float, cwds: Sequence[str], weights: Sequence[float], seed: int = 11
+) -> dict[str, object]:
     corpus = Corpus(root, seed)
     budget = int(size_mb * 1_000_000)
     start = datetime(2026, 10, 20, 8, 30, tzinfo=UTC)
@@ -128,21 +224,29 @@ def generate(root: Path, size_mb: float, cwds: Sequence[str], weights: Sequence[
     while corpus.bytes < budget:
         cwd = corpus.rng.choices(list(cwds), weights=list(weights))[0]
         roll = corpus.rng.random()
-        target = (corpus.rng.randint(5_000_000, 40_000_000) if roll < 0.04 else
-                  corpus.rng.randint(500_000, 3_000_000) if roll < 0.3 else
-                  corpus.rng.randint(20_000, 400_000))
+        target = (
+            corpus.rng.randint(5_000_000, 40_000_000)
+            if roll < 0.04
+            else corpus.rng.randint(500_000, 3_000_000)
+            if roll < 0.3
+            else corpus.rng.randint(20_000, 400_000)
+        )
         target = min(target, max(budget - corpus.bytes, 20_000))
         corpus.session(cwd, target, start + timedelta(minutes=n * 41))
         n += 1
-    truth: dict[str, object] = {"sessions": corpus.sessions, "bytes": corpus.bytes,
-                                **dict(corpus.truth)}
+    truth: dict[str, object] = {
+        "sessions": corpus.sessions,
+        "bytes": corpus.bytes,
+        **dict(corpus.truth),
+    }
     (root / "truth.json").write_text(json.dumps(truth, indent=2))
     return truth
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("out", type=Path)
     parser.add_argument("--size-mb", type=float, default=500)
     parser.add_argument("--cwd", default="/home/dev/code/project-00")

@@ -20,9 +20,13 @@ from costlog.ledger.store import Ledger, entry_to_dict
 from costlog.models import Commit, Entry, ModelUsage, Usage
 from costlog.pricing.table import PriceTable
 
-MODELS = [("claude-code", "claude-sonnet-4-6"), ("claude-code", "claude-opus-4-6"),
-          ("claude-code", "claude-haiku-4-5"), ("codex", "gpt-5-codex"),
-          ("gemini", "gemini-2.5-pro")]
+MODELS = [
+    ("claude-code", "claude-sonnet-4-6"),
+    ("claude-code", "claude-opus-4-6"),
+    ("claude-code", "claude-haiku-4-5"),
+    ("codex", "gpt-5-codex"),
+    ("gemini", "gemini-2.5-pro"),
+]
 TYPES = ["code", "docs", "review", "test", "debugging", "architecture", "config"]
 
 
@@ -34,8 +38,12 @@ def _table() -> PriceTable:
 def make_entry(rng: random.Random, i: int, end: datetime) -> Entry:
     agent, model = rng.choice(MODELS)
     started = end - timedelta(minutes=rng.randint(0, 60 * 24 * 180))
-    usage = Usage(input=rng.randint(10, 5_000), output=rng.randint(1_000, 60_000),
-                  cache_read=rng.randint(100_000, 5_000_000), cache_write_5m=rng.randint(0, 90_000))
+    usage = Usage(
+        input=rng.randint(10, 5_000),
+        output=rng.randint(1_000, 60_000),
+        cache_read=rng.randint(100_000, 5_000_000),
+        cache_write_5m=rng.randint(0, 90_000),
+    )
     # base rates on the session's day, as `price_requests` gives requests below every
     # long-context tier: `costlog check` verifies these costs against the table
     plan = _table().plan(model, 0, started.date())
@@ -43,18 +51,34 @@ def make_entry(rng: random.Random, i: int, end: datetime) -> Entry:
     cost = plan.cost(usage)
     types = {t: rng.randint(1, 3) for t in rng.sample(TYPES, rng.randint(1, 2))}
     items = [f"WRK-{k}" for k in rng.sample(range(1, 400), rng.choice([0, 1, 1, 2]))]
-    commits = [Commit(f"{rng.getrandbits(40):010x}",
-                      f"Work item step {i}" + (f" ({rng.choice(items)})" if items else ""),
-                      3, rng.randint(5, 300), rng.randint(0, 40), "tool-output")
-               for _ in range(rng.choice([0, 1, 1, 2]))]
+    commits = [
+        Commit(
+            f"{rng.getrandbits(40):010x}",
+            f"Work item step {i}" + (f" ({rng.choice(items)})" if items else ""),
+            3,
+            rng.randint(5, 300),
+            rng.randint(0, 40),
+            "tool-output",
+        )
+        for _ in range(rng.choice([0, 1, 1, 2]))
+    ]
     return Entry(
-        id=f"{agent}/{rng.getrandbits(64):016x}-{i}", agent=agent, started=started,
+        id=f"{agent}/{rng.getrandbits(64):016x}-{i}",
+        agent=agent,
+        started=started,
         ended=started + timedelta(minutes=rng.randint(5, 240)),
         models={model: ModelUsage(rng.randint(5, 200), usage, cost.quantize(Decimal("1e-6")))},
-        cost_usd=cost.quantize(Decimal("1e-6")), source="actual", pricing_table=_table().version,
-        cwd=".", branch=f"feature/{items[0]}-work" if items else "main",
-        subagents=rng.choice([0, 0, 0, 1, 2, 6]), commits=commits, work_items=items,
-        tasks_completed=sum(types.values()), task_types=types, notes=f"session {i}",
+        cost_usd=cost.quantize(Decimal("1e-6")),
+        source="actual",
+        pricing_table=_table().version,
+        cwd=".",
+        branch=f"feature/{items[0]}-work" if items else "main",
+        subagents=rng.choice([0, 0, 0, 1, 2, 6]),
+        commits=commits,
+        work_items=items,
+        tasks_completed=sum(types.values()),
+        task_types=types,
+        notes=f"session {i}",
     )
 
 

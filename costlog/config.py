@@ -112,16 +112,24 @@ class Config:
     guide_min_sessions: int = 5
     estimation_guide: list[dict[str, Any]] = field(default_factory=_default_guide)
     #: task types that deserve a large model (flagged when done on a small one)
-    risky_task_types: list[str] = field(
-        default_factory=lambda: ["architecture", "adr", "security"]
-    )
+    risky_task_types: list[str] = field(default_factory=lambda: ["architecture", "adr", "security"])
     #: work-item key patterns (Python regex) and look-alikes to ignore
     work_item_patterns: list[str] = field(
         default_factory=lambda: [r"\b[A-Z][A-Z0-9]+-\d+(?:-\d+)?\b", r"(?<![\w&])#\d+\b"]
     )
     work_item_ignore: list[str] = field(
-        default_factory=lambda: ["UTF-8", "UTF-16", "SHA-1", "SHA-256", "SHA-512", "ISO-8601",
-                                 "RFC-2119", "X-86", "GPT-4", "GPT-5"]
+        default_factory=lambda: [
+            "UTF-8",
+            "UTF-16",
+            "SHA-1",
+            "SHA-256",
+            "SHA-512",
+            "ISO-8601",
+            "RFC-2119",
+            "X-86",
+            "GPT-4",
+            "GPT-5",
+        ]
     )
     #: key prefixes (e.g. [WRK, PROJ]) whose keys may also be taken from a session's first
     #: prompt; by default none: work items come from the branch and commits only
@@ -169,8 +177,11 @@ def _inside(root: Path, name: str, value: str) -> Path:
     try:
         return repo_path(root, value, what="path")
     except UnsafePath as exc:
-        raise ConfigError(f"`{name}`: {exc.message}", path=CONFIG_PATH,
-                          hint="write it relative to the repository root, without '..'") from None
+        raise ConfigError(
+            f"`{name}`: {exc.message}",
+            path=CONFIG_PATH,
+            hint="write it relative to the repository root, without '..'",
+        ) from None
 
 
 def load(root: Path) -> Config:
@@ -188,9 +199,11 @@ def load(root: Path) -> Config:
     try:
         text = data_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                          path=CONFIG_PATH, line=data_bytes.count(b"\n", 0, exc.start) + 1
-                          ) from None
+        raise ConfigError(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+            path=CONFIG_PATH,
+            line=data_bytes.count(b"\n", 0, exc.start) + 1,
+        ) from None
     from costlog import yamlfile
     from costlog.errors import LedgerError
 
@@ -217,8 +230,9 @@ def _line_of(text: str, message: str) -> int | None:
     if named is None:
         return None
     key = named.group(1).rsplit(".", 1)[-1]
-    found = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*:|[{{,][ \t]*{re.escape(key)}[ \t]*:",
-                      text, re.MULTILINE)
+    found = re.search(
+        rf"^[ \t]*{re.escape(key)}[ \t]*:|[{{,][ \t]*{re.escape(key)}[ \t]*:", text, re.MULTILINE
+    )
     return text.count("\n", 0, found.start()) + 1 if found else None
 
 
@@ -227,8 +241,7 @@ _SECTIONS = ("budget", "rundir", "diff_estimate")
 
 def from_dict(data: dict[str, Any]) -> Config:
     config = Config()
-    sections = {name: data.pop(name, None) for name in _SECTIONS} \
-        if isinstance(data, dict) else {}
+    sections = {name: data.pop(name, None) for name in _SECTIONS} if isinstance(data, dict) else {}
     _apply(config, data, "")
     for name, section in sections.items():
         if section is None:
@@ -271,14 +284,16 @@ def _check_patterns(config: Config) -> None:
     """A regex that does not compile fails at load, not as a crash in a later `record`."""
     import re
 
-    named = [("work_item_patterns", p) for p in config.work_item_patterns] + \
-        [("rundir.work_order_id", config.rundir.work_order_id)]
+    named = [("work_item_patterns", p) for p in config.work_item_patterns] + [
+        ("rundir.work_order_id", config.rundir.work_order_id)
+    ]
     for name, pattern in named:
         try:
             re.compile(pattern)
         except (re.error, TypeError) as exc:
-            raise ConfigError(f"`{name}`: not a valid regular expression {pattern!r} "
-                              f"({exc})", path=CONFIG_PATH) from None
+            raise ConfigError(
+                f"`{name}`: not a valid regular expression {pattern!r} ({exc})", path=CONFIG_PATH
+            ) from None
 
 
 def _check_zone(name: Any) -> None:
@@ -288,8 +303,11 @@ def _check_zone(name: Any) -> None:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigError(f"`timezone`: unknown time zone {name!r}", path=CONFIG_PATH,
-                          hint="use an IANA name such as Europe/Berlin or UTC") from None
+        raise ConfigError(
+            f"`timezone`: unknown time zone {name!r}",
+            path=CONFIG_PATH,
+            hint="use an IANA name such as Europe/Berlin or UTC",
+        ) from None
 
 
 def _apply(target: Any, data: dict[str, Any], prefix: str) -> None:
@@ -312,15 +330,16 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         except InvalidOperation:
             amount = Decimal("NaN")
         if isinstance(value, bool) or not amount.is_finite() or amount < 0:  # .nan, .inf, -1
-            raise ConfigError(f"`{name}` must be a number >= 0, not {value!r}",
-                              path=CONFIG_PATH) from None
+            raise ConfigError(
+                f"`{name}` must be a number >= 0, not {value!r}", path=CONFIG_PATH
+            ) from None
         return amount
     if isinstance(default, bool) or not isinstance(default, int | str | list):
         return value
-    if isinstance(default, int) and (not isinstance(value, int) or isinstance(value, bool)
-                                     or value < 0):  # true, -5: no count setting means that
-        raise ConfigError(f"`{name}` must be a whole number >= 0, not {value!r}",
-                          path=CONFIG_PATH)
+    if isinstance(default, int) and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 0
+    ):  # true, -5: no count setting means that
+        raise ConfigError(f"`{name}` must be a whole number >= 0, not {value!r}", path=CONFIG_PATH)
     if isinstance(default, str) and not isinstance(value, str):
         raise ConfigError(f"`{name}` must be text, not {value!r}", path=CONFIG_PATH)
     if isinstance(default, list) and not isinstance(value, list):

@@ -75,7 +75,7 @@ _OS_HINTS = {
     errno.EDQUOT: "free some disk space, then run it again",
     errno.EACCES: "costlog may not write or read there: check the permissions",
     errno.EPERM: "costlog may not write or read there: check the permissions and "
-                 "attributes (lsattr)",
+    "attributes (lsattr)",
 }
 
 

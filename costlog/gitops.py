@@ -16,13 +16,15 @@ from costlog.errors import CostlogError
 def _git(root: Path, *args: str) -> str:
     env = {**os.environ, "COSTLOG_SKIP": "1"}
     try:
-        done = subprocess.run(["git", *args], cwd=root, env=env, capture_output=True,
-                              text=True, check=True)
+        done = subprocess.run(
+            ["git", *args], cwd=root, env=env, capture_output=True, text=True, check=True
+        )
     except FileNotFoundError:
         raise CostlogError("git is not installed or not on PATH") from None
     except subprocess.CalledProcessError as exc:
-        raise CostlogError(f"git {args[0]} failed: {exc.stderr.strip() or exc.stdout.strip()}")\
-            from None
+        raise CostlogError(
+            f"git {args[0]} failed: {exc.stderr.strip() or exc.stdout.strip()}"
+        ) from None
     return done.stdout
 
 

@@ -39,17 +39,23 @@ from costlog.timeutil import zone
 ANOMALY_ROWS = 20
 
 
-def build_context(entries: Sequence[Entry], config: Config, *,
-                  price_table: str | None = None, today: date | None = None,
-                  table: PriceTable | None = None) -> dict[str, Any]:
+def build_context(
+    entries: Sequence[Entry],
+    config: Config,
+    *,
+    price_table: str | None = None,
+    today: date | None = None,
+    table: PriceTable | None = None,
+) -> dict[str, Any]:
     """The exact data the template receives (`costlog render --context` prints it).
 
     Only the rows the template shows: the session log is cut at `session_log_limit`,
     the anomalies at ANOMALY_ROWS; every sum is over the whole ledger.
     """
     tz = zone(config.timezone)
-    shown = list(reversed(entries[-config.session_log_limit:])) \
-        if config.session_log_limit > 0 else []
+    shown = (
+        list(reversed(entries[-config.session_log_limit :])) if config.session_log_limit > 0 else []
+    )
     months = analysis.months(entries, tz)
     typical = analysis.Typical.of(entries)
     anomalies = analysis.anomalies(entries, config, typical, explain=ANOMALY_ROWS)
@@ -69,9 +75,15 @@ def build_context(entries: Sequence[Entry], config: Config, *,
         "work_items": analysis.work_items(entries),
         "unlinked": analysis.unlinked(entries),
         "directories": analysis.directories(entries, config.cost_directories),
-        "anomalies": [{"session": session_row(a["entry"], tz), "cost": a["cost"],
-                       "ratio": a["ratio"], "causes": a["causes"]}
-                      for a in anomalies[:ANOMALY_ROWS]],
+        "anomalies": [
+            {
+                "session": session_row(a["entry"], tz),
+                "cost": a["cost"],
+                "ratio": a["ratio"],
+                "causes": a["causes"],
+            }
+            for a in anomalies[:ANOMALY_ROWS]
+        ],
         "anomalies_total": len(anomalies),
         "anomaly_factor": config.anomaly_factor,
         "alerts": analysis.alerts(entries, config, tz, today),
@@ -85,19 +97,23 @@ def build_context(entries: Sequence[Entry], config: Config, *,
     return jsonable
 
 
-def _totals(entries: Sequence[Entry], months: list[dict[str, Any]],
-            typical: analysis.Typical, tz: Any) -> dict[str, Any]:
+def _totals(
+    entries: Sequence[Entry], months: list[dict[str, Any]], typical: analysis.Typical, tz: Any
+) -> dict[str, Any]:
     """The summary line: sums of the monthly rows (so they always agree), median, span."""
+
     def day(entry: Entry) -> str:
         return analysis.local_day(entry, tz).isoformat()
 
-    return {"sessions": sum(m["sessions"] for m in months),
-            "tasks": sum(m["tasks"] for m in months),
-            "cost": sum((m["cost"] for m in months), analysis.ZERO),
-            "unpriced_sessions": sum(m["unpriced"] for m in months),
-            "median": typical.cost,
-            "first": day(entries[0]) if entries else None,
-            "last": day(entries[-1]) if entries else None}
+    return {
+        "sessions": sum(m["sessions"] for m in months),
+        "tasks": sum(m["tasks"] for m in months),
+        "cost": sum((m["cost"] for m in months), analysis.ZERO),
+        "unpriced_sessions": sum(m["unpriced"] for m in months),
+        "median": typical.cost,
+        "first": day(entries[0]) if entries else None,
+        "last": day(entries[-1]) if entries else None,
+    }
 
 
 def session_row(entry: Entry, tz: Any) -> dict[str, Any]:
@@ -201,8 +217,9 @@ def _escape(match: re.Match[str]) -> str:
         before = text[start - 1] if start else " "
         after = text[end] if end < len(text) else " "
         # inert: spaces (or the cell's edge) on both sides; `_` also between two letters
-        if (before.isspace() and after.isspace()) or \
-                (char == "_" and before.isalnum() and after.isalnum()):
+        if (before.isspace() and after.isspace()) or (
+            char == "_" and before.isalnum() and after.isalnum()
+        ):
             return token
         return "".join("\\" + c for c in token)
     return "\\" + token
@@ -353,11 +370,15 @@ def _jinja() -> tuple[type[Any], type[Any], type[Any]]:
         def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
             if operator == "*":
                 for seq, n in ((left, right), (right, left)):
-                    if isinstance(seq, str | list | tuple) and isinstance(n, int) and \
-                            len(seq) * n > _MAX_PRODUCT:
+                    if (
+                        isinstance(seq, str | list | tuple)
+                        and isinstance(n, int)
+                        and len(seq) * n > _MAX_PRODUCT
+                    ):
                         raise SecurityError("a product of that size is not allowed")
-            elif isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and \
-                    right > 4096:
+            elif (
+                isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 4096
+            ):
                 raise SecurityError("a power of that size is not allowed")
             return super().call_binop(context, operator, left, right)
 
@@ -407,9 +428,17 @@ def _environment(template: Template, cache_dir: Path | None = None) -> Any:
         bytecode_cache=bytecode_cache,
     )
     env.globals.pop("lipsum", None)  # lipsum(10**7) is a memory bomb and no template needs it
-    env.filters.update(usd=usd, cell=cell, md=cell, work_items=work_items, tokens=tokens,
-                       pct=pct, session_cost=session_cost, spend_cost=spend_cost,
-                       short=lambda i: cell(analysis.short_id(str(i))))
+    env.filters.update(
+        usd=usd,
+        cell=cell,
+        md=cell,
+        work_items=work_items,
+        tokens=tokens,
+        pct=pct,
+        session_cost=session_cost,
+        spend_cost=spend_cost,
+        short=lambda i: cell(analysis.short_id(str(i))),
+    )
     return env
 
 
@@ -427,11 +456,15 @@ def template_path(repo: Repo, config: Config) -> Path:
     except safefs.UnsafePath as exc:
         if exc.path is not None:
             raise
-        raise CostlogError(exc.message, path=CONFIG_PATH,
-                           hint="fix `template` in .costlog/config.yaml") from None
+        raise CostlogError(
+            exc.message, path=CONFIG_PATH, hint="fix `template` in .costlog/config.yaml"
+        ) from None
     if not os.path.lexists(path):
-        raise CostlogError("template not found", path=config.template,
-                           hint="fix `template` in .costlog/config.yaml")
+        raise CostlogError(
+            "template not found",
+            path=config.template,
+            hint="fix `template` in .costlog/config.yaml",
+        )
     return path
 
 
@@ -443,13 +476,17 @@ def load_template(repo: Repo, config: Config) -> Template:
         return Template(path.read_text(encoding="utf-8"), str(path), str(path))
     source = safefs.read_repo_text(repo.root, path)
     if source is None:
-        raise CostlogError("template not found", path=config.template,
-                           hint="fix `template` in .costlog/config.yaml")
+        raise CostlogError(
+            "template not found",
+            path=config.template,
+            hint="fix `template` in .costlog/config.yaml",
+        )
     return Template(source, config.template, str(path))
 
 
-def render_text(context: dict[str, Any], template: Template | Path,
-                cache_dir: Path | None = None) -> str:
+def render_text(
+    context: dict[str, Any], template: Template | Path, cache_dir: Path | None = None
+) -> str:
     """Render the template in Jinja2's sandbox; `cache_dir` keeps its compiled form.
 
     A `Path` is a trusted file (the bundled template); a repository's comes from
@@ -466,26 +503,47 @@ def render_text(context: dict[str, Any], template: Template | Path,
         with _time_limit(None if trusted else TEMPLATE_SECONDS):
             text: str = _environment(template, cache_dir).get_template(_NAME).render(**context)
     except _TooSlow:
-        raise CostlogError(f"template took over {TEMPLATE_SECONDS} s to render, stopped",
-                           path=template.shown,
-                           hint="a template may only format the data it is given") from None
+        raise CostlogError(
+            f"template took over {TEMPLATE_SECONDS} s to render, stopped",
+            path=template.shown,
+            hint="a template may only format the data it is given",
+        ) from None
     except jinja2.TemplateSyntaxError as exc:
-        raise CostlogError(f"template error: {exc.message}", path=template.shown,
-                           line=exc.lineno) from None
+        raise CostlogError(
+            f"template error: {exc.message}", path=template.shown, line=exc.lineno
+        ) from None
     except SecurityError as exc:
-        raise CostlogError(f"template refused by the sandbox: {exc}", path=template.shown,
-                           line=_line_in(exc, template),
-                           hint="a template may only format the data it is given") from None
+        raise CostlogError(
+            f"template refused by the sandbox: {exc}",
+            path=template.shown,
+            line=_line_in(exc, template),
+            hint="a template may only format the data it is given",
+        ) from None
     except jinja2.TemplateNotFound as exc:
-        raise CostlogError(f"template may not include or extend another file ({exc.name!r})",
-                           path=template.shown, line=_line_in(exc, template)) from None
+        raise CostlogError(
+            f"template may not include or extend another file ({exc.name!r})",
+            path=template.shown,
+            line=_line_in(exc, template),
+        ) from None
     except jinja2.UndefinedError as exc:
-        raise CostlogError(f"template error: {exc.message}", path=template.shown,
-                           line=_line_in(exc, template)) from None
-    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError,
-            AttributeError, RecursionError, MemoryError) as exc:
-        raise CostlogError(f"template error: {type(exc).__name__}: {exc}",
-                           path=template.shown, line=_line_in(exc, template)) from None
+        raise CostlogError(
+            f"template error: {exc.message}", path=template.shown, line=_line_in(exc, template)
+        ) from None
+    except (
+        jinja2.TemplateError,
+        ArithmeticError,
+        LookupError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        RecursionError,
+        MemoryError,
+    ) as exc:
+        raise CostlogError(
+            f"template error: {type(exc).__name__}: {exc}",
+            path=template.shown,
+            line=_line_in(exc, template),
+        ) from None
     return text
 
 
@@ -504,8 +562,11 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
     import signal
     import threading
 
-    if seconds is None or threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "setitimer"):
+    if (
+        seconds is None
+        or threading.current_thread() is not threading.main_thread()
+        or not hasattr(signal, "setitimer")
+    ):
         yield
         return
 
@@ -596,8 +657,9 @@ def split_blocks(text: str, where: str, names: Collection[str] | None = None) ->
 class _Scan:
     """One pass of split_blocks; the lines in `plain` open no fence and no copy."""
 
-    def __init__(self, lines: list[str], where: str, names: Collection[str] | None,
-                 plain: set[int]) -> None:
+    def __init__(
+        self, lines: list[str], where: str, names: Collection[str] | None, plain: set[int]
+    ) -> None:
         self.lines, self.where, self.names, self.plain = lines, where, names, plain
         self.parts: list[Part] = []
         #: fences and copies taken as such: (index of the opening line, names they hide)
@@ -636,19 +698,28 @@ class _Scan:
                 continue
             if found is None:
                 opening = _FENCE.match(line)
-                if opening and index not in self.plain and not (
-                        opening.group(1)[0] == "`" and "`" in opening.group(2)):
-                    fence, opened, hidden = (opening.group(1)[0], len(opening.group(1))), \
-                        index, set()
+                if (
+                    opening
+                    and index not in self.plain
+                    and not (opening.group(1)[0] == "`" and "`" in opening.group(2))
+                ):
+                    fence, opened, hidden = (
+                        (opening.group(1)[0], len(opening.group(1))),
+                        index,
+                        set(),
+                    )
                     self.hiding.append((index, hidden))
                 continue
             kind, name = found
             if kind == "end":
                 if name in seen:
                     continue  # the end of a copy whose begin is gone: text
-                raise CostlogError(f"end marker of block {name!r} without its begin",
-                                   path=self.where, line=index + 1,
-                                   hint="restore its begin marker, or delete the line")
+                raise CostlogError(
+                    f"end marker of block {name!r} without its begin",
+                    path=self.where,
+                    line=index + 1,
+                    hint="restore its begin marker, or delete the line",
+                )
             if name in seen:
                 if index not in self.plain:
                     copy, opened, hidden = name, index, set()
@@ -660,12 +731,18 @@ class _Scan:
             buf, block, start = [line], name, index
             seen.add(name)
         if fence is not None or copy is not None:
-            raise CostlogError("a code fence or a copied block runs to the end of the file",
-                               path=self.where, line=opened + 1)
+            raise CostlogError(
+                "a code fence or a copied block runs to the end of the file",
+                path=self.where,
+                line=opened + 1,
+            )
         if block is not None:
-            raise CostlogError(f"block {block!r} has no end marker", path=self.where,
-                               line=start + 1, hint="restore it, or delete the file and run "
-                               "`costlog render`")
+            raise CostlogError(
+                f"block {block!r} has no end marker",
+                path=self.where,
+                line=start + 1,
+                hint="restore it, or delete the file and run `costlog render`",
+            )
         if buf:
             self.parts.append(Part(None, "".join(buf)))
         return seen
@@ -673,8 +750,12 @@ class _Scan:
 
 def _closes(line: str, fence: tuple[str, int]) -> bool:
     closing = _FENCE.match(line)
-    return closing is not None and not closing.group(2).strip() and \
-        closing.group(1)[0] == fence[0] and len(closing.group(1)) >= fence[1]
+    return (
+        closing is not None
+        and not closing.group(2).strip()
+        and closing.group(1)[0] == fence[0]
+        and len(closing.group(1)) >= fence[1]
+    )
 
 
 def has_blocks(text: str) -> bool:
@@ -723,10 +804,13 @@ def resolve_conflicts(text: str, where: str, names: Collection[str] | None = Non
         hand_ours, hand_theirs = [""], ["x"]
     if hand_ours != hand_theirs:
         line = text[: text.find("<<<<<<< ")].count("\n") + 1
-        raise CostlogError("merge conflict in hand-written text", path=where, line=line,
-                           hint="resolve that hunk by hand, then run `costlog render`")
+        raise CostlogError(
+            "merge conflict in hand-written text",
+            path=where,
+            line=line,
+            hint="resolve that hunk by hand, then run `costlog render`",
+        )
     return ours
-
 
 
 def _side(text: str, which: int) -> str:
@@ -753,8 +837,9 @@ class Rendered:
         return self.text != self.old
 
 
-def document(repo: Repo, config: Config, entries: Sequence[Entry] | None = None,
-             *, resolve: bool = True) -> Rendered:
+def document(
+    repo: Repo, config: Config, entries: Sequence[Entry] | None = None, *, resolve: bool = True
+) -> Rendered:
     """What COST_LOG.md should be: existing hand-written text + freshly rendered blocks.
 
     COST_LOG.md (or a directory on the way to it) that is a symlink is refused before
@@ -768,8 +853,7 @@ def document(repo: Repo, config: Config, entries: Sequence[Entry] | None = None,
             entries = Ledger(repo, config.ledger_dir).load_all()
         table = PriceTable.load(config.prices_path(repo.root))
         context = build_context(entries, config, price_table=table.version, table=table)
-    fresh = render_text(context, load_template(repo, config),
-                        repo.state_dir / "template-cache")
+    fresh = render_text(context, load_template(repo, config), repo.state_dir / "template-cache")
     if old is None:
         return Rendered(path, fresh, None)
     base = resolve_conflicts(old, config.output) if resolve else old
@@ -805,9 +889,12 @@ def check(repo: Repo, config: Config) -> str:
     if result.changed:
         line, block = first_difference(result.old, result.text)
         what = f"block {block!r} differs from the ledger" if block else "differs from the ledger"
-        raise CheckFailed(f"{what} (stale, or edited inside a generated block)",
-                          path=config.output, line=line,
-                          hint="run `costlog render` and commit the result")
+        raise CheckFailed(
+            f"{what} (stale, or edited inside a generated block)",
+            path=config.output,
+            line=line,
+            hint="run `costlog render` and commit the result",
+        )
     return f"ok: {config.output} matches {len(entries)} ledger sessions"
 
 
@@ -829,8 +916,10 @@ def _verify_costs(repo: Repo, config: Config, entries: Sequence[Entry]) -> None:
 def first_difference(old: str, new: str) -> tuple[int, str | None]:
     """The first line where `old` and `new` differ, and the generated block it is in."""
     old_lines, new_lines = old.split("\n"), new.split("\n")
-    line = next((i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1)
-                 if a != b), min(len(old_lines), len(new_lines)) + 1)
+    line = next(
+        (i for i, (a, b) in enumerate(zip(old_lines, new_lines, strict=False), 1) if a != b),
+        min(len(old_lines), len(new_lines)) + 1,
+    )
     names = [p.name for p in _parts_or_none(new) if p.name]
     seen = 0
     for part in _parts_or_none(old, names):

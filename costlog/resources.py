@@ -17,8 +17,9 @@ def _find(packaged: str, checkout: str, name: str) -> Path:
     for folder in (_PACKAGE / packaged, _PACKAGE.parent / checkout):
         if (folder / name).is_file():
             return folder / name
-    raise CostlogError(f"costlog is installed without its {checkout}/{name}",
-                       hint="reinstall costlog")
+    raise CostlogError(
+        f"costlog is installed without its {checkout}/{name}", hint="reinstall costlog"
+    )
 
 
 def template() -> Path:

@@ -88,8 +88,10 @@ def check_repo_path(root: Path, path: Path) -> None:
         except OSError as exc:
             raise UnsafePath(f"cannot check: {exc.strerror}", path=current) from None
         if stat.S_ISLNK(mode):
-            raise UnsafePath("is a symbolic link; costlog does not follow links in a "
-                             "repository", path=_shown(root, current))
+            raise UnsafePath(
+                "is a symbolic link; costlog does not follow links in a repository",
+                path=_shown(root, current),
+            )
 
 
 def read_repo_text(root: Path, path: Path) -> str | None:
@@ -112,8 +114,9 @@ def read_repo_text(root: Path, path: Path) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise CostlogError(f"not UTF-8 text ({exc.reason})", path=_shown(root, path),
-                           line=line) from None
+        raise CostlogError(
+            f"not UTF-8 text ({exc.reason})", path=_shown(root, path), line=line
+        ) from None
 
 
 def read_repo_bytes(root: Path, path: Path) -> bytes | None:
@@ -161,9 +164,14 @@ def _refuse_other(path: Path | str, mode: int) -> None:
 
 def kind(mode: int) -> str:
     """What a file is, for a message: "a FIFO", "a character device", ..."""
-    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
-                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISREG, "a regular file"),
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a file"
@@ -191,8 +199,9 @@ def check_log(path: Path | str, warn: Callable[[str], None]) -> bool:
     return False
 
 
-def read_regular(path: Path | str, *, limit: int | None = None,
-                 seconds: float = READ_SECONDS) -> bytes:
+def read_regular(
+    path: Path | str, *, limit: int | None = None, seconds: float = READ_SECONDS
+) -> bytes:
     """A regular file's bytes, at most `limit`, read within `seconds` (else TimeoutError,
     an OSError)."""
     deadline = time.monotonic() + seconds
@@ -222,11 +231,18 @@ def open_log(path: Path | str, *, seconds: float = READ_SECONDS) -> BinaryIO:
     return io.BufferedReader(raw, buffer_size=1 << 16)
 
 
-def open_log_text(path: Path | str, *, encoding: str = "utf-8", errors: str = "replace",
-                  newline: str | None = None, seconds: float = READ_SECONDS) -> TextIO:
+def open_log_text(
+    path: Path | str,
+    *,
+    encoding: str = "utf-8",
+    errors: str = "replace",
+    newline: str | None = None,
+    seconds: float = READ_SECONDS,
+) -> TextIO:
     """`open_log` decoded as text (the arguments of `open`)."""
-    return io.TextIOWrapper(open_log(path, seconds=seconds), encoding=encoding,
-                            errors=errors, newline=newline)
+    return io.TextIOWrapper(
+        open_log(path, seconds=seconds), encoding=encoding, errors=errors, newline=newline
+    )
 
 
 class _TimedRaw(io.FileIO):

@@ -33,8 +33,10 @@ def parse_when(text: str, tz: tzinfo = UTC, *, today: date | None = None) -> dat
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"not a date or time: {text!r} (use 2026-11-20, "
-                         "2026-11-20T09:00:00Z, today, yesterday or 7d)") from None
+        raise ValueError(
+            f"not a date or time: {text!r} (use 2026-11-20, "
+            "2026-11-20T09:00:00Z, today, yesterday or 7d)"
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     try:
@@ -52,8 +54,9 @@ def zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"unknown time zone {name!r}", hint="use an IANA name such as "
-                          "Europe/Berlin or UTC") from None
+        raise ConfigError(
+            f"unknown time zone {name!r}", hint="use an IANA name such as Europe/Berlin or UTC"
+        ) from None
 
 
 # ---------------------------------------------------------------- times read from logs

@@ -101,8 +101,9 @@ def load_text(text: str, *, path: str = "<ledger>") -> dict[str, Any]:
         except _Fallback:
             return _slow_load(text, path)
     except RecursionError:  # `[[[[...` thousands deep: no ledger or config is nested so
-        raise LedgerError("not valid YAML: nested too deep", path=path,
-                          line=_deep_line(text)) from None
+        raise LedgerError(
+            "not valid YAML: nested too deep", path=path, line=_deep_line(text)
+        ) from None
 
 
 def _slow_load(text: str, path: str) -> dict[str, Any]:
@@ -114,18 +115,22 @@ def _slow_load(text: str, path: str) -> dict[str, Any]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        raise LedgerError(f"not valid YAML: {exc.problem or exc.context}", path=path,
-                          line=line) from None
+        raise LedgerError(
+            f"not valid YAML: {exc.problem or exc.context}", path=path, line=line
+        ) from None
     except YAMLError as exc:
         raise LedgerError(f"not valid YAML: {exc}", path=path) from None
     except (ValueError, OverflowError) as exc:  # an unquoted date that does not exist
-        raise LedgerError(f"not a valid date ({exc})", path=path,
-                          line=_bad_date_line(text)) from None
+        raise LedgerError(
+            f"not a valid date ({exc})", path=path, line=_bad_date_line(text)
+        ) from None
     if not isinstance(data, dict):
         raise LedgerError("expected a mapping of fields", path=path, line=1)
     if _expanded_size(data, {}, set()) > MAX_NODES:
-        raise LedgerError(f"not a ledger or config file: aliases expand to more than "
-                          f"{MAX_NODES:,} values", path=path)
+        raise LedgerError(
+            f"not a ledger or config file: aliases expand to more than {MAX_NODES:,} values",
+            path=path,
+        )
     normalised: dict[str, Any] = _normalise(data)
     return normalised
 
@@ -146,7 +151,7 @@ def _expanded_size(value: Any, memo: dict[int, int], active: set[int]) -> int:
         return MAX_NODES + 1
     active.add(key)
     total = 1
-    for child in (value.values() if isinstance(value, dict) else value):
+    for child in value.values() if isinstance(value, dict) else value:
         total += _expanded_size(child, memo, active)
         if total > MAX_NODES:
             break

@@ -23,21 +23,29 @@ from pathlib import Path
 
 
 def costlog(repo: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "costlog", *args], cwd=repo,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "COSTLOG_SKIP": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=repo,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COSTLOG_SKIP": "1"},
+    )
 
 
 def setup(root: Path, ledger: int) -> Path:
     repo = root / "repo"
     repo.mkdir()
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
-    subprocess.run([sys.executable, "-m", "costlog", "init"], cwd=repo, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "costlog", "init"], cwd=repo, check=True, stdout=subprocess.DEVNULL
+    )
     if ledger:
         here = Path(__file__).resolve().parent.parent / "benchmarks"
-        subprocess.run([sys.executable, str(here / "make_ledger.py"), "-n", str(ledger), str(repo)],
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, str(here / "make_ledger.py"), "-n", str(ledger), str(repo)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return repo
 
 
@@ -68,8 +76,17 @@ def main() -> int:
     try:
         repo = setup(root, args.ledger)
         started = time.perf_counter()
-        proc = costlog(repo, "record", "--model", "claude-sonnet-4-6", "--session", "timing",
-                       "--cost", "0.01", "--no-stage")
+        proc = costlog(
+            repo,
+            "record",
+            "--model",
+            "claude-sonnet-4-6",
+            "--session",
+            "timing",
+            "--cost",
+            "0.01",
+            "--no-stage",
+        )
         proc.wait()
         span = time.perf_counter() - started
         killed = 0
@@ -78,8 +95,16 @@ def main() -> int:
             if trial % 2:
                 cmd = ["render"]
             else:
-                cmd = ["record", "--model", "claude-sonnet-4-6", "--session",
-                       f"t{trial % 17}", "--cost", f"0.{trial % 90 + 10}", "--no-stage"]
+                cmd = [
+                    "record",
+                    "--model",
+                    "claude-sonnet-4-6",
+                    "--session",
+                    f"t{trial % 17}",
+                    "--cost",
+                    f"0.{trial % 90 + 10}",
+                    "--no-stage",
+                ]
             proc = costlog(repo, *cmd)
             time.sleep(rng.uniform(0, span * 1.2))
             if proc.poll() is None:
@@ -91,8 +116,10 @@ def main() -> int:
         after = costlog(repo, "render")
         if after.wait(timeout=120) != 0:
             sys.exit("FAIL: the run after the kills did not succeed")
-        print(f"ok: {args.trials} trials, {killed} killed mid-run "
-              f"(run time {span * 1000:.0f} ms), ledger valid, nothing lost, no stale lock")
+        print(
+            f"ok: {args.trials} trials, {killed} killed mid-run "
+            f"(run time {span * 1000:.0f} ms), ledger valid, nothing lost, no stale lock"
+        )
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -36,33 +36,95 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 
 #: keys holding token counts, in any adapter's format
-COUNT_KEYS = frozenset({
-    "input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
-    "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens", "cached_input_tokens",
-    "cache_write_input_tokens", "reasoning_output_tokens", "prompt_tokens",
-    "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
-    "thinking_tokens", "promptTokenCount", "candidatesTokenCount", "cachedContentTokenCount",
-    "thoughtsTokenCount", "totalTokenCount", "toolUsePromptTokenCount", "input", "output",
-    "cached", "thoughts", "tool", "total", "read", "write", "input_token_count",
-    "output_token_count", "cache_read_token_count", "cache_write_token_count"})
+COUNT_KEYS = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "ephemeral_5m_input_tokens",
+        "ephemeral_1h_input_tokens",
+        "cached_input_tokens",
+        "cache_write_input_tokens",
+        "reasoning_output_tokens",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "thinking_tokens",
+        "promptTokenCount",
+        "candidatesTokenCount",
+        "cachedContentTokenCount",
+        "thoughtsTokenCount",
+        "totalTokenCount",
+        "toolUsePromptTokenCount",
+        "input",
+        "output",
+        "cached",
+        "thoughts",
+        "tool",
+        "total",
+        "read",
+        "write",
+        "input_token_count",
+        "output_token_count",
+        "cache_read_token_count",
+        "cache_write_token_count",
+    }
+)
 
 _HOLE = "\x00HOLE\x00"
 DEEP = 10_000
 
 #: replacement values for a token count that no adapter may sum (raw JSON text)
 BAD_COUNTS: list[bytes] = [
-    b"-1", b"-123456", b"-9223372036854775808", b"18446744073709551616", b"1000000000000000",
-    b"1e30", b"1.5", b"7.0", b"NaN", b"Infinity", b"-Infinity", b'"123"', b'""', b"[1]",
-    b'{"n":1}', b"true", b"false", b"1000000001", b"20000001", b"-0.5", b"1e400",
-    b"[" * DEEP + b"]" * DEEP, b"12\xff34", b"12\x0034", b"1\xc3", b"0x10",
+    b"-1",
+    b"-123456",
+    b"-9223372036854775808",
+    b"18446744073709551616",
+    b"1000000000000000",
+    b"1e30",
+    b"1.5",
+    b"7.0",
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b'"123"',
+    b'""',
+    b"[1]",
+    b'{"n":1}',
+    b"true",
+    b"false",
+    b"1000000001",
+    b"20000001",
+    b"-0.5",
+    b"1e400",
+    b"[" * DEEP + b"]" * DEEP,
+    b"12\xff34",
+    b"12\x0034",
+    b"1\xc3",
+    b"0x10",
 ]
 #: absurd for one request, plausible for a running total (Codex's total_token_usage)
 PER_CALL_ONLY = (b"1000000001", b"20000001")
 #: for any field: only "no traceback" is checked (the line may stay valid)
 ANY_VALUES: list[bytes] = [
-    b"null", b"0", b"-1", b"true", b'"x"', b"[]", b"{}", b'"\xff\xfe"', b'"a\\u0000b"',
-    b"NaN", b"1e308", b'"' + b"z" * 5000 + b'"', b"18446744073709551616",
-    b'"2026-13-45T99:99:99Z"', b'"\xed\xa0\x80"',
+    b"null",
+    b"0",
+    b"-1",
+    b"true",
+    b'"x"',
+    b"[]",
+    b"{}",
+    b'"\xff\xfe"',
+    b'"a\\u0000b"',
+    b"NaN",
+    b"1e308",
+    b'"' + b"z" * 5000 + b'"',
+    b"18446744073709551616",
+    b'"2026-13-45T99:99:99Z"',
+    b'"\xed\xa0\x80"',
 ]
 
 
@@ -75,8 +137,16 @@ def signature(sessions: list[Any]) -> tuple[Any, ...]:
     for s in sessions:
         for r in s.requests:
             cost = None if r.logged_cost_usd is None else str(r.logged_cost_usd)
-            rows.append((s.agent, s.session_id, r.model, tuple(r.usage.as_dict().values()),
-                         cost, r.estimated_output))
+            rows.append(
+                (
+                    s.agent,
+                    s.session_id,
+                    r.model,
+                    tuple(r.usage.as_dict().values()),
+                    cost,
+                    r.estimated_output,
+                )
+            )
     return tuple(sorted(rows, key=repr))
 
 
@@ -117,8 +187,9 @@ def scan_adapter(agent: str, path: Path) -> tuple[list[Any], list[str], str | No
 _WHERE = re.compile(r"^(?P<path>.+?):(?P<line>\d+|[a-z_]+:[^:]+): \S")
 
 
-def check_warnings(warnings: list[str], path: Path, lines: int | None, stats: Stats,
-                   what: str) -> set[int]:
+def check_warnings(
+    warnings: list[str], path: Path, lines: int | None, stats: Stats, what: str
+) -> set[int]:
     """Each warning one line naming `path:LINE:`; returns the line numbers named."""
     named: set[int] = set()
     stats.warnings += len(warnings)
@@ -173,8 +244,11 @@ def with_raw(obj: Any, trail: tuple[Any, ...], raw: bytes) -> bytes:
 
 
 def count_trails(obj: Any) -> list[tuple[Any, ...]]:
-    return [t for t, v in _leaves(obj) if isinstance(t[-1], str) and t[-1] in COUNT_KEYS
-            and type(v) is int and v > 0]
+    return [
+        t
+        for t, v in _leaves(obj)
+        if isinstance(t[-1], str) and t[-1] in COUNT_KEYS and type(v) is int and v > 0
+    ]
 
 
 def parses(raw: bytes) -> bool:
@@ -206,8 +280,9 @@ class Prober:
         return self.memo[key]
 
 
-def invalid_line(rng: random.Random, line: bytes, prober: Prober | None,
-                 context: bytes) -> tuple[str, bytes] | None:
+def invalid_line(
+    rng: random.Random, line: bytes, prober: Prober | None, context: bytes
+) -> tuple[str, bytes] | None:
     """(kind, bytes) of a certainly-invalid variant of JSON `line`, or None."""
     body = line.rstrip(b"\r\n")
     try:
@@ -228,8 +303,9 @@ def invalid_line(rng: random.Random, line: bytes, prober: Prober | None,
         trail, _ = rng.choice(leaves)
         return "deep-nesting", with_raw(obj, trail, b"[" * DEEP + b"]" * DEEP)
     if choice < 0.45:
-        return "non-object", rng.choice([b"null", b"[]", b"42", b'"x"', b"true", b"[{}]",
-                                         b"-1e999", b'"\xff"'])
+        return "non-object", rng.choice(
+            [b"null", b"[]", b"42", b'"x"', b"true", b"[{}]", b"-1e999", b'"\xff"']
+        )
     trails = count_trails(obj)
     rng.shuffle(trails)
     for trail in trails[:4]:
@@ -258,11 +334,23 @@ def any_line(rng: random.Random, line: bytes) -> tuple[str, bytes]:
             return f"swap={raw[:12]!r}", with_raw(obj, trail, raw)
     if roll < 0.7:
         at = rng.randrange(len(body) + 1)
-        return "bytes", body[:at] + rng.choice([b"\xff", b"\x00", b"\xc3", b"\xed\xa0\x80",
-                                                  b"\r", b"\xef\xbb\xbf"]) + body[at:]
+        return "bytes", body[:at] + rng.choice(
+            [b"\xff", b"\x00", b"\xc3", b"\xed\xa0\x80", b"\r", b"\xef\xbb\xbf"]
+        ) + body[at:]
     if roll < 0.8:
-        return "non-object", rng.choice([b"null", b"[]", b"42", b'"x"', b"{}", b"NaN",
-                                         b"[" * DEEP, b"{" * DEEP, b"\xff\xfe\x00"])
+        return "non-object", rng.choice(
+            [
+                b"null",
+                b"[]",
+                b"42",
+                b'"x"',
+                b"{}",
+                b"NaN",
+                b"[" * DEEP,
+                b"{" * DEEP,
+                b"\xff\xfe\x00",
+            ]
+        )
     data = bytearray(body)
     for _ in range(rng.randint(1, 4)):
         if data:
@@ -282,10 +370,14 @@ class Seed:
 def jsonl_seeds() -> list[Seed]:
     seeds: list[Seed] = []
     for agent, folder, pattern in [
-        ("claude-code", "claude-code", "*.jsonl"), ("claude-code", "claude-code/real", "*.jsonl"),
-        ("codex", "codex/real", "*.jsonl"), ("codex", "codex/home/sessions", "**/*.jsonl"),
-        ("gemini", "gemini/real", "*.jsonl"), ("gemini", "gemini/home/.gemini/tmp", "**/*.jsonl"),
-        ("api", "api", "*.jsonl"), ("api", "api/real", "*.jsonl"),
+        ("claude-code", "claude-code", "*.jsonl"),
+        ("claude-code", "claude-code/real", "*.jsonl"),
+        ("codex", "codex/real", "*.jsonl"),
+        ("codex", "codex/home/sessions", "**/*.jsonl"),
+        ("gemini", "gemini/real", "*.jsonl"),
+        ("gemini", "gemini/home/.gemini/tmp", "**/*.jsonl"),
+        ("api", "api", "*.jsonl"),
+        ("api", "api/real", "*.jsonl"),
         ("aider", "aider", "analytics.jsonl"),
     ]:
         seeds += [Seed(agent, p) for p in sorted((FIXTURES / folder).glob(pattern))]
@@ -297,8 +389,15 @@ def _lines(data: bytes) -> list[bytes]:
     return [ln if ln.endswith(b"\n") else ln + b"\n" for ln in lines]
 
 
-def fuzz_file(seed: Seed, rng: random.Random, tmp: Path, stats: Stats, *,
-              mutations: int, use_prober: bool = True) -> Path | None:
+def fuzz_file(
+    seed: Seed,
+    rng: random.Random,
+    tmp: Path,
+    stats: Stats,
+    *,
+    mutations: int,
+    use_prober: bool = True,
+) -> Path | None:
     """One seed file: invalid lines among intact lines (exact totals), then benign changes
     (exact totals), then anything (no crash). Returns the invalid-lines file for the CLI."""
     intact = _lines(seed.path.read_bytes())
@@ -341,10 +440,15 @@ def fuzz_file(seed: Seed, rng: random.Random, tmp: Path, stats: Stats, *,
         else:
             named = check_warnings(warnings, path, len(out), stats, what)
             if signature(got) != expected:
-                stats.fail(f"{what}: totals changed by invalid lines "
-                           f"{_diff(expected, signature(got))}; kinds {sorted(set(kinds))}")
-            missing = [(at + 1, k) for at, k in zip(bad_at, kinds, strict=True)
-                       if at + 1 not in named and _must_report(seed.agent, out[at])]
+                stats.fail(
+                    f"{what}: totals changed by invalid lines "
+                    f"{_diff(expected, signature(got))}; kinds {sorted(set(kinds))}"
+                )
+            missing = [
+                (at + 1, k)
+                for at, k in zip(bad_at, kinds, strict=True)
+                if at + 1 not in named and _must_report(seed.agent, out[at])
+            ]
             if missing:
                 stats.fail(f"{what}: invalid lines not reported: {missing[:4]}")
         result = path
@@ -413,9 +517,11 @@ def _benign(rng: random.Random, intact: list[bytes]) -> list[tuple[str, bytes]]:
     blank = list(intact)
     for _ in range(3):
         blank.insert(rng.randrange(len(blank) + 1), rng.choice([b"\n", b"   \n", b"\t\n"]))
-    return [("bom", b"\xef\xbb\xbf" + b"".join(intact)),
-            ("crlf", b"".join(ln[:-1] + b"\r\n" for ln in intact)),
-            ("blank", b"".join(blank))]
+    return [
+        ("bom", b"\xef\xbb\xbf" + b"".join(intact)),
+        ("crlf", b"".join(ln[:-1] + b"\r\n" for ln in intact)),
+        ("blank", b"".join(blank)),
+    ]
 
 
 def _diff(want: tuple[Any, ...], got: tuple[Any, ...]) -> str:
@@ -432,8 +538,12 @@ ABSURD = 20_000_000
 
 def sane(sessions: list[Any]) -> list[str]:
     """Requests carrying a negative or absurd count (must never be summed)."""
-    return [f"{s.session_id}: {r.usage}" for s in sessions for r in s.requests
-            if any(v < 0 or v > ABSURD for v in r.usage.as_dict().values())]
+    return [
+        f"{s.session_id}: {r.usage}"
+        for s in sessions
+        for r in s.requests
+        if any(v < 0 or v > ABSURD for v in r.usage.as_dict().values())
+    ]
 
 
 def fuzz_whole_files(rng: random.Random, tmp: Path, stats: Stats, rounds: int) -> None:
@@ -442,8 +552,10 @@ def fuzz_whole_files(rng: random.Random, tmp: Path, stats: Stats, rounds: int) -
     naming the file, and never a negative or absurd count summed."""
     import shutil
 
-    cases = [("gemini", FIXTURES / "gemini" / "home", ".json"),
-             ("rundir", FIXTURES / "rundir", ".json")]
+    cases = [
+        ("gemini", FIXTURES / "gemini" / "home", ".json"),
+        ("rundir", FIXTURES / "rundir", ".json"),
+    ]
     for agent, source, suffix in cases:
         for r in range(rounds):
             tree = tmp / f"{agent}-{r}"
@@ -490,9 +602,22 @@ def fuzz_whole_files(rng: random.Random, tmp: Path, stats: Stats, rounds: int) -
 
 # ------------------------------------------------------------------ aider markdown
 
-AIDER_BAD_NUMBERS = ["-5", "-1.2k", "1e30", "999999999999", "NaN", "inf", "1.5.5", "\x00",
-                     "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5", "12\ufffd", "", "9" * 400,
-                     "99999999999999k", "1.2kk"]
+AIDER_BAD_NUMBERS = [
+    "-5",
+    "-1.2k",
+    "1e30",
+    "999999999999",
+    "NaN",
+    "inf",
+    "1.5.5",
+    "\x00",
+    "1,2,3,4,5,6,7,8,9,0,1,2,3,4,5",
+    "12\ufffd",
+    "",
+    "9" * 400,
+    "99999999999999k",
+    "1.2kk",
+]
 
 
 def fuzz_aider_history(rng: random.Random, tmp: Path, stats: Stats, mutations: int) -> None:
@@ -516,7 +641,7 @@ def fuzz_aider_history(rng: random.Random, tmp: Path, stats: Stats, mutations: i
             continue
         m = rng.choice(numbers)
         bad = rng.choice(AIDER_BAD_NUMBERS)
-        out[i] = out[i][:m.start()] + bad + out[i][m.end():]
+        out[i] = out[i][: m.start()] + bad + out[i][m.end() :]
         path = tmp / "bad.chat.history.md"
         path.write_bytes("".join(out).encode("utf-8", "surrogateescape"))
         got, warnings, crash = scan_adapter("aider", path)
@@ -555,10 +680,33 @@ LLM_SCHEMA = FIXTURES / "llm" / "simonw-llm__docs_logging_schema_responses.sql"
 OPENCODE_SCHEMA = FIXTURES / "opencode" / "schema.sql"
 # (SQLite stores NaN as NULL, i.e. "not logged", and turns '12' into 12 in an INTEGER
 # column: neither is certainly invalid there)
-BAD_CELLS: list[Any] = [-1, -(2**63), 2**63 - 1, 10**15, 1e30, 1.5, float("inf"),
-                        float("-inf"), "abc", b"\xff\x00", "", "NaN", "-5", "1e3x"]
-BAD_JSON: list[str] = ["{bad", '{"a":', "[" * DEEP + "]" * DEEP, "null", "[]", "NaN", "\x00",
-                       '{"cached_tokens": NaN}', '{"x": ' + "[" * DEEP + "]" * DEEP + "}"]
+BAD_CELLS: list[Any] = [
+    -1,
+    -(2**63),
+    2**63 - 1,
+    10**15,
+    1e30,
+    1.5,
+    float("inf"),
+    float("-inf"),
+    "abc",
+    b"\xff\x00",
+    "",
+    "NaN",
+    "-5",
+    "1e3x",
+]
+BAD_JSON: list[str] = [
+    "{bad",
+    '{"a":',
+    "[" * DEEP + "]" * DEEP,
+    "null",
+    "[]",
+    "NaN",
+    "\x00",
+    '{"cached_tokens": NaN}',
+    '{"x": ' + "[" * DEEP + "]" * DEEP + "}",
+]
 
 
 def _llm_rows(rng: random.Random, n: int, bad: bool) -> list[tuple[Any, ...]]:
@@ -570,8 +718,17 @@ def _llm_rows(rng: random.Random, n: int, bad: bool) -> list[tuple[Any, ...]]:
             which = rng.randrange(2)
             cell = rng.choice(BAD_CELLS)
             inp, out = (cell, out) if which == 0 else (inp, cell)
-        rows.append((f"{'bad' if bad else 'ok'}{i}", "gpt-4o-mini", f"c{i % 3}",
-                     f"2025-03-0{1 + i % 9}T10:00:00+00:00", inp, out, details))
+        rows.append(
+            (
+                f"{'bad' if bad else 'ok'}{i}",
+                "gpt-4o-mini",
+                f"c{i % 3}",
+                f"2025-03-0{1 + i % 9}T10:00:00+00:00",
+                inp,
+                out,
+                details,
+            )
+        )
     return rows
 
 
@@ -579,9 +736,11 @@ def _llm_db(path: Path, rows: list[tuple[Any, ...]]) -> None:
     path.unlink(missing_ok=True)
     with closing(sqlite3.connect(path)) as db:
         db.executescript(LLM_SCHEMA.read_text())
-        db.executemany("INSERT INTO responses (id, model, conversation_id, datetime_utc, "
-                       "input_tokens, output_tokens, token_details) VALUES (?,?,?,?,?,?,?)",
-                       rows)
+        db.executemany(
+            "INSERT INTO responses (id, model, conversation_id, datetime_utc, "
+            "input_tokens, output_tokens, token_details) VALUES (?,?,?,?,?,?,?)",
+            rows,
+        )
         db.commit()
 
 
@@ -597,8 +756,18 @@ def fuzz_llm(rng: random.Random, tmp: Path, stats: Stats, rounds: int) -> None:
         return
     for _ in range(rounds):
         bad = _llm_rows(rng, 4, bad=True)
-        odd = [(f"json{i}", "gpt-4o-mini", "c9", "2025-03-01T10:00:00+00:00", 5, 5,
-                rng.choice(BAD_JSON)) for i in range(3)]
+        odd = [
+            (
+                f"json{i}",
+                "gpt-4o-mini",
+                "c9",
+                "2025-03-01T10:00:00+00:00",
+                5,
+                5,
+                rng.choice(BAD_JSON),
+            )
+            for i in range(3)
+        ]
         _llm_db(path, good + bad + odd)
         got, warnings, crash = scan_adapter("llm", path)
         stats.count("llm-row", len(bad) + len(odd))
@@ -616,9 +785,12 @@ def fuzz_llm(rng: random.Random, tmp: Path, stats: Stats, rounds: int) -> None:
 
 
 def _opencode_message(rng: random.Random, bad: Any | None) -> dict[str, Any]:
-    tokens: dict[str, Any] = {"input": rng.randint(1, 900), "output": rng.randint(1, 900),
-                              "reasoning": 0, "cache": {"read": rng.randint(0, 9000),
-                                                        "write": rng.randint(0, 500)}}
+    tokens: dict[str, Any] = {
+        "input": rng.randint(1, 900),
+        "output": rng.randint(1, 900),
+        "reasoning": 0,
+        "cache": {"read": rng.randint(0, 9000), "write": rng.randint(0, 500)},
+    }
     cost: Any = round(rng.random() / 10, 4)
     if bad is not None:
         where = rng.randrange(4)
@@ -630,9 +802,15 @@ def _opencode_message(rng: random.Random, bad: Any | None) -> dict[str, Any]:
             tokens["cache"]["read"] = bad
         elif where == 3:
             tokens["reasoning"] = bad
-    return {"role": "assistant", "time": {"created": 1763629200000 + rng.randrange(10**7)},
-            "modelID": "claude-sonnet-4-5", "providerID": "anthropic",
-            "path": {"cwd": "/p", "root": "/p"}, "cost": cost, "tokens": tokens}
+    return {
+        "role": "assistant",
+        "time": {"created": 1763629200000 + rng.randrange(10**7)},
+        "modelID": "claude-sonnet-4-5",
+        "providerID": "anthropic",
+        "path": {"cwd": "/p", "root": "/p"},
+        "cost": cost,
+        "tokens": tokens,
+    }
 
 
 def _opencode_db(path: Path, messages: list[tuple[str, str]]) -> None:
@@ -640,9 +818,11 @@ def _opencode_db(path: Path, messages: list[tuple[str, str]]) -> None:
     with closing(sqlite3.connect(path)) as db:
         db.executescript(OPENCODE_SCHEMA.read_text())
         db.execute("INSERT INTO project VALUES ('prj', '/p', 0, 0)")
-        db.execute("INSERT INTO session (id, project_id, parent_id, slug, directory, title, "
-                   "version, time_created, time_updated) VALUES ('ses_A', 'prj', NULL, 's', "
-                   "'/p', 't', '1', 0, 0)")
+        db.execute(
+            "INSERT INTO session (id, project_id, parent_id, slug, directory, title, "
+            "version, time_created, time_updated) VALUES ('ses_A', 'prj', NULL, 's', "
+            "'/p', 't', '1', 0, 0)"
+        )
         db.executemany("INSERT INTO message VALUES (?, 'ses_A', 0, 0, ?)", messages)
         db.commit()
 
@@ -686,15 +866,21 @@ def fuzz_opencode(rng: random.Random, tmp: Path, stats: Stats, rounds: int) -> N
 
 
 def cli_scan(agent: str, path: Path, env: dict[str, str]) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "costlog", "scan", "--path", str(path),
-                           "--agent", agent, "--json"], capture_output=True, env=env,
-                          cwd=path.parent, timeout=600)
-    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlog", "scan", "--path", str(path), "--agent", agent, "--json"],
+        capture_output=True,
+        env=env,
+        cwd=path.parent,
+        timeout=600,
+    )
+    return (
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
 
 
-def check_cli(agent: str, intact: Path, mutated: Path, env: dict[str, str],
-              stats: Stats) -> None:
+def check_cli(agent: str, intact: Path, mutated: Path, env: dict[str, str], stats: Stats) -> None:
     what = f"cli scan --agent {agent} {mutated.name}"
     stats.cli_runs += 2
     code0, out0, err0 = cli_scan(agent, intact, env)
@@ -706,19 +892,26 @@ def check_cli(agent: str, intact: Path, mutated: Path, env: dict[str, str],
     for line in err.splitlines():
         if not line.startswith("costlog: warning: "):
             stats.fail(f"{what}: stray stderr line {line[:200]!r}")
-        elif not line.startswith("costlog: warning: ... and ") and \
-                not line.startswith(f"costlog: warning: {mutated}:"):
+        elif not line.startswith("costlog: warning: ... and ") and not line.startswith(
+            f"costlog: warning: {mutated}:"
+        ):
             stats.fail(f"{what}: warning without file:line {line[:200]!r}")
     if json.loads(out)["totals"] != json.loads(out0)["totals"]:
-        stats.fail(f"{what}: totals {json.loads(out)['totals']} != intact "
-                   f"{json.loads(out0)['totals']}")
+        stats.fail(
+            f"{what}: totals {json.loads(out)['totals']} != intact {json.loads(out0)['totals']}"
+        )
 
 
 def cli_env(tmp: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAUDE_", "CODEX_"))}
-    env.update(HOME=str(tmp / "home"), XDG_CACHE_HOME=str(tmp / "cache"),
-               COSTLOG_CACHE_DIR=str(tmp / "cache" / "costlog"), COSTLOG_SKIP="1",
-               XDG_CONFIG_HOME=str(tmp / "config"), PYTHONPATH=str(ROOT))
+    env.update(
+        HOME=str(tmp / "home"),
+        XDG_CACHE_HOME=str(tmp / "cache"),
+        COSTLOG_CACHE_DIR=str(tmp / "cache" / "costlog"),
+        COSTLOG_SKIP="1",
+        XDG_CONFIG_HOME=str(tmp / "config"),
+        PYTHONPATH=str(ROOT),
+    )
     env.pop("COSTLOG_DEBUG", None)
     return env
 
@@ -742,24 +935,32 @@ print(json.dumps({"sig": repr(signature(found)), "warnings": warnings, "crash": 
 
 def scan_child(agent: str, path: Path) -> dict[str, Any]:
     """Scan in a fresh process: its own time and peak memory (VmHWM, KiB)."""
-    proc = subprocess.run([sys.executable, "-c", _CHILD, agent, str(path),
-                           str(Path(__file__).resolve().parent)], capture_output=True,
-                          timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, agent, str(path), str(Path(__file__).resolve().parent)],
+        capture_output=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     if proc.returncode != 0:
-        return {"crash": proc.stderr.decode("utf-8", "replace")[-400:], "sig": "",
-                "warnings": [], "seconds": 0.0, "kib": 0}
+        return {
+            "crash": proc.stderr.decode("utf-8", "replace")[-400:],
+            "sig": "",
+            "warnings": [],
+            "seconds": 0.0,
+            "kib": 0,
+        }
     result: dict[str, Any] = json.loads(proc.stdout)
     return result
 
 
-def big_line(agent: str, seed: Path, tmp: Path, megabytes: int,
-             stats: Stats) -> tuple[float, int]:
+def big_line(agent: str, seed: Path, tmp: Path, megabytes: int, stats: Stats) -> tuple[float, int]:
     """A `megabytes` MB single line among intact lines: exact totals; (seconds, peak MiB
     of the scanning process over a scan of the intact file alone)."""
     intact = _lines(seed.read_bytes())
     base = scan_child(agent, _place(tmp, "big-intact", seed.name, b"".join(intact)))
-    filler = b'{"type":"user","message":{"role":"user","content":"' + \
-        b"A" * (megabytes << 20) + b'"}}\n'
+    filler = (
+        b'{"type":"user","message":{"role":"user","content":"' + b"A" * (megabytes << 20) + b'"}}\n'
+    )
     (tmp / "big").mkdir(exist_ok=True)
     path = _write(tmp / "big" / seed.name, [*intact[:1], filler, *intact[1:]])
     del filler
@@ -768,8 +969,10 @@ def big_line(agent: str, seed: Path, tmp: Path, megabytes: int,
     if got["crash"]:
         stats.fail(f"{agent}: {megabytes} MB line crashed: {got['crash']}")
     elif got["sig"] != base["sig"]:
-        stats.fail(f"{agent}: {megabytes} MB line changed totals: {got['sig'][:300]} != "
-                   f"{base['sig'][:300]}")
+        stats.fail(
+            f"{agent}: {megabytes} MB line changed totals: {got['sig'][:300]} != "
+            f"{base['sig'][:300]}"
+        )
     check_warnings(got["warnings"], path, len(intact) + 1, stats, f"{agent} big line")
     path.unlink()
     return got["seconds"], max(0, got["kib"] - base["kib"]) >> 10
@@ -794,10 +997,18 @@ BIG_SEEDS = {
 
 
 def _costlog(repo: Path, env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = subprocess.run([sys.executable, "-m", "costlog", *args], cwd=repo, env=env,
-                          capture_output=True, timeout=600)
-    return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
-            proc.stderr.decode("utf-8", "replace"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        timeout=600,
+    )
+    return (
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
 
 
 def make_repo(tmp: Path, env: dict[str, str]) -> Path:
@@ -806,12 +1017,27 @@ def make_repo(tmp: Path, env: dict[str, str]) -> Path:
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True, env=env)
     code, _, err = _costlog(repo, env, "init")
     assert code == 0, err
-    for i, (model, inp, out_t) in enumerate([("claude-sonnet-4-5", 1200, 340),
-                                              ("gpt-5", 5000, 800)]):
+    for i, (model, inp, out_t) in enumerate(
+        [("claude-sonnet-4-5", 1200, 340), ("gpt-5", 5000, 800)]
+    ):
         code, _, err = _costlog(
-            repo, env, "record", "--model", model, "--agent", "manual", "--session", f"s{i}",
-            "--input-tokens", str(inp), "--output-tokens", str(out_t), "--started",
-            f"2026-11-0{i + 1}T10:00:00+00:00", "--no-stage")
+            repo,
+            env,
+            "record",
+            "--model",
+            model,
+            "--agent",
+            "manual",
+            "--session",
+            f"s{i}",
+            "--input-tokens",
+            str(inp),
+            "--output-tokens",
+            str(out_t),
+            "--started",
+            f"2026-11-0{i + 1}T10:00:00+00:00",
+            "--no-stage",
+        )
         assert code == 0, err
     return repo
 
@@ -820,14 +1046,26 @@ Mutation = Callable[[str, random.Random], "str | bytes"]
 
 #: config lines with a bad value (appended to the commented-out default config)
 CONFIG_BAD = [
-    "timezone: Mars/Olympus_Mons", "anomaly_factor: .nan", "anomaly_factor: -3",
-    "session_log_limit: -5", "session_log_limit: 1e999", "idle_minutes: [1]",
-    "budget: {monthly_usd: .inf}", "budget: {monthly_usd: -1}", "budget: 7",
-    "work_item_patterns: ['(unclosed']", "ledger_dir: 42", "output: [a, b]",
-    "reconcile_threshold_pct: NaN", "correction_factors: {claude: -1}",
-    "estimate_factors: {x: .nan}", "rundir: {constitution_tokens: -1}",
-    "diff_estimate: {cache_share: 7}", "guide_min_sessions: true",
-    "unknown_key: 1", "budget: {opus_share_max: 2}",
+    "timezone: Mars/Olympus_Mons",
+    "anomaly_factor: .nan",
+    "anomaly_factor: -3",
+    "session_log_limit: -5",
+    "session_log_limit: 1e999",
+    "idle_minutes: [1]",
+    "budget: {monthly_usd: .inf}",
+    "budget: {monthly_usd: -1}",
+    "budget: 7",
+    "work_item_patterns: ['(unclosed']",
+    "ledger_dir: 42",
+    "output: [a, b]",
+    "reconcile_threshold_pct: NaN",
+    "correction_factors: {claude: -1}",
+    "estimate_factors: {x: .nan}",
+    "rundir: {constitution_tokens: -1}",
+    "diff_estimate: {cache_share: 7}",
+    "guide_min_sessions: true",
+    "unknown_key: 1",
+    "budget: {opus_share_max: 2}",
 ]
 
 
@@ -841,7 +1079,8 @@ def _yaml_mutations() -> list[tuple[str, Mutation]]:
             if not hits:
                 return t + rng.choice(CONFIG_BAD) + "\n"
             m = rng.choice(hits)
-            return t[:m.start(1)] + rng.choice(values) + t[m.end(1):]
+            return t[: m.start(1)] + rng.choice(values) + t[m.end(1) :]
+
         return f
 
     def dup_key(t: str, rng: random.Random) -> str:
@@ -892,22 +1131,82 @@ def _yaml_mutations() -> list[tuple[str, Mutation]]:
     nums = r"\b(?:input|output|cache_read|cache_write_5m|cache_write_1h|reasoning|requests)"
     return [
         ("truncate", truncate),
-        ("bad-number", sub_value(rf"{nums}: ([^,}}\s]+)",
-                                 ["-5", "1e30", ".nan", "NaN", "abc", "[1]", "{a: 1}", "true",
-                                  "99999999999999999999999", "1.5", "~", "-.inf", "0x10",
-                                  '"12"'])),
-        ("bad-cost", sub_value(r"\bcost_usd: (\"[^\"]*\"|[^,}\s]+)",
-                               ['"NaN"', ".nan", "-1", '"-0.5"', "abc", '"Infinity"', ".inf",
-                                "[1]", '"1e999999"', '"1e-999999"', '"sNaN"', "1e400"])),
-        ("bad-date", sub_value(r"^(?:started|ended): (.+)$",
-                               ['"2026-13-45"', "'not a date'", '"2026-02-30T10:00:00Z"',
-                                "99999", "[]", '"2026-11-01T25:61:00+00:00"', "0000-00-00",
-                                '"+275760-09-13T00:00:00Z"', "~", "2026-11-01"])),
-        ("dup-key", dup_key), ("tab", tab), ("deep", deep), ("deep-map", deep_map),
-        ("deep-block", deep_block), ("bad-utf8", bad_utf8), ("nul", nul),
-        ("long-line", long_line), ("alias-bomb", alias_bomb), ("config-value", config_value),
-        ("not-a-map", lambda t, rng: rng.choice(["- 1\n- 2\n", "just text\n", "42\n",
-                                                 "~\n", "[1, 2\n", "{a: 1\n"])),
+        (
+            "bad-number",
+            sub_value(
+                rf"{nums}: ([^,}}\s]+)",
+                [
+                    "-5",
+                    "1e30",
+                    ".nan",
+                    "NaN",
+                    "abc",
+                    "[1]",
+                    "{a: 1}",
+                    "true",
+                    "99999999999999999999999",
+                    "1.5",
+                    "~",
+                    "-.inf",
+                    "0x10",
+                    '"12"',
+                ],
+            ),
+        ),
+        (
+            "bad-cost",
+            sub_value(
+                r"\bcost_usd: (\"[^\"]*\"|[^,}\s]+)",
+                [
+                    '"NaN"',
+                    ".nan",
+                    "-1",
+                    '"-0.5"',
+                    "abc",
+                    '"Infinity"',
+                    ".inf",
+                    "[1]",
+                    '"1e999999"',
+                    '"1e-999999"',
+                    '"sNaN"',
+                    "1e400",
+                ],
+            ),
+        ),
+        (
+            "bad-date",
+            sub_value(
+                r"^(?:started|ended): (.+)$",
+                [
+                    '"2026-13-45"',
+                    "'not a date'",
+                    '"2026-02-30T10:00:00Z"',
+                    "99999",
+                    "[]",
+                    '"2026-11-01T25:61:00+00:00"',
+                    "0000-00-00",
+                    '"+275760-09-13T00:00:00Z"',
+                    "~",
+                    "2026-11-01",
+                ],
+            ),
+        ),
+        ("dup-key", dup_key),
+        ("tab", tab),
+        ("deep", deep),
+        ("deep-map", deep_map),
+        ("deep-block", deep_block),
+        ("bad-utf8", bad_utf8),
+        ("nul", nul),
+        ("long-line", long_line),
+        ("alias-bomb", alias_bomb),
+        ("config-value", config_value),
+        (
+            "not-a-map",
+            lambda t, rng: rng.choice(
+                ["- 1\n- 2\n", "just text\n", "42\n", "~\n", "[1, 2\n", "{a: 1\n"]
+            ),
+        ),
     ]
 
 
@@ -933,33 +1232,45 @@ def _costlog_inproc(repo: Path, env: dict[str, str], *args: str) -> tuple[int, s
     return result.exit_code, result.stdout, err
 
 
-def fuzz_loaders(tmp: Path, rng: random.Random, stats: Stats, rounds: int, *,
-                 inproc: bool = False, only: list[str] | None = None,
-                 targets: str = "both") -> None:
+def fuzz_loaders(
+    tmp: Path,
+    rng: random.Random,
+    stats: Stats,
+    rounds: int,
+    *,
+    inproc: bool = False,
+    only: list[str] | None = None,
+    targets: str = "both",
+) -> None:
     """Mutated ledger and config files: check/report/render exit 3/1/1 with one
     `costlog: error: PATH:LINE: ...` line, no traceback, nothing overwritten."""
     env = cli_env(tmp)
     (tmp / "home").mkdir(exist_ok=True)
-    for key, value in (("GIT_AUTHOR_NAME", "Fuzz"), ("GIT_AUTHOR_EMAIL", "f@example.com"),
-                       ("GIT_COMMITTER_NAME", "Fuzz"), ("GIT_COMMITTER_EMAIL", "f@example.com"),
-                       ("GIT_CONFIG_NOSYSTEM", "1")):
+    for key, value in (
+        ("GIT_AUTHOR_NAME", "Fuzz"),
+        ("GIT_AUTHOR_EMAIL", "f@example.com"),
+        ("GIT_COMMITTER_NAME", "Fuzz"),
+        ("GIT_COMMITTER_EMAIL", "f@example.com"),
+        ("GIT_CONFIG_NOSYSTEM", "1"),
+    ):
         env[key] = value
     repo = make_repo(tmp, env)
     run_cli = _costlog_inproc if inproc else _costlog
     ledger_files = sorted((repo / ".costlog" / "sessions").rglob("*.yaml"))
     config = repo / ".costlog" / "config.yaml"
-    files = {"both": [*ledger_files[:1], config], "config": [config],
-             "ledger": ledger_files[:1]}[targets]
+    files = {"both": [*ledger_files[:1], config], "config": [config], "ledger": ledger_files[:1]}[
+        targets
+    ]
     mutations = [m for m in _yaml_mutations() if only is None or m[0] in only]
     for i in range(rounds):
         target = files[i % len(files)] if only else rng.choice(files)
-        name, mutate = mutations[(i // len(files)) % len(mutations)] if only else \
-            rng.choice(mutations)
+        name, mutate = (
+            mutations[(i // len(files)) % len(mutations)] if only else rng.choice(mutations)
+        )
         original = target.read_bytes()
         mutated = mutate(original.decode(), rng)
         target.write_bytes(mutated if isinstance(mutated, bytes) else mutated.encode())
-        snapshot = {p: p.read_bytes() for p in [*ledger_files, repo / "COST_LOG.md"]
-                    if p != target}
+        snapshot = {p: p.read_bytes() for p in [*ledger_files, repo / "COST_LOG.md"] if p != target}
         rel = target.relative_to(repo)
         valid = False
         for command in (["render"], ["check"], ["report", "--json"]):
@@ -992,8 +1303,17 @@ def fuzz_loaders(tmp: Path, rng: random.Random, stats: Stats, rounds: int, *,
 # ------------------------------------------------------------------ main
 
 
-def run(seed: int, rounds: int, *, mutations: int = 12, big_mb: int = 0, cli: int = 0,
-        loaders: int = 0, tmp: Path | None = None, seeds: list[Seed] | None = None) -> Stats:
+def run(
+    seed: int,
+    rounds: int,
+    *,
+    mutations: int = 12,
+    big_mb: int = 0,
+    cli: int = 0,
+    loaders: int = 0,
+    tmp: Path | None = None,
+    seeds: list[Seed] | None = None,
+) -> Stats:
     rng = random.Random(seed)
     stats = Stats()
     with tempfile.TemporaryDirectory(prefix="costlog-fuzz-") as scratch:
@@ -1007,8 +1327,7 @@ def run(seed: int, rounds: int, *, mutations: int = 12, big_mb: int = 0, cli: in
                 work.mkdir(parents=True, exist_ok=True)
                 made = fuzz_file(s, rng, work, stats, mutations=mutations)
                 if made is not None:
-                    cli_pairs.append((s.agent, made.parent.parent / "intact" / made.name,
-                                      made))
+                    cli_pairs.append((s.agent, made.parent.parent / "intact" / made.name, made))
         fuzz_aider_history(rng, base, stats, mutations * rounds)
         fuzz_whole_files(rng, base, stats, mutations * rounds)
         fuzz_llm(rng, base, stats, rounds * 3)
@@ -1044,17 +1363,27 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     start = time.perf_counter()
-    stats = run(args.seed, args.rounds, mutations=args.mutations, big_mb=args.big_mb,
-                cli=args.cli, loaders=args.loaders)
+    stats = run(
+        args.seed,
+        args.rounds,
+        mutations=args.mutations,
+        big_mb=args.big_mb,
+        cli=args.cli,
+        loaders=args.loaders,
+    )
     took = time.perf_counter() - start
     if stats.failures:
         for failure in sorted(set(stats.failures))[:40]:
             print(failure, file=sys.stderr)
-        sys.exit(f"FAIL: {len(stats.failures)} broken properties in {stats.tried:,} mutations "
-                 f"({took:.0f}s, seed {args.seed})")
-    print(f"ok: {stats.tried:,} mutations over {stats.files} files, {stats.cli_runs} CLI runs, "
-          f"{stats.warnings:,} warnings, 0 tracebacks ({took:.0f}s, seed {args.seed}); "
-          f"{json.dumps(stats.kinds, sort_keys=True)}")
+        sys.exit(
+            f"FAIL: {len(stats.failures)} broken properties in {stats.tried:,} mutations "
+            f"({took:.0f}s, seed {args.seed})"
+        )
+    print(
+        f"ok: {stats.tried:,} mutations over {stats.files} files, {stats.cli_runs} CLI runs, "
+        f"{stats.warnings:,} warnings, 0 tracebacks ({took:.0f}s, seed {args.seed}); "
+        f"{json.dumps(stats.kinds, sort_keys=True)}"
+    )
 
 
 if __name__ == "__main__":

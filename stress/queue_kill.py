@@ -36,26 +36,42 @@ FIXTURE_CWD = "/Users/dev/app"
 
 def session_ids(count: int, rounds: int) -> list[str]:
     """The ids of round 0..rounds-1's sessions (`count` new ones each round)."""
-    return [f"019c{r:04x}-1111-4222-8333-{n:012d}" for r in range(rounds)
-            for n in range(count)]
+    return [f"019c{r:04x}-1111-4222-8333-{n:012d}" for r in range(rounds) for n in range(count)]
 
 
 def rollout(root: Path, sid: str) -> Path:
-    return root / "codex" / "sessions" / "2026" / "03" / "10" / \
-        f"rollout-2026-03-10T10-00-00-{sid}.jsonl"
+    return (
+        root
+        / "codex"
+        / "sessions"
+        / "2026"
+        / "03"
+        / "10"
+        / f"rollout-2026-03-10T10-00-00-{sid}.jsonl"
+    )
 
 
 def environment(root: Path) -> dict[str, str]:
     """Everything under `root`: no real home, agent data, cache or git config is touched."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GIT_", "CLAUDE_", "CODEX_", "GEMINI_", "COSTLOG_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_", "CLAUDE_", "CODEX_", "GEMINI_", "COSTLOG_"))
+    }
     home = root / "home"
-    env.update(HOME=str(home), XDG_CACHE_HOME=str(home / ".cache"),
-               XDG_CONFIG_HOME=str(home / ".config"), CODEX_HOME=str(root / "codex"),
-               COSTLOG_CACHE_DIR=str(home / ".cache" / "costlog"), GIT_CONFIG_NOSYSTEM="1",
-               GIT_AUTHOR_NAME="Stress", GIT_AUTHOR_EMAIL="stress@example.com",
-               GIT_COMMITTER_NAME="Stress", GIT_COMMITTER_EMAIL="stress@example.com",
-               PYTHONPATH=str(HERE))
+    env.update(
+        HOME=str(home),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        CODEX_HOME=str(root / "codex"),
+        COSTLOG_CACHE_DIR=str(home / ".cache" / "costlog"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Stress",
+        GIT_AUTHOR_EMAIL="stress@example.com",
+        GIT_COMMITTER_NAME="Stress",
+        GIT_COMMITTER_EMAIL="stress@example.com",
+        PYTHONPATH=str(HERE),
+    )
     return env
 
 
@@ -63,6 +79,7 @@ def setup(root: Path, env: dict[str, str]) -> Path:
     repo = root / "repo"
     repo.mkdir(parents=True)
     (root / "home").mkdir()
+
     def step(*args: str) -> None:
         subprocess.run(args, cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
 
@@ -82,12 +99,23 @@ def end_sessions(root: Path, repo: Path, env: dict[str, str], sids: list[str]) -
     for n, sid in enumerate(sids):
         path = rollout(root, sid)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.replace(FIXTURE_ID, sid).replace(FIXTURE_CWD, str(repo))
-                        .replace("2026-03-10T10:", f"2026-03-10T{n % 14 + 8:02d}:"),
-                        encoding="utf-8")
-        payloads.append(json.dumps({"session_id": sid, "cwd": str(repo), "reason": "exit",
-                                    "hook_event_name": "SessionEnd",
-                                    "transcript_path": str(path)}))
+        path.write_text(
+            text.replace(FIXTURE_ID, sid)
+            .replace(FIXTURE_CWD, str(repo))
+            .replace("2026-03-10T10:", f"2026-03-10T{n % 14 + 8:02d}:"),
+            encoding="utf-8",
+        )
+        payloads.append(
+            json.dumps(
+                {
+                    "session_id": sid,
+                    "cwd": str(repo),
+                    "reason": "exit",
+                    "hook_event_name": "SessionEnd",
+                    "transcript_path": str(path),
+                }
+            )
+        )
     from costlog.integration import hookrun
 
     saved = dict(os.environ)
@@ -103,13 +131,17 @@ def end_sessions(root: Path, repo: Path, env: dict[str, str], sids: list[str]) -
 
 def hook(repo: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """What the installed post-commit shim runs."""
-    return subprocess.Popen([sys.executable, "-m", "costlog.integration.hookrun", "post-commit"], cwd=repo,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "costlog.integration.hookrun", "post-commit"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def claims(state: Path) -> list[str]:
-    return [n for n in os.listdir(state) if n.startswith("queue.jsonl.") and
-            n.endswith(".claimed")]
+    return [n for n in os.listdir(state) if n.startswith("queue.jsonl.") and n.endswith(".claimed")]
 
 
 def settle(repo: Path) -> None:
@@ -151,18 +183,25 @@ def verify(repo: Path, env: dict[str, str], sids: list[str]) -> tuple[int, int, 
 
     state = repo / ".git" / "costlog"
     if queue.pending(state):
-        sys.exit(f"FAIL: still pending after the full run: {os.listdir(state)}\n"
-                 f"{hook_log(repo)}")
+        sys.exit(f"FAIL: still pending after the full run: {os.listdir(state)}\n{hook_log(repo)}")
     files = sorted((repo / ".costlog" / "sessions").rglob("*.yaml"))
     entries = Ledger(repo_mod.find(repo), ".costlog/sessions").load_all()
     ids = [e.id for e in entries]
     lost = len({f"codex/{sid}" for sid in sids} - set(ids))
     duplicates = len(ids) - len(set(ids)) + len(files) - len(entries)
-    tracked = set(subprocess.run(["git", "ls-files"], cwd=repo, env=env, capture_output=True,
-                                 text=True, check=True).stdout.split())
+    tracked = set(
+        subprocess.run(
+            ["git", "ls-files"], cwd=repo, env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
     unstaged = [p for p in files if str(p.relative_to(repo)) not in tracked]
-    check = subprocess.run([sys.executable, "-m", "costlog", "check"], cwd=repo, env=env,
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [sys.executable, "-m", "costlog", "check"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if check.returncode != 0:
         sys.exit(f"FAIL: COST_LOG.md not up to date after the full run: {check.stderr.strip()}")
     return lost, duplicates, len(unstaged)
@@ -186,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         kills = mid_drain = finished = rounds = 0
         while kills < args.kills:
             if not queue.pending(state):
-                end_sessions(root, repo, env,
-                             session_ids(args.sessions, rounds + 1)[-args.sessions:])
+                end_sessions(
+                    root, repo, env, session_ids(args.sessions, rounds + 1)[-args.sessions :]
+                )
                 rounds += 1
             proc = hook(repo, env)
             time.sleep(rng.uniform(0, span * 1.1))
@@ -204,15 +244,22 @@ def main(argv: list[str] | None = None) -> int:
             settle(repo)
         # the last one is a real commit: git runs the installed hook, and nobody kills it
         (repo / "README.md").write_text("# stress\n\ndone\n")
-        subprocess.run(["git", "commit", "-q", "-am", "After the kills"], cwd=repo, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            ["git", "commit", "-q", "-am", "After the kills"],
+            cwd=repo,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         lost, duplicates, unstaged = verify(repo, env, session_ids(args.sessions, rounds))
         bad = lost or duplicates or unstaged
-        print(f"{'FAIL' if bad else 'ok'}: {kills} kills ({mid_drain} mid-drain, holding a "
-              f"claim), {finished} runs finished, {rounds} queues of {args.sessions} new "
-              f"sessions; after a full run: {lost} of {rounds * args.sessions} sessions lost, "
-              f"{duplicates} duplicates, {unstaged} ledger files never staged "
-              f"(one undisturbed run: {span * 1000:.0f} ms)")
+        print(
+            f"{'FAIL' if bad else 'ok'}: {kills} kills ({mid_drain} mid-drain, holding a "
+            f"claim), {finished} runs finished, {rounds} queues of {args.sessions} new "
+            f"sessions; after a full run: {lost} of {rounds * args.sessions} sessions lost, "
+            f"{duplicates} duplicates, {unstaged} ledger files never staged "
+            f"(one undisturbed run: {span * 1000:.0f} ms)"
+        )
         if bad:
             print(hook_log(repo))
         return 1 if bad else 0

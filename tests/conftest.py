@@ -13,16 +13,25 @@ FIXED_DATE = "2026-11-20T09:00:00+00:00"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory,
-                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """No test reads or writes the real home, agent data or git config."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(home / ".cache" / "costlog"))
-    for name in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "GEMINI_DATA_DIR", "LLM_USER_PATH",
-                 "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "COSTLOG_SKIP"):
+    for name in (
+        "CLAUDE_CONFIG_DIR",
+        "CODEX_HOME",
+        "GEMINI_DATA_DIR",
+        "LLM_USER_PATH",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "COSTLOG_SKIP",
+    ):
         monkeypatch.delenv(name, raising=False)
     template = home / "git-template"
     template.mkdir()

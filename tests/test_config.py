@@ -37,9 +37,15 @@ def test_broken_yaml_names_line(tmp_path: Path) -> None:
 
 def test_commented_default_file_uncommented_is_the_defaults() -> None:
     """Every commented line in the file `init` writes is a real, valid default."""
-    lines = [line[2:] for line in config.DEFAULT_TEXT.splitlines()
-             if line.startswith("# ") and ":" in line and not line.startswith("# costlog")
-             and not line.startswith("# Docs") and not line.startswith("#   - ")]
+    lines = [
+        line[2:]
+        for line in config.DEFAULT_TEXT.splitlines()
+        if line.startswith("# ")
+        and ":" in line
+        and not line.startswith("# costlog")
+        and not line.startswith("# Docs")
+        and not line.startswith("#   - ")
+    ]
     data = YAML(typ="safe").load("\n".join(lines).replace("estimation_guide:", ""))
     loaded = config.from_dict(data)
     defaults = config.Config()

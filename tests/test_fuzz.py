@@ -109,8 +109,7 @@ def test_a_2mb_single_line(agent: str, work: Path) -> None:
 
 
 @pytest.mark.parametrize("agent", sorted(fuzz.BIG_SEEDS))
-def test_line_limit_bounds_memory(agent: str, work: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_line_limit_bounds_memory(agent: str, work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A line past the adapter's MAX_LINE is skipped unread (memory stays at about one
     MAX_LINE whatever the line's size) with one warning naming it; counts stay exact."""
     from costlog.sources import codex
@@ -126,8 +125,9 @@ def test_line_limit_bounds_memory(agent: str, work: Path,
     assert crash is None
     assert fuzz.signature(got) == fuzz.signature(base)
     unit = "characters" if agent == "api" else "bytes"
-    assert [w for w in warnings if "too long" in w] == \
-        [f"{path}:2: line of {len(filler):,} {unit} is too long to hold usage, skipped"]
+    assert [w for w in warnings if "too long" in w] == [
+        f"{path}:2: line of {len(filler):,} {unit} is too long to hold usage, skipped"
+    ]
 
 
 def test_ledger_and_config_loaders(work: Path) -> None:
@@ -136,8 +136,7 @@ def test_ledger_and_config_loaders(work: Path) -> None:
     3 for the ledger), no traceback, no other file overwritten."""
     stats = fuzz.Stats()
     kinds = [name for name, _ in fuzz._yaml_mutations()]
-    fuzz.fuzz_loaders(work, random.Random(SEED), stats, 2 * len(kinds), inproc=True,
-                      only=kinds)
+    fuzz.fuzz_loaders(work, random.Random(SEED), stats, 2 * len(kinds), inproc=True, only=kinds)
     _ok(stats)
     assert stats.cli_runs == 3 * 2 * len(kinds)
 
@@ -145,8 +144,15 @@ def test_ledger_and_config_loaders(work: Path) -> None:
 def test_every_bad_config_value(work: Path) -> None:
     stats = fuzz.Stats()
     rounds = len(fuzz.CONFIG_BAD)
-    fuzz.fuzz_loaders(work, random.Random(SEED), stats, rounds, inproc=True,
-                      only=["config-value"], targets="config")
+    fuzz.fuzz_loaders(
+        work,
+        random.Random(SEED),
+        stats,
+        rounds,
+        inproc=True,
+        only=["config-value"],
+        targets="config",
+    )
     _ok(stats)
     assert stats.cli_runs == 3 * rounds
 
@@ -154,20 +160,23 @@ def test_every_bad_config_value(work: Path) -> None:
 # ---------------------------------------------------------------- the checks can fail
 
 
-def test_a_config_error_not_naming_the_file_is_caught(work: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_config_error_not_naming_the_file_is_caught(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from costlog import config
 
     monkeypatch.setattr(config, "_check_zone", lambda name: None)  # as before the fix
     monkeypatch.setattr(fuzz, "CONFIG_BAD", ["timezone: Mars/Olympus_Mons"])
     stats = fuzz.Stats()
-    fuzz.fuzz_loaders(work, random.Random(SEED), stats, 1, inproc=True,
-                      only=["config-value"], targets="config")
+    fuzz.fuzz_loaders(
+        work, random.Random(SEED), stats, 1, inproc=True, only=["config-value"], targets="config"
+    )
     assert any("does not name the file" in f for f in stats.failures)
 
 
-def test_an_adapter_summing_absurd_counts_is_caught(work: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_adapter_summing_absurd_counts_is_caught(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(api_jsonl, "MAX_COUNT", 10**40)
     monkeypatch.setattr(fuzz, "BAD_COUNTS", [b"18446744073709551616"])
     stats = fuzz.Stats()
@@ -196,8 +205,7 @@ def test_a_crash_on_deep_nesting_is_caught(work: Path, monkeypatch: pytest.Monke
     assert any("crashed the adapter: Deep" in f for f in stats.failures)
 
 
-def test_a_silently_dropped_bad_line_is_caught(work: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_silently_dropped_bad_line_is_caught(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = api_jsonl.read_file
 
     def quiet(path: Path, warn: Any) -> Any:
@@ -215,8 +223,13 @@ def test_one_absurd_limit_for_every_adapter() -> None:
     100M); the fuzzing throws 20,000,001 at each count field."""
     from costlog.sources import codex
 
-    assert claude_code.MAX_TOKENS == codex.MAX_CALL_TOKENS == api_jsonl.MAX_COUNT == \
-        fuzz.ABSURD == 20_000_000
+    assert (
+        claude_code.MAX_TOKENS
+        == codex.MAX_CALL_TOKENS
+        == api_jsonl.MAX_COUNT
+        == fuzz.ABSURD
+        == 20_000_000
+    )
     assert b"20000001" in fuzz.BAD_COUNTS
 
 
@@ -233,56 +246,77 @@ def _scan(agent: str, path: Path) -> tuple[list[Any], list[str]]:
 
 
 def _requests(found: list[Any]) -> list[tuple[str, tuple[int, ...], Any]]:
-    return [(r.model, tuple(r.usage.as_dict().values()), r.logged_cost_usd)
-            for s in found for r in s.requests]
+    return [
+        (r.model, tuple(r.usage.as_dict().values()), r.logged_cost_usd)
+        for s in found
+        for r in s.requests
+    ]
 
 
 def _claude_line(usage: str, mid: str = "msg_1", extra: str = "") -> bytes:
-    return (f'{{"type":"assistant","sessionId":"S","requestId":"req_{mid}",'
-            f'"timestamp":"2026-01-01T00:00:00Z"{extra},"message":{{"id":"{mid}",'
-            f'"model":"claude-sonnet-4-5","stop_reason":"end_turn",'
-            f'"content":[{{"type":"text","text":"hi"}}],"usage":{usage}}}}}\n').encode()
+    return (
+        f'{{"type":"assistant","sessionId":"S","requestId":"req_{mid}",'
+        f'"timestamp":"2026-01-01T00:00:00Z"{extra},"message":{{"id":"{mid}",'
+        f'"model":"claude-sonnet-4-5","stop_reason":"end_turn",'
+        f'"content":[{{"type":"text","text":"hi"}}],"usage":{usage}}}}}\n'
+    ).encode()
 
 
 def test_found_claude_code(work: Path) -> None:
     ok = _claude_line('{"input_tokens":10,"output_tokens":5}')
     path = work / "S.jsonl"
-    path.write_bytes(ok + _claude_line('{"input_tokens":' + DEEP.decode() + "}", "msg_2")
-                     + _claude_line('{"input_tokens":1,"output_tokens":2}', "msg_3",
-                                    ',"costUSD":Infinity')
-                     + _claude_line('{"input_tokens":1,"output_tokens":2,'
-                                    '"cache_read_input_tokens":false}', "msg_4")
-                     + ok.replace(b'"text":"hi"', b'"text":1.5')
-                     + ok.replace(b'{"type":"text","text":"hi"}',
-                                  b'{"type":"tool_use","name":{"a":1},"input":{}}'))
+    path.write_bytes(
+        ok
+        + _claude_line('{"input_tokens":' + DEEP.decode() + "}", "msg_2")
+        + _claude_line('{"input_tokens":1,"output_tokens":2}', "msg_3", ',"costUSD":Infinity')
+        + _claude_line(
+            '{"input_tokens":1,"output_tokens":2,"cache_read_input_tokens":false}', "msg_4"
+        )
+        + ok.replace(b'"text":"hi"', b'"text":1.5')
+        + ok.replace(
+            b'{"type":"text","text":"hi"}', b'{"type":"tool_use","name":{"a":1},"input":{}}'
+        )
+    )
     found, warnings = _scan("claude-code", path)
-    assert _requests(found) == [("claude-sonnet-4-5", (10, 5, 0, 0, 0, 0), None),
-                                ("claude-sonnet-4-5", (1, 2, 0, 0, 0, 0), None)]  # not inf
+    assert _requests(found) == [
+        ("claude-sonnet-4-5", (10, 5, 0, 0, 0, 0), None),
+        ("claude-sonnet-4-5", (1, 2, 0, 0, 0, 0), None),
+    ]  # not inf
     assert [w.split(": ", 1)[0] for w in warnings] == [f"{path}:2", f"{path}:4"]
 
 
 def test_found_api_jsonl(work: Path) -> None:
     path = work / "s.jsonl"
     start = b'{"input_tokens":17,"output_tokens":1,"service_tier":"standard"}\n'
-    path.write_bytes(b"\xef\xbb\xbf" + b'{"id":"a","model":"gpt-4o","usage":{"prompt_tokens":3,'
-                     b'"completion_tokens":1}}\n' + b'{"x":"a\rb"}\n' + DEEP + b"\n" + start
-                     + b'{"input_tokens":17,"output_tokens":-1}\n'
-                     + b'{"input_tokens":17,"output_tokens":10}\n'
-                     + b'{"type":"message_start","message":{"id":"m","model":"claude-haiku-4-5",'
-                       b'"usage":{"input_tokens":5,"output_tokens":1}}}\n'
-                     + b'{"type":"message_delta","usage":{"output_tokens":"9"}}\n'
-                     + b'{"type":"message_delta","usage":{"output_tokens":7}}\n')
+    path.write_bytes(
+        b"\xef\xbb\xbf" + b'{"id":"a","model":"gpt-4o","usage":{"prompt_tokens":3,'
+        b'"completion_tokens":1}}\n'
+        + b'{"x":"a\rb"}\n'
+        + DEEP
+        + b"\n"
+        + start
+        + b'{"input_tokens":17,"output_tokens":-1}\n'
+        + b'{"input_tokens":17,"output_tokens":10}\n'
+        + b'{"type":"message_start","message":{"id":"m","model":"claude-haiku-4-5",'
+        b'"usage":{"input_tokens":5,"output_tokens":1}}}\n'
+        + b'{"type":"message_delta","usage":{"output_tokens":"9"}}\n'
+        + b'{"type":"message_delta","usage":{"output_tokens":7}}\n'
+    )
     found, warnings = _scan("api", path)
-    assert sorted(_requests(found)) == [("claude-haiku-4-5", (5, 7, 0, 0, 0, 0), None),
-                                        ("gpt-4o", (3, 1, 0, 0, 0, 0), None),
-                                        ("unknown", (17, 10, 0, 0, 0, 0), None)]
+    assert sorted(_requests(found)) == [
+        ("claude-haiku-4-5", (5, 7, 0, 0, 0, 0), None),
+        ("gpt-4o", (3, 1, 0, 0, 0, 0), None),
+        ("unknown", (17, 10, 0, 0, 0, 0), None),
+    ]
     # the BOM is no line 1 problem; the CR inside line 2 ends no line
     assert [w.split(": ", 1)[0] for w in warnings] == [f"{path}:{n}" for n in (2, 3, 5, 8)]
 
 
 def test_found_codex(work: Path) -> None:
-    seed = ROOT / "tests/fixtures/codex/home/archived_sessions/2026/03/05/" \
+    seed = (
+        ROOT / "tests/fixtures/codex/home/archived_sessions/2026/03/05/"
         "rollout-2026-03-05T09-00-00-019a0001-aaaa-7aaa-8aaa-aaaaaaaaaaaa.jsonl"
+    )
     intact = seed.read_bytes()
     base, _ = _scan("codex", fuzz._place(work, "a", seed.name, intact))
     bad = intact.replace(b'"name":"apply_patch"', b'"name":["apply_patch"]')
@@ -294,50 +328,69 @@ def test_found_codex(work: Path) -> None:
 def test_found_codex_running_totals(work: Path) -> None:
     """Rows with only running totals: an implausible jump is not counted and does not
     become the base of the next step (which then looked like a restart: all re-counted)."""
+
     def event(inp: int, out: int) -> str:
         usage = json.dumps({"input_tokens": inp, "output_tokens": out})
-        return ('{"timestamp":"2026-03-05T09:00:01Z","type":"event_msg","payload":{"type":'
-                '"token_count","info":{"total_token_usage":' + usage + "}}}\n")
+        return (
+            '{"timestamp":"2026-03-05T09:00:01Z","type":"event_msg","payload":{"type":'
+            '"token_count","info":{"total_token_usage":' + usage + "}}}\n"
+        )
 
     path = work / "rollout-2026-03-05T09-00-00-019a0009-aaaa-7aaa-8aaa-aaaaaaaaaaaa.jsonl"
-    path.write_text('{"timestamp":"2026-03-05T09:00:00Z","type":"session_meta","payload":{'
-                    '"id":"019a0009-aaaa-7aaa-8aaa-aaaaaaaaaaaa","cwd":"/w"}}\n'
-                    '{"timestamp":"2026-03-05T09:00:00Z","type":"turn_context","payload":{'
-                    '"model":"gpt-5"}}\n'
-                    + event(100, 10) + event(1_000_000_000, 20) + event(300, 30)
-                    + event(5, 1) + event(25_000_000, 2))
+    path.write_text(
+        '{"timestamp":"2026-03-05T09:00:00Z","type":"session_meta","payload":{'
+        '"id":"019a0009-aaaa-7aaa-8aaa-aaaaaaaaaaaa","cwd":"/w"}}\n'
+        '{"timestamp":"2026-03-05T09:00:00Z","type":"turn_context","payload":{'
+        '"model":"gpt-5"}}\n'
+        + event(100, 10)
+        + event(1_000_000_000, 20)
+        + event(300, 30)
+        + event(5, 1)
+        + event(25_000_000, 2)
+    )
     found, warnings = _scan("codex", path)
-    assert _requests(found) == [("gpt-5", (100, 10, 0, 0, 0, 0), None),
-                                ("gpt-5", (200, 20, 0, 0, 0, 0), None),
-                                ("gpt-5", (5, 1, 0, 0, 0, 0), None)]  # a restart
+    assert _requests(found) == [
+        ("gpt-5", (100, 10, 0, 0, 0, 0), None),
+        ("gpt-5", (200, 20, 0, 0, 0, 0), None),
+        ("gpt-5", (5, 1, 0, 0, 0, 0), None),
+    ]  # a restart
     assert [w.split(": ", 1)[0] for w in warnings] == [f"{path}:4", f"{path}:7"]
 
 
 def test_found_gemini(work: Path) -> None:
-    seed = ROOT / "tests/fixtures/gemini/home/.gemini/tmp/proj/chats/" \
+    seed = (
+        ROOT / "tests/fixtures/gemini/home/.gemini/tmp/proj/chats/"
         "session-2026-08-21T10-00-aaaa1111.jsonl"
+    )
     lines = fuzz._lines(seed.read_bytes())
     base, _ = _scan("gemini", fuzz._place(work, "a", seed.name, b"".join(lines)))
     m3 = next(ln for ln in lines if b'"id":"m3"' in ln)
-    corrupt = m3.replace(b'"input":12000', b'"input":-1').replace(b'"write_file"', b'[1]')
-    found, warnings = _scan("gemini", fuzz._place(work, "b", seed.name,
-                                                  b"".join([*lines, corrupt])))
+    corrupt = m3.replace(b'"input":12000', b'"input":-1').replace(b'"write_file"', b"[1]")
+    found, warnings = _scan(
+        "gemini", fuzz._place(work, "b", seed.name, b"".join([*lines, corrupt]))
+    )
     assert _requests(found) == _requests(base)  # the corrupt update did not erase m3
-    assert any(w.startswith(f"{work}/b/{seed.name}:{len(lines) + 1}: invalid tokens.input")
-               for w in warnings)
+    assert any(
+        w.startswith(f"{work}/b/{seed.name}:{len(lines) + 1}: invalid tokens.input")
+        for w in warnings
+    )
 
 
 def test_found_aider(work: Path) -> None:
     history = work / ".aider.chat.history.md"
-    history.write_text("# aider chat started at 2025-01-01 10:00:95\n\n"
-                       "> Tokens: 1,000 sent, 50 received.\n")
+    history.write_text(
+        "# aider chat started at 2025-01-01 10:00:95\n\n> Tokens: 1,000 sent, 50 received.\n"
+    )
     found, warnings = _scan("aider", history)
     assert _requests(found) == [("unknown", (1000, 50, 0, 0, 0, 0), None)]
-    assert warnings == [f"{history}:1: not a real time in the session header "
-                        "(2025-01-01 10:00:95), session undated"]
+    assert warnings == [
+        f"{history}:1: not a real time in the session header (2025-01-01 10:00:95), session undated"
+    ]
     analytics = work / "analytics.jsonl"
-    analytics.write_text('{"event":"message_send","time":1e300,"properties":{"main_model":'
-                         '"gpt-4o","prompt_tokens":5,"completion_tokens":1,"cost":0.1}}\n')
+    analytics.write_text(
+        '{"event":"message_send","time":1e300,"properties":{"main_model":'
+        '"gpt-4o","prompt_tokens":5,"completion_tokens":1,"cost":0.1}}\n'
+    )
     _scan("aider", analytics)
 
 
@@ -346,27 +399,36 @@ def test_found_llm_and_opencode(work: Path) -> None:
     fuzz._llm_db(db, [("r1", "gpt-4o", "c", "2025-01-01T00:00:00", 5, 1, "[" * 5000 + "]" * 5000)])
     found, warnings = _scan("llm", db)
     assert _requests(found) == [("gpt-4o", (5, 1, 0, 0, 0, 0), None)]
-    assert warnings == [f"{db}:responses:r1: bad token_details JSON; counted without a "
-                        "cache split"]
+    assert warnings == [f"{db}:responses:r1: bad token_details JSON; counted without a cache split"]
     oc = work / "opencode.db"
     message = fuzz._opencode_message(random.Random(1), None)
-    fuzz._opencode_db(oc, [(f"msg_{i}", json.dumps({**message, "cost": "HOLE"})
-                            .replace('"HOLE"', raw)) for i, raw in enumerate(
-                                ["NaN", "Infinity", "1e400"])])
+    fuzz._opencode_db(
+        oc,
+        [
+            (f"msg_{i}", json.dumps({**message, "cost": "HOLE"}).replace('"HOLE"', raw))
+            for i, raw in enumerate(["NaN", "Infinity", "1e400"])
+        ],
+    )
     found, warnings = _scan("opencode", oc)
     assert _requests(found) == []
     assert len(warnings) == 3 and all("cost is not a finite number" in w for w in warnings)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('a: &a ["x","x","x","x","x","x","x","x","x"]\n'
-     + "".join(f"b{i}: &b{i} [{', '.join([f'*b{i - 1}' if i else '*a'] * 9)}]\n"
-               for i in range(9)),
-     "F: not a ledger or config file: aliases expand to more than 1,000,000 values"),
-    ("a: 1\nb: " + "[" * 5000 + "]" * 5000 + "\n", "F:2: not valid YAML: nested too deep"),
-    ("a: 1\nb: 0000-00-00\n", "F:2: not a valid date (year 0 is out of range)"),
-    ("a: [1]\nb: 2026-02-30\n", "F:2: not a valid date (day is out of range for month)"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+            + "".join(
+                f"b{i}: &b{i} [{', '.join([f'*b{i - 1}' if i else '*a'] * 9)}]\n" for i in range(9)
+            ),
+            "F: not a ledger or config file: aliases expand to more than 1,000,000 values",
+        ),
+        ("a: 1\nb: " + "[" * 5000 + "]" * 5000 + "\n", "F:2: not valid YAML: nested too deep"),
+        ("a: 1\nb: 0000-00-00\n", "F:2: not a valid date (year 0 is out of range)"),
+        ("a: [1]\nb: 2026-02-30\n", "F:2: not a valid date (day is out of range for month)"),
+    ],
+)
 def test_found_yaml_reader(text: str, message: str) -> None:
     from costlog import yamlfile
     from costlog.errors import LedgerError
@@ -376,18 +438,29 @@ def test_found_yaml_reader(text: str, message: str) -> None:
     assert caught.value.one_line() == message
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    (b"timezone: Mars\n", ".costlog/config.yaml:1: `timezone`: unknown time zone 'Mars'"),
-    (b"a: 1\n\xff\n", ".costlog/config.yaml:2: not UTF-8 text (invalid start byte at byte 5)"),
-    (b"# x\nwork_item_patterns: ['(']\n", ".costlog/config.yaml:2: `work_item_patterns`: "
-     "not a valid regular expression '('"),
-    (b"guide_min_sessions: true\n", ".costlog/config.yaml:1: `guide_min_sessions` must be a "
-     "whole number >= 0, not True"),
-    (b"\nsession_log_limit: -5\n", ".costlog/config.yaml:2: `session_log_limit` must be a "
-     "whole number >= 0, not -5"),
-    (b"budget: {monthly_usd: .inf}\n", ".costlog/config.yaml:1: `budget.monthly_usd` must be "
-     "a number >= 0, not 'inf'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (b"timezone: Mars\n", ".costlog/config.yaml:1: `timezone`: unknown time zone 'Mars'"),
+        (b"a: 1\n\xff\n", ".costlog/config.yaml:2: not UTF-8 text (invalid start byte at byte 5)"),
+        (
+            b"# x\nwork_item_patterns: ['(']\n",
+            ".costlog/config.yaml:2: `work_item_patterns`: not a valid regular expression '('",
+        ),
+        (
+            b"guide_min_sessions: true\n",
+            ".costlog/config.yaml:1: `guide_min_sessions` must be a whole number >= 0, not True",
+        ),
+        (
+            b"\nsession_log_limit: -5\n",
+            ".costlog/config.yaml:2: `session_log_limit` must be a whole number >= 0, not -5",
+        ),
+        (
+            b"budget: {monthly_usd: .inf}\n",
+            ".costlog/config.yaml:1: `budget.monthly_usd` must be a number >= 0, not 'inf'",
+        ),
+    ],
+)
 def test_found_config_loader(tmp_path: Path, text: bytes, message: str) -> None:
     from costlog import config
     from costlog.errors import ConfigError

@@ -62,11 +62,14 @@ def source_tables(text: str) -> list[list[str]]:
     return tables
 
 
-@pytest.mark.skipif(shutil.which("cmark-gfm") is None, reason="cmark-gfm not installed "
-                    "(apt-get install cmark-gfm; .ci/run installs it)")
+@pytest.mark.skipif(
+    shutil.which("cmark-gfm") is None,
+    reason="cmark-gfm not installed (apt-get install cmark-gfm; .ci/run installs it)",
+)
 def test_github_renderer_keeps_every_table_intact(rendered: str) -> None:
-    html = subprocess.run(["cmark-gfm", "-e", "table"], input=rendered, capture_output=True,
-                          text=True, check=True).stdout
+    html = subprocess.run(
+        ["cmark-gfm", "-e", "table"], input=rendered, capture_output=True, text=True, check=True
+    ).stdout
     tables = source_tables(rendered)
     assert len(tables) >= 10
     assert html.count("<table>") == len(tables)
@@ -82,7 +85,7 @@ def test_mermaid_chart_is_well_formed(rendered: str) -> None:
     assert block is not None
     lines = block.group(1).splitlines()
     assert lines[0] == "xychart-beta"
-    labels = re.fullmatch(r'    x-axis \[(.*)\]', lines[2])
+    labels = re.fullmatch(r"    x-axis \[(.*)\]", lines[2])
     bars = re.fullmatch(r"    bar \[(.*)\]", lines[4])
     assert labels and bars
     names = re.findall(r'"([^"]*)"', labels.group(1))

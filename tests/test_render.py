@@ -54,12 +54,15 @@ def test_missing_end_marker_names_the_line() -> None:
 
 
 def test_conflict_inside_generated_block_resolves() -> None:
-    conflicted = ("hand\n<!-- costlog:begin a -->\n<<<<<<< HEAD\nrow 1\n=======\nrow 2\n"
-                  ">>>>>>> feature\n<!-- costlog:end a -->\nmore hand\n")
+    conflicted = (
+        "hand\n<!-- costlog:begin a -->\n<<<<<<< HEAD\nrow 1\n=======\nrow 2\n"
+        ">>>>>>> feature\n<!-- costlog:end a -->\nmore hand\n"
+    )
     resolved = render.resolve_conflicts(conflicted, "COST_LOG.md")
     assert render.splice(resolved, FRESH, "COST_LOG.md") == (
         "hand\n<!-- costlog:begin a -->\nnew a\n<!-- costlog:end a -->\nmore hand\n"
-        "\n<!-- costlog:begin b -->\nnew b\nline 2\n<!-- costlog:end b -->\n")
+        "\n<!-- costlog:begin b -->\nnew b\nline 2\n<!-- costlog:end b -->\n"
+    )
 
 
 def test_conflict_in_hand_written_text_is_refused_with_line() -> None:
@@ -69,8 +72,9 @@ def test_conflict_in_hand_written_text_is_refused_with_line() -> None:
     assert info.value.one_line().startswith("COST_LOG.md:2: merge conflict in hand-written text")
 
 
-@pytest.mark.parametrize("text", ["a | b", "line\nbreak", "<script>x</script>", "back\\",
-                                  "`code|`", "a\r\nb|c\\|d"])
+@pytest.mark.parametrize(
+    "text", ["a | b", "line\nbreak", "<script>x</script>", "back\\", "`code|`", "a\r\nb|c\\|d"]
+)
 def test_cell_never_breaks_a_table_row(text: str) -> None:
     from markdown_it import MarkdownIt
 
@@ -96,11 +100,19 @@ def test_cost_cells_never_show_a_bare_zero_for_unpriced_tokens() -> None:
 
 def _entries(n: int) -> list[Entry]:
     t0 = datetime(2026, 11, 1, tzinfo=UTC)
-    return [Entry(id=f"codex/s{i:04d}", agent="codex", started=t0 + timedelta(minutes=i),
-                  models={"gpt-5-codex": ModelUsage(1, Usage(1, 1),
-                                                    Decimal("9" if i % 10 == 0 else "1"))},
-                  cost_usd=Decimal("9" if i % 10 == 0 else "1"), source="actual")
-            for i in range(n)]
+    return [
+        Entry(
+            id=f"codex/s{i:04d}",
+            agent="codex",
+            started=t0 + timedelta(minutes=i),
+            models={
+                "gpt-5-codex": ModelUsage(1, Usage(1, 1), Decimal("9" if i % 10 == 0 else "1"))
+            },
+            cost_usd=Decimal("9" if i % 10 == 0 else "1"),
+            source="actual",
+        )
+        for i in range(n)
+    ]
 
 
 def test_context_holds_only_the_rows_the_template_shows() -> None:
@@ -124,8 +136,18 @@ def test_default_config_renders_unset_budgets_as_off() -> None:
 def test_an_empty_ledger_renders_every_block() -> None:
     text = render.render_text(render.build_context([], Config()), resources.template())
     names = [p.name for p in render.split_blocks(text, "empty") if p.name]
-    assert names == ["summary", "guide", "sessions", "monthly", "spend", "work-items",
-                     "anomalies", "alerts", "routing", "methodology"]
+    assert names == [
+        "summary",
+        "guide",
+        "sessions",
+        "monthly",
+        "spend",
+        "work-items",
+        "anomalies",
+        "alerts",
+        "routing",
+        "methodology",
+    ]
     assert "**0 sessions, $0.00 in total**." in text
     assert "No session is linked to a work item yet." in text
     assert "| Monthly total (-) | $0.00 | not set (budget.monthly_usd) | off |" in text
@@ -134,19 +156,27 @@ def test_an_empty_ledger_renders_every_block() -> None:
 
 def test_cost_per_directory_table_appears_when_configured() -> None:
     start = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    entries = [Entry(id=f"claude-code/d{n}", agent="claude-code",
-                     started=start + timedelta(hours=n), cwd=cwd,
-                     models={"claude-sonnet-4-6": ModelUsage(3, Usage(10, 100, 1000),
-                                                             Decimal(amount))},
-                     cost_usd=Decimal(amount), source="actual")
-               for n, (cwd, amount) in enumerate([("services/billing", "0.40"),
-                                                  ("services/billing/api", "0.10"),
-                                                  (".", "0.05")])]
+    entries = [
+        Entry(
+            id=f"claude-code/d{n}",
+            agent="claude-code",
+            started=start + timedelta(hours=n),
+            cwd=cwd,
+            models={"claude-sonnet-4-6": ModelUsage(3, Usage(10, 100, 1000), Decimal(amount))},
+            cost_usd=Decimal(amount),
+            source="actual",
+        )
+        for n, (cwd, amount) in enumerate(
+            [("services/billing", "0.40"), ("services/billing/api", "0.10"), (".", "0.05")]
+        )
+    ]
     config = Config(cost_directories=["services/billing"])
-    text = render.render_text(render.build_context(entries, config, price_table="t"),
-                              resources.template())
+    text = render.render_text(
+        render.build_context(entries, config, price_table="t"), resources.template()
+    )
     assert "| services/billing | 2 | $0.50 |" in text
     assert "| (other) | 1 | $0.05 |" in text
-    plain = render.render_text(render.build_context(entries, Config(), price_table="t"),
-                               resources.template())
+    plain = render.render_text(
+        render.build_context(entries, Config(), price_table="t"), resources.template()
+    )
     assert "Cost per repo directory" not in plain

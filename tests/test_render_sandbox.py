@@ -42,7 +42,8 @@ def use_template(root: Path, name: str, text: str) -> None:
 
 
 def test_evil_template_runs_nothing_through_render_check_or_record(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     init_repo(repo)
     marker = tmp_path / "pwned"
     use_template(repo, "evil.j2", "# ok\n\n" + EVIL.format(marker=marker))
@@ -53,8 +54,7 @@ def test_evil_template_runs_nothing_through_render_check_or_record(
     assert len(out.strip().splitlines()) == 1
     out = run("check", code=3)
     assert "evil.j2:3: template refused by the sandbox" in out
-    out = run("record", "--model", "claude-sonnet-4-6", "--cost", "0.10", "--no-stage",
-              code=1)
+    out = run("record", "--model", "claude-sonnet-4-6", "--cost", "0.10", "--no-stage", code=1)
     assert "evil.j2:3: template refused by the sandbox" in out
 
     assert not marker.exists()
@@ -85,8 +85,9 @@ def test_git_pull_of_an_evil_template_runs_nothing(tmp_path: Path, merge: bool) 
     git(upstream, "commit", "-q", "-m", "A session, and a nicer template")
 
     os.chdir(clone)
-    done = subprocess.run(["git", "pull", "-q", "--no-rebase", "--no-edit"], cwd=clone,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "pull", "-q", "--no-rebase", "--no-edit"], cwd=clone, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert not marker.exists()
     assert "post-merge hook skipped" in done.stderr
@@ -115,20 +116,24 @@ def test_fork_pr_check_fails_without_running_the_template(tmp_path: Path) -> Non
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("body, message", [
-    ('{% include "other.j2" %}', "may not include or extend another file ('other.j2')"),
-    ('{% extends "other.j2" %}', "may not include or extend another file ('other.j2')"),
-    ('{% import "/etc/passwd" as x %}', "may not include or extend another file"),
-    ("{{ ''.__class__.__mro__ }}", "template refused by the sandbox"),
-    ("{{ lipsum(100000) }}", "template error"),
-    ('{{ "x" * 100000000000 }}', "template refused by the sandbox: a product of that size"),
-    ("{{ 7 ** 123456789 }}", "template refused by the sandbox: a power of that size"),
-    ("{{ 1 / 0 }}", "template error: ZeroDivisionError"),
-    ("{{ sessions.append(1) }}", "template refused by the sandbox"),
-    ("{% for x in %}", "template error"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('{% include "other.j2" %}', "may not include or extend another file ('other.j2')"),
+        ('{% extends "other.j2" %}', "may not include or extend another file ('other.j2')"),
+        ('{% import "/etc/passwd" as x %}', "may not include or extend another file"),
+        ("{{ ''.__class__.__mro__ }}", "template refused by the sandbox"),
+        ("{{ lipsum(100000) }}", "template error"),
+        ('{{ "x" * 100000000000 }}', "template refused by the sandbox: a product of that size"),
+        ("{{ 7 ** 123456789 }}", "template refused by the sandbox: a power of that size"),
+        ("{{ 1 / 0 }}", "template error: ZeroDivisionError"),
+        ("{{ sessions.append(1) }}", "template refused by the sandbox"),
+        ("{% for x in %}", "template error"),
+    ],
+)
 def test_template_tricks_are_one_line_errors_naming_the_template(
-        repo: Path, body: str, message: str) -> None:
+    repo: Path, body: str, message: str
+) -> None:
     init_repo(repo)
     (repo / "other.j2").write_text("SECRET from another file\n")
     use_template(repo, "custom.j2", "fine line\n" + body + "\n")
@@ -140,20 +145,25 @@ def test_template_tricks_are_one_line_errors_naming_the_template(
 
 
 def test_a_runaway_template_is_stopped_with_a_one_line_error(
-        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Nested loops pass the sandbox; the time bound stops them instead of hanging hooks."""
     init_repo(repo)
     monkeypatch.setattr(render, "TEMPLATE_SECONDS", 0.5)
     before = (repo / "COST_LOG.md").read_bytes()
-    use_template(repo, "slow.j2", "{% for a in range(99999) %}{% for b in range(99999) %}"
-                 "{{ a }}{% endfor %}{% endfor %}\n")
+    use_template(
+        repo,
+        "slow.j2",
+        "{% for a in range(99999) %}{% for b in range(99999) %}{{ a }}{% endfor %}{% endfor %}\n",
+    )
     out = run("render", code=1)
     assert out.startswith("costlog: error: slow.j2: template took over 0.5 s"), out
     assert (repo / "COST_LOG.md").read_bytes() == before
 
 
 def test_template_through_a_symlink_or_outside_the_repo_is_refused(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     init_repo(repo)
     outside = tmp_path / "outside.j2"
     outside.write_text("{{ totals.sessions }} stolen\n")
@@ -168,12 +178,14 @@ def test_template_through_a_symlink_or_outside_the_repo_is_refused(
     linked_dir.symlink_to(tmp_path)
     config = (repo / ".costlog" / "config.yaml").read_text()
     (repo / ".costlog" / "config.yaml").write_text(
-        config.replace("template: templates/log.j2", "template: via/outside.j2"))
+        config.replace("template: templates/log.j2", "template: via/outside.j2")
+    )
     out = run("render", code=1)
     assert "via: is a symbolic link" in out
 
     (repo / ".costlog" / "config.yaml").write_text(
-        config.replace("template: templates/log.j2", "template: ../outside.j2"))
+        config.replace("template: templates/log.j2", "template: ../outside.j2")
+    )
     out = run("render", code=1)
     assert "template" in out and "outside.j2" in out
     assert "stolen" not in (repo / "COST_LOG.md").read_text()
@@ -182,13 +194,19 @@ def test_template_through_a_symlink_or_outside_the_repo_is_refused(
 def test_a_changed_template_is_compiled_again(repo: Path) -> None:
     """The compiled template is cached in .git/costlog, keyed by the template's text."""
     init_repo(repo)
-    use_template(repo, "mine.j2", "<!-- costlog:begin summary -->\nfirst {{ totals.sessions }}"
-                 "\n<!-- costlog:end summary -->\n")
+    use_template(
+        repo,
+        "mine.j2",
+        "<!-- costlog:begin summary -->\nfirst {{ totals.sessions }}"
+        "\n<!-- costlog:end summary -->\n",
+    )
     run("render")
     assert "first 0" in (repo / "COST_LOG.md").read_text()
     assert list((repo / ".git" / "costlog" / "template-cache").iterdir())
-    (repo / "mine.j2").write_text("<!-- costlog:begin summary -->\nsecond {{ totals.sessions }}"
-                                  "\n<!-- costlog:end summary -->\n")
+    (repo / "mine.j2").write_text(
+        "<!-- costlog:begin summary -->\nsecond {{ totals.sessions }}"
+        "\n<!-- costlog:end summary -->\n"
+    )
     run("render")
     text = (repo / "COST_LOG.md").read_text()
     assert "second 0" in text and "first 0" not in text
@@ -198,18 +216,38 @@ def test_a_changed_template_is_compiled_again(repo: Path) -> None:
 
 #: what someone could put into a model name, a note, a work item or a hand-edited ledger
 HOSTILE = [
-    "[click](https://evil.example/a)", "![img](https://evil.example/i.png)",
-    "<https://evil.example/auto>", "bare https://evil.example/b and www.evil.example",
-    "mail bob@evil.example", "*em* _em_ **strong** __strong__ ~~del~~ ~del~",
-    "a*b*c a_b_c a~b~c", "@octocat and @org/team", "fixes #123, owner/repo#4, GH-5",
-    "<b>bold</b><img src=x onerror=alert(1)>", "&lt;b&gt; &#x3C;i&#x3E; &copy;",
-    "`code` ``more``", "pipe | and \\| and \\", "$x^2$ and $$y$$", ":shipit: :+1:",
-    "<!-- costlog:end sessions -->", "[^1] footnote", "line\nbreak\r\nand\ttab",
-    "bidi \u202egnp.exe\u202c \u2066iso\u2069", "nul\x00 esc\x1b bell\x07 del\x7f",
+    "[click](https://evil.example/a)",
+    "![img](https://evil.example/i.png)",
+    "<https://evil.example/auto>",
+    "bare https://evil.example/b and www.evil.example",
+    "mail bob@evil.example",
+    "*em* _em_ **strong** __strong__ ~~del~~ ~del~",
+    "a*b*c a_b_c a~b~c",
+    "@octocat and @org/team",
+    "fixes #123, owner/repo#4, GH-5",
+    "<b>bold</b><img src=x onerror=alert(1)>",
+    "&lt;b&gt; &#x3C;i&#x3E; &copy;",
+    "`code` ``more``",
+    "pipe | and \\| and \\",
+    "$x^2$ and $$y$$",
+    ":shipit: :+1:",
+    "<!-- costlog:end sessions -->",
+    "[^1] footnote",
+    "line\nbreak\r\nand\ttab",
+    "bidi \u202egnp.exe\u202c \u2066iso\u2069",
+    "nul\x00 esc\x1b bell\x07 del\x7f",
     "zero\u200bwidth\ufeff",
 ]
-_FORBIDDEN = ("link_open", "image", "em_open", "strong_open", "s_open", "html_inline",
-              "code_inline", "footnote_ref")
+_FORBIDDEN = (
+    "link_open",
+    "image",
+    "em_open",
+    "strong_open",
+    "s_open",
+    "html_inline",
+    "code_inline",
+    "footnote_ref",
+)
 
 
 def _inline_tokens(text: str) -> list[tuple[str, str]]:
@@ -225,8 +263,9 @@ def _shown(text: str) -> str:
     """The visible text markdown-it makes of one inline Markdown text (no joiners)."""
     parser = MarkdownIt("commonmark").enable(["table", "strikethrough"])
     tokens = parser.parseInline(text)[0].children or []
-    return "".join(t.content for t in tokens
-                   if t.type in ("text", "text_special")).replace("\u2060", "")
+    return "".join(t.content for t in tokens if t.type in ("text", "text_special")).replace(
+        "\u2060", ""
+    )
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -273,8 +312,9 @@ def _hostile_transcript(tmp_path: Path, model: str) -> Path:
     return path
 
 
-HOSTILE_MODEL = ("[m](https://evil.example/m) *x* @octocat #7 <b>y</b> | z \u202eab "
-                 "~~s~~ `c` www.evil.example")
+HOSTILE_MODEL = (
+    "[m](https://evil.example/m) *x* @octocat #7 <b>y</b> | z \u202eab ~~s~~ `c` www.evil.example"
+)
 HAND_EDITED = """schema: 1
 id: manual/hand-edited
 agent: manual
@@ -294,12 +334,24 @@ notes: "nul\\0 esc\\e \\u202eevil \\u200bhidden **bold** <script>x</script>"
 
 def _record_hostile_sessions(repo: Path, tmp_path: Path) -> None:
     git(repo, "checkout", "-q", "-b", "wi/@octocat-<b>x</b>-_y_-#12")
-    run("record", "--transcript", str(_hostile_transcript(tmp_path, HOSTILE_MODEL)),
-        "--no-stage")
+    run("record", "--transcript", str(_hostile_transcript(tmp_path, HOSTILE_MODEL)), "--no-stage")
     for n, value in enumerate(HOSTILE):
-        run("record", "--model", "claude-sonnet-4-6", "--cost", "0.0" + str(n + 1),
-            "--notes", value, "--task-types", "1 code", "--work-item", "WRK-9",
-            "--started", f"2026-11-19T10:{n:02d}:00Z", "--no-stage")
+        run(
+            "record",
+            "--model",
+            "claude-sonnet-4-6",
+            "--cost",
+            "0.0" + str(n + 1),
+            "--notes",
+            value,
+            "--task-types",
+            "1 code",
+            "--work-item",
+            "WRK-9",
+            "--started",
+            f"2026-11-19T10:{n:02d}:00Z",
+            "--no-stage",
+        )
     path = repo / ".costlog" / "sessions" / "manual" / "hand-edited.yaml"
     path.write_text(HAND_EDITED)
 
@@ -315,16 +367,29 @@ def _assert_inert(text: str, links: set[str], strong: str) -> None:
     for bold in re.findall(r"<strong>(.*?)</strong>", rendered):
         assert re.fullmatch(strong, bold), bold
     visible = html.unescape(re.sub(r"<[^>]+>", "", rendered))
-    assert not re.search(r"@[A-Za-z0-9]|(?<!WRK-)#[0-9]|https?://evil|www\.evil|:shipit:",
-                         visible)
+    assert not re.search(r"@[A-Za-z0-9]|(?<!WRK-)#[0-9]|https?://evil|www\.evil|:shipit:", visible)
     assert "evil.example" in visible and "octocat" in visible  # shown, as text
     for table in _tables(text):
         widths = {len(re.split(r"(?<!\\)\|", row.strip()[1:-1])) for row in table}
         assert len(widths) == 1, table
     if shutil.which("cmark-gfm"):
-        gfm = subprocess.run(["cmark-gfm", "-e", "table", "-e", "autolink", "-e",
-                              "strikethrough", "-e", "tagfilter"], input=text,
-                             capture_output=True, text=True, check=True).stdout
+        gfm = subprocess.run(
+            [
+                "cmark-gfm",
+                "-e",
+                "table",
+                "-e",
+                "autolink",
+                "-e",
+                "strikethrough",
+                "-e",
+                "tagfilter",
+            ],
+            input=text,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert set(re.findall(r'<a href="([^"]*)"', gfm)) <= links
         assert not re.search(r"<(img|em|del|script|b|i)\b", gfm)
 
@@ -350,8 +415,10 @@ def test_hostile_values_end_up_inert_in_cost_log(repo: Path, tmp_path: Path) -> 
     numstat = git(repo, "diff", "--cached", "--numstat", "--", "COST_LOG.md").stdout
     assert not numstat.startswith("-\t-\t")  # git still sees text, not a binary file
     text = data.decode("utf-8")
-    template_bold = (r"warning|\d+ sessions, \$[\d.,]+ in total"
-                     r"|Velocity (baseline \(pre-AI\)|current):")
+    template_bold = (
+        r"warning|\d+ sessions, \$[\d.,]+ in total"
+        r"|Velocity (baseline \(pre-AI\)|current):"
+    )
     _assert_inert(text, {"https://pypi.org/project/costlog/"}, template_bold)
     assert "␀" in text  # the NUL of the hand-edited note, made visible
     assert "gnp.exe" in text and "\ufffd" in text  # the override, made visible
@@ -364,37 +431,64 @@ def test_hostile_values_end_up_inert_in_pr_summary(repo: Path, tmp_path: Path) -
     git(repo, "commit", "-q", "-m", "Sessions")
     text = run("pr-summary", "--base", "main")
     assert "evil.example" in text
-    _assert_inert(text.replace("<details><summary>Sessions</summary>", "")
-                  .replace("</details>", "").replace("<sub>", "").replace("</sub>", ""),
-                  set(), r"\d+ sessions, \$[\d.,]+(; .*)?")
+    _assert_inert(
+        text.replace("<details><summary>Sessions</summary>", "")
+        .replace("</details>", "")
+        .replace("<sub>", "")
+        .replace("</sub>", ""),
+        set(),
+        r"\d+ sessions, \$[\d.,]+(; .*)?",
+    )
 
 
 def test_raw_values_of_an_old_custom_template_are_escaped_too(repo: Path) -> None:
     """A template that prints a value without `| cell` (an older copy of the bundled one)
     still gets it escaped: every `{{ }}` passes through the same function."""
     init_repo(repo)
-    run("record", "--model", "claude-sonnet-4-6", "--cost", "0.5", "--no-stage",
-        "--notes", "[x](https://evil.example) <b>b</b> @octocat")
-    use_template(repo, "old.j2", "<!-- costlog:begin sessions -->\n"
-                 "{% for s in sessions %}- {{ s.notes }} ({{ s.source }}){{ ', ' }}|\n"
-                 "{% endfor %}<!-- costlog:end sessions -->\n")
+    run(
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--cost",
+        "0.5",
+        "--no-stage",
+        "--notes",
+        "[x](https://evil.example) <b>b</b> @octocat",
+    )
+    use_template(
+        repo,
+        "old.j2",
+        "<!-- costlog:begin sessions -->\n"
+        "{% for s in sessions %}- {{ s.notes }} ({{ s.source }}){{ ', ' }}|\n"
+        "{% endfor %}<!-- costlog:end sessions -->\n",
+    )
     run("render")
     text = (repo / "COST_LOG.md").read_text()
-    assert "- \\[x\\](https:\u2060//evil.example) &lt;b&gt;b&lt;/b&gt; @\u2060octocat (manual), |" \
+    assert (
+        "- \\[x\\](https:\u2060//evil.example) &lt;b&gt;b&lt;/b&gt; @\u2060octocat (manual), |"
         in text
+    )
 
 
 # ---------------------------------------------------------------- enum fields
 
 
-@pytest.mark.parametrize("field, value, line, message", [
-    ("source: manual", "source: 'actual | <b>x</b>'", 5, "field `source`: must be one of"),
-    ("agent: manual", "agent: 'manual | x'", 3, "field `agent`: must be an agent name"),
-    ("cost_usd: \"0.500000\", source: manual}", "cost_usd: \"0.500000\", source: <i>m</i>}",
-     8, "field `![i](https://evil.example/i.png) @admin`: `source` must be one of"),
-])
-def test_enum_fields_are_validated_on_load(repo: Path, field: str, value: str, line: int,
-                                           message: str) -> None:
+@pytest.mark.parametrize(
+    "field, value, line, message",
+    [
+        ("source: manual", "source: 'actual | <b>x</b>'", 5, "field `source`: must be one of"),
+        ("agent: manual", "agent: 'manual | x'", 3, "field `agent`: must be an agent name"),
+        (
+            'cost_usd: "0.500000", source: manual}',
+            'cost_usd: "0.500000", source: <i>m</i>}',
+            8,
+            "field `![i](https://evil.example/i.png) @admin`: `source` must be one of",
+        ),
+    ],
+)
+def test_enum_fields_are_validated_on_load(
+    repo: Path, field: str, value: str, line: int, message: str
+) -> None:
     init_repo(repo)
     path = repo / ".costlog" / "sessions" / "manual" / "hand-edited.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -402,15 +496,15 @@ def test_enum_fields_are_validated_on_load(repo: Path, field: str, value: str, l
     path.write_text(HAND_EDITED.replace(field, value, 1))
     before = (repo / "COST_LOG.md").read_bytes()
     out = run("render", code=1)
-    assert out.startswith(f"costlog: error: .costlog/sessions/manual/hand-edited.yaml:{line}: "
-                          f"{message}"), out
+    assert out.startswith(
+        f"costlog: error: .costlog/sessions/manual/hand-edited.yaml:{line}: {message}"
+    ), out
     assert (repo / "COST_LOG.md").read_bytes() == before
 
 
 def test_record_refuses_an_agent_name_the_ledger_would_refuse(repo: Path) -> None:
     init_repo(repo)
-    out = run("record", "--agent", "My Tool | <b>", "--model", "gpt-5", "--cost", "1",
-              code=2)
+    out = run("record", "--agent", "My Tool | <b>", "--model", "gpt-5", "--cost", "1", code=2)
     assert "'My Tool | <b>' is not a usable agent name" in out
     assert not list((repo / ".costlog" / "sessions").rglob("*.yaml"))
     run("record", "--agent", "cursor", "--model", "gpt-5", "--cost", "1", "--no-stage")

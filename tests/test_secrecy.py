@@ -26,39 +26,97 @@ SESSION = "5f0c2a9e-1111-4c3b-9a55-0123456789ab"
 
 
 def _line(**fields: object) -> str:
-    base = {"isSidechain": False, "userType": "external", "sessionId": SESSION,
-            "version": "2.1.80", "gitBranch": "feature/WRK-237-secret"}
+    base = {
+        "isSidechain": False,
+        "userType": "external",
+        "sessionId": SESSION,
+        "version": "2.1.80",
+        "gitBranch": "feature/WRK-237-secret",
+    }
     return json.dumps({**base, **fields})
 
 
 def _transcript(repo: Path) -> list[str]:
     cwd = str(repo)
     t = "2026-11-20T09:0{}:00.000Z"
-    usage = {"input_tokens": 12, "cache_creation_input_tokens": 3000,
-             "cache_read_input_tokens": 20000, "output_tokens": 150,
-             "cache_creation": {"ephemeral_5m_input_tokens": 3000,
-                                "ephemeral_1h_input_tokens": 0}}
+    usage = {
+        "input_tokens": 12,
+        "cache_creation_input_tokens": 3000,
+        "cache_read_input_tokens": 20000,
+        "output_tokens": 150,
+        "cache_creation": {"ephemeral_5m_input_tokens": 3000, "ephemeral_1h_input_tokens": 0},
+    }
     return [
-        _line(type="user", uuid="u1", parentUuid=None, cwd=cwd, timestamp=t.format(0),
-              message={"role": "user", "content": f"WRK-237: deploy with key {SECRETS[0]} "
-                                                  f"and password {SECRETS[1]}"}),
-        _line(type="assistant", uuid="a1", parentUuid="u1", cwd=cwd, timestamp=t.format(1),
-              requestId="req_1", message={
-                  "model": "claude-sonnet-4-6", "id": "msg_1", "type": "message",
-                  "role": "assistant", "stop_reason": "tool_use", "usage": usage,
-                  "content": [{"type": "text", "text": f"Using {SECRETS[2]} now."},
-                              {"type": "tool_use", "id": "toolu_1", "name": "Write",
-                               "input": {"file_path": f"{cwd}/secret.py",
-                                         "content": SECRETS[3]}}]}),
-        _line(type="user", uuid="u2", parentUuid="a1", cwd=cwd, timestamp=t.format(2),
-              message={"role": "user", "content": [
-                  {"tool_use_id": "toolu_1", "type": "tool_result",
-                   "content": f"wrote file; token {SECRETS[4]}; {SECRETS[1]}"}]}),
-        _line(type="assistant", uuid="a2", parentUuid="u2", cwd=cwd, timestamp=t.format(3),
-              requestId="req_2", message={
-                  "model": "claude-sonnet-4-6", "id": "msg_2", "type": "message",
-                  "role": "assistant", "stop_reason": "end_turn", "usage": usage,
-                  "content": [{"type": "text", "text": f"Done. Key was {SECRETS[0]}"}]}),
+        _line(
+            type="user",
+            uuid="u1",
+            parentUuid=None,
+            cwd=cwd,
+            timestamp=t.format(0),
+            message={
+                "role": "user",
+                "content": f"WRK-237: deploy with key {SECRETS[0]} and password {SECRETS[1]}",
+            },
+        ),
+        _line(
+            type="assistant",
+            uuid="a1",
+            parentUuid="u1",
+            cwd=cwd,
+            timestamp=t.format(1),
+            requestId="req_1",
+            message={
+                "model": "claude-sonnet-4-6",
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "stop_reason": "tool_use",
+                "usage": usage,
+                "content": [
+                    {"type": "text", "text": f"Using {SECRETS[2]} now."},
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "Write",
+                        "input": {"file_path": f"{cwd}/secret.py", "content": SECRETS[3]},
+                    },
+                ],
+            },
+        ),
+        _line(
+            type="user",
+            uuid="u2",
+            parentUuid="a1",
+            cwd=cwd,
+            timestamp=t.format(2),
+            message={
+                "role": "user",
+                "content": [
+                    {
+                        "tool_use_id": "toolu_1",
+                        "type": "tool_result",
+                        "content": f"wrote file; token {SECRETS[4]}; {SECRETS[1]}",
+                    }
+                ],
+            },
+        ),
+        _line(
+            type="assistant",
+            uuid="a2",
+            parentUuid="u2",
+            cwd=cwd,
+            timestamp=t.format(3),
+            requestId="req_2",
+            message={
+                "model": "claude-sonnet-4-6",
+                "id": "msg_2",
+                "type": "message",
+                "role": "assistant",
+                "stop_reason": "end_turn",
+                "usage": usage,
+                "content": [{"type": "text", "text": f"Done. Key was {SECRETS[0]}"}],
+            },
+        ),
     ]
 
 
@@ -81,14 +139,21 @@ def claude_dir(repo: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch)
 
 
 def costlog(repo: Path, *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "costlog", *args], cwd=repo, input=stdin,
-                          capture_output=True, text=True, env=os.environ.copy())
+    done = subprocess.run(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=repo,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout + done.stderr
 
 
-def test_no_transcript_text_reaches_any_file_costlog_writes(repo: Path, claude_dir: Path,
-                                                            isolated_home: Path) -> None:
+def test_no_transcript_text_reaches_any_file_costlog_writes(
+    repo: Path, claude_dir: Path, isolated_home: Path
+) -> None:
     git(repo, "checkout", "-q", "-b", "feature/WRK-237-secret")
     costlog(repo, "init")
     printed = costlog(repo, "record", "--session", SESSION)
@@ -97,8 +162,10 @@ def test_no_transcript_text_reaches_any_file_costlog_writes(repo: Path, claude_d
     printed += costlog(repo, "report", "--json")
     entry = next((repo / ".costlog" / "sessions").rglob("*.yaml")).read_text()
     assert "claude-sonnet-4-6" in entry and "WRK-237" in entry  # it did record the session
-    written = [*_written_files(repo / ".costlog", repo / ".git" / "costlog",
-                               isolated_home / ".cache"), repo / "COST_LOG.md"]
+    written = [
+        *_written_files(repo / ".costlog", repo / ".git" / "costlog", isolated_home / ".cache"),
+        repo / "COST_LOG.md",
+    ]
     assert written
     assert any(".git/costlog" in str(p) for p in written), written
     for path in written:

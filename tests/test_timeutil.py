@@ -28,12 +28,27 @@ from tests_support import FIXTURES_DIR, run
 
 FIXTURES = FIXTURES_DIR
 CLAUDE = FIXTURES / "claude-code" / "ccusage__project-alpha_chat.jsonl"
-CODEX = (FIXTURES / "codex" / "home" / "archived_sessions" / "2026" / "03" / "05" /
-         "rollout-2026-03-05T09-00-00-019a0001-aaaa-7aaa-8aaa-aaaaaaaaaaaa.jsonl")
+CODEX = (
+    FIXTURES
+    / "codex"
+    / "home"
+    / "archived_sessions"
+    / "2026"
+    / "03"
+    / "05"
+    / "rollout-2026-03-05T09-00-00-019a0001-aaaa-7aaa-8aaa-aaaaaaaaaaaa.jsonl"
+)
 SESSIONS = ".costlog/sessions"
-BAD_TIMES: list[Any] = ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
-                        "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00",
-                        "1969-12-31T23:59:59Z", "2026-13-45T99:99:99Z", "yesterday-ish", -7]
+BAD_TIMES: list[Any] = [
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-05:00",
+    "0001-01-01T00:00:00+05:00",
+    "1969-12-31T23:59:59Z",
+    "2026-13-45T99:99:99Z",
+    "yesterday-ish",
+    -7,
+]
 
 
 def _entries(repo: Path) -> dict[str, Any]:
@@ -51,14 +66,28 @@ def _with_time(source: Path, target: Path, line: int, value: Any) -> Path:
 
 
 def test_parse_log_time_takes_iso_and_unix_times_and_never_raises() -> None:
-    assert parse_log_time("2026-11-20T09:00:00.123Z") == \
-        datetime(2026, 11, 20, 9, 0, 0, 123000, tzinfo=UTC)
+    assert parse_log_time("2026-11-20T09:00:00.123Z") == datetime(
+        2026, 11, 20, 9, 0, 0, 123000, tzinfo=UTC
+    )
     assert parse_log_time("2026-11-20 10:00:00+01:00") == datetime(2026, 11, 20, 9, tzinfo=UTC)
     assert parse_log_time("2026-11-20T09:00:00") == datetime(2026, 11, 20, 9, tzinfo=UTC)
     assert parse_log_time(1_795_165_200) == datetime(2026, 11, 20, 9, tzinfo=UTC)
     assert parse_log_time(1_795_165_200_000) == datetime(2026, 11, 20, 9, tzinfo=UTC)  # ms
-    for value in [*BAD_TIMES, "", None, True, float("nan"), float("inf"), -1e300, 10**400,
-                  "x" * 10_000, "\x00", "\udcff", [], {}]:
+    for value in [
+        *BAD_TIMES,
+        "",
+        None,
+        True,
+        float("nan"),
+        float("inf"),
+        -1e300,
+        10**400,
+        "x" * 10_000,
+        "\x00",
+        "\udcff",
+        [],
+        {},
+    ]:
         assert parse_log_time(value) is None, value
 
 
@@ -71,13 +100,19 @@ def test_stamp_always_writes_four_digit_years_and_reads_them_back() -> None:
             parse_stamp(text)
 
 
-@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
-                                   "1969-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00",
-                                   "2101-01-01"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "1969-12-31T23:59:59Z",
+        "0001-01-01T00:00:00+05:00",
+        "2101-01-01",
+    ],
+)
 def test_record_started_outside_1970_2100_is_a_usage_error(repo: Path, value: str) -> None:
     run("init")
-    out = run("record", "--model", "claude-sonnet-4-6", "--cost", "1", "--started", value,
-              code=2)
+    out = run("record", "--model", "claude-sonnet-4-6", "--cost", "1", "--started", value, code=2)
     assert "--started" in out
     assert not list((repo / SESSIONS).rglob("*.yaml"))
     run("report")
@@ -86,15 +121,23 @@ def test_record_started_outside_1970_2100_is_a_usage_error(repo: Path, value: st
 
 def test_record_started_with_an_offset_is_stored_in_utc(repo: Path) -> None:
     run("init")
-    run("record", "--model", "claude-sonnet-4-6", "--cost", "1", "--session", "s1",
-        "--started", "2026-11-20T10:00:00+01:00")
+    run(
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--cost",
+        "1",
+        "--session",
+        "s1",
+        "--started",
+        "2026-11-20T10:00:00+01:00",
+    )
     text = (repo / SESSIONS / "manual" / "s1.yaml").read_text()
     assert 'started: "2026-11-20T09:00:00Z"' in text
     run("check")
 
 
-def test_a_ledger_file_with_a_year_costlog_cannot_read_names_its_file_and_line(
-        repo: Path) -> None:
+def test_a_ledger_file_with_a_year_costlog_cannot_read_names_its_file_and_line(repo: Path) -> None:
     run("init")
     run("record", "--model", "claude-sonnet-4-6", "--cost", "1", "--session", "s1")
     path = repo / SESSIONS / "manual" / "s1.yaml"
@@ -109,7 +152,8 @@ def test_a_ledger_file_with_a_year_costlog_cannot_read_names_its_file_and_line(
 
 @pytest.mark.parametrize("value", BAD_TIMES)
 def test_claude_code_transcript_with_one_bad_time_is_recorded_with_a_warning(
-        repo: Path, tmp_path: Path, value: Any) -> None:
+    repo: Path, tmp_path: Path, value: Any
+) -> None:
     run("init")
     path = _with_time(CLAUDE, tmp_path / "session-alpha.jsonl", 2, value)
     out = run("record", "--transcript", str(path))
@@ -124,7 +168,8 @@ def test_claude_code_transcript_with_one_bad_time_is_recorded_with_a_warning(
 
 @pytest.mark.parametrize("value", BAD_TIMES)
 def test_codex_rollout_with_one_bad_time_is_recorded_with_a_warning(
-        repo: Path, tmp_path: Path, value: Any) -> None:
+    repo: Path, tmp_path: Path, value: Any
+) -> None:
     run("init")
     for folder in ("control", "spoiled"):
         (tmp_path / folder).mkdir()
@@ -170,7 +215,8 @@ def _spoil(path: Path, value: Any, lines: range | None = None) -> None:
 
 
 def test_backfill_records_the_other_sessions_when_one_log_is_bad(
-        repo: Path, logs: dict[str, Path]) -> None:
+    repo: Path, logs: dict[str, Path]
+) -> None:
     run("init")
     claude_session(logs["claude"], SID_GOOD, repo, "2026-11-19T10:00", 2)
     year1 = claude_session(logs["claude"], SID_YEAR1, repo, "2026-11-19T11:00", 3)
@@ -181,8 +227,7 @@ def test_backfill_records_the_other_sessions_when_one_log_is_bad(
     _spoil(rollout, "9999-12-31T23:59:59-05:00", range(4, 5))
     result = backfill.run(repo_mod.find(repo), config.load(repo), backfill.Options())
     got = _entries(repo)
-    assert set(got) == {f"claude-code/{SID_GOOD}", f"claude-code/{SID_YEAR1}",
-                        f"codex/{SID_CODEX}"}
+    assert set(got) == {f"claude-code/{SID_GOOD}", f"claude-code/{SID_YEAR1}", f"codex/{SID_CODEX}"}
     assert sum(mu.requests for mu in got[f"claude-code/{SID_YEAR1}"].models.values()) == 3
     warnings = "\n".join(result.warnings)
     assert f"{year1}:4: timestamp is not a time in 1970-2100" in warnings
@@ -192,7 +237,8 @@ def test_backfill_records_the_other_sessions_when_one_log_is_bad(
 
 
 def test_backfill_names_the_file_and_error_type_of_a_bug_met_on_one_session(
-        repo: Path, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("init")
     claude_session(logs["claude"], SID_GOOD, repo, "2026-11-19T10:00", 2)
     bad = claude_session(logs["claude"], SID_YEAR1, repo, "2026-11-19T11:00", 2)
@@ -207,15 +253,15 @@ def test_backfill_names_the_file_and_error_type_of_a_bug_met_on_one_session(
     monkeypatch.setattr(attribution, "attribute", attribute)
     out = run("backfill")
     assert set(_entries(repo)) == {f"claude-code/{SID_GOOD}", f"codex/{SID_CODEX}"}
-    assert f"{bad}: session {SID_YEAR1} not recorded: ZeroDivisionError: division by zero" \
-        in out
+    assert f"{bad}: session {SID_YEAR1} not recorded: ZeroDivisionError: division by zero" in out
     monkeypatch.setattr(attribution, "attribute", real)
     run("backfill")  # the bug fixed: the next backfill records it
     assert f"claude-code/{SID_YEAR1}" in _entries(repo)
 
 
 def test_the_post_commit_hook_records_the_other_idle_logs_when_one_is_bad(
-        repo: Path, logs: dict[str, Path]) -> None:
+    repo: Path, logs: dict[str, Path]
+) -> None:
     run("init", "--agent", "claude-code")
     good = claude_session(logs["claude"], SID_GOOD, repo, "2026-11-19T10:00", 2)
     year1 = claude_session(logs["claude"], SID_YEAR1, repo, "2026-11-19T11:00", 2)

@@ -11,10 +11,41 @@ from ruamel.yaml import YAML
 from costlog import yamlfile
 from costlog.errors import LedgerError
 
-AWKWARD = ["yes", "No", "null", "~", "true", "1.5", "0x1F", "#41", "a: b", "- item", "{x}",
-           "[y]", "WRK-237", "claude-sonnet-4-6", "héllo wörld", "tab\there", "line\nbreak",
-           'quote " and \\ backslash', "", " lead", "trail ", "2026-11-20T09:00:00Z", "@at",
-           "`tick`", "%pct", "*star", "&amp", "!bang", "|pipe", ">gt", "'single'", "0", "-1"]
+AWKWARD = [
+    "yes",
+    "No",
+    "null",
+    "~",
+    "true",
+    "1.5",
+    "0x1F",
+    "#41",
+    "a: b",
+    "- item",
+    "{x}",
+    "[y]",
+    "WRK-237",
+    "claude-sonnet-4-6",
+    "héllo wörld",
+    "tab\there",
+    "line\nbreak",
+    'quote " and \\ backslash',
+    "",
+    " lead",
+    "trail ",
+    "2026-11-20T09:00:00Z",
+    "@at",
+    "`tick`",
+    "%pct",
+    "*star",
+    "&amp",
+    "!bang",
+    "|pipe",
+    ">gt",
+    "'single'",
+    "0",
+    "-1",
+]
 
 
 def _random_doc(rng: random.Random) -> dict[str, object]:
@@ -48,8 +79,13 @@ def test_fast_reader_agrees_with_ruamel_on_random_documents() -> None:
 
 
 def test_plain_words_stay_unquoted_for_readable_diffs() -> None:
-    text = yamlfile.dump({"agent": "claude-code", "models": {"claude-sonnet-4-6": {"requests": 1}},
-                          "work_items": ["WRK-237", "#41"]})
+    text = yamlfile.dump(
+        {
+            "agent": "claude-code",
+            "models": {"claude-sonnet-4-6": {"requests": 1}},
+            "work_items": ["WRK-237", "#41"],
+        }
+    )
     assert "agent: claude-code\n" in text
     assert "  claude-sonnet-4-6: {requests: 1}\n" in text
     assert 'work_items: [WRK-237, "#41"]' in text
@@ -57,9 +93,10 @@ def test_plain_words_stay_unquoted_for_readable_diffs() -> None:
 
 def test_hand_edited_block_style_still_loads() -> None:
     text = "schema: 1\nmodels:\n  claude-sonnet-4-6:\n    requests: 3\n    input: 10\n"
-    assert yamlfile.load_text(text) == {"schema": 1,
-                                        "models": {"claude-sonnet-4-6": {"requests": 3,
-                                                                         "input": 10}}}
+    assert yamlfile.load_text(text) == {
+        "schema": 1,
+        "models": {"claude-sonnet-4-6": {"requests": 3, "input": 10}},
+    }
 
 
 def test_broken_yaml_names_file_and_line() -> None:

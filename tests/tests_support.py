@@ -13,8 +13,9 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 
 
 def git(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["git", *args], cwd=cwd, check=check, capture_output=True, text=True,
-                          env=os.environ.copy())
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=check, capture_output=True, text=True, env=os.environ.copy()
+    )
 
 
 def run(*args: str, code: int = 0) -> str:

@@ -140,8 +140,7 @@ def family_of(model: str) -> str:
     if provider_of(model) == "OpenAI":
         return "GPT"
     if "gemini" in words:
-        return "Gemini Flash" if "flash" in words else "Gemini Pro" if "pro" in words \
-            else "Gemini"
+        return "Gemini Flash" if "flash" in words else "Gemini Pro" if "pro" in words else "Gemini"
     return "Other"
 
 
@@ -165,20 +164,29 @@ def is_opus(model: str) -> bool:
 
 
 #: the next smaller model of the same provider, by family (first match wins)
-SMALLER = (("opus", "claude-sonnet-4-6"), ("sonnet", "claude-haiku-4-5"),
-           ("gemini", "gemini-2.5-flash"), ("codex", "gpt-5.1-codex-mini"),
-           ("gpt", "gpt-5-mini"))
+SMALLER = (
+    ("opus", "claude-sonnet-4-6"),
+    ("sonnet", "claude-haiku-4-5"),
+    ("gemini", "gemini-2.5-flash"),
+    ("codex", "gpt-5.1-codex-mini"),
+    ("gpt", "gpt-5-mini"),
+)
 #: what a risky task type on a small model should use instead, by provider
-LARGER = {"Anthropic": "Claude Opus", "OpenAI": "GPT-5 / Codex (not mini)",
-          "Google": "Gemini Pro", "Other": "a large model"}
+LARGER = {
+    "Anthropic": "Claude Opus",
+    "OpenAI": "GPT-5 / Codex (not mini)",
+    "Google": "Gemini Pro",
+    "Other": "a large model",
+}
 
 
 def smaller_model(model: str) -> str | None:
     if is_small(model):
         return None
     words = _words(model)
-    return next((small for word, small in SMALLER
-                 if word in words or words[0].startswith(word)), None)
+    return next(
+        (small for word, small in SMALLER if word in words or words[0].startswith(word)), None
+    )
 
 
 # ---------------------------------------------------------------- typical values
@@ -221,11 +229,15 @@ class Typical:
             if duration is not None:
                 durations.append(duration)
                 model_hours[model].append(duration)
-        return cls(cost=median(costs) or ZERO, prompt_tokens=median(prompts) or 0,
-                   requests=median(counts) or 0, hours=median(durations) or 0,
-                   subagents=median(subagents) or 0,
-                   model_cost={m: median(v) for m, v in model_costs.items()},
-                   model_hours={m: median(model_hours.get(m, [])) or 0.0 for m in model_costs})
+        return cls(
+            cost=median(costs) or ZERO,
+            prompt_tokens=median(prompts) or 0,
+            requests=median(counts) or 0,
+            hours=median(durations) or 0,
+            subagents=median(subagents) or 0,
+            model_cost={m: median(v) for m, v in model_costs.items()},
+            model_hours={m: median(model_hours.get(m, [])) or 0.0 for m in model_costs},
+        )
 
 
 # ---------------------------------------------------------------- summaries
@@ -265,19 +277,28 @@ def _month_row(month: str, group: list[Entry]) -> dict[str, Any]:
         model_count[model] += 1
         model_cost[model] += cost(entry)
     top = max(model_count, key=lambda m: (model_count[m], model_cost[m], m))
-    return {"month": month, "sessions": total.sessions, "tasks": total.tasks,
-            "cost": total.cost, "per_session": total.cost / total.sessions,
-            "per_task": total.cost / total.tasks if total.tasks else None,
-            "primary_model": top, "primary_sessions": model_count[top],
-            "unpriced": total.unpriced}
+    return {
+        "month": month,
+        "sessions": total.sessions,
+        "tasks": total.tasks,
+        "cost": total.cost,
+        "per_session": total.cost / total.sessions,
+        "per_task": total.cost / total.tasks if total.tasks else None,
+        "primary_model": top,
+        "primary_sessions": model_count[top],
+        "unpriced": total.unpriced,
+    }
 
 
 def _same(model: str) -> str:
     return model
 
 
-_LABELS: dict[str, Callable[[str], str]] = {"model": _same, "family": family_of,
-                                            "provider": provider_of}
+_LABELS: dict[str, Callable[[str], str]] = {
+    "model": _same,
+    "family": family_of,
+    "provider": provider_of,
+}
 
 
 def spend_by(entries: Iterable[Entry], key: str) -> list[dict[str, Any]]:
@@ -285,8 +306,9 @@ def spend_by(entries: Iterable[Entry], key: str) -> list[dict[str, Any]]:
     return spend_tables(entries, (key,))[key]
 
 
-def spend_tables(entries: Iterable[Entry], keys: Sequence[str] = ("provider", "family", "model")
-                 ) -> dict[str, list[dict[str, Any]]]:
+def spend_tables(
+    entries: Iterable[Entry], keys: Sequence[str] = ("provider", "family", "model")
+) -> dict[str, list[dict[str, Any]]]:
     """Several spend tables in one pass: a session counts once in each row it touches."""
     labels = [(key, _LABELS[key]) for key in keys]
     sums: dict[tuple[str, str], list[Any]] = {}  # [cost, sessions, tokens, unpriced]
@@ -307,22 +329,41 @@ def spend_tables(entries: Iterable[Entry], keys: Sequence[str] = ("provider", "f
                 if mu.cost_usd is None and slot not in unpriced:
                     unpriced.add(slot)
                     row[3] += 1
-    return {key: _spend_rows(key, {name: v for (k, name), v in sums.items() if k == key})
-            for key in keys}
+    return {
+        key: _spend_rows(key, {name: v for (k, name), v in sums.items() if k == key})
+        for key in keys
+    }
 
 
 def _spend_rows(key: str, sums: dict[str, list[Any]]) -> list[dict[str, Any]]:
     total = sum((v[0] for v in sums.values()), ZERO)
-    return [{key: name, "sessions": v[1], "tokens": v[2], "cost": v[0],
-             "share": v[0] / total if total else ZERO, "unpriced": v[3]}
-            for name, v in sorted(sums.items(), key=lambda item: (-item[1][0], item[0]))]
+    return [
+        {
+            key: name,
+            "sessions": v[1],
+            "tokens": v[2],
+            "cost": v[0],
+            "share": v[0] / total if total else ZERO,
+            "unpriced": v[3],
+        }
+        for name, v in sorted(sums.items(), key=lambda item: (-item[1][0], item[0]))
+    ]
 
 
 def trend(entries: Sequence[Entry], tz: tzinfo, n: int = 30) -> list[dict[str, Any]]:
     """The last n sessions, oldest first (the Mermaid chart and its table)."""
-    return [{"id": e.id, "short_id": short_id(e.id), "date": local_day(e, tz).isoformat(),
-             "agent": e.agent, "model": primary(e) or "-", "cost": e.cost_usd,
-             "known_cost": cost(e)} for e in entries[-n:]]
+    return [
+        {
+            "id": e.id,
+            "short_id": short_id(e.id),
+            "date": local_day(e, tz).isoformat(),
+            "agent": e.agent,
+            "model": primary(e) or "-",
+            "cost": e.cost_usd,
+            "known_cost": cost(e),
+        }
+        for e in entries[-n:]
+    ]
 
 
 def family_trend(entries: Sequence[Entry], n: int = 30) -> list[dict[str, Any]]:
@@ -330,11 +371,9 @@ def family_trend(entries: Sequence[Entry], n: int = 30) -> list[dict[str, Any]]:
     last, before = entries[-n:], entries[-2 * n : -n] if len(entries) > n else []
     now = {r["family"]: r for r in spend_by(last, "family")}
     then = {r["family"]: r for r in spend_by(before, "family")}
-    names = sorted(set(now) | set(then),
-                   key=lambda f: (-(now[f]["cost"] if f in now else ZERO), f))
+    names = sorted(set(now) | set(then), key=lambda f: (-(now[f]["cost"] if f in now else ZERO), f))
     empty = {"sessions": 0, "cost": ZERO, "unpriced": 0}
-    return [{"family": f, "last": now.get(f, empty), "before": then.get(f, empty)}
-            for f in names]
+    return [{"family": f, "last": now.get(f, empty), "before": then.get(f, empty)} for f in names]
 
 
 # ---------------------------------------------------------------- work items
@@ -384,8 +423,12 @@ def work_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:
             sessions[key] += 1
             last[key] = max(last.get(key, entry.started), entry.started)
     return [
-        {"work_item": key, "sessions": sessions[key], "cost": cost_by[key],
-         "last": last[key].date().isoformat()}
+        {
+            "work_item": key,
+            "sessions": sessions[key],
+            "cost": cost_by[key],
+            "last": last[key].date().isoformat(),
+        }
         for key in sorted(cost_by, key=lambda k: (-cost_by[k], k))
     ]
 
@@ -407,8 +450,10 @@ def directories(entries: Iterable[Entry], configured: Sequence[str]) -> list[dic
         key = next((d for d in dirs if where == d or where.startswith(d + "/")), "(other)")
         cost_by[key] += cost(entry)
         sessions[key] += 1
-    return [{"directory": key, "sessions": sessions[key], "cost": cost_by[key]}
-            for key in sorted(cost_by, key=lambda k: (k == "(other)", -cost_by[k], k))]
+    return [
+        {"directory": key, "sessions": sessions[key], "cost": cost_by[key]}
+        for key in sorted(cost_by, key=lambda k: (k == "(other)", -cost_by[k], k))
+    ]
 
 
 # ---------------------------------------------------------------- estimation guide
@@ -443,29 +488,48 @@ def guide(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
             per_task[(family, task_type)].append(each)
         per_task[(family, "*")].append(each)  # any other task type: the family's pool
         per_task[("*", "*")].append(each)
-    rows = [_measured(key, values) for key, values in per_task.items()
-            if len(values) >= config.guide_min_sessions]
+    rows = [
+        _measured(key, values)
+        for key, values in per_task.items()
+        if len(values) >= config.guide_min_sessions
+    ]
     measured = {(r["model"], r["task_type"]) for r in rows}
     rows += [row for row in _seeds(config) if (row["model"], row["task_type"]) not in measured]
-    return sorted(rows, key=lambda r: (r["model"] == "*", r["model"], r["task_type"] == "*",
-                                       r["task_type"]))
+    return sorted(
+        rows, key=lambda r: (r["model"] == "*", r["model"], r["task_type"] == "*", r["task_type"])
+    )
 
 
 def _measured(key: tuple[str, str], values: list[Decimal]) -> dict[str, Any]:
     values = sorted(values)
     n, mid = len(values), len(values) // 2
     middle = values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
-    return {"model": key[0], "task_type": key[1], "low": values[n // 10],
-            "high": values[-1 - n // 10], "median": middle, "n": n, "basis": "measured"}
+    return {
+        "model": key[0],
+        "task_type": key[1],
+        "low": values[n // 10],
+        "high": values[-1 - n // 10],
+        "median": middle,
+        "n": n,
+        "basis": "measured",
+    }
 
 
 def _seeds(config: Config) -> list[dict[str, Any]]:
     rows = []
     for seed in config.estimation_guide:
         low, high = Decimal(str(seed["low"])), Decimal(str(seed["high"]))
-        rows.append({"model": str(seed["model"]), "task_type": str(seed["task_type"]),
-                     "low": low, "high": high, "median": (low + high) / 2, "n": 0,
-                     "basis": "seed"})
+        rows.append(
+            {
+                "model": str(seed["model"]),
+                "task_type": str(seed["task_type"]),
+                "low": low,
+                "high": high,
+                "median": (low + high) / 2,
+                "n": 0,
+                "basis": "seed",
+            }
+        )
     return rows
 
 
@@ -477,8 +541,15 @@ def guide_rate(rows: Sequence[dict[str, Any]], model: str, task_type: str) -> De
     best: tuple[tuple[int, int, int], Decimal] | None = None
     for row in rows:
         m, t = row["model"], row["task_type"]
-        model_score = 3 if m in (model, key) else 2 if m != "*" and model.startswith(m) \
-            else 1 if m == "*" else 0
+        model_score = (
+            3
+            if m in (model, key)
+            else 2
+            if m != "*" and model.startswith(m)
+            else 1
+            if m == "*"
+            else 0
+        )
         type_score = 2 if t == task_type else 1 if t == "*" else 0
         if model_score and type_score:
             score = (model_score, int(row["basis"] == "measured"), type_score)
@@ -490,8 +561,12 @@ def guide_rate(rows: Sequence[dict[str, Any]], model: str, task_type: str) -> De
 # ---------------------------------------------------------------- anomalies
 
 
-def anomalies(entries: Sequence[Entry], config: Config, typical: Typical | None = None,
-              explain: int | None = None) -> list[dict[str, Any]]:
+def anomalies(
+    entries: Sequence[Entry],
+    config: Config,
+    typical: Typical | None = None,
+    explain: int | None = None,
+) -> list[dict[str, Any]]:
     """Priced sessions costing more than `anomaly_factor` x the median, costliest first.
 
     Causes are judged for the first `explain` rows (all when None): COST_LOG.md shows a few.
@@ -500,8 +575,11 @@ def anomalies(entries: Sequence[Entry], config: Config, typical: Typical | None 
     if sum(1 for e in entries if priced(e)) < 3 or typical.cost <= 0:
         return []
     limit = typical.cost * config.anomaly_factor
-    out: list[dict[str, Any]] = [{"entry": e, "cost": cost(e), "ratio": cost(e) / typical.cost}
-                                 for e in entries if priced(e) and cost(e) > limit]
+    out: list[dict[str, Any]] = [
+        {"entry": e, "cost": cost(e), "ratio": cost(e) / typical.cost}
+        for e in entries
+        if priced(e) and cost(e) > limit
+    ]
     out.sort(key=lambda row: (-row["cost"], row["entry"].id))
     for row in out[:explain]:
         row["causes"] = causes(row["entry"], typical, config.anomaly_factor)
@@ -515,9 +593,11 @@ def causes(entry: Entry, typical: Typical, factor: Decimal) -> list[str]:
     tokens = entry.tokens
     if tokens.prompt_tokens > f * typical.prompt_tokens > 0:
         share = tokens.cache_read / tokens.prompt_tokens
-        found.append(f"large context: {tokens.prompt_tokens:,} prompt tokens, "
-                     f"{tokens.prompt_tokens / typical.prompt_tokens:.1f}x the median "
-                     f"({share:.0%} cache reads)")
+        found.append(
+            f"large context: {tokens.prompt_tokens:,} prompt tokens, "
+            f"{tokens.prompt_tokens / typical.prompt_tokens:.1f}x the median "
+            f"({share:.0%} cache reads)"
+        )
     if entry.subagents >= 3 and entry.subagents > f * typical.subagents:
         found.append(f"many subagents: {entry.subagents} (median {typical.subagents:g})")
     if requests(entry) > f * typical.requests > 0:
@@ -533,29 +613,40 @@ def _model_cause(entry: Entry, typical: Typical, factor: Decimal) -> str:
     usual = typical.model_cost.get(model)
     if usual is None or usual <= typical.cost * factor:
         return ""
-    return (f"expensive model: {model} (its median session {_usd(usual)}, "
-            f"all sessions {_usd(typical.cost)})")
+    return (
+        f"expensive model: {model} (its median session {_usd(usual)}, "
+        f"all sessions {_usd(typical.cost)})"
+    )
 
 
 # ---------------------------------------------------------------- budget alerts
 
 
-def alerts(entries: Sequence[Entry], config: Config, tz: tzinfo,
-           today: date | None = None) -> list[dict[str, Any]]:
+def alerts(
+    entries: Sequence[Entry], config: Config, tz: tzinfo, today: date | None = None
+) -> list[dict[str, Any]]:
     """The five alerts, always in this order. Months and weeks end at the latest session
     (or `today`), so a render is the same whenever it runs, and names no date while the
     ledger is empty."""
     end = today or (local_day(entries[-1], tz) if entries else None)
     if end is None:
-        return [_spike(entries, config), _monthly([], config, "-"),
-                _rolling([], config, tz, None), _small_use([], config, "-"),
-                _opus_use([], config, "-")]
+        return [
+            _spike(entries, config),
+            _monthly([], config, "-"),
+            _rolling([], config, tz, None),
+            _small_use([], config, "-"),
+            _opus_use([], config, "-"),
+        ]
     month = f"{end.year:04d}-{end.month:02d}"
     recent = _since(entries, tz, min(end.replace(day=1), end - timedelta(days=6)))
     in_month = [e for e in recent if month_of(e, tz) == month]
-    return [_spike(entries, config), _monthly(in_month, config, month),
-            _rolling(recent, config, tz, end), _small_use(in_month, config, month),
-            _opus_use(in_month, config, month)]
+    return [
+        _spike(entries, config),
+        _monthly(in_month, config, month),
+        _rolling(recent, config, tz, end),
+        _small_use(in_month, config, month),
+        _opus_use(in_month, config, month),
+    ]
 
 
 def _since(entries: Sequence[Entry], tz: tzinfo, first: date) -> list[Entry]:
@@ -569,9 +660,14 @@ def _since(entries: Sequence[Entry], tz: tzinfo, first: date) -> list[Entry]:
 def _spike(entries: Sequence[Entry], config: Config) -> dict[str, Any]:
     limit = config.budget.session_spike_usd
     over = [e for e in entries if cost(e) > limit]
-    return _alert("Session cost spike", max((cost(e) for e in entries), default=ZERO),
-                  f"any session over {_usd(limit)}", bool(over), over,
-                  "Review: was a large model used appropriately?")
+    return _alert(
+        "Session cost spike",
+        max((cost(e) for e in entries), default=ZERO),
+        f"any session over {_usd(limit)}",
+        bool(over),
+        over,
+        "Review: was a large model used appropriately?",
+    )
 
 
 def _monthly(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
@@ -580,12 +676,19 @@ def _monthly(in_month: list[Entry], config: Config, month: str) -> dict[str, Any
     name = f"Monthly total ({month})"
     if limit is None:
         return _off(name, spent, "budget.monthly_usd", "Set a monthly budget")
-    return _alert(name, spent, f"over {_usd(limit)}", spent > limit, in_month,
-                  "Review model routing decisions")
+    return _alert(
+        name,
+        spent,
+        f"over {_usd(limit)}",
+        spent > limit,
+        in_month,
+        "Review model routing decisions",
+    )
 
 
-def _rolling(entries: Sequence[Entry], config: Config, tz: tzinfo,
-             end: date | None) -> dict[str, Any]:
+def _rolling(
+    entries: Sequence[Entry], config: Config, tz: tzinfo, end: date | None
+) -> dict[str, Any]:
     limit = config.budget.rolling_7d_usd
     name, window = "Rolling 7-day spend", []
     if end is not None:
@@ -595,37 +698,67 @@ def _rolling(entries: Sequence[Entry], config: Config, tz: tzinfo,
     spent = sum((cost(e) for e in window), ZERO)
     if limit is None:
         return _off(name, spent, "budget.rolling_7d_usd", "Set a weekly threshold")
-    return _alert(name, spent, f"over {_usd(limit)}", spent > limit, window,
-                  "Look at the week's largest sessions")
+    return _alert(
+        name,
+        spent,
+        f"over {_usd(limit)}",
+        spent > limit,
+        window,
+        "Look at the week's largest sessions",
+    )
 
 
 def _small_use(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
     small = [e for e in in_month if any(is_small(m) for m in e.models)]
     need = config.budget.haiku_min_sessions
-    return _alert(f"Small-model (Haiku) under-use ({month})", Decimal(len(small)),
-                  f"fewer than {need} small-model session{'s' if need != 1 else ''}",
-                  bool(in_month) and len(small) < need, [],
-                  "Are we using a large model for everything?", unit="count")
+    return _alert(
+        f"Small-model (Haiku) under-use ({month})",
+        Decimal(len(small)),
+        f"fewer than {need} small-model session{'s' if need != 1 else ''}",
+        bool(in_month) and len(small) < need,
+        [],
+        "Are we using a large model for everything?",
+        unit="count",
+    )
 
 
 def _opus_use(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
     opus = [e for e in in_month if any(is_opus(m) for m in e.models)]
     share = Decimal(len(opus)) / len(in_month) if in_month else ZERO
     over = share > config.budget.opus_share_max
-    return _alert(f"Opus over-use ({month})", share,
-                  f"over {config.budget.opus_share_max:.0%} of sessions", over,
-                  opus if over else [], "Are architecture decisions this frequent?",
-                  unit="share")
+    return _alert(
+        f"Opus over-use ({month})",
+        share,
+        f"over {config.budget.opus_share_max:.0%} of sessions",
+        over,
+        opus if over else [],
+        "Are architecture decisions this frequent?",
+        unit="share",
+    )
 
 
-def _alert(name: str, value: Decimal, threshold: str, fired: bool, sessions: Sequence[Entry],
-           action: str, unit: str = "usd") -> dict[str, Any]:
-    shown = heapq.nsmallest(ALERT_SESSIONS, sessions, key=lambda e: (-cost(e), e.id)) \
-        if fired else []
-    return {"alert": name, "value": value, "unit": unit, "threshold": threshold,
-            "state": "warning" if fired else "ok", "action": action,
-            "sessions": [e.id for e in shown],
-            "more": max(0, len(sessions) - ALERT_SESSIONS) if fired else 0}
+def _alert(
+    name: str,
+    value: Decimal,
+    threshold: str,
+    fired: bool,
+    sessions: Sequence[Entry],
+    action: str,
+    unit: str = "usd",
+) -> dict[str, Any]:
+    shown = (
+        heapq.nsmallest(ALERT_SESSIONS, sessions, key=lambda e: (-cost(e), e.id)) if fired else []
+    )
+    return {
+        "alert": name,
+        "value": value,
+        "unit": unit,
+        "threshold": threshold,
+        "state": "warning" if fired else "ok",
+        "action": action,
+        "sessions": [e.id for e in shown],
+        "more": max(0, len(sessions) - ALERT_SESSIONS) if fired else 0,
+    }
 
 
 def _off(name: str, value: Decimal, setting: str, action: str) -> dict[str, Any]:
@@ -641,8 +774,12 @@ def _usd(value: Decimal) -> str:
 # ---------------------------------------------------------------- routing
 
 
-def routing(entries: Sequence[Entry], config: Config, table: PriceTable | None = None,
-            typical: Typical | None = None) -> dict[str, list[dict[str, Any]]]:
+def routing(
+    entries: Sequence[Entry],
+    config: Config,
+    table: PriceTable | None = None,
+    typical: Typical | None = None,
+) -> dict[str, list[dict[str, Any]]]:
     """Task types cheap and short on a large model -> a smaller one; risky types on a small
     model -> flagged. Evidence in every row."""
     if table is None:
@@ -652,11 +789,17 @@ def routing(entries: Sequence[Entry], config: Config, table: PriceTable | None =
     typical = typical or Typical.of(entries)
     groups = _by_type_and_model(entries)
     span = _months_spanned(entries)
-    down = [row for (task_type, model), group in sorted(groups.items())
-            if (row := _downgrade(task_type, model, group, config, table, typical, span))]
+    down = [
+        row
+        for (task_type, model), group in sorted(groups.items())
+        if (row := _downgrade(task_type, model, group, config, table, typical, span))
+    ]
     down.sort(key=lambda r: (-r["monthly_savings"], r["task_type"], r["model"]))
-    risky = [_risky(task_type, model, group) for (task_type, model), group
-             in sorted(groups.items()) if _is_risky(task_type, config) and is_small(model)]
+    risky = [
+        _risky(task_type, model, group)
+        for (task_type, model), group in sorted(groups.items())
+        if _is_risky(task_type, config) and is_small(model)
+    ]
     return {"downgrade": down, "risky": risky}
 
 
@@ -681,8 +824,15 @@ def _months_spanned(entries: Sequence[Entry]) -> Decimal:
     return max(Decimal(1), Decimal(str(round(days / 30, 2))))
 
 
-def _downgrade(task_type: str, model: str, group: list[Entry], config: Config,
-               table: PriceTable, typical: Typical, span: Decimal) -> dict[str, Any] | None:
+def _downgrade(
+    task_type: str,
+    model: str,
+    group: list[Entry],
+    config: Config,
+    table: PriceTable,
+    typical: Typical,
+    span: Decimal,
+) -> dict[str, Any] | None:
     """Fires when a task type on a model is consistently cheap and short *for that model*:
     enough sessions, median cost and median duration below the model's own medians, and at
     least 3 in 4 of its sessions cheaper than the model's median session."""
@@ -695,14 +845,24 @@ def _downgrade(task_type: str, model: str, group: list[Entry], config: Config,
     costs = [cost(e) for e in group]
     durations = [h for e in group if (h := hours(e)) is not None]
     cheap = sum(1 for c in costs if c < usual_cost)
-    if not (median(costs) < usual_cost and cheap * 4 >= len(group) * 3
-            and (not durations or median(durations) < usual_hours)):
+    if not (
+        median(costs) < usual_cost
+        and cheap * 4 >= len(group) * 3
+        and (not durations or median(durations) < usual_hours)
+    ):
         return None
     saved = sum((_saving(e, model, small, table) for e in group), ZERO)
-    return {"task_type": task_type, "model": model, "recommended": small, "n": len(group),
-            "median": median(costs), "model_median": usual_cost,
-            "median_hours": median(durations), "cheap_share": Decimal(cheap) / len(group),
-            "monthly_savings": saved / span}
+    return {
+        "task_type": task_type,
+        "model": model,
+        "recommended": small,
+        "n": len(group),
+        "median": median(costs),
+        "model_median": usual_cost,
+        "median_hours": median(durations),
+        "cheap_share": Decimal(cheap) / len(group),
+        "monthly_savings": saved / span,
+    }
 
 
 def _saving(entry: Entry, model: str, small: str, table: PriceTable) -> Decimal:
@@ -712,17 +872,25 @@ def _saving(entry: Entry, model: str, small: str, table: PriceTable) -> Decimal:
     if rates is None or mu.cost_usd is None:
         return ZERO
     u = mu.usage
-    repriced = (u.input * rates.input + u.output * rates.output
-                + u.cache_read * rates.cache_read + u.cache_write_5m * rates.cache_write_5m
-                + u.cache_write_1h * rates.cache_write_1h) / MILLION
+    repriced = (
+        u.input * rates.input
+        + u.output * rates.output
+        + u.cache_read * rates.cache_read
+        + u.cache_write_5m * rates.cache_write_5m
+        + u.cache_write_1h * rates.cache_write_1h
+    ) / MILLION
     return max(ZERO, mu.cost_usd - repriced)
 
 
 def _risky(task_type: str, model: str, group: list[Entry]) -> dict[str, Any]:
-    return {"task_type": task_type, "model": model, "n": len(group),
-            "median": median([cost(e) for e in group]),
-            "recommended": LARGER[provider_of(model)],
-            "sessions": [e.id for e in group[-ALERT_SESSIONS:]]}
+    return {
+        "task_type": task_type,
+        "model": model,
+        "n": len(group),
+        "median": median([cost(e) for e in group]),
+        "recommended": LARGER[provider_of(model)],
+        "sessions": [e.id for e in group[-ALERT_SESSIONS:]],
+    }
 
 
 # ---------------------------------------------------------------- methodology
@@ -741,8 +909,13 @@ def methodology(entries: Sequence[Entry]) -> list[dict[str, Any]]:
     order = ["actual", "parsed", "estimated", "mixed", "manual"]
     order += sorted(s for s in count if s not in order)
     return [
-        {"source": s, "sessions": count[s], "cost": cost_by[s],
-         "share": cost_by[s] / total if total else ZERO,
-         "methods": [m for m, _ in methods[s].most_common(3)]}
-        for s in order if count[s]
+        {
+            "source": s,
+            "sessions": count[s],
+            "cost": cost_by[s],
+            "share": cost_by[s] / total if total else ZERO,
+            "methods": [m for m, _ in methods[s].most_common(3)],
+        }
+        for s in order
+        if count[s]
     ]

@@ -82,8 +82,14 @@ class Result:
 # ---------------------------------------------------------------- the run
 
 
-def run(repo: Repo, config: Config, options: Options, *,
-        env: Mapping[str, str] | None = None, progress: Progress | None = None) -> Result:
+def run(
+    repo: Repo,
+    config: Config,
+    options: Options,
+    *,
+    env: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Result:
     """Scan, price, attribute and record; render COST_LOG.md once at the end."""
     from costlog.pricing.table import PriceTable
 
@@ -124,8 +130,9 @@ def _adapters(agents: Sequence[str]) -> list[sources.Adapter]:
     return list(sources.available())
 
 
-def _roots(adapter: sources.Adapter, repo: Repo, config: Config,
-           env: Mapping[str, str]) -> list[Path]:
+def _roots(
+    adapter: sources.Adapter, repo: Repo, config: Config, env: Mapping[str, str]
+) -> list[Path]:
     if adapter.name == "rundir":  # the runs of *this* repo, whatever the current directory
         candidates = [repo.root / config.rundir.runs_dir]
     else:
@@ -137,8 +144,16 @@ def _roots(adapter: sources.Adapter, repo: Repo, config: Config,
 class _Job:
     """One backfill: turns each agent's sessions into ledger entries."""
 
-    def __init__(self, repo: Repo, config: Config, options: Options, table: PriceTable,
-                 known: dict[str, Entry], result: Result, progress: Progress) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        config: Config,
+        options: Options,
+        table: PriceTable,
+        known: dict[str, Entry],
+        result: Result,
+        progress: Progress,
+    ) -> None:
         self.repo, self.config, self.options, self.table = repo, config, options, table
         self.known, self.result, self.progress = known, result, progress
         self.ledger = Ledger(repo, config.ledger_dir)
@@ -161,7 +176,8 @@ class _Job:
         except Exception as exc:  # a reader's bug: record what it read, then the others
             self.result.warnings.append(
                 f"{adapter.name}: reading its logs stopped early ({type(exc).__name__}: "
-                f"{_first_line(exc)}); the sessions read so far are recorded, please report it")
+                f"{_first_line(exc)}); the sessions read so far are recorded, please report it"
+            )
             self.incomplete.add(adapter.name)
         todo.sort(key=lambda s: (s.started or s.ended or _LAST, s.session_id))
         if todo:
@@ -173,8 +189,12 @@ class _Job:
         return ids
 
     def _sessions(self, adapter: sources.Adapter, roots: list[Path]) -> Iterator[Session]:
-        found = adapter.scan(roots, project=self.repo.root, since=self.options.since,
-                             warn=self.result.warnings.append)
+        found = adapter.scan(
+            roots,
+            project=self.repo.root,
+            since=self.options.since,
+            warn=self.result.warnings.append,
+        )
         for session in found:
             if relative_cwd(self.repo, session.cwd) is None or not session.requests:
                 continue
@@ -190,18 +210,26 @@ class _Job:
 
         if session.agent != truth.AGENT:
             return None
-        return truth.find_sources(explicit_otel=None,
-                                  configured_otel=self.config.claude_otel_file,
-                                  env=os.environ, root=self.repo.root)
+        return truth.find_sources(
+            explicit_otel=None,
+            configured_otel=self.config.claude_otel_file,
+            env=os.environ,
+            root=self.repo.root,
+        )
 
     def _record(self, session: Session) -> None:
         """Price, attribute and write one session. What is wrong with this session alone
         (its log, or a bug met on it) is a warning naming its file and the others go on;
         a broken ledger or disk (CostlogError, OSError while writing) stops the run."""
         try:
-            entry = autorecord.to_entry(session, self.repo, self.config, self.table,
-                                        list(self.known.values()),
-                                        truth_sources=self._truth(session))
+            entry = autorecord.to_entry(
+                session,
+                self.repo,
+                self.config,
+                self.table,
+                list(self.known.values()),
+                truth_sources=self._truth(session),
+            )
             _pin_work_order(entry, session, self.config)
         except Exception as exc:
             self.result.warnings += session.warnings
@@ -230,8 +258,11 @@ def _not_recorded(session: Session, exc: Exception) -> str:
     """One line: the session's log file, its id, and why (the exception type when it is
     not one of costlog's own messages, so that a bug is reported, not hidden)."""
     where = session.paths[0] if session.paths else f"{session.agent} session"
-    reason = exc.one_line() if isinstance(exc, CostlogError) else \
-        f"{type(exc).__name__}: {_first_line(exc)}"
+    reason = (
+        exc.one_line()
+        if isinstance(exc, CostlogError)
+        else f"{type(exc).__name__}: {_first_line(exc)}"
+    )
     return f"{where}: session {session.session_id} not recorded: {reason}"
 
 
@@ -262,8 +293,11 @@ def _same(entry: Entry | None, session: Session) -> bool:
 def _enrich(adapter: sources.Adapter, sessions: Sequence[Session]) -> None:
     """Fill the in-memory attribution fields a cached read leaves empty: one more read of
     these sessions' own files (given as single files, which adapters read afresh)."""
-    bare = {s.session_id: s for s in sessions
-            if not (s.first_prompt or s.tool_output_refs or s.edited_files) and s.paths}
+    bare = {
+        s.session_id: s
+        for s in sessions
+        if not (s.first_prompt or s.tool_output_refs or s.edited_files) and s.paths
+    }
     paths = [Path(p) for s in bare.values() for p in dict.fromkeys(s.paths)]
     paths = [p for p in dict.fromkeys(paths) if p.is_file()]
     if not paths:
@@ -376,8 +410,11 @@ def to_text(result: Result) -> str:
     from costlog.recording import manual as record
 
     verb = "would record" if result.dry_run else "recorded"
-    lines = [record.summary_line(e).replace("recorded", verb, 1) for e in result.recorded] \
-        if result.dry_run else []
+    lines = (
+        [record.summary_line(e).replace("recorded", verb, 1) for e in result.recorded]
+        if result.dry_run
+        else []
+    )
     t = totals(result.recorded)
     new = len(result.recorded) - result.updated
     head = f"{verb} {new} new session{'s' if new != 1 else ''}"
@@ -388,16 +425,26 @@ def to_text(result: Result) -> str:
         head += f" (unchanged logs, not re-read: {', '.join(result.skipped_agents)})"
     lines.append(head)
     if t.sessions:
-        lines.append(f"total ${t.cost:,.2f}" + (f" + {t.unpriced} unpriced model use"
-                                               f"{'s' if t.unpriced != 1 else ''}"
-                                               if t.unpriced else ""))
+        lines.append(
+            f"total ${t.cost:,.2f}"
+            + (
+                f" + {t.unpriced} unpriced model use{'s' if t.unpriced != 1 else ''}"
+                if t.unpriced
+                else ""
+            )
+        )
         lines += _breakdown("by model", t.by_model)
         lines += _breakdown("by source", t.by_source)
         share = t.estimated / t.cost * 100 if t.cost else Decimal(0)
         mixed = t.by_source.get("mixed", Decimal(0))
-        lines.append(f"estimated: ${t.estimated:,.2f} ({share:.0f}%)"
-                     + (f"; ${mixed:,.2f} more in sessions mixing logged and estimated "
-                        "numbers" if mixed else ""))
+        lines.append(
+            f"estimated: ${t.estimated:,.2f} ({share:.0f}%)"
+            + (
+                f"; ${mixed:,.2f} more in sessions mixing logged and estimated numbers"
+                if mixed
+                else ""
+            )
+        )
     if not result.dry_run and result.recorded:
         lines.append("review and commit .costlog/ and COST_LOG.md")
     return "\n".join(lines)
@@ -409,19 +456,22 @@ def to_json(result: Result) -> str:
     def amounts(values: Mapping[str, Decimal]) -> dict[str, str]:
         return {k: money(v) for k, v in sorted(values.items())}
 
-    return json.dumps({
-        "dry_run": result.dry_run,
-        "recorded": [e.id for e in result.recorded],
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-        "skipped_agents": result.skipped_agents,
-        "cost_usd": money(t.cost),
-        "unpriced_models": t.unpriced,
-        "by_model": amounts(t.by_model),
-        "by_source": amounts(t.by_source),
-        "estimated_usd": money(t.estimated),
-        "warnings": len(result.warnings),
-    }, indent=2)
+    return json.dumps(
+        {
+            "dry_run": result.dry_run,
+            "recorded": [e.id for e in result.recorded],
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "skipped_agents": result.skipped_agents,
+            "cost_usd": money(t.cost),
+            "unpriced_models": t.unpriced,
+            "by_model": amounts(t.by_model),
+            "by_source": amounts(t.by_source),
+            "estimated_usd": money(t.estimated),
+            "warnings": len(result.warnings),
+        },
+        indent=2,
+    )
 
 
 def _breakdown(title: str, amounts: Mapping[str, Decimal]) -> list[str]:

@@ -23,27 +23,52 @@ from costlog.models import Commit, Entry, Request, Usage
 
 # (agent, model, task types, note, work item, requests)
 _SESSIONS = [
-    ("claude-code", "claude-sonnet-4-6", {"code": 3, "docs": 1}, "Stripe connector + tests",
-     "WRK-231", 38),
+    (
+        "claude-code",
+        "claude-sonnet-4-6",
+        {"code": 3, "docs": 1},
+        "Stripe connector + tests",
+        "WRK-231",
+        38,
+    ),
     ("claude-code", "claude-haiku-4-5", {"config": 2}, "Bump CI matrix, tidy YAML", None, 9),
     ("codex", "gpt-5-codex", {"code": 2, "review": 1}, "Retry policy for webhooks", "WRK-233", 24),
-    ("claude-code", "claude-opus-4-6", {"architecture": 1}, "ADR: event store vs outbox",
-     "WRK-234", 31),
+    (
+        "claude-code",
+        "claude-opus-4-6",
+        {"architecture": 1},
+        "ADR: event store vs outbox",
+        "WRK-234",
+        31,
+    ),
     ("gemini", "gemini-2.5-pro", {"debugging": 2}, "Flaky timezone test", "#41", 17),
     ("claude-code", "claude-sonnet-4-6", {"code": 2}, "Invoice PDF export", "WRK-237", 44),
     ("manual", "claude-sonnet-4-6", {"review": 1}, "PR review in the chat window", None, 1),
-    ("claude-code", "claude-sonnet-4-6", {"code": 4, "test": 2}, "Refund flow end to end",
-     "WRK-237", 72),
+    (
+        "claude-code",
+        "claude-sonnet-4-6",
+        {"code": 4, "test": 2},
+        "Refund flow end to end",
+        "WRK-237",
+        72,
+    ),
     ("codex", "gpt-5.1-codex-mini", {"docs": 2}, "README and changelog", None, 12),
-    ("claude-code", "claude-opus-4-6", {"security": 1}, "Security review of auth tokens",
-     "WRK-240", 58),
+    (
+        "claude-code",
+        "claude-opus-4-6",
+        {"security": 1},
+        "Security review of auth tokens",
+        "WRK-240",
+        58,
+    ),
 ]
 
 
 def build(directory: Path) -> Path:
     if directory.exists() and any(directory.iterdir()):
-        raise CostlogError("directory is not empty", path=directory,
-                           hint="give a new or empty directory")
+        raise CostlogError(
+            "directory is not empty", path=directory, hint="give a new or empty directory"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     env = _git_env()
     _git(directory, env, "init", "-q", "-b", "main")
@@ -61,15 +86,33 @@ def build(directory: Path) -> Path:
         requests = _requests(rng, model, calls, began)
         per_model, total, _ = price_requests(requests, table)
         entry = Entry(
-            id=f"{agent}/{_session_id(rng)}", agent=agent, started=began,
-            ended=began + timedelta(minutes=calls * 1.5 + 10), models=per_model,
-            cost_usd=total, source="manual" if agent == "manual" else "actual",
-            pricing_table=table.version, cwd=".", branch="main",
+            id=f"{agent}/{_session_id(rng)}",
+            agent=agent,
+            started=began,
+            ended=began + timedelta(minutes=calls * 1.5 + 10),
+            models=per_model,
+            cost_usd=total,
+            source="manual" if agent == "manual" else "actual",
+            pricing_table=table.version,
+            cwd=".",
+            branch="main",
             subagents=1 if calls > 50 else 0,
-            commits=[Commit(sha=sha[:10], subject=note, files=3, added=40 + n * 7, removed=n,
-                            evidence="tool-output")] if agent != "manual" else [],
-            work_items=[item] if item else [], tasks_completed=sum(types.values()),
-            task_types=types, notes=note,
+            commits=[
+                Commit(
+                    sha=sha[:10],
+                    subject=note,
+                    files=3,
+                    added=40 + n * 7,
+                    removed=n,
+                    evidence="tool-output",
+                )
+            ]
+            if agent != "manual"
+            else [],
+            work_items=[item] if item else [],
+            tasks_completed=sum(types.values()),
+            task_types=types,
+            notes=note,
         )
         if agent == "manual":
             entry.methods = {"cost": "tokens entered by hand, priced from table"}
@@ -86,12 +129,18 @@ def _requests(rng: random.Random, model: str, calls: int, began: datetime) -> li
     context = rng.randint(12_000, 20_000)
     for i in range(calls):
         write = rng.randint(800, 4_000)
-        out.append(Request(
-            model=model,
-            usage=Usage(input=rng.randint(3, 40), output=rng.randint(150, 1_800),
-                        cache_read=context, cache_write_5m=write),
-            timestamp=began + timedelta(seconds=90 * i),
-        ))
+        out.append(
+            Request(
+                model=model,
+                usage=Usage(
+                    input=rng.randint(3, 40),
+                    output=rng.randint(150, 1_800),
+                    cache_read=context,
+                    cache_write_5m=write,
+                ),
+                timestamp=began + timedelta(seconds=90 * i),
+            )
+        )
         context += write
     return out
 
@@ -101,8 +150,9 @@ def _session_id(rng: random.Random) -> str:
     return f"{hexits[:8]}-{hexits[8:12]}-{hexits[12:16]}-{hexits[16:20]}-{hexits[20:]}"
 
 
-def _commit_work(root: Path, env: dict[str, str], n: int, when: datetime, subject: str,
-                 item: str | None) -> str:
+def _commit_work(
+    root: Path, env: dict[str, str], n: int, when: datetime, subject: str, item: str | None
+) -> str:
     path = root / "src" / f"module_{n}.py"
     path.parent.mkdir(exist_ok=True)
     path.write_text(f'"""{subject}."""\n\n\ndef step_{n}() -> int:\n    return {n}\n')
@@ -116,16 +166,21 @@ def _commit_work(root: Path, env: dict[str, str], n: int, when: datetime, subjec
 
 def _git_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-    env.update(GIT_AUTHOR_NAME="Demo Dev", GIT_AUTHOR_EMAIL="demo@example.com",
-               GIT_COMMITTER_NAME="Demo Dev", GIT_COMMITTER_EMAIL="demo@example.com",
-               COSTLOG_SKIP="1")
+    env.update(
+        GIT_AUTHOR_NAME="Demo Dev",
+        GIT_AUTHOR_EMAIL="demo@example.com",
+        GIT_COMMITTER_NAME="Demo Dev",
+        GIT_COMMITTER_EMAIL="demo@example.com",
+        COSTLOG_SKIP="1",
+    )
     return env
 
 
 def _git(root: Path, env: dict[str, str], *args: str) -> str:
     try:
-        done = subprocess.run(["git", *args], cwd=root, env=env, check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
+        )
     except FileNotFoundError:
         raise CostlogError("git is not installed or not on PATH") from None
     except subprocess.CalledProcessError as exc:

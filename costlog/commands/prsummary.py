@@ -31,12 +31,15 @@ ZERO = Decimal(0)
 
 
 def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=root,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "-c", "core.quotepath=off", *args], cwd=root, capture_output=True, text=True
+    )
     if done.returncode != 0:
-        raise CostlogError(f"git {args[0]} failed: {done.stderr.strip()}",
-                           hint="fetch the base first, e.g. `git fetch origin main` (in CI: "
-                           "actions/checkout with fetch-depth: 0)")
+        raise CostlogError(
+            f"git {args[0]} failed: {done.stderr.strip()}",
+            hint="fetch the base first, e.g. `git fetch origin main` (in CI: "
+            "actions/checkout with fetch-depth: 0)",
+        )
     return done.stdout
 
 
@@ -46,8 +49,17 @@ def _read(root: Path, rev: str, path: str) -> Entry:
 
 def changed_files(root: Path, ledger_dir: str, since: str, rev: str, kinds: str) -> list[str]:
     """Ledger files `rev` added (kinds "A") or changed ("M") since the commit `since`."""
-    out = _git(root, "diff", "--name-only", f"--diff-filter={kinds}", "--no-renames",
-               since, rev, "--", ledger_dir)
+    out = _git(
+        root,
+        "diff",
+        "--name-only",
+        f"--diff-filter={kinds}",
+        "--no-renames",
+        since,
+        rev,
+        "--",
+        ledger_dir,
+    )
     return [p for p in out.split("\n") if p.endswith(".yaml")]
 
 
@@ -61,8 +73,7 @@ def branch_entries(repo: Repo, config: Config, base: str) -> tuple[list[Entry], 
     added = changed_files(repo.root, config.ledger_dir, merge_base, "HEAD", "A")
     changed = changed_files(repo.root, config.ledger_dir, merge_base, "HEAD", "M")
     out = entries_at(repo.root, "HEAD", added)
-    out += [minus(_read(repo.root, "HEAD", p), _read(repo.root, merge_base, p))
-            for p in changed]
+    out += [minus(_read(repo.root, "HEAD", p), _read(repo.root, merge_base, p)) for p in changed]
     out.sort(key=lambda e: (e.started, e.id))
     return out, len(changed)
 
@@ -72,15 +83,26 @@ def minus(new: Entry, old: Entry) -> Entry:
     models = {}
     for name, mu in new.models.items():
         before = old.models.get(name, ModelUsage())
-        usage = Usage(*(getattr(mu.usage, f) - getattr(before.usage, f) for f in
-                        ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h",
-                         "reasoning")))
+        usage = Usage(
+            *(
+                getattr(mu.usage, f) - getattr(before.usage, f)
+                for f in (
+                    "input",
+                    "output",
+                    "cache_read",
+                    "cache_write_5m",
+                    "cache_write_1h",
+                    "reasoning",
+                )
+            )
+        )
         cost = None if mu.cost_usd is None else mu.cost_usd - (before.cost_usd or ZERO)
         models[name] = ModelUsage(mu.requests - before.requests, usage, cost, mu.source)
     total = None if new.cost_usd is None else new.cost_usd - (old.cost_usd or ZERO)
     known = {c.sha for c in old.commits}
-    return replace(new, models=models, cost_usd=total,
-                   commits=[c for c in new.commits if c.sha not in known])
+    return replace(
+        new, models=models, cost_usd=total, commits=[c for c in new.commits if c.sha not in known]
+    )
 
 
 def markdown(entries: list[Entry], updated: int, base: str) -> str:
@@ -88,17 +110,27 @@ def markdown(entries: list[Entry], updated: int, base: str) -> str:
     unpriced = [e for e in entries if e.cost_usd is None]
     lines = ["### Agent cost on this branch (costlog)", ""]
     if not entries:
-        return "\n".join([*lines, f"No agent sessions recorded on this branch since {code(base)}.",
-                          ""])
+        return "\n".join(
+            [*lines, f"No agent sessions recorded on this branch since {code(base)}.", ""]
+        )
     head = f"**{len(entries)} session{'s' if len(entries) != 1 else ''}, {usd(total)}**"
     if updated:
         head += f" ({updated} re-recorded: counted by what they added)"
     if unpriced:
         head += f"; {len(unpriced)} with an unpriced model (not in the total)"
-    lines += [head, "", *_by_model(entries), "", *_by_work_item(entries), "",
-              *_sessions(entries), "",
-              f"<sub>From the ledger files this branch adds vs {code(base)}; sources: "
-              f"{_sources(entries)}.</sub>", ""]
+    lines += [
+        head,
+        "",
+        *_by_model(entries),
+        "",
+        *_by_work_item(entries),
+        "",
+        *_sessions(entries),
+        "",
+        f"<sub>From the ledger files this branch adds vs {code(base)}; sources: "
+        f"{_sources(entries)}.</sub>",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -106,8 +138,9 @@ def _by_model(entries: list[Entry]) -> list[str]:
     rows = ["| Model | Sessions | Tokens | Cost |", "|---|---:|---:|---:|"]
     for row in analysis.spend_by(entries, "model"):
         cost = "unpriced" if row["unpriced"] else usd(row["cost"])
-        rows.append(f"| {md(row['model'])} | {row['sessions']} | {tokens(row['tokens'])} | "
-                    f"{cost} |")
+        rows.append(
+            f"| {md(row['model'])} | {row['sessions']} | {tokens(row['tokens'])} | {cost} |"
+        )
     return rows
 
 
@@ -122,14 +155,19 @@ def _by_work_item(entries: list[Entry]) -> list[str]:
 
 
 def _sessions(entries: list[Entry]) -> list[str]:
-    rows = ["<details><summary>Sessions</summary>", "",
-            "| Date | Agent | Session | Model | Commits | Work items | Cost | Source |",
-            "|---|---|---|---|---:|---|---:|---|"]
+    rows = [
+        "<details><summary>Sessions</summary>",
+        "",
+        "| Date | Agent | Session | Model | Commits | Work items | Cost | Source |",
+        "|---|---|---|---|---:|---|---:|---|",
+    ]
     for e in entries:
-        rows.append(f"| {e.started.date().isoformat()} | {md(e.agent)} | "
-                    f"{md(analysis.short_id(e.id))} | {md(analysis.primary(e) or '-')} | "
-                    f"{len(e.commits)} | {work_items(e.work_items)} | {usd(e.cost_usd)} | "
-                    f"{md(e.source)} |")
+        rows.append(
+            f"| {e.started.date().isoformat()} | {md(e.agent)} | "
+            f"{md(analysis.short_id(e.id))} | {md(analysis.primary(e) or '-')} | "
+            f"{len(e.commits)} | {work_items(e.work_items)} | {usd(e.cost_usd)} | "
+            f"{md(e.source)} |"
+        )
     return [*rows, "", "</details>"]
 
 

@@ -27,8 +27,7 @@ from costlog.gcpause import gc_paused
 from costlog.gitrepo import Repo
 from costlog.models import Entry, Usage
 
-GROUPS = ("day", "week", "month", "agent", "provider", "model", "work-item", "task-type",
-          "session")
+GROUPS = ("day", "week", "month", "agent", "provider", "model", "work-item", "task-type", "session")
 ZERO = Decimal(0)
 
 
@@ -43,12 +42,17 @@ class Row:
 
     def as_dict(self) -> dict[str, Any]:
         u = self.usage
-        return {"sessions": len(self.sessions), "tasks": _num(self.tasks),
-                "input_tokens": u.input, "output_tokens": u.output,
-                "cache_read_tokens": u.cache_read,
-                "cache_write_tokens": u.cache_write_5m + u.cache_write_1h,
-                "requests": self.requests, "cost_usd": format(self.cost, "f"),
-                "unpriced_sessions": self.unpriced}
+        return {
+            "sessions": len(self.sessions),
+            "tasks": _num(self.tasks),
+            "input_tokens": u.input,
+            "output_tokens": u.output,
+            "cache_read_tokens": u.cache_read,
+            "cache_write_tokens": u.cache_write_5m + u.cache_write_1h,
+            "requests": self.requests,
+            "cost_usd": format(self.cost, "f"),
+            "unpriced_sessions": self.unpriced,
+        }
 
 
 def _num(value: Decimal) -> int | str:
@@ -120,8 +124,9 @@ def group(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Row]:
     return dict(rows)
 
 
-def load(repo: Repo, config: Config, since: datetime | None = None,
-         until: datetime | None = None) -> list[Entry]:
+def load(
+    repo: Repo, config: Config, since: datetime | None = None, until: datetime | None = None
+) -> list[Entry]:
     """The ledger's entries started in [since, until), loaded without GC pauses."""
     from costlog.ledger.store import Ledger
 
@@ -129,10 +134,12 @@ def load(repo: Repo, config: Config, since: datetime | None = None,
         return select(Ledger(repo, config.ledger_dir).load_all(), since, until)
 
 
-def select(entries: Sequence[Entry], since: datetime | None,
-           until: datetime | None) -> list[Entry]:
-    return [e for e in entries if (since is None or e.started >= since)
-            and (until is None or e.started < until)]
+def select(entries: Sequence[Entry], since: datetime | None, until: datetime | None) -> list[Entry]:
+    return [
+        e
+        for e in entries
+        if (since is None or e.started >= since) and (until is None or e.started < until)
+    ]
 
 
 def totals(entries: Sequence[Entry]) -> dict[str, Any]:
@@ -149,8 +156,11 @@ def totals(entries: Sequence[Entry]) -> dict[str, Any]:
 
 def as_json(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Any]:
     rows = group(entries, by, tz)
-    return {"by": by, "totals": totals(entries),
-            "rows": [{by: key, **rows[key].as_dict()} for key in _order(rows, by)]}
+    return {
+        "by": by,
+        "totals": totals(entries),
+        "rows": [{by: key, **rows[key].as_dict()} for key in _order(rows, by)],
+    }
 
 
 def _order(rows: dict[str, Row], by: str) -> list[str]:
@@ -159,8 +169,17 @@ def _order(rows: dict[str, Row], by: str) -> list[str]:
     return sorted(rows, key=lambda k: (-rows[k].cost, k))
 
 
-COLUMNS = ("sessions", "tasks", "input_tokens", "output_tokens", "cache_read_tokens",
-           "cache_write_tokens", "requests", "cost_usd", "unpriced_sessions")
+COLUMNS = (
+    "sessions",
+    "tasks",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "requests",
+    "cost_usd",
+    "unpriced_sessions",
+)
 
 
 def to_csv(data: dict[str, Any]) -> str:
@@ -181,13 +200,26 @@ def to_table(data: dict[str, Any]) -> str:
         cost = f"${Decimal(row['cost_usd']):,.2f}"
         if row["unpriced_sessions"]:
             cost += f" (+{row['unpriced_sessions']} unpriced)"
-        body.append([str(row[by]), str(row["sessions"]), str(row["tasks"]),
-                     f"{row['input_tokens']:,}", f"{row['output_tokens']:,}",
-                     f"{row['cache_read_tokens']:,}", f"{row['cache_write_tokens']:,}", cost])
+        body.append(
+            [
+                str(row[by]),
+                str(row["sessions"]),
+                str(row["tasks"]),
+                f"{row['input_tokens']:,}",
+                f"{row['output_tokens']:,}",
+                f"{row['cache_read_tokens']:,}",
+                f"{row['cache_write_tokens']:,}",
+                cost,
+            ]
+        )
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in [head, *body]]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [head, *body]
+    ]
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
 

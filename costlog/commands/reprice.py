@@ -63,7 +63,8 @@ class EntryChange:
     @property
     def changed(self) -> bool:
         return _q(self.before) != _q(self.after) or any(
-            _q(line.before) != _q(line.after) for line in self.lines)
+            _q(line.before) != _q(line.after) for line in self.lines
+        )
 
 
 @dataclass
@@ -96,8 +97,7 @@ def base_cost(table: PriceTable, model: str, usage: Usage, day: date) -> Decimal
     rates = table.rates(model, day)
     if rates is None:
         return None
-    total = sum((getattr(usage, name) * getattr(rates, name) for name in RATE_FIELDS),
-                Decimal(0))
+    total = sum((getattr(usage, name) * getattr(rates, name) for name in RATE_FIELDS), Decimal(0))
     return total / MILLION
 
 
@@ -144,36 +144,48 @@ def reprice_entry(entry: Entry, table: PriceTable, model: str | None = None) -> 
     for mu in models.values():
         total = None if total is None or mu.cost_usd is None else total + mu.cost_usd
     change.after = total if models else entry.cost_usd
-    change.entry = replace(entry, models=models, cost_usd=change.after,
-                           methods=dict(entry.methods))
+    change.entry = replace(entry, models=models, cost_usd=change.after, methods=dict(entry.methods))
     if others and change.changed:
         # an entry names one price table (`costlog check` verifies every line against it):
         # repricing one model while others' prices changed too would misstate it
-        change.flags.append(f"{', '.join(others)} would change too with table "
-                            f"{table.version}: kept (reprice without --model)")
+        change.flags.append(
+            f"{', '.join(others)} would change too with table "
+            f"{table.version}: kept (reprice without --model)"
+        )
         change.lines, change.after, change.entry = [], entry.cost_usd, entry
     return change
 
 
-def _reprice_line(table: PriceTable, name: str, mu: ModelUsage, day: date,
-                  entry: Entry) -> tuple[Decimal | None, str | None]:
+def _reprice_line(
+    table: PriceTable, name: str, mu: ModelUsage, day: date, entry: Entry
+) -> tuple[Decimal | None, str | None]:
     if mu.usage.total == 0:
         return mu.cost_usd, None
     cost = base_cost(table, name, mu.usage, day)
     if cost is None:
         note = None if mu.cost_usd is None else "not in the current price table: cost kept"
         return mu.cost_usd, note
-    if (mu.cost_usd is not None and mu.cost_usd.quantize(MICRO) > cost.quantize(MICRO)
-            and _premium_possible(table, name, day, entry)):
-        return mu.cost_usd, (f"stored ${mu.cost_usd:.6f} is above the base-rate "
-                             f"${cost:.6f}; long-context or fast/priority rates are judged "
-                             "per request, which the ledger's totals cannot show: kept "
-                             "(re-record the session from its logs to reprice it)")
+    if (
+        mu.cost_usd is not None
+        and mu.cost_usd.quantize(MICRO) > cost.quantize(MICRO)
+        and _premium_possible(table, name, day, entry)
+    ):
+        return mu.cost_usd, (
+            f"stored ${mu.cost_usd:.6f} is above the base-rate "
+            f"${cost:.6f}; long-context or fast/priority rates are judged "
+            "per request, which the ledger's totals cannot show: kept "
+            "(re-record the session from its logs to reprice it)"
+        )
     return cost, None
 
 
-def reprice(entries: Sequence[Entry], table: PriceTable, *, model: str | None = None,
-            today: date | None = None) -> Result:
+def reprice(
+    entries: Sequence[Entry],
+    table: PriceTable,
+    *,
+    model: str | None = None,
+    today: date | None = None,
+) -> Result:
     """Reprice `entries` in memory; changed entries carry the `methods.repriced` note."""
     stamp = (today or now().date()).isoformat()
     result = Result(table=table.version, changes=[])
@@ -186,18 +198,26 @@ def reprice(entries: Sequence[Entry], table: PriceTable, *, model: str | None = 
     return result
 
 
-def run(repo: Repo, config: Config, *, since: datetime | None = None,
-        until: datetime | None = None, model: str | None = None,
-        dry_run: bool = False) -> Result:
+def run(
+    repo: Repo,
+    config: Config,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    model: str | None = None,
+    dry_run: bool = False,
+) -> Result:
     """Load, reprice and (unless `dry_run`) write the changed entries, all under the lock."""
     from costlog import render as renderer
 
     table = PriceTable.load(config.prices_path(repo.root))
     ledger = Ledger(repo, config.ledger_dir)
     with ledger.lock():
-        entries = [e for e in ledger.load_all()
-                   if (since is None or e.started >= since)
-                   and (until is None or e.started < until)]
+        entries = [
+            e
+            for e in ledger.load_all()
+            if (since is None or e.started >= since) and (until is None or e.started < until)
+        ]
         result = reprice(entries, table, model=model)
         if dry_run:
             return result
@@ -221,19 +241,24 @@ def to_text(result: Result, *, dry_run: bool) -> str:
         delta = ""
         if change.before is not None and change.after is not None:
             delta = f" ({change.after - change.before:+,.4f})"
-        lines.append(f"{e.started.date()} {e.id}: {_usd(change.before)} -> "
-                     f"{_usd(change.after)}{delta}")
+        lines.append(
+            f"{e.started.date()} {e.id}: {_usd(change.before)} -> {_usd(change.after)}{delta}"
+        )
     for change in result.flagged:
         for flag in change.flags:
             lines.append(f"flag {change.entry.id}: {flag}")
     before, after = result.totals()
     n = len(result.changed)
     verb = "would change" if dry_run else "changed"
-    lines.append(f"{verb} {n} of {len(result.changes)} sessions with table {result.table}: "
-                 f"${before:,.4f} -> ${after:,.4f} ({after - before:+,.4f})"
-                 + (" (dry run: nothing written)" if dry_run else ""))
+    lines.append(
+        f"{verb} {n} of {len(result.changes)} sessions with table {result.table}: "
+        f"${before:,.4f} -> ${after:,.4f} ({after - before:+,.4f})"
+        + (" (dry run: nothing written)" if dry_run else "")
+    )
     skipped = sum(1 for c in result.changes if c.skipped)
     if skipped:
-        lines.append(f"{skipped} session(s) left as they are (cost entered by hand, imported "
-                     "or logged by the agent)")
+        lines.append(
+            f"{skipped} session(s) left as they are (cost entered by hand, imported "
+            "or logged by the agent)"
+        )
     return "\n".join(lines)

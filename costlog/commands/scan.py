@@ -22,9 +22,18 @@ from costlog.errors import CostlogError
 from costlog.models import Request, Session, Usage
 
 GROUPS = ("day", "week", "month", "session", "model", "project")
-TOTAL_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_5m_tokens",
-              "cache_write_1h_tokens", "reasoning_tokens", "requests", "sessions", "cost_usd",
-              "unpriced_requests")
+TOTAL_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "requests",
+    "sessions",
+    "cost_usd",
+    "unpriced_requests",
+)
 
 
 @dataclass
@@ -71,9 +80,18 @@ class Bucket:
         self.models.add(model)
 
     def merge(self, other: Bucket) -> None:
-        for name in ("input_tokens", "output_tokens", "cache_read_tokens",
-                     "cache_write_5m_tokens", "cache_write_1h_tokens", "reasoning_tokens",
-                     "requests", "cost_usd", "unpriced_requests", "estimated_output_tokens"):
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_write_5m_tokens",
+            "cache_write_1h_tokens",
+            "reasoning_tokens",
+            "requests",
+            "cost_usd",
+            "unpriced_requests",
+            "estimated_output_tokens",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.session_ids |= other.session_ids
         self.models |= other.models
@@ -104,14 +122,25 @@ class Result:
         rows = []
         for key in sorted(self.rows):
             bucket = self.rows[key]
-            rows.append({self.by: key, **bucket.as_dict(), "models": sorted(bucket.models),
-                         "estimated_output_tokens": bucket.estimated_output_tokens})
-        return {"by": self.by, "totals": self.totals.as_dict(), "rows": rows,
-                "warnings": len(self.warnings)}
+            rows.append(
+                {
+                    self.by: key,
+                    **bucket.as_dict(),
+                    "models": sorted(bucket.models),
+                    "estimated_output_tokens": bucket.estimated_output_tokens,
+                }
+            )
+        return {
+            "by": self.by,
+            "totals": self.totals.as_dict(),
+            "rows": rows,
+            "warnings": len(self.warnings),
+        }
 
 
-def sessions_for(options: Options, warn: Callable[[str], None],
-                 env: dict[str, str] | None = None) -> Iterator[Session]:
+def sessions_for(
+    options: Options, warn: Callable[[str], None], env: dict[str, str] | None = None
+) -> Iterator[Session]:
     environ = dict(os.environ if env is None else env)
     home = Path(environ.get("HOME") or Path.home())
     names = list(options.agents) or sources.names()
@@ -120,8 +149,9 @@ def sessions_for(options: Options, warn: Callable[[str], None],
         adapter = sources.get(name) if options.agents else _maybe(name)
         if adapter is None:
             continue
-        roots = list(options.paths) or [p for p in adapter.default_roots(environ, home)
-                                        if p.exists()]
+        roots = list(options.paths) or [
+            p for p in adapter.default_roots(environ, home) if p.exists()
+        ]
         if not roots:
             continue
         for session in adapter.scan(roots, project=project, since=options.since, warn=warn):
@@ -174,9 +204,12 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
             cost = request.logged_cost_usd
             plan = None
             if cost is None:
-                plan = table.plan(model, request.usage.prompt_tokens,
-                                  when.date() if when else None,
-                                  request.speed or table.speed_of(request.model))
+                plan = table.plan(
+                    model,
+                    request.usage.prompt_tokens,
+                    when.date() if when else None,
+                    request.speed or table.speed_of(request.model),
+                )
                 if plan is not None:
                     total = pending.get((key, plan))
                     if total is None:
@@ -258,13 +291,25 @@ def to_table(result: Result) -> str:
         cost = f"{Decimal(row['cost_usd']):,.2f}"
         if row["unpriced_requests"]:
             cost += f" +{row['unpriced_requests']} unpriced"
-        body.append([str(row[result.by]), f"{row['input_tokens']:,}",
-                     f"{row['output_tokens']:,}", f"{row['cache_read_tokens']:,}",
-                     f"{writes:,}", f"{row['requests']:,}", cost])
+        body.append(
+            [
+                str(row[result.by]),
+                f"{row['input_tokens']:,}",
+                f"{row['output_tokens']:,}",
+                f"{row['cache_read_tokens']:,}",
+                f"{writes:,}",
+                f"{row['requests']:,}",
+                cost,
+            ]
+        )
     widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                       for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in [head, *body]]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [head, *body]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.insert(len(lines) - 1, lines[1])
     return "\n".join(lines)

@@ -63,8 +63,11 @@ class Fit:
 
     @property
     def factor(self) -> Decimal:
-        return (Decimal(self.actual) / Decimal(self.estimated)).quantize(FACTOR_PLACES) \
-            if self.estimated else Decimal(1)
+        return (
+            (Decimal(self.actual) / Decimal(self.estimated)).quantize(FACTOR_PLACES)
+            if self.estimated
+            else Decimal(1)
+        )
 
     @property
     def bias_pct(self) -> Decimal:
@@ -165,8 +168,10 @@ def transcript_samples(path: Path, warn: Any = lambda _m: None) -> list[Sample]:
             continue
         current = messages.get(str(msg["id"]))
         if current is None:
-            prompt = sum(_usage_int(usage, k) for k in (
-                "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
+            prompt = sum(
+                _usage_int(usage, k)
+                for k in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+            )
             current = messages[str(msg["id"])] = _Message(model, prompt, running)
         fresh = _add_content(current, content, content_features)
         if msg.get("stop_reason"):
@@ -201,8 +206,9 @@ def _to_samples(messages: Iterable[_Message]) -> list[Sample]:
             samples.append(Sample(m.model, "input", m.prompt, m.estimated_prompt))
         if m.final_output:
             text, tool, sig, blocks = m.features
-            guess = claude_output_estimate(m.model, text=text, tool=tool, signature=sig,
-                                           blocks=blocks)
+            guess = claude_output_estimate(
+                m.model, text=text, tool=tool, signature=sig, blocks=blocks
+            )
             samples.append(Sample(m.model, "output", m.final_output, guess))
     return samples
 
@@ -220,8 +226,17 @@ def fit(samples: Iterable[Sample]) -> list[Fit]:
         actual = sum(s.actual for s in group)
         estimated = sum(s.estimated for s in group)
         factor = Decimal(actual) / Decimal(estimated)
-        fits.append(Fit(family, component, len(group), actual, estimated,
-                        _mae(group, Decimal(1)), _mae(group, factor)))
+        fits.append(
+            Fit(
+                family,
+                component,
+                len(group),
+                actual,
+                estimated,
+                _mae(group, Decimal(1)),
+                _mae(group, factor),
+            )
+        )
     return fits
 
 
@@ -256,8 +271,10 @@ def configured_factors(config: Config) -> dict[str, dict[str, Decimal]]:
             except InvalidOperation:
                 number = Decimal(-1)
             if component not in COMPONENTS or not number.is_finite() or number <= 0:
-                raise ConfigError(f"`estimate_factors.{family}.{component}` must be input or "
-                                  f"output with a factor > 0, not {value!r}")
+                raise ConfigError(
+                    f"`estimate_factors.{family}.{component}` must be input or "
+                    f"output with a factor > 0, not {value!r}"
+                )
             out[str(family)][str(component)] = number
     return out
 
@@ -284,13 +301,14 @@ def apply_factors(session: Session, table: Mapping[str, Mapping[str, Decimal]]) 
             used[f"{family} output"] = out_f
             changed += 1
         if in_f is not None and request.source == "estimated" and request.usage.input:
-            request.usage.input = int((request.usage.input * in_f).to_integral_value(
-                ROUND_HALF_UP))
+            request.usage.input = int((request.usage.input * in_f).to_integral_value(ROUND_HALF_UP))
             used[f"{family} input"] = in_f
             changed += 1
     if used:
-        session.methods["calibration"] = "estimates x calibrated factors (costlog calibrate): " \
+        session.methods["calibration"] = (
+            "estimates x calibrated factors (costlog calibrate): "
             + ", ".join(f"{k} x{v}" for k, v in sorted(used.items()))
+        )
     return changed
 
 
@@ -327,19 +345,28 @@ def run(config: Config, files: Sequence[Path]) -> Result:
 
 def to_text(result: Result) -> str:
     if not result.fits:
-        return (f"read {result.files} transcript(s): no response with real usage to "
-                "calibrate against")
-    lines = [f"read {result.files} transcript(s); estimate vs logged usage:",
-             f"  {'family':<32} {'part':<7} {'n':>6} {'actual':>12} {'estimated':>12} "
-             f"{'bias':>8} {'err/resp':>9} {'factor':>7} {'err after':>9}"]
+        return (
+            f"read {result.files} transcript(s): no response with real usage to calibrate against"
+        )
+    lines = [
+        f"read {result.files} transcript(s); estimate vs logged usage:",
+        f"  {'family':<32} {'part':<7} {'n':>6} {'actual':>12} {'estimated':>12} "
+        f"{'bias':>8} {'err/resp':>9} {'factor':>7} {'err after':>9}",
+    ]
     for f in result.fits:
-        lines.append(f"  {f.family:<32} {f.component:<7} {f.samples:>6} {f.actual:>12,} "
-                     f"{f.estimated:>12,} {f.bias_pct:>+7}% {f.mae_pct:>8}% "
-                     f"{f.factor:>7} {f.mae_after_pct:>8}%")
-    lines.append("bias: total estimate vs total actual; err/resp: mean absolute error per "
-                 "response; factor = actual / estimated")
+        lines.append(
+            f"  {f.family:<32} {f.component:<7} {f.samples:>6} {f.actual:>12,} "
+            f"{f.estimated:>12,} {f.bias_pct:>+7}% {f.mae_pct:>8}% "
+            f"{f.factor:>7} {f.mae_after_pct:>8}%"
+        )
+    lines.append(
+        "bias: total estimate vs total actual; err/resp: mean absolute error per "
+        "response; factor = actual / estimated"
+    )
     if result.bill_factors:
-        lines.append("bill-based factors (costlog reconcile): " + ", ".join(
-            f"{m} {v}" for m, v in sorted(result.bill_factors.items())))
+        lines.append(
+            "bill-based factors (costlog reconcile): "
+            + ", ".join(f"{m} {v}" for m, v in sorted(result.bill_factors.items()))
+        )
     lines.extend(f"warning: {w}" for w in result.warnings[:5])
     return "\n".join(lines)

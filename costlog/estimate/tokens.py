@@ -55,9 +55,14 @@ def heuristic_tokens(text: str) -> int:
     words = _WORD.findall(text)
     letters = sum(map(len, words))
     non_ascii = len(text) - len(text.encode("ascii", "ignore"))
-    value = (_W_WORDS * len(words) + _W_LETTERS * letters
-             + _W_DIGITS * len(_DIGIT.findall(text)) + _W_PUNCT * len(_PUNCT.findall(text))
-             + _W_SPACE_RUNS * len(_SPACE.findall(text)) + _W_NON_ASCII * non_ascii)
+    value = (
+        _W_WORDS * len(words)
+        + _W_LETTERS * letters
+        + _W_DIGITS * len(_DIGIT.findall(text))
+        + _W_PUNCT * len(_PUNCT.findall(text))
+        + _W_SPACE_RUNS * len(_SPACE.findall(text))
+        + _W_NON_ASCII * non_ascii
+    )
     return max(1, round(value))
 
 
@@ -79,8 +84,10 @@ def load_encoding(encoding: str, warn: Callable[[str], None] = _stderr) -> Any |
     if name is None or not (folder / name).is_file():
         if encoding not in _warned:
             _warned.add(encoding)
-            warn(f"tokenizer file for {encoding} is not bundled; using the "
-                 f"{HEURISTIC_METHOD} instead")
+            warn(
+                f"tokenizer file for {encoding} is not bundled; using the "
+                f"{HEURISTIC_METHOD} instead"
+            )
         return None
     # tiktoken reads its cache dir when it loads an encoding: point it at our files for
     # that moment, so a cache miss can never turn into a download (no timeout there)
@@ -88,6 +95,7 @@ def load_encoding(encoding: str, warn: Callable[[str], None] = _stderr) -> Any |
     os.environ["TIKTOKEN_CACHE_DIR"] = str(folder)
     try:
         import tiktoken
+
         enc = tiktoken.get_encoding(encoding)
     except Exception as exc:  # a broken install must not stop a cost report
         if encoding not in _warned:
@@ -103,8 +111,13 @@ def load_encoding(encoding: str, warn: Callable[[str], None] = _stderr) -> Any |
     return enc
 
 
-def count_tokens(text: str, *, exact: bool = False, encoding: str = "o200k_base",
-                 warn: Callable[[str], None] = _stderr) -> int:
+def count_tokens(
+    text: str,
+    *,
+    exact: bool = False,
+    encoding: str = "o200k_base",
+    warn: Callable[[str], None] = _stderr,
+) -> int:
     """Tokens in `text`: the fitted heuristic, or tiktoken's count when `exact`."""
     if exact:
         enc = load_encoding(encoding, warn)
@@ -119,12 +132,15 @@ def count_tokens(text: str, *, exact: bool = False, encoding: str = "o200k_base"
 CLASSIC = (0.269, 0.240, 0.220, 54.0)
 NEW_TOKENIZER = (0.403, 0.400, 0.280, 47.0)
 
-_NEW_TOKENIZER_MODEL = re.compile(r"opus-4-(?:[7-9]|\d\d)|(?:opus|sonnet|haiku)-(?:[5-9]|\d\d)"
-                                  r"|fable|mythos")
+_NEW_TOKENIZER_MODEL = re.compile(
+    r"opus-4-(?:[7-9]|\d\d)|(?:opus|sonnet|haiku)-(?:[5-9]|\d\d)"
+    r"|fable|mythos"
+)
 
 #: how the estimate is described in a ledger entry's `methods.output`
-CLAUDE_OUTPUT_METHOD = ("max(logged, estimate from the characters of text, tool input and "
-                        "thinking signatures)")
+CLAUDE_OUTPUT_METHOD = (
+    "max(logged, estimate from the characters of text, tool input and thinking signatures)"
+)
 
 
 def claude_new_tokenizer(model: str) -> bool:
@@ -132,8 +148,7 @@ def claude_new_tokenizer(model: str) -> bool:
     return bool(_NEW_TOKENIZER_MODEL.search(model))
 
 
-def claude_output_estimate(model: str, *, text: int, tool: int, signature: int,
-                           blocks: int) -> int:
+def claude_output_estimate(model: str, *, text: int, tool: int, signature: int, blocks: int) -> int:
     """Output tokens of one Claude response from its content sizes (in characters).
 
     `text`: characters of text blocks; `tool`: characters of `json.dumps(input)` plus the tool

@@ -101,8 +101,7 @@ def detect(repo: Repo, env: Mapping[str, str]) -> list[str]:
     return found
 
 
-def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str],
-            local: bool) -> list[Target]:
+def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str], local: bool) -> list[Target]:
     home = Path(env.get("HOME") or Path.home())
     codex_home = Path(env.get("CODEX_HOME") or home / ".codex")
     # the user's own CODEX_HOME is theirs to point anywhere; below it, and from ~/.codex
@@ -111,25 +110,38 @@ def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str],
     claude_settings = "settings.local.json" if local else "settings.json"
     table = {
         "claude-code": Target(
-            "claude-code", repo.root / ".claude" / "commands" / "end-session.md",
-            CLAUDE_COMMAND, repo.root / ".claude" / claude_settings,
-            {"type": "command", "command": HOOK_COMMAND.format(agent="claude-code"),
-             "timeout": 10}),
+            "claude-code",
+            repo.root / ".claude" / "commands" / "end-session.md",
+            CLAUDE_COMMAND,
+            repo.root / ".claude" / claude_settings,
+            {"type": "command", "command": HOOK_COMMAND.format(agent="claude-code"), "timeout": 10},
+        ),
         "codex": Target(
-            "codex", codex_home / "prompts" / "end-session.md", CODEX_PROMPT,
+            "codex",
+            codex_home / "prompts" / "end-session.md",
+            CODEX_PROMPT,
             repo.root / ".codex" / "hooks.json",
             {"type": "command", "command": HOOK_COMMAND.format(agent="codex"), "timeout": 3},
-            command_base=codex_base),
+            command_base=codex_base,
+        ),
         "gemini": Target(
-            "gemini", repo.root / ".gemini" / "commands" / "end-session.toml", GEMINI_COMMAND,
+            "gemini",
+            repo.root / ".gemini" / "commands" / "end-session.toml",
+            GEMINI_COMMAND,
             repo.root / ".gemini" / "settings.json",
-            {"type": "command", "command": HOOK_COMMAND.format(agent="gemini"),
-             "name": "costlog", "timeout": 5000}),
+            {
+                "type": "command",
+                "command": HOOK_COMMAND.format(agent="gemini"),
+                "name": "costlog",
+                "timeout": 5000,
+            },
+        ),
     }
     unknown = [a for a in agents if a not in table]
     if unknown:
-        raise CostlogError(f"no /end-session set-up for {', '.join(unknown)}",
-                           hint=f"known: {', '.join(AGENTS)}")
+        raise CostlogError(
+            f"no /end-session set-up for {', '.join(unknown)}", hint=f"known: {', '.join(AGENTS)}"
+        )
     return [table[a] for a in agents]
 
 
@@ -139,17 +151,30 @@ def changes(repo: Repo, chosen: Sequence[Target], plan: Plan) -> None:
         if existing is not None and MARK not in existing:
             plan.notes.append(f"kept your own {target.command_path} (not written by costlog)")
         else:
-            plan.changes.append(Change(target.command_path, target.command_text,
-                                       f"{_shown(repo, target.command_path)}: /end-session "
-                                       f"for {target.agent}", base=target.command_base))
-        merged = merge_settings(target.settings_path, target.handler,
-                                read_in(repo, target.settings_path))
-        plan.changes.append(Change(target.settings_path, merged,
-                                   f"{_shown(repo, target.settings_path)}: SessionEnd hook "
-                                   f"for {target.agent} (queues only)"))
+            plan.changes.append(
+                Change(
+                    target.command_path,
+                    target.command_text,
+                    f"{_shown(repo, target.command_path)}: /end-session for {target.agent}",
+                    base=target.command_base,
+                )
+            )
+        merged = merge_settings(
+            target.settings_path, target.handler, read_in(repo, target.settings_path)
+        )
+        plan.changes.append(
+            Change(
+                target.settings_path,
+                merged,
+                f"{_shown(repo, target.settings_path)}: SessionEnd hook "
+                f"for {target.agent} (queues only)",
+            )
+        )
         if target.agent == "codex":
-            plan.notes.append("codex: trust the new hook once in Codex's /hooks; the "
-                              "prompt is /prompts:end-session")
+            plan.notes.append(
+                "codex: trust the new hook once in Codex's /hooks; the "
+                "prompt is /prompts:end-session"
+            )
 
 
 def _shown(repo: Repo, path: Path) -> str:
@@ -165,8 +190,11 @@ def _load(path: Path, text: str | None) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise CostlogError(f"not valid JSON: {exc}", path=path,
-                           hint="fix it first; costlog never overwrites your settings") from None
+        raise CostlogError(
+            f"not valid JSON: {exc}",
+            path=path,
+            hint="fix it first; costlog never overwrites your settings",
+        ) from None
     if not isinstance(data, dict):
         raise CostlogError("expected a JSON object", path=path)
     return data
@@ -174,7 +202,8 @@ def _load(path: Path, text: str | None) -> dict[str, Any]:
 
 def _ours(handler: Any) -> bool:
     return isinstance(handler, dict) and "costlog hook session-end" in str(
-        handler.get("command", ""))
+        handler.get("command", "")
+    )
 
 
 def merge_settings(path: Path, handler: dict[str, Any], text: str | None) -> str:
@@ -186,8 +215,7 @@ def merge_settings(path: Path, handler: dict[str, Any], text: str | None) -> str
     groups = hooks.setdefault("SessionEnd", [])
     if not isinstance(groups, list):
         raise CostlogError("`hooks.SessionEnd` is not a list", path=path)
-    present = any(_ours(h) for g in groups if isinstance(g, dict)
-                  for h in g.get("hooks", []) or [])
+    present = any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", []) or [])
     if present and text is not None:
         return text
     groups.append({"hooks": [handler]})

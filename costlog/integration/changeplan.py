@@ -70,8 +70,11 @@ def guard(repo: Repo, path: Path, base: Path | None = None) -> None:
         try:
             check_repo_path(base, path)
         except UnsafePath as exc:  # name it in full: it is not a repository path
-            message = "is a symbolic link; costlog does not write through links" \
-                if "symbolic link" in exc.message else exc.message
+            message = (
+                "is a symbolic link; costlog does not write through links"
+                if "symbolic link" in exc.message
+                else exc.message
+            )
             raise UnsafePath(message, path=base / str(exc.path)) from None
 
 
@@ -91,8 +94,7 @@ def write(path: Path, text: str | None, mode: int | None = None) -> None:
     tmp = path.with_name(f".{path.name}.costlog-tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # a leftover of a killed run, or a link planted under our name
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8", "surrogateescape"))
@@ -144,9 +146,18 @@ class Manifest:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps({"version": 1, "files": self.files, "dirs": self.dirs,
-                                         "state_dir_created": self.state_dir_created},
-                                        indent=1), encoding="utf-8")
+        self.path.write_text(
+            json.dumps(
+                {
+                    "version": 1,
+                    "files": self.files,
+                    "dirs": self.dirs,
+                    "state_dir_created": self.state_dir_created,
+                },
+                indent=1,
+            ),
+            encoding="utf-8",
+        )
 
 
 def _make_dirs(folder: Path, manifest: Manifest) -> None:
@@ -184,18 +195,19 @@ def apply(repo: Repo, plan: Plan) -> list[str]:
 
 def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COSTLOG_SKIP": "1"}
-    return subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True,
-                          env=env)
+    return subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True, env=env)
 
 
 def git_config_path(repo: Repo) -> Path:
     return repo.common_dir / "config"
 
 
-def _set_git_config(repo: Repo, pairs: Sequence[tuple[str, str]],
-                    manifest: Manifest) -> list[str]:
-    wanted = [(k, v) for k, v in pairs
-              if _git(repo, "config", "--local", "--get", k).stdout.rstrip("\n") != v]
+def _set_git_config(repo: Repo, pairs: Sequence[tuple[str, str]], manifest: Manifest) -> list[str]:
+    wanted = [
+        (k, v)
+        for k, v in pairs
+        if _git(repo, "config", "--local", "--get", k).stdout.rstrip("\n") != v
+    ]
     if not wanted:
         return []
     path = git_config_path(repo)
@@ -215,8 +227,14 @@ def _set_git_config(repo: Repo, pairs: Sequence[tuple[str, str]],
 Stripper = Callable[[Path, str], str | None]
 
 
-def undo(repo: Repo, strippers: dict[Path, Stripper], config_sections: Sequence[str],
-         *, dry_run: bool = False, bases: Mapping[Path, Path] | None = None) -> list[str]:
+def undo(
+    repo: Repo,
+    strippers: dict[Path, Stripper],
+    config_sections: Sequence[str],
+    *,
+    dry_run: bool = False,
+    bases: Mapping[Path, Path] | None = None,
+) -> list[str]:
     """Take back what init did: exact restore where unchanged, else strip our parts.
 
     Every path is checked for symlinks (`guard`, `bases` as there) before anything is
@@ -259,8 +277,9 @@ def undo(repo: Repo, strippers: dict[Path, Stripper], config_sections: Sequence[
     return done
 
 
-def _unset_config(repo: Repo, manifest: Manifest, sections: Sequence[str],
-                  dry_run: bool) -> list[str]:
+def _unset_config(
+    repo: Repo, manifest: Manifest, sections: Sequence[str], dry_run: bool
+) -> list[str]:
     done = []
     for section in sections:
         if _git(repo, "config", "--local", "--get-regexp", f"^{section}\\.").stdout.strip():

@@ -67,8 +67,7 @@ def run(name: str, args: Sequence[str], stdin: IO[str], *, say: Say = _say) -> i
                     say(line)
     except Exception as exc:
         where = _log_failure(repo, name)
-        say(f"{name} hook skipped: {type(exc).__name__}: {_first_line(exc)} (details in "
-            f"{where})")
+        say(f"{name} hook skipped: {type(exc).__name__}: {_first_line(exc)} (details in {where})")
         # a merge driver that crashed must leave a conflict, never a silent "merged"
         return 1 if name == "merge-driver" else 0
     return 0
@@ -80,16 +79,21 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _log_failure(repo: Repo | None, name: str) -> str:
-    base = repo.state_dir if repo else Path(os.environ.get("XDG_CACHE_HOME") or
-                                            Path.home() / ".cache") / "costlog"
+    base = (
+        repo.state_dir
+        if repo
+        else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "costlog"
+    )
     path = base / LOG
     import traceback
 
     try:
         base.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8") as handle:
-            handle.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {name} "
-                         f"cwd={os.getcwd()}\n{traceback.format_exc()}\n")
+            handle.write(
+                f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} {name} "
+                f"cwd={os.getcwd()}\n{traceback.format_exc()}\n"
+            )
     except OSError:
         return "nowhere: the log could not be written"
     return str(path)
@@ -164,8 +168,9 @@ def post_commit(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
 
     # the common case, nothing queued and no log went idle: a few stats, no heavy import
     minutes = idle.quick_idle_minutes(repo.root)
-    if not queue.pending(repo.state_dir) and \
-            not idle.idle_transcripts(repo, minutes, os.environ, time.time()):
+    if not queue.pending(repo.state_dir) and not idle.idle_transcripts(
+        repo, minutes, os.environ, time.time()
+    ):
         return []
     if ledger_busy(repo):
         return []  # a `costlog record` or backfill is writing: the queue waits for next time
@@ -215,8 +220,10 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
     if not changed:
         return []
     _render_and_stage(repo, config, changed)
-    return [f"moved commit links to the rewritten commits in {len(changed)} ledger "
-            f"file{'s' if len(changed) != 1 else ''} (staged)"]
+    return [
+        f"moved commit links to the rewritten commits in {len(changed)} ledger "
+        f"file{'s' if len(changed) != 1 else ''} (staged)"
+    ]
 
 
 def rewrite_shas(repo: Repo, config: Config, mapping: dict[str, str]) -> list[str]:
@@ -263,25 +270,36 @@ def post_merge(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
     from costlog import config as config_mod
 
     config = config_mod.load(repo.root)
-    out = subprocess.run(["git", "diff", "--name-only", "ORIG_HEAD", "HEAD", "--",
-                          config.ledger_dir], cwd=repo.root, capture_output=True, text=True)
+    out = subprocess.run(
+        ["git", "diff", "--name-only", "ORIG_HEAD", "HEAD", "--", config.ledger_dir],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0 or not out.stdout.strip():
         return []
     from costlog import gitops, render
 
-    parents = subprocess.run(["git", "rev-list", "--parents", "-n", "1", "HEAD"],
-                             cwd=repo.root, capture_output=True, text=True).stdout.split()
+    parents = subprocess.run(
+        ["git", "rev-list", "--parents", "-n", "1", "HEAD"],
+        cwd=repo.root,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     if len(parents) < 3:  # a fast-forward: touching the tree would block the next checkout
         if render.document(repo, config).changed:
-            return [f"{config.output} is behind the merged ledger: run `costlog render` "
-                    "and commit it"]
+            return [
+                f"{config.output} is behind the merged ledger: run `costlog render` and commit it"
+            ]
         return []
     result = render.render(repo, config)
     if not result.changed:
         return []
     gitops.stage(repo.root, [config.output])
-    return [f"re-rendered {config.output} for the merged ledger and staged it; commit it "
-            "(e.g. `git commit --amend --no-edit` on an unpushed merge)"]
+    return [
+        f"re-rendered {config.output} for the merged ledger and staged it; commit it "
+        "(e.g. `git commit --amend --no-edit` on an unpushed merge)"
+    ]
 
 
 _GIT_HOOK: dict[str, Callable[[Repo, Sequence[str], IO[str]], list[str]]] = {
@@ -306,8 +324,11 @@ def session_end(args: Sequence[str], stdin: IO[str]) -> int:
         repo = repo_mod.find(Path(cwd))
     except (CostlogError, OSError):
         return 0  # a session outside any git repo: nothing to record here
-    item = {key: payload[key] for key in ("session_id", "transcript_path", "cwd", "reason",
-                                          "hook_event_name") if payload.get(key)}
+    item = {
+        key: payload[key]
+        for key in ("session_id", "transcript_path", "cwd", "reason", "hook_event_name")
+        if payload.get(key)
+    }
     item["agent"] = agent
     item["queued_at"] = int(time.time())
     queue.enqueue(repo.state_dir, item)
@@ -342,8 +363,10 @@ def merge_driver(repo: Repo, args: Sequence[str]) -> int:
     from costlog.errors import CostlogError
 
     base, ours, theirs, path = args[:4]
-    done = subprocess.run(["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs",
-                           ours, base, theirs], capture_output=True)
+    done = subprocess.run(
+        ["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", ours, base, theirs],
+        capture_output=True,
+    )
     if done.returncode < 0 or done.returncode > 127:
         return 1
     text = Path(ours).read_text(encoding="utf-8")
@@ -368,13 +391,14 @@ def _merged_render(repo: Repo) -> str | None:
     from costlog.commands import prsummary
     from costlog.ledger.store import Ledger
 
-    heads = [k[len("GITHEAD_"):] for k in os.environ if k.startswith("GITHEAD_")]
+    heads = [k[len("GITHEAD_") :] for k in os.environ if k.startswith("GITHEAD_")]
     if len(heads) != 1:
         return None
     theirs = heads[0]
     config = config_mod.load(repo.root)
-    since = subprocess.run(["git", "merge-base", "HEAD", theirs], cwd=repo.root,
-                           capture_output=True, text=True).stdout.strip()
+    since = subprocess.run(
+        ["git", "merge-base", "HEAD", theirs], cwd=repo.root, capture_output=True, text=True
+    ).stdout.strip()
     if not since:
         return None
     entries = {e.id: e for e in Ledger(repo, config.ledger_dir).load_all()}
@@ -386,7 +410,7 @@ def _merged_render(repo: Repo) -> str | None:
 
 
 def main() -> None:
-    """`python -m costlog.integration.hookrun NAME ...`: what the shims run; skips click's import."""
+    """`python -m costlog.integration.hookrun NAME ...`: what the shims run (no click)."""
     if len(sys.argv) < 2:
         print("usage: python -m costlog.integration.hookrun HOOK [ARGS...]", file=sys.stderr)
         sys.exit(2)

@@ -64,8 +64,7 @@ def enqueue(state_dir: Path, item: Item) -> None:
 def append(state_dir: Path, items: Iterable[Item]) -> None:
     import json
 
-    lines = "".join(json.dumps(item, sort_keys=True, ensure_ascii=False) + "\n"
-                    for item in items)
+    lines = "".join(json.dumps(item, sort_keys=True, ensure_ascii=False) + "\n" for item in items)
     if not lines:
         return
     with _locked(state_dir), open(state_dir / QUEUE, "a", encoding="utf-8") as handle:
@@ -98,8 +97,9 @@ def key(item: Item) -> str:
     if not sid:  # the item itself, without what the queue adds to it
         import json
 
-        return "?" + json.dumps({k: v for k, v in item.items() if k not in _BOOKKEEPING},
-                                sort_keys=True)
+        return "?" + json.dumps(
+            {k: v for k, v in item.items() if k not in _BOOKKEEPING}, sort_keys=True
+        )
     return f"{item.get('agent') or ''}/{sid}"
 
 
@@ -158,8 +158,9 @@ class Claim:
             lines += _parse(path.read_text(encoding="utf-8", errors="replace"))
         items = dedupe(line for line in lines if "_mark" not in line)
         marks = [line for line in lines if "_mark" in line]
-        done = {str(m.get("token")): str(m.get("path") or "") for m in marks
-                if m["_mark"] == "done"}
+        done = {
+            str(m.get("token")): str(m.get("path") or "") for m in marks if m["_mark"] == "done"
+        }
         starts: dict[str, int] = {}
         for mark in marks:
             if mark["_mark"] == "start":
@@ -223,8 +224,9 @@ def claim(state_dir: Path) -> Claim:
         return taken
     with _locked(state_dir):
         # oldest first, the queue last: of two copies of an item, the later one is newer
-        for path in sorted((state_dir / n for n in os.listdir(state_dir) if _is_claim(n)),
-                           key=_mtime):
+        for path in sorted(
+            (state_dir / n for n in os.listdir(state_dir) if _is_claim(n)), key=_mtime
+        ):
             taken._own(path)
         if (state_dir / QUEUE).exists():
             taken._own(state_dir / QUEUE)

@@ -21,8 +21,13 @@ from costlog.integration import changeplan as install
 from costlog.integration.changeplan import Change, Plan
 
 
-def plan(repo: Repo, *, agents: Sequence[str] | None = None, local: bool = False,
-         env: Mapping[str, str] | None = None) -> Plan:
+def plan(
+    repo: Repo,
+    *,
+    agents: Sequence[str] | None = None,
+    local: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> Plan:
     environ = os.environ if env is None else env
     result = Plan()
     config = _core_changes(repo, result)
@@ -31,8 +36,9 @@ def plan(repo: Repo, *, agents: Sequence[str] | None = None, local: bool = False
     chosen = list(agents) if agents else agentsetup.detect(repo, environ)
     agentsetup.changes(repo, agentsetup.targets(repo, chosen, environ, local), result)
     if not chosen:
-        result.notes.append("no agent found: pass --agent claude-code|codex|gemini for its "
-                            "/end-session command")
+        result.notes.append(
+            "no agent found: pass --agent claude-code|codex|gemini for its /end-session command"
+        )
     return result
 
 
@@ -40,14 +46,22 @@ def _core_changes(repo: Repo, result: Plan) -> config_mod.Config:
     path = repo.root / config_mod.CONFIG_PATH
     config = config_mod.load(repo.root)  # refuses a linked .costlog/ or config
     if not path.exists():
-        result.changes.append(Change(path, config_mod.DEFAULT_TEXT,
-                                     f"{config_mod.CONFIG_PATH}: settings, defaults commented"))
+        result.changes.append(
+            Change(
+                path,
+                config_mod.DEFAULT_TEXT,
+                f"{config_mod.CONFIG_PATH}: settings, defaults commented",
+            )
+        )
     ledger_dir = config.ledger_path(repo.root)
     install.guard(repo, ledger_dir)
     install.guard(repo, config.output_path(repo.root))
     if not ledger_dir.exists():
-        result.changes.append(Change(ledger_dir / ".gitkeep", "",
-                                     f"{config.ledger_dir}/: the ledger, one file a session"))
+        result.changes.append(
+            Change(
+                ledger_dir / ".gitkeep", "", f"{config.ledger_dir}/: the ledger, one file a session"
+            )
+        )
     return config
 
 
@@ -63,13 +77,22 @@ def _render_output(repo: Repo) -> str | None:
     return f"{config.output}: rendered from the ledger"
 
 
-def init(repo: Repo, *, dry_run: bool = False, agents: Sequence[str] | None = None,
-         local: bool = False, env: Mapping[str, str] | None = None) -> list[str]:
+def init(
+    repo: Repo,
+    *,
+    dry_run: bool = False,
+    agents: Sequence[str] | None = None,
+    local: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
     """Returns a line per file touched (or, dry run, per file it would touch)."""
     todo = plan(repo, agents=agents, local=local, env=env)
     if dry_run:
-        lines = [f"would write {c.what}" for c in todo.changes
-                 if install.read_in(repo, c.path, c.base) != c.after]
+        lines = [
+            f"would write {c.what}"
+            for c in todo.changes
+            if install.read_in(repo, c.path, c.base) != c.after
+        ]
         lines += [f"would set git config {k}" for k, _ in todo.git_config]
         output = config_mod.load(repo.root).output
         lines.append(f"would render {output}")
@@ -84,9 +107,11 @@ def init(repo: Repo, *, dry_run: bool = False, agents: Sequence[str] | None = No
     if not done:
         done.append("already set up: nothing to change")
     done += [f"note: {n}" for n in todo.notes]
-    done.append("pre-commit framework users: see README (`pre-commit install --hook-type "
-                "post-commit`)" if (repo.root / ".pre-commit-config.yaml").exists() else
-                "next: `/end-session` in your agent, or `costlog record`")
+    done.append(
+        "pre-commit framework users: see README (`pre-commit install --hook-type post-commit`)"
+        if (repo.root / ".pre-commit-config.yaml").exists()
+        else "next: `/end-session` in your agent, or `costlog record`"
+    )
     return done
 
 
@@ -108,8 +133,7 @@ def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
         strippers[target.settings_path] = agentsetup.unsettle
         if target.command_base is not None:
             bases[target.command_path] = target.command_base
-    done = install.undo(repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run,
-                        bases=bases)
+    done = install.undo(repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run, bases=bases)
     if not dry_run:
         install.forget(repo)
     prefix = "would " if dry_run else ""

@@ -57,8 +57,7 @@ def stamp(value: datetime) -> str:
     """A stored time: UTC, whole seconds, always a 4-digit year (strftime's `%Y` writes
     year 1 as `1` on glibc, which no ISO 8601 reader takes back)."""
     v = value.astimezone(UTC)
-    return (f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:"
-            f"{v.second:02d}Z")
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def parse_stamp(text: str) -> datetime:
@@ -82,8 +81,12 @@ def parse_stamp(text: str) -> datetime:
 
 def entry_to_dict(entry: Entry) -> dict[str, Any]:
     """Only these fields are ever written: counts, names, ids, times, subjects, keys."""
-    doc: dict[str, Any] = {"schema": SCHEMA, "id": entry.id, "agent": entry.agent,
-                           "started": stamp(entry.started)}
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "id": entry.id,
+        "agent": entry.agent,
+        "started": stamp(entry.started),
+    }
     if entry.ended is not None:
         doc["ended"] = stamp(entry.ended)
     _put(doc, "cwd", entry.cwd)
@@ -126,8 +129,14 @@ def _model_dict(mu: ModelUsage) -> dict[str, Any]:
 
 
 def _commit_dict(c: Commit) -> dict[str, Any]:
-    return {"sha": c.sha, "subject": c.subject, "files": c.files, "added": c.added,
-            "removed": c.removed, "evidence": c.evidence}
+    return {
+        "sha": c.sha,
+        "subject": c.subject,
+        "files": c.files,
+        "added": c.added,
+        "removed": c.removed,
+        "evidence": c.evidence,
+    }
 
 
 class _Reader:
@@ -138,8 +147,12 @@ class _Reader:
         self.text = text
 
     def fail(self, key: str, message: str) -> LedgerError:
-        return LedgerError(f"field `{key}`: {message}", path=self.path, line=self.line_of(key),
-                           hint="fix or restore the file (git checkout -- FILE)")
+        return LedgerError(
+            f"field `{key}`: {message}",
+            path=self.path,
+            line=self.line_of(key),
+            hint="fix or restore the file (git checkout -- FILE)",
+        )
 
     def line_of(self, key: str) -> int | None:
         match = re.search(rf"^ *\"?{re.escape(key)}\"?:", self.text, re.MULTILINE)
@@ -162,8 +175,10 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.fail(where or key, f"`{key}` must be a whole number >= 0, not {value!r}")
         if value > MAX_COUNT:  # no session logs 10^12 of anything: a typo or a forgery
-            raise self.fail(where or key, f"`{key}` is absurdly large ({value:.3g}; at most "
-                            f"{MAX_COUNT:.0e} per entry)")
+            raise self.fail(
+                where or key,
+                f"`{key}` is absurdly large ({value:.3g}; at most {MAX_COUNT:.0e} per entry)",
+            )
         return value
 
     def money_(self, doc: dict[str, Any], key: str, where: str = "") -> Decimal | None:
@@ -175,8 +190,10 @@ class _Reader:
         except InvalidOperation:
             amount = Decimal("NaN")
         if not amount.is_finite() or amount < 0 or amount > MAX_COST:
-            raise self.fail(where or key, f"`{key}` must be an amount from 0 to "
-                            f"{MAX_COST:,} dollars, not {value!r}")
+            raise self.fail(
+                where or key,
+                f"`{key}` must be an amount from 0 to {MAX_COST:,} dollars, not {value!r}",
+            )
         return amount
 
     def time_(self, doc: dict[str, Any], key: str, *, required: bool = False) -> datetime | None:
@@ -193,8 +210,10 @@ class _Reader:
         schema = doc.get("schema")
         if schema != SCHEMA:
             if isinstance(schema, int) and schema > SCHEMA:
-                raise self.fail("schema", f"version {schema} is newer than this costlog "
-                                "understands; upgrade costlog")
+                raise self.fail(
+                    "schema",
+                    f"version {schema} is newer than this costlog understands; upgrade costlog",
+                )
             raise self.fail("schema", f"expected {SCHEMA}, found {schema!r}")
         started = self.time_(doc, "started", required=True)
         assert started is not None
@@ -241,8 +260,11 @@ class _Reader:
             if mu.source not in SOURCE_NAMES:
                 raise self.fail(name, f"`source` must be one of {known}, not {mu.source!r}")
         if not AGENT_NAME.fullmatch(entry.agent):
-            raise self.fail("agent", "must be an agent name such as claude-code, manual or "
-                            f"cursor (letters, digits, '.', '_', '-'), not {entry.agent!r}")
+            raise self.fail(
+                "agent",
+                "must be an agent name such as claude-code, manual or "
+                f"cursor (letters, digits, '.', '_', '-'), not {entry.agent!r}",
+            )
 
     def _models(self, raw: Any) -> dict[str, ModelUsage]:
         if not isinstance(raw, dict):
@@ -264,10 +286,14 @@ class _Reader:
         if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
             raise self.fail("commits", "expected a list of {sha, subject, ...}")
         return [
-            Commit(sha=str(c.get("sha", "")), subject=str(c.get("subject", "")),
-                   files=self.int_(c, "files", "commits"), added=self.int_(c, "added", "commits"),
-                   removed=self.int_(c, "removed", "commits"),
-                   evidence=str(c.get("evidence") or "time-window"))
+            Commit(
+                sha=str(c.get("sha", "")),
+                subject=str(c.get("subject", "")),
+                files=self.int_(c, "files", "commits"),
+                added=self.int_(c, "added", "commits"),
+                removed=self.int_(c, "removed", "commits"),
+                evidence=str(c.get("evidence") or "time-window"),
+            )
             for c in raw
         ]
 
@@ -295,8 +321,16 @@ def parse_entry(text: str, path: str) -> Entry:
 #: hashed name (those start with `_`)
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 #: names Windows reserves for devices whatever their extension: `con.yaml` cannot exist there
-_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(1, 10)),
-                      *(f"lpt{n}" for n in range(1, 10))})
+_DEVICES = frozenset(
+    {
+        "con",
+        "prn",
+        "aux",
+        "nul",
+        *(f"com{n}" for n in range(1, 10)),
+        *(f"lpt{n}" for n in range(1, 10)),
+    }
+)
 _SLUG = re.compile(r"[^A-Za-z0-9.-]+")
 #: how costlog 0.1 named files: every run of other characters became `_`
 _LEGACY_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -310,9 +344,12 @@ def plain_name(text: str) -> bool:
     Up to 100 portable characters, starting with a letter or digit; not ending in a dot
     (Windows drops it) or in `.yaml`, and not a Windows device name.
     """
-    return (_PLAIN_NAME.match(text) is not None and not text.endswith(".")
-            and not text.lower().endswith(".yaml")
-            and text.split(".", 1)[0].lower() not in _DEVICES)
+    return (
+        _PLAIN_NAME.match(text) is not None
+        and not text.endswith(".")
+        and not text.lower().endswith(".yaml")
+        and text.split(".", 1)[0].lower() not in _DEVICES
+    )
 
 
 def hashed_name(text: str) -> str:
@@ -438,8 +475,11 @@ class Ledger:
         entry = parse_entry(text, self.rel(path))
         if entry.id != yamlfile.clean_text(entry_id):  # a file named by costlog 0.1 (`a b`
             # and `a_b` both went to a_b.yaml): never merge one session into another
-            raise LedgerError(f"holds session {entry.id!r}, not {entry_id!r}",
-                              path=self.rel(path), hint="`costlog check` says where it belongs")
+            raise LedgerError(
+                f"holds session {entry.id!r}, not {entry_id!r}",
+                path=self.rel(path),
+                hint="`costlog check` says where it belongs",
+            )
         return entry
 
     def write(self, entry: Entry) -> tuple[Path, bool]:
@@ -480,8 +520,9 @@ class Ledger:
                         stack.append(item.path)
                     elif item.name.endswith(".yaml") and not item.name.startswith("."):
                         if not item.is_file(follow_symlinks=False):  # a FIFO would hang
-                            raise UnsafePath("is not a regular file",
-                                             path=item.path[len(str(root)) + 1:])
+                            raise UnsafePath(
+                                "is not a regular file", path=item.path[len(str(root)) + 1 :]
+                            )
                         found.append(item.path)
         return sorted(found)
 
@@ -499,9 +540,12 @@ class Ledger:
             rel = path[cut:]
             entry = cache.get(path, rel)
             if entry.id in seen:
-                raise LedgerError(f"session id {entry.id!r} is in two files: {seen[entry.id]} "
-                                  f"and {rel}", path=rel, line=1,
-                                  hint="keep one of them (git rm the other)")
+                raise LedgerError(
+                    f"session id {entry.id!r} is in two files: {seen[entry.id]} and {rel}",
+                    path=rel,
+                    line=1,
+                    hint="keep one of them (git rm the other)",
+                )
             seen[entry.id] = rel
             entries.append(entry)
         cache.save()
@@ -523,21 +567,33 @@ class Ledger:
             agent, _, session = entry_id.partition("/")
             if agent not in plain_agents:
                 plain_agents[agent] = plain_name(agent)
-            if rel != f"{top}{agent}{os.sep}{session}.yaml" or not plain_agents[agent] or \
-                    not plain_name(session):
+            if (
+                rel != f"{top}{agent}{os.sep}{session}.yaml"
+                or not plain_agents[agent]
+                or not plain_name(session)
+            ):
                 names = file_names_for(entry_id)
-                if rel[len(top):].replace(os.sep, "/") not in names:
-                    want = self.rel(self.dir / names[0] if len(names) == 1
-                                    else self.path_for(entry_id))
-                    problems.append(LedgerError(
-                        f"holds session {entry_id!r}, whose file is {want}", path=rel,
-                        hint=f"git mv {rel} {want}"))
+                if rel[len(top) :].replace(os.sep, "/") not in names:
+                    want = self.rel(
+                        self.dir / names[0] if len(names) == 1 else self.path_for(entry_id)
+                    )
+                    problems.append(
+                        LedgerError(
+                            f"holds session {entry_id!r}, whose file is {want}",
+                            path=rel,
+                            hint=f"git mv {rel} {want}",
+                        )
+                    )
             twin = folded.setdefault(rel.casefold(), rel)
             if twin != rel:
                 names = file_names_for(entry_id)
-                problems.append(LedgerError(
-                    f"its name differs from {twin} only in case: one file on macOS and "
-                    "Windows", path=rel, hint=f"git mv {rel} {top}{names[-1]}"))
+                problems.append(
+                    LedgerError(
+                        f"its name differs from {twin} only in case: one file on macOS and Windows",
+                        path=rel,
+                        hint=f"git mv {rel} {top}{names[-1]}",
+                    )
+                )
         problems += self._skipped()
         if problems:
             first = problems[0]
@@ -550,8 +606,9 @@ class Ledger:
         `.hidden` to one). macOS's `._*` resource forks are not ledger files."""
         out: list[LedgerError] = []
         try:
-            folders = sorted(item.path for item in os.scandir(self.dir)
-                             if item.is_dir(follow_symlinks=False))
+            folders = sorted(
+                item.path for item in os.scandir(self.dir) if item.is_dir(follow_symlinks=False)
+            )
         except OSError:
             return out
         for folder in folders:
@@ -560,8 +617,7 @@ class Ledger:
             except OSError:
                 continue
             for name in found:
-                if name.startswith(".") and not name.startswith("._") and \
-                        name.endswith(".yaml"):
+                if name.startswith(".") and not name.startswith("._") and name.endswith(".yaml"):
                     out.append(self._dot_file(Path(folder) / name))
         return out
 
@@ -609,9 +665,11 @@ class _Cache:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except UnicodeDecodeError as exc:
-            raise LedgerError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              path=rel, line=exc.object.count(b"\n", 0, exc.start) + 1
-                              ) from None
+            raise LedgerError(
+                f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                path=rel,
+                line=exc.object.count(b"\n", 0, exc.start) + 1,
+            ) from None
         entry = parse_entry(text, rel)  # validated, with file and line on error
         self.new[rel] = (key, entry)
         self.dirty = True
@@ -622,13 +680,15 @@ class _Cache:
             return
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            blob = pickle.dumps({"version": _CACHE_VERSION, "files": self.new},
-                                protocol=pickle.HIGHEST_PROTOCOL)
+            blob = pickle.dumps(
+                {"version": _CACHE_VERSION, "files": self.new}, protocol=pickle.HIGHEST_PROTOCOL
+            )
             atomic_write(self.path, blob)
 
 
-def atomic_write(path: Path, text: str | bytes, tmp_dir: Path | None = None, *,
-                 root: Path | None = None) -> None:
+def atomic_write(
+    path: Path, text: str | bytes, tmp_dir: Path | None = None, *, root: Path | None = None
+) -> None:
     """Write text so that readers see the old file or the new one, never a torn one.
 
     The temp file goes to `tmp_dir` when given (the repo's private state dir, so a process
@@ -649,8 +709,9 @@ def atomic_write(path: Path, text: str | bytes, tmp_dir: Path | None = None, *,
         data = text.encode("utf-8") if isinstance(text, str) else text
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()  # a stale one of a reused pid, or a link someone planted there
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o666)
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666
+        )
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -137,20 +137,27 @@ class Verifier:
         if cost is None:
             return True
         ended = entry.ended
-        key = (name, entry.pricing_table, entry.started.date(),
-               ended.date() if ended is not None else None)
+        key = (
+            name,
+            entry.pricing_table,
+            entry.started.date(),
+            ended.date() if ended is not None else None,
+        )
         try:
             rates = self._usual[key]
         except KeyError:
             view = self._view(name, entry.pricing_table)
-            rates = self._usual[key] = None if view is None else \
-                view.window(*_days(entry)).rows[0]
+            rates = self._usual[key] = None if view is None else view.window(*_days(entry)).rows[0]
         if rates is None:
             return False
         u = mu.usage
-        exact = (u.input * rates.input + u.output * rates.output
-                 + u.cache_read * rates.cache_read + u.cache_write_5m * rates.cache_write_5m
-                 + u.cache_write_1h * rates.cache_write_1h) / MILLION
+        exact = (
+            u.input * rates.input
+            + u.output * rates.output
+            + u.cache_read * rates.cache_read
+            + u.cache_write_5m * rates.cache_write_5m
+            + u.cache_write_1h * rates.cache_write_1h
+        ) / MILLION
         return abs(cost - exact.quantize(MICRO)) <= MICRO
 
     # ------------------------------------------------------------ the total
@@ -173,13 +180,13 @@ class Verifier:
         elif len(priced) == len(entry.models):
             if abs(total - known) <= slack:
                 return []
-            message = (f"cost_usd {_usd(total)} is not the sum of its models' costs "
-                       f"({_usd(known)})")
+            message = f"cost_usd {_usd(total)} is not the sum of its models' costs ({_usd(known)})"
         else:
             if total >= known - slack:
                 return []
-            message = (f"cost_usd {_usd(total)} is less than its priced models' costs "
-                       f"({_usd(known)})")
+            message = (
+                f"cost_usd {_usd(total)} is less than its priced models' costs ({_usd(known)})"
+            )
         return [Mismatch(entry, None, message)]
 
     # ------------------------------------------------------------ the estimation guide
@@ -190,18 +197,30 @@ class Verifier:
             return []
         expected = Decimal(0)
         tasks = 0
-        for part in method[len(_GUIDE):].split(", "):
+        for part in method[len(_GUIDE) :].split(", "):
             match = _GUIDE_PART.match(part)
             if match is None:
-                return [Mismatch(entry, None, f"methods.cost names no per-task rates: {method!r}; "
-                                 "its cost cannot be verified")]
+                return [
+                    Mismatch(
+                        entry,
+                        None,
+                        f"methods.cost names no per-task rates: {method!r}; "
+                        "its cost cannot be verified",
+                    )
+                ]
             count = int(match.group(1))
             expected += count * Decimal(match.group(3))
             tasks += count
         if abs(cost - expected) <= tasks * _GUIDE_ROUNDING + MICRO:
             return []
-        return [Mismatch(entry, None, f"cost_usd {_usd(cost)} is not what its estimation-"
-                         f"guide rates give ({_usd(expected)}: {method[len(_GUIDE):]})")]
+        return [
+            Mismatch(
+                entry,
+                None,
+                f"cost_usd {_usd(cost)} is not what its estimation-"
+                f"guide rates give ({_usd(expected)}: {method[len(_GUIDE) :]})",
+            )
+        ]
 
     # ------------------------------------------------------------ a model priced from tokens
 
@@ -228,13 +247,17 @@ class Verifier:
         if usage.total == 0:
             if cost == 0:
                 return None
-            return (f"{name} costs {_usd(cost)} with no tokens, and methods.cost does not "
-                    "say where the cost came from")
+            return (
+                f"{name} costs {_usd(cost)} with no tokens, and methods.cost does not "
+                "say where the cost came from"
+            )
         view = self._view(name, entry.pricing_table)
         if view is None:
-            return (f"{name} costs {_usd(cost)} but price table "
-                    f"{entry.pricing_table or self.table.version} has no price for it, so the "
-                    "cost cannot be verified")
+            return (
+                f"{name} costs {_usd(cost)} but price table "
+                f"{entry.pricing_table or self.table.version} has no price for it, so the "
+                "cost cannot be verified"
+            )
         window = view.window(*_days(entry))
         for rates in (*window.rows, *window.latest):
             if _near(cost, _cost(rates, usage)):
@@ -245,20 +268,28 @@ class Verifier:
         low, high = self._bounds(view, window.rows, usage, pricing)
         if low is not None and high is not None and low - MICRO <= cost <= high + MICRO:
             return None
-        what = f"{_usd(_cost(window.rows[0], usage))}" if low is None or high is None \
+        what = (
+            f"{_usd(_cost(window.rows[0], usage))}"
+            if low is None or high is None
             else f"between {_usd(low)} and {_usd(high)}"
+        )
         table = entry.pricing_table or self.table.version
-        note = "" if table == self.table.version else \
-            f" (the table here is now {self.table.version})"
-        return (f"{name} costs {_usd(cost)}, but its tokens cost {what} at the prices of "
-                f"table {table}{note}")
+        note = (
+            "" if table == self.table.version else f" (the table here is now {self.table.version})"
+        )
+        return (
+            f"{name} costs {_usd(cost)}, but its tokens cost {what} at the prices of "
+            f"table {table}{note}"
+        )
 
     @staticmethod
-    def _bounds(view: _View, rows: Sequence[Rates], usage: Usage,
-                pricing: str) -> tuple[Decimal | None, Decimal | None]:
+    def _bounds(
+        view: _View, rows: Sequence[Rates], usage: Usage, pricing: str
+    ) -> tuple[Decimal | None, Decimal | None]:
         """(low, high) when the ledger cannot show the exact cost; (None, None) otherwise."""
         tiers = _TIER_NOTE in pricing and any(
-            usage.prompt_tokens > t.above for r in rows for t in r.tiers)
+            usage.prompt_tokens > t.above for r in rows for t in r.tiers
+        )
         factors = list(view.now.multipliers.values()) if _SPEED_NOTE in pricing else []
         if len(rows) < 2 and not tiers and not factors:
             return None, None
@@ -278,8 +309,7 @@ def _days(entry: Entry) -> tuple[date, date]:
     """The first and last day the session's requests can be dated (a day of slack each
     way: a request is priced on its own timestamp's date, in whatever zone the log uses)."""
     first, last = entry.started.date(), (entry.ended or entry.started).date()
-    return (first - _DAY if first > date.min else first,
-            last + _DAY if last < date.max else last)
+    return (first - _DAY if first > date.min else first, last + _DAY if last < date.max else last)
 
 
 def _usd(value: Decimal) -> str:
@@ -291,15 +321,21 @@ def _usd(value: Decimal) -> str:
 
 
 def _dot(rates: Sequence[Decimal], usage: Usage) -> Decimal:
-    return sum((getattr(usage, k) * r for k, r in zip(RATE_FIELDS, rates, strict=True)),
-               Decimal(0)) / MILLION
+    return (
+        sum((getattr(usage, k) * r for k, r in zip(RATE_FIELDS, rates, strict=True)), Decimal(0))
+        / MILLION
+    )
 
 
 def _cost(rates: Rates | Tier, usage: Usage) -> Decimal:
     """Tokens x one set of rates, the arithmetic of pricing.Plan.cost (factor 1)."""
-    return (usage.input * rates.input + usage.output * rates.output
-            + usage.cache_read * rates.cache_read + usage.cache_write_5m * rates.cache_write_5m
-            + usage.cache_write_1h * rates.cache_write_1h) / MILLION
+    return (
+        usage.input * rates.input
+        + usage.output * rates.output
+        + usage.cache_read * rates.cache_read
+        + usage.cache_write_5m * rates.cache_write_5m
+        + usage.cache_write_1h * rates.cache_write_1h
+    ) / MILLION
 
 
 def _near(stored: Decimal, exact: Decimal) -> bool:
@@ -320,8 +356,9 @@ def _table_day(name: str | None) -> date | None:
 # ---------------------------------------------------------------- for `costlog check`
 
 
-def mismatches(entries: Iterable[Entry], table: PriceTable,
-               bundled: PriceTable | None = None) -> list[Mismatch]:
+def mismatches(
+    entries: Iterable[Entry], table: PriceTable, bundled: PriceTable | None = None
+) -> list[Mismatch]:
     verifier = Verifier(table, bundled)
     found: list[Mismatch] = []
     for entry in entries:
@@ -337,10 +374,13 @@ def check(ledger: Ledger, entries: Sequence[Entry], table: PriceTable) -> None:
     first = found[0]
     path, text = _file_of(ledger, first.entry)
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    raise CheckFailed(f"{first.message}{more}", path=path,
-                      line=cost_line(text, first.model) if text else None,
-                      hint="restore the file from git or record the session again; after a "
-                      "price change, `costlog reprice`")
+    raise CheckFailed(
+        f"{first.message}{more}",
+        path=path,
+        line=cost_line(text, first.model) if text else None,
+        hint="restore the file from git or record the session again; after a "
+        "price change, `costlog reprice`",
+    )
 
 
 def _file_of(ledger: Ledger, entry: Entry) -> tuple[str, str | None]:
@@ -361,10 +401,13 @@ def cost_line(text: str, model: str | None) -> int | None:
     """The line of the entry's `cost_usd` (model None) or of that model's cost."""
     lines = text.splitlines()
     if model is None:
-        return next((i for i, line in enumerate(lines, 1)
-                     if re.match(r"\"?cost_usd\"? *:", line)), None)
-    key = re.compile(rf"( +)(?:\"{re.escape(model)}\"|'{re.escape(model)}'|"
-                     rf"{re.escape(model)}) *:")
+        return next(
+            (i for i, line in enumerate(lines, 1) if re.match(r"\"?cost_usd\"? *:", line)), None
+        )
+    key = re.compile(
+        rf"( +)(?:\"{re.escape(model)}\"|'{re.escape(model)}'|"
+        rf"{re.escape(model)}) *:"
+    )
     inside = False
     for number, line in enumerate(lines, 1):
         if re.match(r"\"?models\"? *:", line):

@@ -127,15 +127,18 @@ def _per_million(raw: Mapping[str, Any], name: str, where: str) -> Decimal | Non
 
 def _offer(key: str, raw: Mapping[str, Any], where: str) -> Offer:
     label = f"{where}: {key}"
-    rates = {f: v for f, name in _FIELDS.items()
-             if (v := _per_million(raw, name, label)) is not None}
+    rates = {
+        f: v for f, name in _FIELDS.items() if (v := _per_million(raw, name, label)) is not None
+    }
     if "output" not in rates:
-        raise CostlogError("has `input_cost_per_token` but no `output_cost_per_token`",
-                           path=label)
+        raise CostlogError("has `input_cost_per_token` but no `output_cost_per_token`", path=label)
     tiers: dict[int, dict[str, Decimal]] = {}
     for above, suffix in _TIER_SUFFIXES.items():
-        tier = {f: v for f, name in _FIELDS.items()
-                if (v := _per_million(raw, name + suffix, label)) is not None}
+        tier = {
+            f: v
+            for f, name in _FIELDS.items()
+            if (v := _per_million(raw, name + suffix, label)) is not None
+        }
         if "input" in tier and "output" in tier:
             tiers[above] = tier
     return Offer(key, str(raw["litellm_provider"]), rates, tiers)
@@ -155,6 +158,7 @@ def _group(offers: list[Offer], table: PriceTable) -> dict[str, list[Offer]]:
 
 def _pick(target: str, group: list[Offer]) -> Offer:
     """The entry for the model itself: its exact name, else a dated id, never `-latest`."""
+
     def rank(offer: Offer) -> tuple[int, str]:
         name = normalize(offer.key)[0]
         return (0 if name == target else 2 if name.endswith("-latest") else 1, offer.key)
@@ -162,8 +166,9 @@ def _pick(target: str, group: list[Offer]) -> Offer:
     return min(group, key=rank)
 
 
-def _current(table: PriceTable, model: str, day: date) -> tuple[dict[str, Decimal],
-                                                                 dict[int, dict[str, Decimal]]]:
+def _current(
+    table: PriceTable, model: str, day: date
+) -> tuple[dict[str, Decimal], dict[int, dict[str, Decimal]]]:
     rates = table.rates(model, day)
     if rates is None:
         return {}, {}
@@ -179,21 +184,33 @@ def plan(offers: list[Offer], table: PriceTable, effective: date) -> Plan:
         before, old_tiers = _current(table, target, effective)
         flags, info = _flags(chosen, group, before, old_tiers)
         after = {**before, **chosen.rates}
-        tiers = {above: {**old_tiers.get(above, {}), **tier}
-                 for above, tier in chosen.tiers.items()} or old_tiers
+        tiers = {
+            above: {**old_tiers.get(above, {}), **tier} for above, tier in chosen.tiers.items()
+        } or old_tiers
         if before and after == before and tiers == old_tiers:
             result.notes.extend(f"{target}: {flag}" for flag in flags + info)
             continue
-        change = Change(target, _PROVIDER_NAME.get(chosen.provider, chosen.provider),
-                        not before, before, after,
-                        [{"above": a, **t} for a, t in sorted(tiers.items())],
-                        sorted(o.key for o in group), flags, info)
+        change = Change(
+            target,
+            _PROVIDER_NAME.get(chosen.provider, chosen.provider),
+            not before,
+            before,
+            after,
+            [{"above": a, **t} for a, t in sorted(tiers.items())],
+            sorted(o.key for o in group),
+            flags,
+            info,
+        )
         result.changes.append(change)
     return result
 
 
-def _flags(chosen: Offer, group: list[Offer], before: dict[str, Decimal],
-           old_tiers: dict[int, dict[str, Decimal]]) -> tuple[list[str], list[str]]:
+def _flags(
+    chosen: Offer,
+    group: list[Offer],
+    before: dict[str, Decimal],
+    old_tiers: dict[int, dict[str, Decimal]],
+) -> tuple[list[str], list[str]]:
     """(suspicious values that block the update, warnings costlog already works around)."""
     flags: list[str] = []
     info: list[str] = []
@@ -201,23 +218,26 @@ def _flags(chosen: Offer, group: list[Offer], before: dict[str, Decimal],
     if chosen.provider == "anthropic":
         inp = rates["input"]
         if "cache_write_1h" in rates and rates["cache_write_1h"] != inp * 2:
-            flags.append(f"1h cache write {_num(rates['cache_write_1h'])} is not 2x input "
-                         f"({_num(inp * 2)})")
+            flags.append(
+                f"1h cache write {_num(rates['cache_write_1h'])} is not 2x input ({_num(inp * 2)})"
+            )
         if "cache_read" in rates and rates["cache_read"] != inp / 10:
-            flags.append(f"cache read {_num(rates['cache_read'])} is not 0.1x input "
-                         f"({_num(inp / 10)})")
+            flags.append(
+                f"cache read {_num(rates['cache_read'])} is not 0.1x input ({_num(inp / 10)})"
+            )
     for name, value in rates.items():
         old = before.get(name)
         if old and value and (value / old > JUMP or old / value > JUMP):
             flags.append(f"{name} jumps more than 3x: {_num(old)} -> {_num(value)}")
     if old_tiers and not chosen.tiers:
-        info.append(f"LiteLLM has no long-context tier; costlog's >{min(old_tiers):,} tier "
-                    "is kept")
+        info.append(f"LiteLLM has no long-context tier; costlog's >{min(old_tiers):,} tier is kept")
     for other in group:
         if other is not chosen and other.rates != chosen.rates:
-            info.append(f"`{other.key}` disagrees with `{chosen.key}` "
-                        f"({_rates_text(other.rates)} vs {_rates_text(chosen.rates)}); "
-                        f"`{chosen.key}` is used")
+            info.append(
+                f"`{other.key}` disagrees with `{chosen.key}` "
+                f"({_rates_text(other.rates)} vs {_rates_text(chosen.rates)}); "
+                f"`{chosen.key}` is used"
+            )
     return flags, info
 
 
@@ -315,36 +335,54 @@ class _Writer:
         self.parts.append(data.decode() if isinstance(data, bytes) else data)
 
 
-def run(path: Path, table: PriceTable, override: Path, *, effective: date,
-        providers: tuple[str, ...] = DEFAULT_PROVIDERS, dry_run: bool = False,
-        include_suspicious: bool = False) -> tuple[Plan, int]:
+def run(
+    path: Path,
+    table: PriceTable,
+    override: Path,
+    *,
+    effective: date,
+    providers: tuple[str, ...] = DEFAULT_PROVIDERS,
+    dry_run: bool = False,
+    include_suspicious: bool = False,
+) -> tuple[Plan, int]:
     result = plan(read(path, providers), table, effective)
     written = 0 if dry_run else apply(result, override, path.name, include_suspicious)
     return result, written
 
 
-def to_text(result: Plan, written: int, override: str, *, dry_run: bool,
-            include_suspicious: bool) -> str:
+def to_text(
+    result: Plan, written: int, override: str, *, dry_run: bool, include_suspicious: bool
+) -> str:
     lines = []
     for change in result.changes:
         skip = change.suspicious and not include_suspicious
         verb = "new model" if change.new_model else "changed"
         diff = ", ".join(
-            f"{k} {_num(change.before[k])} -> {_num(v)}" if k in change.before
-            else f"{k} {_num(v)}"
-            for k, v in change.after.items() if change.before.get(k) != v)
-        tiers = "; tiers " + ", ".join(
-            f">{t['above']:,}: {_num(t['input'])}/{_num(t['output'])}" for t in change.tiers) \
-            if change.tiers and (change.new_model or not diff) else ""
-        lines.append(f"{'skipped' if skip else verb} {change.model}: {diff or 'tiers'}{tiers} "
-                     f"(from {result.effective}; LiteLLM {', '.join(change.source_keys)})")
+            f"{k} {_num(change.before[k])} -> {_num(v)}" if k in change.before else f"{k} {_num(v)}"
+            for k, v in change.after.items()
+            if change.before.get(k) != v
+        )
+        tiers = (
+            "; tiers "
+            + ", ".join(
+                f">{t['above']:,}: {_num(t['input'])}/{_num(t['output'])}" for t in change.tiers
+            )
+            if change.tiers and (change.new_model or not diff)
+            else ""
+        )
+        lines.append(
+            f"{'skipped' if skip else verb} {change.model}: {diff or 'tiers'}{tiers} "
+            f"(from {result.effective}; LiteLLM {', '.join(change.source_keys)})"
+        )
         lines.extend(f"  suspicious: {flag}" for flag in change.flags)
         lines.extend(f"  note: {text}" for text in change.info)
     lines.extend(f"note {n}" for n in result.notes)
     applied = len(result.applied(include_suspicious))
     skipped = len(result.changes) - applied
     tail = " (dry run: nothing written)" if dry_run else f"; wrote {written} to {override}"
-    lines.append(f"{result.seen} LiteLLM entries read, {applied} model(s) to update"
-                 + (f", {skipped} suspicious skipped (--include-suspicious applies them)"
-                    if skipped else "") + tail)
+    lines.append(
+        f"{result.seen} LiteLLM entries read, {applied} model(s) to update"
+        + (f", {skipped} suspicious skipped (--include-suspicious applies them)" if skipped else "")
+        + tail
+    )
     return "\n".join(lines)

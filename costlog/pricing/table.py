@@ -81,9 +81,13 @@ class Plan:
 
     def cost(self, usage: Usage) -> Decimal:
         r = self.rates
-        cost = (usage.input * r.input + usage.output * r.output
-                + usage.cache_read * r.cache_read + usage.cache_write_5m * r.cache_write_5m
-                + usage.cache_write_1h * r.cache_write_1h) / MILLION
+        cost = (
+            usage.input * r.input
+            + usage.output * r.output
+            + usage.cache_read * r.cache_read
+            + usage.cache_write_5m * r.cache_write_5m
+            + usage.cache_write_1h * r.cache_write_1h
+        ) / MILLION
         return cost * self.factor if self.factor != 1 else cost
 
 
@@ -109,8 +113,7 @@ class ModelPrices:
     def between(self, first: date, last: date) -> tuple[Rates, ...]:
         """Every entry in force on some day from `first` to `last` (oldest first)."""
         start = self.at(first)
-        return (start, *(r for r in self.prices if first < r.effective <= last
-                         and r is not start))
+        return (start, *(r for r in self.prices if first < r.effective <= last and r is not start))
 
     def as_of(self, table_day: date) -> ModelPrices | None:
         """This model as a table dated `table_day` knew it: its entries dated up to that day
@@ -144,10 +147,15 @@ def _rates(raw: Mapping[str, Any], provider: str, where: str) -> Rates:
     try:
         effective = date.fromisoformat(str(raw.get("from") or "2000-01-01"))
     except ValueError:
-        raise CostlogError(f"price table: {where}: `from` is not a date: {raw.get('from')!r}")\
-            from None
-    return Rates(effective=effective, tiers=tiers,
-                 note=str(raw["note"]) if raw.get("note") else None, **filled)
+        raise CostlogError(
+            f"price table: {where}: `from` is not a date: {raw.get('from')!r}"
+        ) from None
+    return Rates(
+        effective=effective,
+        tiers=tiers,
+        note=str(raw["note"]) if raw.get("note") else None,
+        **filled,
+    )
 
 
 def _fill(given: Mapping[str, Decimal], provider: str) -> dict[str, Decimal]:
@@ -190,14 +198,23 @@ def _model(name: str, raw: Mapping[str, Any], where: str) -> ModelPrices:
     entries = raw.get("prices")
     if not isinstance(entries, list) or not entries:
         raise CostlogError(f"price table: {where}: needs a `prices` list")
-    prices = sorted((_rates(e, provider, f"{where}.prices[{i}]") for i, e in enumerate(entries)),
-                    key=lambda r: r.effective)
-    multipliers = {str(k): _dec(v, f"{where}.multipliers.{k}")
-                   for k, v in (raw.get("multipliers") or {}).items()}
-    return ModelPrices(name=name, provider=provider, prices=tuple(prices),
-                       aliases=tuple(str(a).lower() for a in raw.get("aliases") or ()),
-                       multipliers=multipliers, source=str(raw.get("source") or ""),
-                       retired=str(raw["retired"]) if raw.get("retired") else None)
+    prices = sorted(
+        (_rates(e, provider, f"{where}.prices[{i}]") for i, e in enumerate(entries)),
+        key=lambda r: r.effective,
+    )
+    multipliers = {
+        str(k): _dec(v, f"{where}.multipliers.{k}")
+        for k, v in (raw.get("multipliers") or {}).items()
+    }
+    return ModelPrices(
+        name=name,
+        provider=provider,
+        prices=tuple(prices),
+        aliases=tuple(str(a).lower() for a in raw.get("aliases") or ()),
+        multipliers=multipliers,
+        source=str(raw.get("source") or ""),
+        retired=str(raw["retired"]) if raw.get("retired") else None,
+    )
 
 
 @cache
@@ -255,8 +272,7 @@ class PriceTable:
     def merged(self, other: PriceTable, version: str) -> PriceTable:
         models = dict(self._models)
         for name, model in other._models.items():
-            for old_name in [n for n, m in models.items()
-                             if n == name or name in m.aliases]:
+            for old_name in [n for n, m in models.items() if n == name or name in m.aliases]:
                 models.pop(old_name)
             models[name] = model
         return PriceTable(version, models)
@@ -296,21 +312,24 @@ class PriceTable:
         model = self.model(name)
         return model.at(day) if model else None
 
-    def request_cost(self, name: str, usage: Usage, day: date | None = None,
-                     speed: str | None = None) -> Decimal | None:
+    def request_cost(
+        self, name: str, usage: Usage, day: date | None = None, speed: str | None = None
+    ) -> Decimal | None:
         priced = self.price(name, usage, day, speed)
         return None if priced is None else priced[0]
 
-    def price(self, name: str, usage: Usage, day: date | None = None,
-              speed: str | None = None) -> tuple[Decimal, list[str]] | None:
+    def price(
+        self, name: str, usage: Usage, day: date | None = None, speed: str | None = None
+    ) -> tuple[Decimal, list[str]] | None:
         """(cost, rules applied) of one request, or None for an unknown model."""
         plan = self.plan(name, usage.prompt_tokens, day, speed)
         if plan is None:
             return None
         return plan.cost(usage), list(plan.rules)
 
-    def plan(self, name: str, prompt_tokens: int, day: date | None = None,
-             speed: str | None = None) -> Plan | None:
+    def plan(
+        self, name: str, prompt_tokens: int, day: date | None = None, speed: str | None = None
+    ) -> Plan | None:
         """How one request of this size is charged: its rates and multiplier.
 
         Requests with equal plans can be summed first and priced once: the arithmetic is
@@ -335,8 +354,9 @@ class PriceTable:
         if speed and speed != "standard":
             known = model.multipliers.get(speed)
             if known is None:
-                rules += (f"{speed} mode: no multiplier known for {model.name}; "
-                          "standard price used",)
+                rules += (
+                    f"{speed} mode: no multiplier known for {model.name}; standard price used",
+                )
             else:
                 factor = known
                 rules += (f"{speed} mode x{known}",)
@@ -347,15 +367,24 @@ class PriceTable:
         if model is None:
             raise CostlogError(f"no price for model {name!r}")
         return {
-            "model": model.name, "provider": model.provider, "aliases": list(model.aliases),
+            "model": model.name,
+            "provider": model.provider,
+            "aliases": list(model.aliases),
             "multipliers": {k: str(v) for k, v in model.multipliers.items()},
-            "retired": model.retired, "source": model.source, "table": self.version,
+            "retired": model.retired,
+            "source": model.source,
+            "table": self.version,
             "unit": "USD per million tokens",
             "prices": [
-                {"from": r.effective.isoformat(), **{k: _num(getattr(r, k)) for k in RATE_FIELDS},
-                 "tiers": [{"above": t.above, **{k: _num(getattr(t, k)) for k in RATE_FIELDS}}
-                           for t in r.tiers],
-                 **({"note": r.note} if r.note else {})}
+                {
+                    "from": r.effective.isoformat(),
+                    **{k: _num(getattr(r, k)) for k in RATE_FIELDS},
+                    "tiers": [
+                        {"above": t.above, **{k: _num(getattr(t, k)) for k in RATE_FIELDS}}
+                        for t in r.tiers
+                    ],
+                    **({"note": r.note} if r.note else {}),
+                }
                 for r in model.prices
             ],
         }
@@ -372,8 +401,9 @@ def _bundled() -> PriceTable:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise CostlogError(f"the bundled price table is unreadable: {exc}", path=path,
-                           hint="reinstall costlog") from None
+        raise CostlogError(
+            f"the bundled price table is unreadable: {exc}", path=path, hint="reinstall costlog"
+        ) from None
     return PriceTable.from_dict(data, "bundled price table")
 
 
@@ -395,8 +425,9 @@ def _with_override(path: str, mtime: int) -> PriceTable:
 # ---------------------------------------------------------------- a session's requests
 
 
-def price_requests(requests: Iterable[Request], table: PriceTable
-                   ) -> tuple[dict[str, ModelUsage], Decimal | None, list[str]]:
+def price_requests(
+    requests: Iterable[Request], table: PriceTable
+) -> tuple[dict[str, ModelUsage], Decimal | None, list[str]]:
     """Per-model totals of a session, each request priced on its own date and size.
 
     Returns (models, total, rules): total is None when any model is unpriced; rules are
@@ -422,7 +453,7 @@ def price_requests(requests: Iterable[Request], table: PriceTable
             speed = request.speed or table.speed_of(request.model)
             priced = table.price(name, request.usage, when, speed)
             cost = None if priced is None else priced[0]
-            for rule in (priced[1] if priced else []):
+            for rule in priced[1] if priced else []:
                 _count(counted, rule)
         if cost is None or mu.cost_usd is None:
             mu.cost_usd = None

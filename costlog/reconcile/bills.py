@@ -116,8 +116,9 @@ def _pages(text: str, where: str) -> list[Any]:
                 pages.append(json.loads(line, parse_float=Decimal))
             except json.JSONDecodeError:
                 line_no = first.lineno if number == 1 else number
-                raise CostlogError(f"not valid JSON ({first.msg})", path=where,
-                                   line=line_no) from None
+                raise CostlogError(
+                    f"not valid JSON ({first.msg})", path=where, line=line_no
+                ) from None
         return pages
     return doc if isinstance(doc, list) else [doc]
 
@@ -129,15 +130,20 @@ def _read_json(text: str, where: str) -> Export:
     records: list[tuple[str, Any]] = []
     for p, page in enumerate(pages):
         if not isinstance(page, Mapping) or not isinstance(page.get("data"), list):
-            raise CostlogError(f"page {p + 1}: expected an API page with a `data` list",
-                               path=where, hint="export the API's JSON response as is")
+            raise CostlogError(
+                f"page {p + 1}: expected an API page with a `data` list",
+                path=where,
+                hint="export the API's JSON response as is",
+            )
         records.extend((f"page {p + 1} data[{i}]", item) for i, item in enumerate(page["data"]))
     shape = _detect([item for _, item in records], where)
     export = Export(where, shape)
     if pages[-1].get("has_more"):
-        export.warnings.append(f"{where}: the last page says has_more: the export stops "
-                               f"before its end (fetch next_page {pages[-1].get('next_page')!r}"
-                               " too)")
+        export.warnings.append(
+            f"{where}: the last page says has_more: the export stops "
+            f"before its end (fetch next_page {pages[-1].get('next_page')!r}"
+            " too)"
+        )
     seen: set[str] = set()
     for label, item in records:
         for row_label, key, row in _rows(shape, item, f"{where}: {label}"):
@@ -162,7 +168,8 @@ def _detect(items: list[Any], where: str) -> str:
             if "uncached_input_tokens" in result:
                 return "anthropic-usage"
             if "input_cached_tokens" in result or str(result.get("object", "")).startswith(
-                    "organization.usage.completions"):
+                "organization.usage.completions"
+            ):
                 return "openai-usage"
             amount = result.get("amount")
             if isinstance(amount, Mapping):
@@ -171,8 +178,11 @@ def _detect(items: list[Any], where: str) -> str:
                 return "anthropic-cost"
     if all(isinstance(i, Mapping) and i.get("results") == [] for i in items):
         return "empty"
-    raise CostlogError("not a known usage or cost export (Anthropic usage/cost report, "
-                       "Claude Code analytics, OpenAI costs/completions usage)", path=where)
+    raise CostlogError(
+        "not a known usage or cost export (Anthropic usage/cost report, "
+        "Claude Code analytics, OpenAI costs/completions usage)",
+        path=where,
+    )
 
 
 def _rows(shape: str, item: Any, label: str) -> Iterator[tuple[str, str, BillRow]]:
@@ -255,8 +265,14 @@ def _anthropic_usage(result: Mapping[str, Any], day: date, where: str) -> BillRo
         cache_write_5m=_int(creation, "ephemeral_5m_input_tokens", where),
         cache_write_1h=_int(creation, "ephemeral_1h_input_tokens", where),
     )
-    return BillRow(day, "anthropic", _model(result), USAGE, usage=usage,
-                   long_context=str(result.get("context_window") or "").startswith("200k"))
+    return BillRow(
+        day,
+        "anthropic",
+        _model(result),
+        USAGE,
+        usage=usage,
+        long_context=str(result.get("context_window") or "").startswith("200k"),
+    )
 
 
 def _anthropic_cost(result: Mapping[str, Any], day: date, where: str) -> BillRow:
@@ -264,8 +280,14 @@ def _anthropic_cost(result: Mapping[str, Any], day: date, where: str) -> BillRow
     if currency != "USD":
         raise CostlogError(f"currency {currency} is not supported (USD only)", path=where)
     cents = _decimal(result.get("amount"), "amount", where)
-    return BillRow(day, "anthropic", _model(result), COST, usd=cents / CENTS,
-                   cost_type=str(result.get("cost_type") or "tokens"))
+    return BillRow(
+        day,
+        "anthropic",
+        _model(result),
+        COST,
+        usd=cents / CENTS,
+        cost_type=str(result.get("cost_type") or "tokens"),
+    )
 
 
 def _openai_costs(result: Mapping[str, Any], day: date, where: str) -> BillRow:
@@ -285,10 +307,12 @@ def _openai_usage(result: Mapping[str, Any], day: date, where: str) -> BillRow:
     inclusive = _int(result, "input_tokens", where)
     cached = _int(result, "input_cached_tokens", where)
     if cached > inclusive:
-        raise CostlogError(f"`input_cached_tokens` {cached} exceeds `input_tokens` "
-                           f"{inclusive}", path=where)
-    usage = Usage(input=inclusive - cached, cache_read=cached,
-                  output=_int(result, "output_tokens", where))
+        raise CostlogError(
+            f"`input_cached_tokens` {cached} exceeds `input_tokens` {inclusive}", path=where
+        )
+    usage = Usage(
+        input=inclusive - cached, cache_read=cached, output=_int(result, "output_tokens", where)
+    )
     return BillRow(day, "openai", _model(result), USAGE, usage=usage)
 
 
@@ -314,14 +338,23 @@ def _analytics(item: Mapping[str, Any], label: str) -> Iterator[tuple[str, str, 
         cost = model.get("estimated_cost") or {}
         if not isinstance(tokens, Mapping) or not isinstance(cost, Mapping):
             raise CostlogError("`tokens` and `estimated_cost` must be objects", path=where)
-        usage = Usage(input=_int(tokens, "input", where), output=_int(tokens, "output", where),
-                      cache_read=_int(tokens, "cache_read", where),
-                      cache_write_5m=_int(tokens, "cache_creation", where))
-        usd = _decimal(cost.get("amount"), "estimated_cost.amount", where) / CENTS \
-            if "amount" in cost else None
+        usage = Usage(
+            input=_int(tokens, "input", where),
+            output=_int(tokens, "output", where),
+            cache_read=_int(tokens, "cache_read", where),
+            cache_write_5m=_int(tokens, "cache_creation", where),
+        )
+        usd = (
+            _decimal(cost.get("amount"), "estimated_cost.amount", where) / CENTS
+            if "amount" in cost
+            else None
+        )
         key = f"cca|{item.get('date')}|{actor}|{json.dumps(model, sort_keys=True, default=str)}"
-        yield where, key, BillRow(day, "anthropic", _model(model), PROVIDER_ESTIMATE, usd=usd,
-                                  usage=usage)
+        yield (
+            where,
+            key,
+            BillRow(day, "anthropic", _model(model), PROVIDER_ESTIMATE, usd=usd, usage=usage),
+        )
 
 
 # ---------------------------------------------------------------- CSV
@@ -330,9 +363,13 @@ _CSV_DAY = ("date", "usage_date_utc", "usage_date", "day", "start_time", "date (
 _CSV_MODEL = ("model", "model_version", "line_item", "model name")
 _CSV_USD = ("cost_usd", "cost", "amount_usd", "amount", "cost (usd)", "total cost (usd)")
 _CSV_TOKENS = {
-    "uncached_input_tokens": "input", "input_tokens": "input", "output_tokens": "output",
-    "cache_read_input_tokens": "cache_read", "input_cached_tokens": "cache_read",
-    "cache_creation_input_tokens": "cache_write_5m", "cache_write_5m_tokens": "cache_write_5m",
+    "uncached_input_tokens": "input",
+    "input_tokens": "input",
+    "output_tokens": "output",
+    "cache_read_input_tokens": "cache_read",
+    "input_cached_tokens": "cache_read",
+    "cache_creation_input_tokens": "cache_write_5m",
+    "cache_write_5m_tokens": "cache_write_5m",
     "cache_write_1h_tokens": "cache_write_1h",
 }
 
@@ -351,35 +388,50 @@ def read_csv(text: str, where: str) -> Export:
     header = {h.strip().lower(): i for i, h in enumerate(head)}
     day_col, model_col = _pick(header, _CSV_DAY), _pick(header, _CSV_MODEL)
     usd_col = _pick(header, _CSV_USD)
-    token_cols = {field_: header[name] for name, field_ in _CSV_TOKENS.items()
-                  if name in header}
+    token_cols = {field_: header[name] for name, field_ in _CSV_TOKENS.items() if name in header}
     if day_col is None or (usd_col is None and not token_cols):
-        raise CostlogError("not a known usage or cost export: a CSV needs a date column and "
-                           "a cost or token columns", path=where, line=1,
-                           hint=f"columns found: {', '.join(head)}")
+        raise CostlogError(
+            "not a known usage or cost export: a CSV needs a date column and "
+            "a cost or token columns",
+            path=where,
+            line=1,
+            hint=f"columns found: {', '.join(head)}",
+        )
     openai_input = "input_cached_tokens" in header
     export = Export(where, "csv")
     for line, cells in enumerate(reader, 2):
         if not any(c.strip() for c in cells):
             continue
-        export.rows.extend(_csv_rows(cells, line, where, day_col, model_col, usd_col,
-                                     token_cols, openai_input))
+        export.rows.extend(
+            _csv_rows(cells, line, where, day_col, model_col, usd_col, token_cols, openai_input)
+        )
     return export
 
 
-def _csv_rows(cells: list[str], line: int, where: str, day_col: int, model_col: int | None,
-              usd_col: int | None, token_cols: dict[str, int],
-              openai_input: bool) -> Iterator[BillRow]:
+def _csv_rows(
+    cells: list[str],
+    line: int,
+    where: str,
+    day_col: int,
+    model_col: int | None,
+    usd_col: int | None,
+    token_cols: dict[str, int],
+    openai_input: bool,
+) -> Iterator[BillRow]:
     def cell(index: int) -> str:
         if index >= len(cells):
-            raise CostlogError(f"row has {len(cells)} cells, the header more", path=where,
-                               line=line)
+            raise CostlogError(
+                f"row has {len(cells)} cells, the header more", path=where, line=line
+            )
         return cells[index].strip()
 
     day = _csv_day(cell(day_col), where, line)
     model = (cell(model_col).split(",")[0].strip() or None) if model_col is not None else None
-    provider = "openai" if openai_input or (model or "").lower().startswith(
-        ("gpt", "o1", "o3", "o4", "codex")) else "anthropic"
+    provider = (
+        "openai"
+        if openai_input or (model or "").lower().startswith(("gpt", "o1", "o3", "o4", "codex"))
+        else "anthropic"
+    )
     if usd_col is not None and cell(usd_col):
         text = cell(usd_col).lstrip("$").replace(",", "")
         usd = _decimal(text, "cost", f"{where}:{line}")
@@ -389,8 +441,9 @@ def _csv_rows(cells: list[str], line: int, where: str, day_col: int, model_col: 
         for name, index in token_cols.items():
             text = cell(index).replace(",", "") or "0"
             if not text.isdigit():
-                raise CostlogError(f"token count {text!r} is not a whole number", path=where,
-                                   line=line)
+                raise CostlogError(
+                    f"token count {text!r} is not a whole number", path=where, line=line
+                )
             counts[name] = counts.get(name, 0) + int(text)
         usage = Usage(**counts)
         if openai_input:

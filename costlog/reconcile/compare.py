@@ -39,8 +39,11 @@ FACTOR_PLACES = Decimal("0.001")
 NOT_BY_MODEL = "(not by model)"
 _DISPLAY = re.compile(r"[\s.]+")
 _BASIS_ORDER = (billing.COST, billing.USAGE, billing.PROVIDER_ESTIMATE)
-_BASIS_TEXT = {billing.COST: "cost report", billing.USAGE: "usage x price table",
-               billing.PROVIDER_ESTIMATE: "Claude Code analytics estimate"}
+_BASIS_TEXT = {
+    billing.COST: "cost report",
+    billing.USAGE: "usage x price table",
+    billing.PROVIDER_ESTIMATE: "Claude Code analytics estimate",
+}
 
 
 @dataclass
@@ -100,8 +103,7 @@ class Result:
     def by(self, key: str) -> dict[str, Cell]:
         out: dict[str, Cell] = defaultdict(Cell)
         for (day, model), cell in sorted(self.cells.items()):
-            name = {"day": day.isoformat(), "month": day.strftime("%Y-%m"),
-                    "model": model}[key]
+            name = {"day": day.isoformat(), "month": day.strftime("%Y-%m"), "model": model}[key]
             out[name].add(cell)
         return dict(sorted(out.items()))
 
@@ -112,8 +114,11 @@ class Result:
         return total
 
     def gaps(self) -> list[tuple[date, str, Cell]]:
-        return [(day, model, cell) for (day, model), cell in sorted(self.cells.items())
-                if cell.over(self.threshold)]
+        return [
+            (day, model, cell)
+            for (day, model), cell in sorted(self.cells.items())
+            if cell.over(self.threshold)
+        ]
 
     def factors(self) -> dict[str, Decimal]:
         """billed / estimated per model, over the days both have (rounded to 0.001)."""
@@ -130,8 +135,7 @@ class Result:
 # ---------------------------------------------------------------- joining
 
 
-def _model_key(table: PriceTable, model: str | None, row: billing.BillRow | None = None
-               ) -> str:
+def _model_key(table: PriceTable, model: str | None, row: billing.BillRow | None = None) -> str:
     if model is None:
         if row is not None and row.cost_type and row.cost_type != "tokens":
             return f"({row.cost_type})"
@@ -147,8 +151,9 @@ def _provider(table: PriceTable, model: str, fallback: str = "other") -> str:
     return {"google": "gemini"}.get(provider or "", provider or fallback)
 
 
-def usage_cost(table: PriceTable, model: str, usage: Usage, day: date,
-               long_context: bool = False) -> Decimal | None:
+def usage_cost(
+    table: PriceTable, model: str, usage: Usage, day: date, long_context: bool = False
+) -> Decimal | None:
     """Billed tokens x costlog's rates on `day` (the tier's rates for long-context rows)."""
     rates = table.rates(model, day)
     if rates is None:
@@ -158,8 +163,9 @@ def usage_cost(table: PriceTable, model: str, usage: Usage, day: date,
     return total / MILLION
 
 
-def bill_cells(rows: Iterable[billing.BillRow], table: PriceTable
-               ) -> tuple[dict[tuple[date, str], Cell], list[str]]:
+def bill_cells(
+    rows: Iterable[billing.BillRow], table: PriceTable
+) -> tuple[dict[tuple[date, str], Cell], list[str]]:
     """Billed money per (day, model), each (day, provider) from its best basis only."""
     grouped: dict[tuple[date, str], list[billing.BillRow]] = defaultdict(list)
     for row in rows:
@@ -169,8 +175,11 @@ def bill_cells(rows: Iterable[billing.BillRow], table: PriceTable
     unpriced: list[str] = []
     for (day, _), group in sorted(grouped.items()):
         basis = next(b for b in _BASIS_ORDER if any(r.kind == b for r in group))
-        token_kind = billing.USAGE if any(r.kind == billing.USAGE for r in group) \
+        token_kind = (
+            billing.USAGE
+            if any(r.kind == billing.USAGE for r in group)
             else billing.PROVIDER_ESTIMATE
+        )
         for row in (r for r in group if r.kind == token_kind and r.usage is not None):
             cell = cells.setdefault((day, _model_key(table, row.model, row)), Cell())
             if cell.billed_tokens is None:
@@ -190,8 +199,7 @@ def bill_cells(rows: Iterable[billing.BillRow], table: PriceTable
     return cells, unpriced
 
 
-def ledger_cells(entries: Iterable[Entry], table: PriceTable
-                 ) -> dict[tuple[date, str], Cell]:
+def ledger_cells(entries: Iterable[Entry], table: PriceTable) -> dict[tuple[date, str], Cell]:
     cells: dict[tuple[date, str], Cell] = {}
     for entry in entries:
         day = entry.started.date()  # ledger times are UTC
@@ -206,8 +214,12 @@ def ledger_cells(entries: Iterable[Entry], table: PriceTable
     return cells
 
 
-def reconcile(entries: Sequence[Entry], exports: Sequence[billing.Export],
-              table: PriceTable, threshold: Decimal) -> Result:
+def reconcile(
+    entries: Sequence[Entry],
+    exports: Sequence[billing.Export],
+    table: PriceTable,
+    threshold: Decimal,
+) -> Result:
     rows = [row for export in exports for row in export.rows]
     billed, unpriced = bill_cells(rows, table)
     coverage: dict[str, tuple[date, date]] = {}
@@ -215,10 +227,18 @@ def reconcile(entries: Sequence[Entry], exports: Sequence[billing.Export],
         provider = _provider(table, row.model, row.provider) if row.model else row.provider
         low, high = coverage.get(provider, (row.day, row.day))
         coverage[provider] = (min(low, row.day), max(high, row.day))
-    result = Result(files=[(e.path, billing.SHAPES.get(e.shape, e.shape), len(e.rows),
-                            e.duplicates) for e in exports],
-                    threshold=threshold, cells=billed, providers=coverage, unbilled={},
-                    outside=0, unpriced_usage=unpriced)
+    result = Result(
+        files=[
+            (e.path, billing.SHAPES.get(e.shape, e.shape), len(e.rows), e.duplicates)
+            for e in exports
+        ],
+        threshold=threshold,
+        cells=billed,
+        providers=coverage,
+        unbilled={},
+        outside=0,
+        unpriced_usage=unpriced,
+    )
     outside: set[str] = set()
     for (day, model), cell in ledger_cells(entries, table).items():
         provider = _provider(table, model)
@@ -233,13 +253,16 @@ def reconcile(entries: Sequence[Entry], exports: Sequence[billing.Export],
     for export in exports:
         result.warnings.extend(export.warnings)
         if export.duplicates:
-            result.warnings.append(f"{export.path}: {export.duplicates} row(s) repeated in "
-                                   "overlapping pages were counted once")
+            result.warnings.append(
+                f"{export.path}: {export.duplicates} row(s) repeated in "
+                "overlapping pages were counted once"
+            )
     return result
 
 
-def run(root_entries: Sequence[Entry], paths: Sequence[Path], table: PriceTable,
-        threshold: Decimal) -> Result:
+def run(
+    root_entries: Sequence[Entry], paths: Sequence[Path], table: PriceTable, threshold: Decimal
+) -> Result:
     """Read every file first (any bad file stops everything), then reconcile."""
     if not paths:
         raise CostlogError("give at least one export file")
@@ -268,8 +291,9 @@ def _pct(cell: Cell) -> str:
 def _line(name: str, cell: Cell, threshold: Decimal) -> str:
     flag = "  <-- gap" if cell.over(threshold) else ""
     billed = _usd(cell.billed) if cell.has_bill else "no bill"
-    return (f"  {name:<28} est {_usd(cell.estimated):>10}  billed {billed:>10}  "
-            f"{_pct(cell):>8}{flag}")
+    return (
+        f"  {name:<28} est {_usd(cell.estimated):>10}  billed {billed:>10}  {_pct(cell):>8}{flag}"
+    )
 
 
 def to_text(result: Result) -> str:
@@ -280,15 +304,19 @@ def to_text(result: Result) -> str:
         out.append(f"\nestimated vs billed, {title}:")
         out.extend(_line(name, cell, result.threshold) for name, cell in result.by(key).items())
     total = result.total()
-    out.append(f"\ntotal: est {_usd(total.estimated)}, billed {_usd(total.billed)} "
-               f"({_pct(total)}, {_cents(total.delta):+,.2f} USD)")
+    out.append(
+        f"\ntotal: est {_usd(total.estimated)}, billed {_usd(total.billed)} "
+        f"({_pct(total)}, {_cents(total.delta):+,.2f} USD)"
+    )
     out.extend(_token_lines(result))
     out.extend(_gap_lines(result))
     out.extend(_note_lines(result))
     factors = result.factors()
     if factors:
-        out.append("correction factors (billed / estimated): " + ", ".join(
-            f"{m} {f}" for m, f in factors.items()))
+        out.append(
+            "correction factors (billed / estimated): "
+            + ", ".join(f"{m} {f}" for m, f in factors.items())
+        )
     return "\n".join(out)
 
 
@@ -319,8 +347,10 @@ def _gap_lines(result: Result) -> list[str]:
         elif not cell.sessions:
             why = "billed, no ledger session (another machine or tool on the same key?)"
         else:
-            why = (f"est {_usd(cell.estimated)} vs billed {_usd(cell.billed)} "
-                   f"({', '.join(_BASIS_TEXT[b] for b in sorted(cell.basis))})")
+            why = (
+                f"est {_usd(cell.estimated)} vs billed {_usd(cell.billed)} "
+                f"({', '.join(_BASIS_TEXT[b] for b in sorted(cell.basis))})"
+            )
         lines.append(f"  {day} {model}: {why}")
     return lines
 
@@ -328,28 +358,37 @@ def _gap_lines(result: Result) -> list[str]:
 def _note_lines(result: Result) -> list[str]:
     lines = []
     for provider, cell in sorted(result.unbilled.items()):
-        lines.append(f"{provider}: {len(cell.sessions)} ledger session(s), "
-                     f"{_usd(cell.estimated)} at API prices, have no bill rows in these "
-                     "files. Subscription usage (Claude Max, ChatGPT-login Codex) has no "
-                     "bill to reconcile; compare it with the plan price instead.")
+        lines.append(
+            f"{provider}: {len(cell.sessions)} ledger session(s), "
+            f"{_usd(cell.estimated)} at API prices, have no bill rows in these "
+            "files. Subscription usage (Claude Max, ChatGPT-login Codex) has no "
+            "bill to reconcile; compare it with the plan price instead."
+        )
     if result.outside:
-        lines.append(f"{result.outside} ledger session(s) fall outside the exports' dates "
-                     "and were not compared")
+        lines.append(
+            f"{result.outside} ledger session(s) fall outside the exports' dates "
+            "and were not compared"
+        )
     if result.unpriced_usage:
-        lines.append(f"usage of models costlog has no price for was counted $0: "
-                     f"{', '.join(sorted(set(result.unpriced_usage))[:5])}")
+        lines.append(
+            f"usage of models costlog has no price for was counted $0: "
+            f"{', '.join(sorted(set(result.unpriced_usage))[:5])}"
+        )
     lines.extend(f"warning: {w}" for w in result.warnings)
     return lines
 
 
 def _cell_json(cell: Cell, threshold: Decimal) -> dict[str, Any]:
     doc: dict[str, Any] = {
-        "estimated_usd": str(cell.estimated), "billed_usd": str(cell.billed) if cell.has_bill
-        else None, "delta_usd": str(cell.delta),
+        "estimated_usd": str(cell.estimated),
+        "billed_usd": str(cell.billed) if cell.has_bill else None,
+        "delta_usd": str(cell.delta),
         "delta_pct": None if cell.delta_pct is None else str(cell.delta_pct),
-        "gap": cell.over(threshold), "sessions": len(cell.sessions),
+        "gap": cell.over(threshold),
+        "sessions": len(cell.sessions),
         "unpriced_sessions": len(cell.unpriced_sessions),
-        "basis": sorted(cell.basis), "ledger_tokens": cell.ledger_tokens.as_dict(),
+        "basis": sorted(cell.basis),
+        "ledger_tokens": cell.ledger_tokens.as_dict(),
     }
     if cell.billed_tokens is not None:
         doc["billed_tokens"] = cell.billed_tokens.as_dict()
@@ -359,16 +398,20 @@ def _cell_json(cell: Cell, threshold: Decimal) -> dict[str, Any]:
 def to_json(result: Result) -> str:
     t = result.threshold
     doc = {
-        "files": [{"path": p, "shape": s, "rows": n, "duplicates": d}
-                  for p, s, n, d in result.files],
+        "files": [
+            {"path": p, "shape": s, "rows": n, "duplicates": d} for p, s, n, d in result.files
+        ],
         "threshold_pct": str(t),
-        "coverage": {p: [lo.isoformat(), hi.isoformat()]
-                     for p, (lo, hi) in result.providers.items()},
+        "coverage": {
+            p: [lo.isoformat(), hi.isoformat()] for p, (lo, hi) in result.providers.items()
+        },
         "days": {k: _cell_json(c, t) for k, c in result.by("day").items()},
         "models": {k: _cell_json(c, t) for k, c in result.by("model").items()},
         "months": {k: _cell_json(c, t) for k, c in result.by("month").items()},
-        "detail": [{"day": d.isoformat(), "model": m, **_cell_json(c, t)}
-                   for (d, m), c in sorted(result.cells.items())],
+        "detail": [
+            {"day": d.isoformat(), "model": m, **_cell_json(c, t)}
+            for (d, m), c in sorted(result.cells.items())
+        ],
         "total": _cell_json(result.total(), t),
         "unbilled": {p: _cell_json(c, t) for p, c in result.unbilled.items()},
         "outside_sessions": result.outside,
@@ -392,8 +435,7 @@ def parse_threshold(text: str) -> Decimal:
     return value
 
 
-def write_factors(root: Path, factors: Mapping[str, Any], key: str = "correction_factors"
-                  ) -> Path:
+def write_factors(root: Path, factors: Mapping[str, Any], key: str = "correction_factors") -> Path:
     """Merge `factors` into `.costlog/config.yaml`, keeping its comments and other keys."""
     from ruamel.yaml import YAML
 

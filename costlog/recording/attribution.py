@@ -42,19 +42,34 @@ class GitCommit:
     removed: int = 0
 
     def as_commit(self, evidence: str) -> Commit:
-        return Commit(sha=self.sha[:12], subject=self.subject, files=len(self.files),
-                      added=self.added, removed=self.removed, evidence=evidence)
+        return Commit(
+            sha=self.sha[:12],
+            subject=self.subject,
+            files=len(self.files),
+            added=self.added,
+            removed=self.removed,
+            evidence=evidence,
+        )
 
 
 def commits_between(repo: Repo, start: datetime, end: datetime) -> list[GitCommit]:
     """Non-merge commits on any branch committed in [start, end], with diff sizes."""
-    args = ["git", "-c", "core.quotepath=off", "log", "--all", "--no-merges", "--numstat",
-            f"--since={int((start - SLACK).timestamp())}",
-            f"--until={int((end + SLACK).timestamp())}",
-            "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f"]
+    args = [
+        "git",
+        "-c",
+        "core.quotepath=off",
+        "log",
+        "--all",
+        "--no-merges",
+        "--numstat",
+        f"--since={int((start - SLACK).timestamp())}",
+        f"--until={int((end + SLACK).timestamp())}",
+        "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f",
+    ]
     try:
-        out = subprocess.run(args, cwd=repo.root, capture_output=True, text=True,
-                             errors="replace", check=True).stdout
+        out = subprocess.run(
+            args, cwd=repo.root, capture_output=True, text=True, errors="replace", check=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return []
     commits = []
@@ -73,16 +88,18 @@ def commits_between(repo: Repo, start: datetime, end: datetime) -> list[GitCommi
 
 def evidence_for(commit: GitCommit, session: Session, edited: set[str]) -> str | None:
     refs = session.tool_output_refs
-    if any(len(r) >= 7 and commit.sha.startswith(r.lower()) for r in refs) or \
-            (commit.subject and commit.subject in refs):
+    if any(len(r) >= 7 and commit.sha.startswith(r.lower()) for r in refs) or (
+        commit.subject and commit.subject in refs
+    ):
         return "tool-output"
     if edited and edited.intersection(commit.files):
         return "files"
     return None
 
 
-def link_commits(session: Session, candidates: Sequence[GitCommit], repo: Repo,
-                 claimed: dict[str, str]) -> list[Commit]:
+def link_commits(
+    session: Session, candidates: Sequence[GitCommit], repo: Repo, claimed: dict[str, str]
+) -> list[Commit]:
     """The commits this session made. `claimed` maps sha -> evidence held by other sessions."""
     edited = {_repo_relative(p, repo) for p in session.edited_files}
     strong = []
@@ -92,8 +109,11 @@ def link_commits(session: Session, candidates: Sequence[GitCommit], repo: Repo,
             strong.append(commit.as_commit(kind))
     if strong:
         return strong
-    return [c.as_commit("time-window") for c in candidates
-            if _RANK.get(claimed.get(c.sha[:12], ""), 0) < _RANK["files"]]
+    return [
+        c.as_commit("time-window")
+        for c in candidates
+        if _RANK.get(claimed.get(c.sha[:12], ""), 0) < _RANK["files"]
+    ]
 
 
 def claimed_commits(entries: Iterable[Entry], exclude_id: str) -> dict[str, str]:
@@ -109,7 +129,7 @@ def claimed_commits(entries: Iterable[Entry], exclude_id: str) -> dict[str, str]
 
 def _repo_relative(path: str, repo: Repo) -> str:
     root = str(repo.root) + "/"
-    return path[len(root):] if path.startswith(root) else path
+    return path[len(root) :] if path.startswith(root) else path
 
 
 # ---------------------------------------------------------------- work items
@@ -119,17 +139,20 @@ class WorkItems:
     def __init__(self, config: Config) -> None:
         self.patterns = [re.compile(p) for p in config.work_item_patterns]
         self.ignore = {s.upper() for s in config.work_item_ignore}
-        self.prompt_prefixes = tuple(str(p).upper() for p in config.work_item_prefixes
-                                     if str(p).strip())
+        self.prompt_prefixes = tuple(
+            str(p).upper() for p in config.work_item_prefixes if str(p).strip()
+        )
 
     def from_prompt(self, key: str) -> bool:
         """May a key found in prompt text be kept? Only with a configured prefix, as a
         whole: `WRK` keeps WRK-12, not WRKX-12; `#` keeps #41."""
         upper = key.upper()
         for prefix in self.prompt_prefixes:
-            if upper.startswith(prefix) and (len(upper) == len(prefix)
-                                             or not prefix[-1].isalnum()
-                                             or not upper[len(prefix)].isalnum()):
+            if upper.startswith(prefix) and (
+                len(upper) == len(prefix)
+                or not prefix[-1].isalnum()
+                or not upper[len(prefix)].isalnum()
+            ):
                 return True
         return False
 
@@ -159,8 +182,9 @@ class WorkItems:
         return keys
 
 
-def attribute(session: Session, repo: Repo, config: Config,
-              others: Iterable[Entry] = ()) -> tuple[list[Commit], list[str]]:
+def attribute(
+    session: Session, repo: Repo, config: Config, others: Iterable[Entry] = ()
+) -> tuple[list[Commit], list[str]]:
     """(commits, work items) for one session."""
     if session.started is None:
         return [], WorkItems(config).find(session.branch)

@@ -32,8 +32,11 @@ if TYPE_CHECKING:
     from costlog.pricing.table import PriceTable
     from costlog.sources.claude import enrich as truth
 
-ENV_SESSION = {"claude-code": "CLAUDE_CODE_SESSION_ID", "codex": "CODEX_THREAD_ID",
-               "gemini": "GEMINI_SESSION_ID"}
+ENV_SESSION = {
+    "claude-code": "CLAUDE_CODE_SESSION_ID",
+    "codex": "CODEX_THREAD_ID",
+    "gemini": "GEMINI_SESSION_ID",
+}
 Warn = Callable[[str], None]
 
 
@@ -48,9 +51,15 @@ def _adapters(agents: Sequence[str]) -> list[sources.Adapter]:
     return list(sources.available())
 
 
-def locate(repo: Repo, *, session_id: str | None = None, transcript: Path | None = None,
-           agents: Sequence[str] = (), env: Mapping[str, str] | None = None,
-           warn: Warn) -> Session:
+def locate(
+    repo: Repo,
+    *,
+    session_id: str | None = None,
+    transcript: Path | None = None,
+    agents: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    warn: Warn,
+) -> Session:
     environ = os.environ if env is None else env
     adapters = _adapters(agents)
     if transcript is not None:
@@ -67,33 +76,43 @@ def locate(repo: Repo, *, session_id: str | None = None, transcript: Path | None
             found = adapter.find_session(_roots(adapter, environ), session_id, warn=warn)
             if found is not None:
                 return found
-        raise CostlogError(f"no session {session_id!r} in the agents' logs",
-                           hint="check the id, or pass --transcript PATH")
+        raise CostlogError(
+            f"no session {session_id!r} in the agents' logs",
+            hint="check the id, or pass --transcript PATH",
+        )
     latest = latest_session(repo, adapters, environ, warn)
     if latest is None:
-        raise CostlogError(f"no agent session found whose cwd is in {repo.root}",
-                           hint="pass --session ID or --transcript PATH, or --model to "
-                           "record by hand")
+        raise CostlogError(
+            f"no agent session found whose cwd is in {repo.root}",
+            hint="pass --session ID or --transcript PATH, or --model to record by hand",
+        )
     return latest
 
 
-def _from_transcript(path: Path, adapters: Sequence[sources.Adapter], session_id: str | None,
-                     warn: Warn) -> Session:
+def _from_transcript(
+    path: Path, adapters: Sequence[sources.Adapter], session_id: str | None, warn: Warn
+) -> Session:
     if not path.is_file():
         raise CostlogError("transcript not found", path=path)
     for adapter in _likely_first(adapters, path):
         problems: list[str] = []
         try:
-            found = [s for s in adapter.scan([path], warn=problems.append)
-                     if s.requests and (session_id is None or s.session_id == session_id)]
+            found = [
+                s
+                for s in adapter.scan([path], warn=problems.append)
+                if s.requests and (session_id is None or s.session_id == session_id)
+            ]
         except Exception:  # an adapter that does not understand this format
             continue
         if found:  # only the adapter that understood the file may warn about it
             for line in problems:
                 warn(line)
             return max(found, key=lambda s: len(s.requests))
-    raise CostlogError("no agent usage found in this file", path=path,
-                       hint="is it a Claude Code, Codex or Gemini session log?")
+    raise CostlogError(
+        "no agent usage found in this file",
+        path=path,
+        hint="is it a Claude Code, Codex or Gemini session log?",
+    )
 
 
 def _likely_first(adapters: Sequence[sources.Adapter], path: Path) -> list[sources.Adapter]:
@@ -113,8 +132,9 @@ def _likely_first(adapters: Sequence[sources.Adapter], path: Path) -> list[sourc
     return sorted(adapters, key=lambda a: not holds(a))
 
 
-def latest_session(repo: Repo, adapters: Sequence[sources.Adapter], env: Mapping[str, str],
-                   warn: Warn) -> Session | None:
+def latest_session(
+    repo: Repo, adapters: Sequence[sources.Adapter], env: Mapping[str, str], warn: Warn
+) -> Session | None:
     best: Session | None = None
     best_adapter: sources.Adapter | None = None
     for adapter in adapters:
@@ -128,8 +148,9 @@ def latest_session(repo: Repo, adapters: Sequence[sources.Adapter], env: Mapping
                 best, best_adapter = session, adapter
     if best is not None and best_adapter is not None:
         # scans may come from a cache without prompt/tool text: re-read this one session
-        fresh = best_adapter.find_session(_roots(best_adapter, env), best.session_id,
-                                          warn=lambda _m: None)
+        fresh = best_adapter.find_session(
+            _roots(best_adapter, env), best.session_id, warn=lambda _m: None
+        )
         return fresh if fresh is not None and fresh.requests else best
     return best
 
@@ -139,11 +160,16 @@ def _last(session: Session) -> str:
     return when.isoformat() if when else ""
 
 
-def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
-             others: Sequence[Entry] = (), truth_sources: truth.Sources | None = None
-             ) -> Entry:
+def to_entry(
+    session: Session,
+    repo: Repo,
+    config: Config,
+    table: PriceTable,
+    others: Sequence[Entry] = (),
+    truth_sources: truth.Sources | None = None,
+) -> Entry:
     """Price and attribute a session. With `truth_sources`, a Claude Code session is first
-    reconciled with OpenTelemetry events / `~/.claude.json` (costlog.sources.claude.enrich; its problems
+    reconciled with OpenTelemetry events / `~/.claude.json` (sources.claude.enrich; its problems
     are added to `session.warnings`)."""
     from costlog.pricing.table import price_requests
 
@@ -157,14 +183,16 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
     if truth_sources is not None:  # after calibration: it must not rescale these numbers
         from costlog.sources.claude import enrich as truth_mod
 
-        session = truth_mod.apply(session, truth_sources, table,
-                                  session.warnings.append).session
+        session = truth_mod.apply(session, truth_sources, table, session.warnings.append).session
     per_model, total, rules = price_requests(session.requests, table)
-    started = session.started or min((r.timestamp for r in session.requests if r.timestamp),
-                                     default=session.ended)
+    started = session.started or min(
+        (r.timestamp for r in session.requests if r.timestamp), default=session.ended
+    )
     if started is None:  # every time in its log was unusable (each line warned about)
-        raise CostlogError(f"session {session.session_id} has no usable time",
-                           path=session.paths[0] if session.paths else None)
+        raise CostlogError(
+            f"session {session.session_id} has no usable time",
+            path=session.paths[0] if session.paths else None,
+        )
     commits, items = attribution.attribute(session, repo, config, others)
     sources_used = {mu.source for mu in per_model.values()}
     source = sources_used.pop() if len(sources_used) == 1 else "mixed"
@@ -172,11 +200,20 @@ def to_entry(session: Session, repo: Repo, config: Config, table: PriceTable,
     if rules:
         methods["pricing"] = ", ".join(rules)
     return Entry(
-        id=f"{session.agent}/{session.session_id}", agent=session.agent, started=started,
-        ended=session.ended, models=per_model, cost_usd=total, source=source,
-        methods=methods, pricing_table=table.version,
-        cwd=relative_cwd(repo, session.cwd), branch=session.branch,
-        subagents=session.subagents, commits=commits, work_items=items,
+        id=f"{session.agent}/{session.session_id}",
+        agent=session.agent,
+        started=started,
+        ended=session.ended,
+        models=per_model,
+        cost_usd=total,
+        source=source,
+        methods=methods,
+        pricing_table=table.version,
+        cwd=relative_cwd(repo, session.cwd),
+        branch=session.branch,
+        subagents=session.subagents,
+        commits=commits,
+        work_items=items,
     )
 
 
@@ -193,12 +230,19 @@ def _clean(session: Session) -> None:
         request.model = clean_text(request.model)
 
 
-def record_session(repo: Repo, config: Config, session: Session, *, render: bool = True,
-                   extra: Mapping[str, object] | None = None, otel: Path | None = None,
-                   env: Mapping[str, str] | None = None) -> tuple[Entry, list[str]]:
+def record_session(
+    repo: Repo,
+    config: Config,
+    session: Session,
+    *,
+    render: bool = True,
+    extra: Mapping[str, object] | None = None,
+    otel: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[Entry, list[str]]:
     """Price, attribute and write one session; returns (entry, warnings).
 
-    A Claude Code session is reconciled with the better local sources first (costlog.sources.claude.enrich):
+    A Claude Code session is reconciled with the better local sources first (claude.enrich):
     the OTel export `otel` (else COSTLOG_OTEL_FILE, else config `claude_otel_file`) and
     Claude Code's `~/.claude.json`."""
     from costlog.pricing.table import PriceTable
@@ -207,19 +251,27 @@ def record_session(repo: Repo, config: Config, session: Session, *, render: bool
 
     table = PriceTable.load(config.prices_path(repo.root))
     others = Ledger(repo, config.ledger_dir).load_all()
-    sources = truth_mod.find_sources(
-        explicit_otel=otel, configured_otel=config.claude_otel_file,
-        env=os.environ if env is None else env, root=repo.root) \
-        if session.agent == truth_mod.AGENT else None
+    sources = (
+        truth_mod.find_sources(
+            explicit_otel=otel,
+            configured_otel=config.claude_otel_file,
+            env=os.environ if env is None else env,
+            root=repo.root,
+        )
+        if session.agent == truth_mod.AGENT
+        else None
+    )
     entry = to_entry(session, repo, config, table, others, truth_sources=sources)
     for key, value in (extra or {}).items():
         if value not in (None, {}, [], ""):
             setattr(entry, key, value)
     warnings = list(session.warnings)
     if entry.unpriced_models:
-        warnings.append(f"no price for {', '.join(entry.unpriced_models)}: tokens kept, cost "
-                        "marked unpriced (add it to .costlog/prices.yaml, then `costlog "
-                        "reprice`)")
+        warnings.append(
+            f"no price for {', '.join(entry.unpriced_models)}: tokens kept, cost "
+            "marked unpriced (add it to .costlog/prices.yaml, then `costlog "
+            "reprice`)"
+        )
     result = rec.save(repo, config, entry, render=render)
     return result.entry, warnings
 
@@ -227,10 +279,14 @@ def record_session(repo: Repo, config: Config, session: Session, *, render: bool
 # ---------------------------------------------------------------- from the post-commit hook
 
 
-def process_pending(repo: Repo, *, env: Mapping[str, str] | None = None,
-                    now_ts: float | None = None,
-                    on_record: Callable[[str], None] | None = None,
-                    before_release: Callable[[], None] | None = None) -> list[str]:
+def process_pending(
+    repo: Repo,
+    *,
+    env: Mapping[str, str] | None = None,
+    now_ts: float | None = None,
+    on_record: Callable[[str], None] | None = None,
+    before_release: Callable[[], None] | None = None,
+) -> list[str]:
     """Record what the SessionEnd hooks queued and sessions idle longer than configured.
 
     Returns one line per session recorded (and one per session it could not record);
@@ -239,7 +295,7 @@ def process_pending(repo: Repo, *, env: Mapping[str, str] | None = None,
     there is nothing to do: a stat of the queue and of this repo's Claude Code logs, before
     any config, adapter or template is loaded.
 
-    The queue is claimed, not emptied (costlog.integration.queue): an item leaves the disk only after
+    The queue is claimed, not emptied (integration.queue): an item leaves the disk only after
     its entry is in the ledger and `before_release` ran, so a run killed at any point
     loses nothing, and the next run records the rest (recording a session again rewrites
     its one file). A queued item whose session cannot be read or recorded is queued again
@@ -297,8 +353,14 @@ MAX_TRIES = 3
 class _Pending:
     """One post-commit run over the queue and the idle logs."""
 
-    def __init__(self, repo: Repo, config: Config, env: Mapping[str, str],
-                 on_record: Callable[[str], None] | None, claim: queue_mod.Claim) -> None:
+    def __init__(
+        self,
+        repo: Repo,
+        config: Config,
+        env: Mapping[str, str],
+        on_record: Callable[[str], None] | None,
+        claim: queue_mod.Claim,
+    ) -> None:
         self.repo, self.config, self.env = repo, config, env
         self.on_record = on_record
         self.claim = claim
@@ -334,10 +396,14 @@ class _Pending:
         sid = item.get("session_id")
         self.claim.mark("start", item)
         try:
-            session = locate(self.repo, session_id=str(sid) if sid else None,
-                             transcript=path if path and path.exists() else None,
-                             agents=[str(item["agent"])] if item.get("agent") else [],
-                             env=self.env, warn=self._skipped)
+            session = locate(
+                self.repo,
+                session_id=str(sid) if sid else None,
+                transcript=path if path and path.exists() else None,
+                agents=[str(item["agent"])] if item.get("agent") else [],
+                env=self.env,
+                warn=self._skipped,
+            )
         except Exception as exc:  # its log is gone, unreadable, or not understood
             self._failed(item, exc)
             return
@@ -363,8 +429,11 @@ class _Pending:
         if tries < MAX_TRIES:
             self.retry.append({**item, "tries": tries})
             return
-        reason = exc.one_line() if isinstance(exc, CostlogError) else \
-            f"{type(exc).__name__}: {_first_line(exc)}"
+        reason = (
+            exc.one_line()
+            if isinstance(exc, CostlogError)
+            else f"{type(exc).__name__}: {_first_line(exc)}"
+        )
         self._give_up(item, f"{reason} (tried {tries} times)")
 
     def _give_up(self, item: dict[str, object], reason: str) -> None:
@@ -379,8 +448,10 @@ class _Pending:
             session = _from_transcript(path, _adapters(["claude-code"]), None, lambda _m: None)
         except CostlogError:
             return
-        if relative_cwd(self.repo, session.cwd) is None or \
-                f"{session.agent}/{session.session_id}" in self.seen:
+        if (
+            relative_cwd(self.repo, session.cwd) is None
+            or f"{session.agent}/{session.session_id}" in self.seen
+        ):
             return
         try:
             self._record(session)
@@ -389,8 +460,11 @@ class _Pending:
         except Exception as exc:  # this log alone (a bug is named by its type, not hidden)
             from costlog.integration import hookrun
 
-            reason = exc.one_line() if isinstance(exc, CostlogError) else \
-                f"{type(exc).__name__}: {_first_line(exc)}"
+            reason = (
+                exc.one_line()
+                if isinstance(exc, CostlogError)
+                else f"{type(exc).__name__}: {_first_line(exc)}"
+            )
             line = f"could not record {path}: {reason}"
             self.lines.append(line)
             hookrun.note(self.repo.state_dir, line)
@@ -399,8 +473,7 @@ class _Pending:
         """Write the session's entry; returns its ledger file (repo-relative)."""
         from costlog.recording import manual as rec
 
-        entry, _ = record_session(self.repo, self.config, session, render=False,
-                                  env=self.env)
+        entry, _ = record_session(self.repo, self.config, session, render=False, env=self.env)
         self.seen.add(entry.id)
         self.written = True
         self.lines.append(rec.summary_line(entry))

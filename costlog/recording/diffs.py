@@ -51,8 +51,13 @@ def count_tokens(text: str) -> int:
 
 
 def _git(root: Repo, *args: str) -> str:
-    done = subprocess.run(["git", "-c", "core.quotepath=off", *args], cwd=root.root,
-                          capture_output=True, text=True, errors="replace")
+    done = subprocess.run(
+        ["git", "-c", "core.quotepath=off", *args],
+        cwd=root.root,
+        capture_output=True,
+        text=True,
+        errors="replace",
+    )
     if done.returncode != 0:
         raise CostlogError(f"git {args[0]} failed: {done.stderr.strip()}")
     return done.stdout
@@ -69,8 +74,7 @@ def _range(repo: Repo, config: Config, since: str | None) -> list[str]:
 
 
 def commits(repo: Repo, config: Config, since: str | None) -> list[DiffCommit]:
-    shas = _git(repo, "rev-list", "--no-merges", "--reverse",
-                *_range(repo, config, since)).split()
+    shas = _git(repo, "rev-list", "--no-merges", "--reverse", *_range(repo, config, since)).split()
     return [_commit(repo, sha) for sha in shas]
 
 
@@ -78,13 +82,25 @@ def _commit(repo: Repo, sha: str) -> DiffCommit:
     head = _git(repo, "show", "-s", "--format=%ct%x1f%s%x1f%b", sha)
     ct, subject, body = head.split("\x1f", 2)
     diff = _git(repo, "show", "--format=", "--unified=0", "--no-color", "--no-ext-diff", sha)
-    added = [line[1:] for line in diff.splitlines()
-             if line.startswith("+") and not line.startswith("+++")]
-    removed = sum(1 for line in diff.splitlines()
-                  if line.startswith("-") and not line.startswith("---"))
+    added = [
+        line[1:]
+        for line in diff.splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    ]
+    removed = sum(
+        1 for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")
+    )
     files = sum(1 for line in diff.splitlines() if line.startswith("diff --git "))
-    return DiffCommit(sha, datetime.fromtimestamp(int(ct)).astimezone(), subject, body.strip(),
-                      "\n".join(added), files, len(added), removed)
+    return DiffCommit(
+        sha,
+        datetime.fromtimestamp(int(ct)).astimezone(),
+        subject,
+        body.strip(),
+        "\n".join(added),
+        files,
+        len(added),
+        removed,
+    )
 
 
 def usage_for(found: list[DiffCommit], model: DiffModel) -> tuple[Usage, int, str]:
@@ -94,16 +110,25 @@ def usage_for(found: list[DiffCommit], model: DiffModel) -> tuple[Usage, int, st
     turns = max(len(found), 1) * model.turns_per_commit
     context = turns * model.context_tokens
     cached = int(context * model.cache_share)
-    method = (f"estimated from {len(found)} commit(s): output = {written:,} tokens of added "
-              f"text x {model.output_factor}; input = {turns} turns ({model.turns_per_commit}"
-              f"/commit) x {model.context_tokens:,} context tokens, {model.cache_share:.0%} "
-              "cache reads")
+    method = (
+        f"estimated from {len(found)} commit(s): output = {written:,} tokens of added "
+        f"text x {model.output_factor}; input = {turns} turns ({model.turns_per_commit}"
+        f"/commit) x {model.context_tokens:,} context tokens, {model.cache_share:.0%} "
+        "cache reads"
+    )
     return Usage(input=context - cached, output=output, cache_read=cached), turns, method
 
 
-def estimate_entry(repo: Repo, config: Config, *, agent: str, model: str,
-                   since: str | None = None, session_id: str | None = None,
-                   diff_model: DiffModel | None = None) -> tuple[Entry, list[str]]:
+def estimate_entry(
+    repo: Repo,
+    config: Config,
+    *,
+    agent: str,
+    model: str,
+    since: str | None = None,
+    session_id: str | None = None,
+    diff_model: DiffModel | None = None,
+) -> tuple[Entry, list[str]]:
     from costlog.pricing.table import PriceTable
     from costlog.recording.manual import _new_id
 
@@ -121,20 +146,27 @@ def estimate_entry(repo: Repo, config: Config, *, agent: str, model: str,
     for text in [_branch(repo), *(f"{c.subject}\n{c.body}" for c in found)]:
         keys += [k for k in items.find(text) if k not in keys]
     entry = Entry(
-        id=f"{agent}/{session_id or _new_id(started)}", agent=agent, started=started,
+        id=f"{agent}/{session_id or _new_id(started)}",
+        agent=agent,
+        started=started,
         ended=found[-1].when if found else None,
-        models={name: ModelUsage(requests=turns, usage=usage, cost_usd=cost,
-                                 source="estimated")},
-        cost_usd=cost, source="estimated", methods={"tokens": method},
-        pricing_table=table.version, branch=_branch(repo) or None,
-        commits=[Commit(c.sha[:12], c.subject, c.files, c.added, c.removed, "manual")
-                 for c in found],
-        work_items=keys)
+        models={name: ModelUsage(requests=turns, usage=usage, cost_usd=cost, source="estimated")},
+        cost_usd=cost,
+        source="estimated",
+        methods={"tokens": method},
+        pricing_table=table.version,
+        branch=_branch(repo) or None,
+        commits=[
+            Commit(c.sha[:12], c.subject, c.files, c.added, c.removed, "manual") for c in found
+        ],
+        work_items=keys,
+    )
     return entry, warnings
 
 
 def _branch(repo: Repo) -> str:
-    done = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo.root,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo.root, capture_output=True, text=True
+    )
     name = done.stdout.strip()
     return name if done.returncode == 0 and name != "HEAD" else ""

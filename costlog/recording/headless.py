@@ -29,8 +29,10 @@ from costlog.models import Entry, ModelUsage, Usage
 from costlog.timeutil import FIRST_YEAR, in_range
 from costlog.yamlfile import clean_text
 
-METHOD = "claude -p result: modelUsage.costUSD / total_cost_usd (Claude Code's list-price " \
+METHOD = (
+    "claude -p result: modelUsage.costUSD / total_cost_usd (Claude Code's list-price "
     "estimate, incl. sub-agents)"
+)
 
 
 def load_result(path: Path) -> dict[str, Any]:
@@ -49,11 +51,17 @@ def load_result(path: Path) -> dict[str, Any]:
                 candidates.append(json.loads(line))
             except ValueError:
                 continue
-    results = [c for c in candidates if isinstance(c, dict) and
-               (c.get("type") == "result" or "total_cost_usd" in c)]
+    results = [
+        c
+        for c in candidates
+        if isinstance(c, dict) and (c.get("type") == "result" or "total_cost_usd" in c)
+    ]
     if not results:
-        raise CostlogError("no agent result found", path=path,
-                           hint="expected the output of `claude -p --output-format json`")
+        raise CostlogError(
+            "no agent result found",
+            path=path,
+            hint="expected the output of `claude -p --output-format json`",
+        )
     return results[-1]
 
 
@@ -82,13 +90,19 @@ def _models(result: dict[str, Any], path: Path, turns: int) -> dict[str, ModelUs
     for name, numbers in raw.items():
         if not isinstance(numbers, dict):
             continue
-        usage = Usage(input=_count(numbers, "inputTokens"),
-                      output=_count(numbers, "outputTokens"),
-                      cache_read=_count(numbers, "cacheReadInputTokens"),
-                      cache_write_5m=_count(numbers, "cacheCreationInputTokens"))
+        usage = Usage(
+            input=_count(numbers, "inputTokens"),
+            output=_count(numbers, "outputTokens"),
+            cache_read=_count(numbers, "cacheReadInputTokens"),
+            cache_write_5m=_count(numbers, "cacheCreationInputTokens"),
+        )
         cost = _money(numbers.get("costUSD"), path, f"modelUsage.{name}.costUSD")
-        models[clean_text(str(name))] = ModelUsage(requests=max(turns, 1) if len(raw) == 1 else 1,
-                                       usage=usage, cost_usd=cost, source="actual")
+        models[clean_text(str(name))] = ModelUsage(
+            requests=max(turns, 1) if len(raw) == 1 else 1,
+            usage=usage,
+            cost_usd=cost,
+            source="actual",
+        )
     return models
 
 
@@ -96,19 +110,32 @@ def _fallback_model(result: dict[str, Any], model: str | None, path: Path) -> di
     usage = result.get("usage") if isinstance(result.get("usage"), dict) else {}
     assert isinstance(usage, dict)
     if model is None:
-        raise CostlogError("the result has no modelUsage", path=path,
-                           hint="pass --model to say which model ran")
-    return {model: ModelUsage(
-        requests=max(int(result.get("num_turns") or 1), 1),
-        usage=Usage(input=_count(usage, "input_tokens"), output=_count(usage, "output_tokens"),
-                    cache_read=_count(usage, "cache_read_input_tokens"),
-                    cache_write_5m=_count(usage, "cache_creation_input_tokens")),
-        cost_usd=_money(result.get("total_cost_usd"), path, "total_cost_usd"),
-        source="actual")}
+        raise CostlogError(
+            "the result has no modelUsage", path=path, hint="pass --model to say which model ran"
+        )
+    return {
+        model: ModelUsage(
+            requests=max(int(result.get("num_turns") or 1), 1),
+            usage=Usage(
+                input=_count(usage, "input_tokens"),
+                output=_count(usage, "output_tokens"),
+                cache_read=_count(usage, "cache_read_input_tokens"),
+                cache_write_5m=_count(usage, "cache_creation_input_tokens"),
+            ),
+            cost_usd=_money(result.get("total_cost_usd"), path, "total_cost_usd"),
+            source="actual",
+        )
+    }
 
 
-def to_entry(result: dict[str, Any], path: Path, *, ended: datetime,
-             agent: str = "claude-code", model: str | None = None) -> Entry:
+def to_entry(
+    result: dict[str, Any],
+    path: Path,
+    *,
+    ended: datetime,
+    agent: str = "claude-code",
+    model: str | None = None,
+) -> Entry:
     sid = result.get("session_id")
     if not isinstance(sid, str) or not sid:
         raise CostlogError("the result has no session_id", path=path)
@@ -120,15 +147,24 @@ def to_entry(result: dict[str, Any], path: Path, *, ended: datetime,
     except OverflowError:  # 1e300 ms, inf
         started = datetime.min
     if not in_range(started):
-        raise CostlogError(f"`duration_ms` {duration!r} would start the run before "
-                           f"{FIRST_YEAR}", path=path)
+        raise CostlogError(
+            f"`duration_ms` {duration!r} would start the run before {FIRST_YEAR}", path=path
+        )
     turns = result.get("num_turns") if isinstance(result.get("num_turns"), int) else 1
     models = _models(result, path, int(turns or 1)) or _fallback_model(result, model, path)
     total = _money(result.get("total_cost_usd"), path, "total_cost_usd")
     if total is None and all(m.cost_usd is not None for m in models.values()):
         total = sum((m.cost_usd or Decimal(0) for m in models.values()), Decimal(0))
-    return Entry(id=f"{agent}/{sid}", agent=agent, started=started, ended=ended,
-                 models=models, cost_usd=total, source="actual", methods={"cost": METHOD})
+    return Entry(
+        id=f"{agent}/{sid}",
+        agent=agent,
+        started=started,
+        ended=ended,
+        models=models,
+        cost_usd=total,
+        source="actual",
+        methods={"cost": METHOD},
+    )
 
 
 def current_branch(root: Path, env: dict[str, str] | None = None) -> str | None:
@@ -139,15 +175,23 @@ def current_branch(root: Path, env: dict[str, str] | None = None) -> str | None:
     environ = os.environ if env is None else env
     if environ.get("GITHUB_HEAD_REF"):
         return environ["GITHUB_HEAD_REF"]
-    done = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=root,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=root, capture_output=True, text=True
+    )
     name = done.stdout.strip()
     return name if done.returncode == 0 and name and name != "HEAD" else None
 
 
-def record(repo: Any, config: Any, path: Path, *, ended: datetime | None = None,
-           model: str | None = None, extra: dict[str, Any] | None = None,
-           render: bool = True) -> Entry:
+def record(
+    repo: Any,
+    config: Any,
+    path: Path,
+    *,
+    ended: datetime | None = None,
+    model: str | None = None,
+    extra: dict[str, Any] | None = None,
+    render: bool = True,
+) -> Entry:
     """Read the result, link the run's commits and work items, write the entry."""
     from costlog.ledger.store import Ledger, now
     from costlog.models import Session
@@ -156,8 +200,13 @@ def record(repo: Any, config: Any, path: Path, *, ended: datetime | None = None,
 
     entry = to_entry(load_result(path), path, ended=ended or now(), model=model)
     entry.branch = current_branch(repo.root)
-    session = Session(agent=entry.agent, session_id=entry.id.split("/", 1)[1],
-                      started=entry.started, ended=entry.ended, branch=entry.branch)
+    session = Session(
+        agent=entry.agent,
+        session_id=entry.id.split("/", 1)[1],
+        started=entry.started,
+        ended=entry.ended,
+        branch=entry.branch,
+    )
     others = Ledger(repo, config.ledger_dir).load_all()
     entry.commits, entry.work_items = attribution.attribute(session, repo, config, others)
     for key, value in (extra or {}).items():

@@ -27,8 +27,9 @@ def parse_task_types(text: str | None) -> dict[str, int]:
     for part in text.split(","):
         match = _TASK_PART.match(part)
         if match is None:
-            raise CostlogError(f"cannot read task type {part.strip()!r}",
-                               hint='write them like "3 code, 1 docs"')
+            raise CostlogError(
+                f"cannot read task type {part.strip()!r}", hint='write them like "3 code, 1 docs"'
+            )
         count = int(match.group(1) or 1)
         name = match.group(2).strip().lower()
         out[name] = out.get(name, 0) + count
@@ -76,14 +77,17 @@ def manual_entry(session: ManualSession, config: Config, root: Path) -> tuple[En
         cost = table.request_cost(model, usage, started.date())
         methods["cost"] = f"tokens entered by hand, priced from table {table.version}"
         if cost is None:
-            warnings.append(f"no price for model {session.model!r}: tokens kept, cost marked "
-                            "unpriced (add it to .costlog/prices.yaml, then `costlog reprice`)")
+            warnings.append(
+                f"no price for model {session.model!r}: tokens kept, cost marked "
+                "unpriced (add it to .costlog/prices.yaml, then `costlog reprice`)"
+            )
     else:
         cost, method = _guide_cost(session, model, config, root)
         methods["cost"] = method
         if cost is None:
-            warnings.append(f"no estimation-guide row matches model {session.model!r}: "
-                            "cost marked unpriced")
+            warnings.append(
+                f"no estimation-guide row matches model {session.model!r}: cost marked unpriced"
+            )
     if session.tasks is None and session.task_types:
         session.tasks = sum(session.task_types.values())
     entry = Entry(
@@ -91,8 +95,11 @@ def manual_entry(session: ManualSession, config: Config, root: Path) -> tuple[En
         agent=session.agent,
         started=started,
         ended=session.ended,
-        models={model: ModelUsage(requests=session.requests, usage=usage, cost_usd=cost,
-                                  source="manual")},
+        models={
+            model: ModelUsage(
+                requests=session.requests, usage=usage, cost_usd=cost, source="manual"
+            )
+        },
         cost_usd=cost,
         source="manual",
         methods=methods,
@@ -105,8 +112,9 @@ def manual_entry(session: ManualSession, config: Config, root: Path) -> tuple[En
     return entry, warnings
 
 
-def _guide_cost(session: ManualSession, model: str, config: Config,
-                root: Path) -> tuple[Decimal | None, str]:
+def _guide_cost(
+    session: ManualSession, model: str, config: Config, root: Path
+) -> tuple[Decimal | None, str]:
     """Price each task at the median of the estimation guide COST_LOG.md shows: measured
     from this ledger where there is enough data, seeded from the config otherwise."""
     types = session.task_types or {"*": session.tasks or 1}
@@ -140,8 +148,9 @@ def merge(old: Entry | None, new: Entry) -> Entry:
     if old is None:
         return new
     new.started = min(old.started, new.started)
-    new.tasks_completed = new.tasks_completed if new.tasks_completed is not None \
-        else old.tasks_completed
+    new.tasks_completed = (
+        new.tasks_completed if new.tasks_completed is not None else old.tasks_completed
+    )
     new.task_types = new.task_types or old.task_types
     new.notes = new.notes or old.notes
     new.work_items = new.work_items or old.work_items
@@ -202,7 +211,10 @@ def summary_line(entry: Entry) -> str:
     if entry.cost_usd is None:
         money = "unpriced"
     else:
-        money = f"${entry.cost_usd:.2f}" if entry.cost_usd >= Decimal("0.01") \
+        money = (
+            f"${entry.cost_usd:.2f}"
+            if entry.cost_usd >= Decimal("0.01")
             else f"${entry.cost_usd:.4f}"
+        )
     day = entry.started.date().isoformat()
     return f"recorded {day} {entry.agent} {short}: {', '.join(bits)}, {money} ({entry.source})"

@@ -44,9 +44,7 @@ class Adapter(Protocol):
         """
         ...
 
-    def find_session(
-        self, roots: Sequence[Path], session_id: str, *, warn: Warn
-    ) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         """The session with this id, or None."""
         ...
 
@@ -104,9 +102,7 @@ def names() -> list[str]:
 def get(name: str) -> Adapter:
     target = _BUILTIN.get(name) or _entry_points().get(name)
     if target is None:
-        raise CostlogError(
-            f"unknown agent {name!r}", hint="known: " + ", ".join(names())
-        )
+        raise CostlogError(f"unknown agent {name!r}", hint="known: " + ", ".join(names()))
     try:
         return _load(target)
     except (ImportError, AttributeError) as exc:
@@ -138,11 +134,15 @@ def check_agent(name: str, *, custom: bool) -> str:
     if name in _entry_points() and plain_name(name):
         return name
     if custom:
-        raise CostlogError(f"{name!r} is not a usable agent name", exit_code=EXIT_USAGE,
-                           hint="up to 40 lower-case letters, digits, - and _, e.g. cursor; "
-                           f"agents with logs: {', '.join(names())}")
-    raise CostlogError(f"unknown agent {name!r}", exit_code=EXIT_USAGE,
-                       hint="known: " + ", ".join(names()))
+        raise CostlogError(
+            f"{name!r} is not a usable agent name",
+            exit_code=EXIT_USAGE,
+            hint="up to 40 lower-case letters, digits, - and _, e.g. cursor; "
+            f"agents with logs: {', '.join(names())}",
+        )
+    raise CostlogError(
+        f"unknown agent {name!r}", exit_code=EXIT_USAGE, hint="known: " + ", ".join(names())
+    )
 
 
 def available() -> Iterator[Adapter]:

@@ -86,8 +86,9 @@ def usage_from_line(match: re.Match[str]) -> Usage:
     write = parse_tokens(match["cw"]) if match["cw"] else 0
     hit = parse_tokens(match["ch"]) if match["ch"] else 0
     uncached = sent - write - hit if sent >= write + hit else sent
-    return Usage(input=uncached, output=parse_tokens(match["recv"]), cache_read=hit,
-                 cache_write_5m=write)
+    return Usage(
+        input=uncached, output=parse_tokens(match["recv"]), cache_read=hit, cache_write_5m=write
+    )
 
 
 def _cost(text: str | None) -> Decimal | None:
@@ -126,8 +127,10 @@ class _HistoryReader:
         if header:
             done = self._finish()
             if not self._start(header.group(1)):
-                self.warn(f"{self.path}:{number}: not a real time in the session header "
-                          f"({header.group(1)}), session undated")
+                self.warn(
+                    f"{self.path}:{number}: not a real time in the session header "
+                    f"({header.group(1)}), session undated"
+                )
             return done
         if self.pending is not None:
             cost = _COST_LINE.match(text)
@@ -143,7 +146,7 @@ class _HistoryReader:
             self.model = model.group(1)
         elif text.startswith(_PROMPT):
             session = self._current()
-            session.first_prompt = session.first_prompt or text[len(_PROMPT):].strip()
+            session.first_prompt = session.first_prompt or text[len(_PROMPT) :].strip()
         elif text.startswith(("> Tokens:", "Tokens:")):
             self._usage(number, text)
 
@@ -177,15 +180,17 @@ class _HistoryReader:
         """Open the session a header starts; False when its time does not exist."""
         # aider writes local time; None for 2026-13-45 99:99:99 or a year outside 1970-2100
         started = parse_log_time(stamp, naive=None)
-        self.session = self._new("aider-" + stamp.replace("-", "").replace(":", "")
-                                 .replace(" ", "T"), started)
+        self.session = self._new(
+            "aider-" + stamp.replace("-", "").replace(":", "").replace(" ", "T"), started
+        )
         return started is not None
 
     def _new(self, base: str, started: datetime | None) -> Session:
         self.seen[base] = self.seen.get(base, 0) + 1
         sid = base if self.seen[base] == 1 else f"{base}-{self.seen[base]}"
-        return Session(agent="aider", session_id=sid, cwd=self.cwd, started=started,
-                       paths=[str(self.path)])
+        return Session(
+            agent="aider", session_id=sid, cwd=self.cwd, started=started, paths=[str(self.path)]
+        )
 
     def _finish(self) -> Session | None:
         self._flush(None)
@@ -205,8 +210,13 @@ def _analytics_request(props: Mapping[str, Any], when: datetime | None) -> Reque
             raise BadUsage(f"cost is not a non-negative number: {cost!r}")
         logged = Decimal(str(cost))
     model = props.get("main_model")
-    return Request(model=model if isinstance(model, str) and model else "unknown",
-                   usage=usage, timestamp=when, source="actual", logged_cost_usd=logged)
+    return Request(
+        model=model if isinstance(model, str) and model else "unknown",
+        usage=usage,
+        timestamp=when,
+        source="actual",
+        logged_cost_usd=logged,
+    )
 
 
 def _analytics_id(when: datetime | None, fallback: str) -> str:
@@ -224,8 +234,12 @@ def read_analytics(path: Path, warn: Warn) -> Iterator[Session]:
         if session is None or event == "launched":
             if session is not None:
                 yield _close(session)
-            session = Session(agent="aider", session_id=_analytics_id(when, path.stem),
-                              started=when, paths=[str(path)])
+            session = Session(
+                agent="aider",
+                session_id=_analytics_id(when, path.stem),
+                started=when,
+                paths=[str(path)],
+            )
         if event != "message_send":
             continue
         props = obj.get("properties")
@@ -290,17 +304,21 @@ class AiderAdapter:
         roots.append(Path.cwd() / HISTORY_NAME)
         return list(dict.fromkeys(roots))
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
         for path in _files(roots, warn):
             for session in read_file(path, warn):
                 if session.requests and covers(session, since):
                     yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
-        return next((s for s in self.scan(roots, warn=warn) if s.session_id == session_id),
-                    None)
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
+        return next((s for s in self.scan(roots, warn=warn) if s.session_id == session_id), None)
 
 
 ADAPTER = AiderAdapter()

@@ -112,8 +112,10 @@ def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any
     with handle:
         for number, line in enumerate(_bounded(handle), start=1):
             if isinstance(line, int):
-                warn(f"{path}:{number}: line of {line:,} characters is too long to hold "
-                     "usage, skipped")
+                warn(
+                    f"{path}:{number}: line of {line:,} characters is too long to hold "
+                    "usage, skipped"
+                )
                 continue
             text = line.strip()
             if not text:
@@ -222,11 +224,15 @@ def anthropic_cache_writes(u: Mapping[str, Any]) -> tuple[int, int]:
     """(5-minute, 1-hour) cache writes: the 1h split is taken out of the total."""
     one_hour = count(u, "cache_creation", "ephemeral_1h_input_tokens")
     five_min = count(u, "cache_creation", "ephemeral_5m_input_tokens")
-    total = count(u, "cache_creation_input_tokens") if "cache_creation_input_tokens" in u \
+    total = (
+        count(u, "cache_creation_input_tokens")
+        if "cache_creation_input_tokens" in u
         else five_min + one_hour
+    )
     if one_hour > total:
-        raise BadUsage(f"ephemeral_1h_input_tokens ({one_hour}) exceed "
-                       f"cache_creation_input_tokens ({total})")
+        raise BadUsage(
+            f"ephemeral_1h_input_tokens ({one_hour}) exceed cache_creation_input_tokens ({total})"
+        )
     return total - one_hour, one_hour
 
 
@@ -251,8 +257,11 @@ def usage_kind(u: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
         return "openai"
     if "input_tokens" in u or "output_tokens" in u:
         details = u.get("output_tokens_details")
-        if ("input_tokens_details" in u or body.get("object") == "response"
-                or (isinstance(details, Mapping) and "reasoning_tokens" in details)):
+        if (
+            "input_tokens_details" in u
+            or body.get("object") == "response"
+            or (isinstance(details, Mapping) and "reasoning_tokens" in details)
+        ):
             return "responses"
         return "anthropic"
     return None
@@ -303,8 +312,9 @@ def _session_key(obj: Mapping[str, Any], stem: str) -> str:
     return stem
 
 
-def _timestamp(state: _FileState, number: int, obj: Mapping[str, Any],
-               body: Mapping[str, Any]) -> datetime | None:
+def _timestamp(
+    state: _FileState, number: int, obj: Mapping[str, Any], body: Mapping[str, Any]
+) -> datetime | None:
     """The first usable time under the usual keys; a line whose times are all unusable is
     warned about (and counts, without a time)."""
     present = False
@@ -380,14 +390,17 @@ def _read_line(state: _FileState, number: int, obj: dict[str, Any]) -> None:
         _bare_anthropic(state, session, number, usage)
         return
     state.bare_start = None
-    request = Request(model=_model(obj, body), usage=NORMALISERS[shape](usage),
-                      timestamp=_timestamp(state, number, obj, body), speed=_speed(body, usage),
-                      request_id=_request_id(body))
+    request = Request(
+        model=_model(obj, body),
+        usage=NORMALISERS[shape](usage),
+        timestamp=_timestamp(state, number, obj, body),
+        speed=_speed(body, usage),
+        request_id=_request_id(body),
+    )
     state.put(session, request.request_id or f"line:{number}", request)
 
 
-def _bare_anthropic(state: _FileState, session: str, number: int,
-                    usage: Mapping[str, Any]) -> None:
+def _bare_anthropic(state: _FileState, session: str, number: int, usage: Mapping[str, Any]) -> None:
     """A bare Anthropic usage line: a start-shaped one may be followed by its delta.
 
     Only the full `Usage` object (message_start, whole responses) carries `service_tier`
@@ -402,18 +415,24 @@ def _bare_anthropic(state: _FileState, session: str, number: int,
         state.bare_start = None
         return
     key = f"line:{number}"
-    state.put(session, key, Request(model="unknown", usage=anthropic_usage(usage),
-                                    speed=_speed(usage, usage)))
+    state.put(
+        session,
+        key,
+        Request(model="unknown", usage=anthropic_usage(usage), speed=_speed(usage, usage)),
+    )
     state.bare_start = (session, key) if full else None
 
 
 def _message_start(state: _FileState, session: str, number: int, obj: dict[str, Any]) -> None:
     message: dict[str, Any] = obj["message"]
     usage = _mapping(message.get("usage"))
-    request = Request(model=_model(obj, message), usage=anthropic_usage(usage),
-                      timestamp=_timestamp(state, number, obj, message),
-                      speed=_speed(message, usage),
-                      request_id=_request_id(message))
+    request = Request(
+        model=_model(obj, message),
+        usage=anthropic_usage(usage),
+        timestamp=_timestamp(state, number, obj, message),
+        speed=_speed(message, usage),
+        request_id=_request_id(message),
+    )
     key = request.request_id or f"line:{number}"
     _close_stream(state)
     state.put(session, key, request)
@@ -426,8 +445,10 @@ def _close_stream(state: _FileState) -> None:
         if state.spoiled:  # its delta was corrupt (already warned): a placeholder output
             state.requests.get(state.open_message[0], {}).pop(state.open_message[1], None)
         else:
-            state.warn(f"{state.path}:{state.open_message[2]}: message_start without "
-                       "message_delta: output_tokens is only the placeholder")
+            state.warn(
+                f"{state.path}:{state.open_message[2]}: message_start without "
+                "message_delta: output_tokens is only the placeholder"
+            )
         state.open_message = None
         state.spoiled = False
 
@@ -471,8 +492,13 @@ def _merge_delta(start: Usage, delta: Mapping[str, Any]) -> Usage:
 
 def _sessions(state: _FileState) -> Iterator[Session]:
     for key, requests in state.requests.items():
-        session = Session(agent="api", session_id=key, requests=list(requests.values()),
-                          cwd=state.cwds.get(key), paths=[str(state.path)])
+        session = Session(
+            agent="api",
+            session_id=key,
+            requests=list(requests.values()),
+            cwd=state.cwds.get(key),
+            paths=[str(state.path)],
+        )
         span(session)
         yield session
 
@@ -494,8 +520,9 @@ def _files(roots: Sequence[Path], warn: Warn) -> Iterator[Path]:
     device) is left out with a warning."""
     for root in roots:
         if root.is_dir():
-            yield from sorted(p for p in root.rglob("*.jsonl")
-                              if not p.is_dir() and check_log(p, warn))
+            yield from sorted(
+                p for p in root.rglob("*.jsonl") if not p.is_dir() and check_log(p, warn)
+            )
         elif root.is_file():
             yield root
         elif root.exists():
@@ -509,17 +536,21 @@ class ApiJsonlAdapter:
         """None: these files live wherever the user's own tool writes them (--path)."""
         return []
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
         for path in _files(roots, warn):
             for session in read_file(path, warn):
                 if covers(session, since):
                     yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
-        return next((s for s in self.scan(roots, warn=warn) if s.session_id == session_id),
-                    None)
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
+        return next((s for s in self.scan(roots, warn=warn) if s.session_id == session_id), None)
 
 
 ADAPTER = ApiJsonlAdapter()

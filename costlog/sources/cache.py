@@ -85,8 +85,9 @@ class FileCache:
     and named after the Python version that wrote it); unreadable means empty.
     """
 
-    def __init__(self, name: str, version: int, *, env: Mapping[str, str] | None = None,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self, name: str, version: int, *, env: Mapping[str, str] | None = None, enabled: bool = True
+    ) -> None:
         self.enabled = enabled
         py = f"{sys.version_info[0]}{sys.version_info[1]}"
         self.path = cache_dir(env) / f"{name}.v{version}.py{py}.marshal"
@@ -111,8 +112,11 @@ class FileCache:
         if row is None or len(row) != 6:
             return "miss", None
         cached = Cached(*row)
-        if cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns and \
-                cached.inode == st.st_ino:
+        if (
+            cached.size == st.st_size
+            and cached.mtime_ns == st.st_mtime_ns
+            and cached.inode == st.st_ino
+        ):
             return "hit", cached
         if cached.inode == st.st_ino and st.st_size > cached.size >= cached.offset:
             return "grown", cached

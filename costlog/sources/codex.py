@@ -77,8 +77,13 @@ MAX_TOTAL_TOKENS = 10**12
 HEAD_LINES = 20
 #: bump when the cached per-file state changes shape or meaning
 SCHEMA = 1
-_FIELDS = ("input_tokens", "cached_input_tokens", "cache_write_input_tokens", "output_tokens",
-           "reasoning_output_tokens")
+_FIELDS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_input_tokens",
+    "output_tokens",
+    "reasoning_output_tokens",
+)
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PATCH_PATH = re.compile(r"^\*\*\* (?:(?:Add|Update|Delete) File|Move to): (.+?)\s*$", re.M)
 _GIT_COMMIT = re.compile(r"\bgit\b[^;&|\n]*\bcommit\b")
@@ -221,28 +226,61 @@ class FileData:
         """The cacheable part: counts, ids, models, times, cwd, branch (no prompt or output)."""
         h = self.head
         return {
-            "head": [h.session_id, h.cwd, _iso(h.started), h.branch, h.forked_from,
-                     h.parent_thread, h.model],
-            "calls": [[list(key), r.model, [r.usage.input, r.usage.output, r.usage.cache_read,
-                                            r.usage.cache_write_5m, r.usage.reasoning],
-                       _iso(r.timestamp)] for key, r in self.calls],
-            "ended": _iso(self.ended), "assumed": self.assumed_model, "rollout": self.rollout,
-            "foreign": self.foreign, "lines": self.lines, "warnings": list(self.warnings),
-            "resume": [self.model, self.cwd,
-                       None if self.prev_total is None else [self.prev_total[k] for k in _FIELDS]],
+            "head": [
+                h.session_id,
+                h.cwd,
+                _iso(h.started),
+                h.branch,
+                h.forked_from,
+                h.parent_thread,
+                h.model,
+            ],
+            "calls": [
+                [
+                    list(key),
+                    r.model,
+                    [
+                        r.usage.input,
+                        r.usage.output,
+                        r.usage.cache_read,
+                        r.usage.cache_write_5m,
+                        r.usage.reasoning,
+                    ],
+                    _iso(r.timestamp),
+                ]
+                for key, r in self.calls
+            ],
+            "ended": _iso(self.ended),
+            "assumed": self.assumed_model,
+            "rollout": self.rollout,
+            "foreign": self.foreign,
+            "lines": self.lines,
+            "warnings": list(self.warnings),
+            "resume": [
+                self.model,
+                self.cwd,
+                None if self.prev_total is None else [self.prev_total[k] for k in _FIELDS],
+            ],
         }
 
     @classmethod
     def from_json(cls, path: Path, state: Mapping[str, Any]) -> FileData:
         sid, cwd, started, branch, forked, parent, model = state["head"]
         head = Head(path, sid, cwd, parse_time(started), branch, forked, parent, model)
-        data = cls(head=head, ended=parse_time(state["ended"]), assumed_model=state["assumed"],
-                   rollout=state["rollout"], foreign=state["foreign"], lines=state["lines"],
-                   warnings=list(state["warnings"]))
+        data = cls(
+            head=head,
+            ended=parse_time(state["ended"]),
+            assumed_model=state["assumed"],
+            rollout=state["rollout"],
+            foreign=state["foreign"],
+            lines=state["lines"],
+            warnings=list(state["warnings"]),
+        )
         for key, name, (i, o, cr, cw, rs), when in state["calls"]:
             usage = Usage(input=i, output=o, cache_read=cr, cache_write_5m=cw, reasoning=rs)
-            data.calls.append((_freeze(key), Request(model=name, usage=usage,
-                                                     timestamp=parse_time(when))))
+            data.calls.append(
+                (_freeze(key), Request(model=name, usage=usage, timestamp=parse_time(when)))
+            )
         data.model, data.cwd, total = state["resume"]
         data.prev_total = None if total is None else dict(zip(_FIELDS, total, strict=True))
         return data
@@ -372,8 +410,9 @@ class _Reader:
             self.data.ended = when
         self._record(kind, payload, when, number)
 
-    def _record(self, kind: str, payload: dict[str, Any], when: datetime | None,
-                number: int) -> None:
+    def _record(
+        self, kind: str, payload: dict[str, Any], when: datetime | None, number: int
+    ) -> None:
         # session_meta was read by read_head; later ones are a fork's replayed parent header
         if kind == "turn_context":
             self._turn_context(payload)
@@ -423,8 +462,7 @@ class _Reader:
             return
         key = _event_key(total, last, when)
         model = info.get("model") if isinstance(info.get("model"), str) else None
-        request = Request(model=model or self._model(), usage=self._usage(step),
-                          timestamp=when)
+        request = Request(model=model or self._model(), usage=self._usage(step), timestamp=when)
         self.data.calls.append((key, request))
 
     @staticmethod
@@ -464,9 +502,13 @@ class _Reader:
             cached = min(cached, n["input_tokens"])
             written = min(written, n["input_tokens"] - cached)
         output = n["output_tokens"]
-        return Usage(input=n["input_tokens"] - cached - written, output=output,
-                     cache_read=cached, cache_write_5m=written,
-                     reasoning=min(n["reasoning_output_tokens"], output))
+        return Usage(
+            input=n["input_tokens"] - cached - written,
+            output=output,
+            cache_read=cached,
+            cache_write_5m=written,
+            reasoning=min(n["reasoning_output_tokens"], output),
+        )
 
     def _model(self) -> str:
         model = self.data.model or self.data.head.model
@@ -533,8 +575,11 @@ class _Reader:
         command = payload.get("command")
         text = " ".join(str(c) for c in command) if isinstance(command, list) else command
         if isinstance(text, str) and is_git_commit(text):
-            output = (payload.get("aggregated_output") or payload.get("stdout")
-                      or payload.get("formatted_output"))
+            output = (
+                payload.get("aggregated_output")
+                or payload.get("stdout")
+                or payload.get("formatted_output")
+            )
             for ref in commit_refs(_output_text(output)):
                 self.data.refs.append((("ref", call_id, ref), ref))
 
@@ -560,8 +605,9 @@ class _Reader:
             self.data.prompts.append((("prompt", digest(text)), text[:PROMPT_CHARS]))
 
 
-def _event_key(total: dict[str, int] | None, last: dict[str, int] | None,
-               when: datetime | None) -> Key:
+def _event_key(
+    total: dict[str, int] | None, last: dict[str, int] | None, when: datetime | None
+) -> Key:
     def frozen(n: dict[str, int] | None) -> Key | None:
         return tuple(n[k] for k in _FIELDS) if n is not None else None
 
@@ -624,20 +670,27 @@ def _build(files: Sequence[FileData]) -> list[Session]:
 
 def _new_session(data: FileData) -> Session:
     head = data.head
-    return Session(agent=AGENT, session_id=head.session_id, cwd=head.cwd, started=head.started,
-                   branch=head.branch)
+    return Session(
+        agent=AGENT,
+        session_id=head.session_id,
+        cwd=head.cwd,
+        started=head.started,
+        branch=head.branch,
+    )
 
 
-def _owned(facts: Iterable[tuple[Key, Any]], sid: str, owners: Mapping[Key, str],
-           seen: set[Key]) -> Iterator[Any]:
+def _owned(
+    facts: Iterable[tuple[Key, Any]], sid: str, owners: Mapping[Key, str], seen: set[Key]
+) -> Iterator[Any]:
     for key, value in facts:
         if owners.get(key) == sid and key not in seen:
             seen.add(key)
             yield value
 
 
-def _merge_file(session: Session, data: FileData, owners: Mapping[Key, str],
-                seen: set[Key]) -> None:
+def _merge_file(
+    session: Session, data: FileData, owners: Mapping[Key, str], seen: set[Key]
+) -> None:
     sid = session.session_id
     session.paths.append(str(data.head.path))
     session.requests.extend(_owned(data.calls, sid, owners, seen))
@@ -698,8 +751,11 @@ def rollout_files(roots: Sequence[Path], warn: Warn | None = None) -> list[Path]
                 if not check_log(path, skip):
                     continue
                 rel = path.relative_to(base)
-                key: object = (base.parent.resolve(), rel) if base.name in (
-                    "sessions", "archived_sessions") else path.resolve()
+                key: object = (
+                    (base.parent.resolve(), rel)
+                    if base.name in ("sessions", "archived_sessions")
+                    else path.resolve()
+                )
                 found.setdefault(key, path)
     return list(found.values())
 
@@ -794,12 +850,19 @@ class _Files:
             self.cache.put(str(head.path), st, offset, tail, state)
         return data
 
-    def _read_from(self, fh: BinaryIO, head: Head, st: Any, collect: bool
-                   ) -> tuple[FileData, int, dict[str, Any]]:
-        status, cached = (self.cache.lookup(str(head.path), st)
-                          if self.cache is not None and not collect else ("miss", None))
-        if status in ("hit", "grown") and cached is not None and \
-                tail_hash(fh, cached.offset) == cached.tail:
+    def _read_from(
+        self, fh: BinaryIO, head: Head, st: Any, collect: bool
+    ) -> tuple[FileData, int, dict[str, Any]]:
+        status, cached = (
+            self.cache.lookup(str(head.path), st)
+            if self.cache is not None and not collect
+            else ("miss", None)
+        )
+        if (
+            status in ("hit", "grown")
+            and cached is not None
+            and tail_hash(fh, cached.offset) == cached.tail
+        ):
             data = FileData.from_json(head.path, cached.state)
             for message in data.warnings:
                 self.warn(message)
@@ -818,9 +881,11 @@ def _read(files: Sequence[FileData]) -> list[Session]:
     sessions = _build([data for data in files if data.rollout])
     for session in sessions:
         session.started = session.started or min(
-            (r.timestamp for r in session.requests if r.timestamp), default=None)
-    return sorted(sessions, key=lambda s: (s.started or datetime.min.replace(tzinfo=UTC),
-                                           s.session_id))
+            (r.timestamp for r in session.requests if r.timestamp), default=None
+        )
+    return sorted(
+        sessions, key=lambda s: (s.started or datetime.min.replace(tzinfo=UTC), s.session_id)
+    )
 
 
 def _named(roots: Sequence[Path], warn: Warn) -> tuple[list[Path], list[Path]]:
@@ -832,8 +897,9 @@ def _named(roots: Sequence[Path], warn: Warn) -> tuple[list[Path], list[Path]]:
     return named, context
 
 
-def _sessions(files: _Files, heads: Sequence[Head], wanted: set[Path], fresh: set[Path]
-              ) -> Iterator[Session]:
+def _sessions(
+    files: _Files, heads: Sequence[Head], wanted: set[Path], fresh: set[Path]
+) -> Iterator[Session]:
     """Sessions holding a wanted file, read one family of related files at a time. A family
     with a `fresh` file is read in full, with the attribution facts, bypassing the cache."""
     for family in families(heads):
@@ -853,9 +919,15 @@ class CodexAdapter:
         base = Path(env["CODEX_HOME"]).expanduser() if env.get("CODEX_HOME") else home / ".codex"
         return [base / "sessions", base / "archived_sessions"]
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn,
-             use_cache: bool = True) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+        use_cache: bool = True,
+    ) -> Iterator[Session]:
         """Every session under `roots`. Files given as roots are read afresh, with the
         attribution fields; directories go through the incremental cache (no attribution
         fields) unless `use_cache` is False."""
@@ -863,15 +935,17 @@ class CodexAdapter:
         named, context = _named(roots, warn)
         heads = [files.head(p) for p in [*named, *context]]
         given = set(named)
-        wanted = {h.path for h in heads
-                  if h.path in given and cwd_inside(h.cwd, project) and _recent(h, since)}
+        wanted = {
+            h.path
+            for h in heads
+            if h.path in given and cwd_inside(h.cwd, project) and _recent(h, since)
+        }
         fresh = {p for p in named if p in roots} if use_cache else given
         for session in _sessions(files, heads, wanted, fresh):
             if in_scope(session, project, since):
                 yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         """The session read afresh with its attribution fields (a sub-agent's id finds the
         parent session it was rolled into)."""
         files = _Files(warn, use_cache=True)

@@ -108,8 +108,7 @@ class ChatFile:
     def started(self) -> datetime | None:
         start = parse_log_time(self.meta.get("startTime"))
         if start is None:
-            start = min((m.timestamp for m in self.messages.values() if m.timestamp),
-                        default=None)
+            start = min((m.timestamp for m in self.messages.values() if m.timestamp), default=None)
         return start
 
     @property
@@ -171,8 +170,12 @@ class _Reader:
                 self.chat.meta[name] = value
 
     def _message(self, record: Mapping[str, Any], where: str) -> None:
-        message = Message(id=record["id"], kind=str(record.get("type") or ""), where=where,
-                          timestamp=log_time(record.get("timestamp"), where, self.warn))
+        message = Message(
+            id=record["id"],
+            kind=str(record.get("type") or ""),
+            where=where,
+            timestamp=log_time(record.get("timestamp"), where, self.warn),
+        )
         self._touch(message.timestamp)
         if message.kind == "gemini":
             model = record.get("model")
@@ -254,8 +257,12 @@ def message_usage(tokens: object, where: str, warn: Warn) -> Usage | None:
     if cached > counts["input"]:
         warn(f"{where}: tokens.cached exceeds tokens.input, clamped")
         cached = counts["input"]
-    usage = Usage(input=counts["input"] - cached + counts["tool"], cache_read=cached,
-                  output=counts["output"] + counts["thoughts"], reasoning=counts["thoughts"])
+    usage = Usage(
+        input=counts["input"] - cached + counts["tool"],
+        cache_read=cached,
+        output=counts["output"] + counts["thoughts"],
+        reasoning=counts["thoughts"],
+    )
     return usage if usage.total else None
 
 
@@ -318,8 +325,7 @@ def _tmp_dirs(root: Path) -> list[Path]:
     return [root]
 
 
-def chat_files(roots: Sequence[Path], warn: Warn | None = None
-               ) -> Iterator[tuple[Path, Path]]:
+def chat_files(roots: Sequence[Path], warn: Warn | None = None) -> Iterator[tuple[Path, Path]]:
     """(chat file, its project directory) under `roots` (a data dir, a project dir, a file).
     One named like a chat file that is not a regular file (a FIFO, a link to a device) is
     left out, with a warning through `warn`."""
@@ -352,8 +358,7 @@ def _chat_files_of(root: Path, warn: Warn) -> Iterator[tuple[Path, Path]]:
         chat_dirs = [d for tmp in _tmp_dirs(root) for d in sorted(tmp.glob("*/chats"))]
     for chats in chat_dirs:
         for path in sorted(chats.rglob("*.json*")):
-            if path.suffix in (".json", ".jsonl") and not path.is_dir() and \
-                    check_log(path, warn):
+            if path.suffix in (".json", ".jsonl") and not path.is_dir() and check_log(path, warn):
                 yield path, chats.parent
 
 
@@ -410,8 +415,14 @@ def _fill(session: Session, messages: Iterable[Message], warn: Warn) -> None:
         model = message.model
         if model is None:
             warn(f"{message.where}: message names no model, recorded as {UNKNOWN_MODEL!r}")
-        session.requests.append(Request(model=model or UNKNOWN_MODEL, usage=usage,
-                                        timestamp=message.timestamp, request_id=message.id))
+        session.requests.append(
+            Request(
+                model=model or UNKNOWN_MODEL,
+                usage=usage,
+                timestamp=message.timestamp,
+                request_id=message.id,
+            )
+        )
     session.requests.sort(key=lambda r: r.timestamp or _MIN)
 
 
@@ -423,8 +434,9 @@ def _roll_up(sessions: dict[str, Session], chats: Sequence[ChatFile]) -> list[Se
             continue
         for request in child.requests:
             request.subagent = True
-        parent.requests = sorted([*parent.requests, *child.requests],
-                                 key=lambda r: r.timestamp or _MIN)
+        parent.requests = sorted(
+            [*parent.requests, *child.requests], key=lambda r: r.timestamp or _MIN
+        )
         parent.subagents += 1 + child.subagents
         parent.paths.extend(child.paths)
         parent.edited_files |= child.edited_files
@@ -447,8 +459,9 @@ def _recent(path: Path, since: datetime | None) -> bool:
         return False
 
 
-def _read(roots: Sequence[Path], project: Path | None, since: datetime | None,
-          warn: Warn) -> list[Session]:
+def _read(
+    roots: Sequence[Path], project: Path | None, since: datetime | None, warn: Warn
+) -> list[Session]:
     found = list(chat_files(roots, warn))
     projects = Projects({d.parent for _p, d in found}, project)
     chats = []
@@ -489,14 +502,19 @@ class GeminiAdapter:
         base = Path(env["GEMINI_CLI_HOME"]).expanduser() if env.get("GEMINI_CLI_HOME") else home
         return [base / ".gemini" / "tmp"]
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
         for session in _read(roots, project, since, warn):
             if in_scope(session, project, since):
                 yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         named = _named(chat_files(roots), session_id)
         held: list[str] = []
         sessions = _read(named, None, None, held.append) if named else []

@@ -60,24 +60,35 @@ DB_NAME = "logs.db"
 
 #: table -> its conversation column
 _TABLES = {"turns": "thread_id", "responses": "conversation_id"}
-_WANTED = ("id", "model", "resolved_model", "datetime_utc", "input_tokens",
-           "output_tokens", "token_details")
+_WANTED = (
+    "id",
+    "model",
+    "resolved_model",
+    "datetime_utc",
+    "input_tokens",
+    "output_tokens",
+    "token_details",
+)
 
 
 def usage_from_row(input_tokens: Any, output_tokens: Any, details: Mapping[str, Any]) -> Usage:
     """One row's counts, split by the provider keys left in token_details."""
     raw = {"input_tokens": input_tokens, "output_tokens": output_tokens}
     prompt = count(raw, "input_tokens")
-    cached = (count(details, "prompt_tokens_details", "cached_tokens")
-              or count(details, "input_tokens_details", "cached_tokens")
-              or count(details, "cachedContentTokenCount"))
+    cached = (
+        count(details, "prompt_tokens_details", "cached_tokens")
+        or count(details, "input_tokens_details", "cached_tokens")
+        or count(details, "cachedContentTokenCount")
+    )
     usage = Usage(
         input=check_cached(prompt, cached, "input_tokens"),
         output=count(raw, "output_tokens"),
         cache_read=cached + count(details, "cache_read_input_tokens"),
-        reasoning=(count(details, "completion_tokens_details", "reasoning_tokens")
-                   or count(details, "output_tokens_details", "reasoning_tokens")
-                   or count(details, "thoughtsTokenCount")),
+        reasoning=(
+            count(details, "completion_tokens_details", "reasoning_tokens")
+            or count(details, "output_tokens_details", "reasoning_tokens")
+            or count(details, "thoughtsTokenCount")
+        ),
     )
     usage.cache_write_5m, usage.cache_write_1h = anthropic_cache_writes(details)
     return usage
@@ -119,8 +130,9 @@ class _DbReader:
             span(session)
         return list(self.sessions.values())
 
-    def _table(self, connection: sqlite3.Connection, table: str, key: str,
-               conversation: str | None) -> None:
+    def _table(
+        self, connection: sqlite3.Connection, table: str, key: str, conversation: str | None
+    ) -> None:
         have = columns(connection, table)
         if "id" not in have:
             return
@@ -143,14 +155,21 @@ class _DbReader:
             return
         where = f"{self.path}:{table}:{row_id}"
         try:
-            usage = usage_from_row(row["input_tokens"], row["output_tokens"],
-                                   _details(row["token_details"], where, self.warn))
+            usage = usage_from_row(
+                row["input_tokens"],
+                row["output_tokens"],
+                _details(row["token_details"], where, self.warn),
+            )
         except BadUsage as exc:
             self.warn(f"{where}: {exc}")
             return
         model = row["resolved_model"] or row["model"] or "unknown"
-        request = Request(model=str(model), usage=usage, request_id=row_id,
-                          timestamp=log_time(row["datetime_utc"], where, self.warn))
+        request = Request(
+            model=str(model),
+            usage=usage,
+            request_id=row_id,
+            timestamp=log_time(row["datetime_utc"], where, self.warn),
+        )
         self._session(str(conversation) if conversation else row_id).requests.append(request)
 
     def _session(self, session_id: str) -> Session:
@@ -177,20 +196,26 @@ class LlmAdapter:
         """`$LLM_USER_PATH/logs.db`, else click's Linux and macOS app dirs."""
         if env.get("LLM_USER_PATH"):
             return [Path(env["LLM_USER_PATH"]).expanduser() / DB_NAME]
-        config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") \
-            else home / ".config"
-        return [config / APP_DIR / DB_NAME,
-                home / "Library" / "Application Support" / APP_DIR / DB_NAME]
+        config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
+        return [
+            config / APP_DIR / DB_NAME,
+            home / "Library" / "Application Support" / APP_DIR / DB_NAME,
+        ]
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
         for path in _databases(roots, warn):
             for session in _DbReader(path, warn).read():
                 if covers(session, since):
                     yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         for path in _databases(roots, warn):
             for session in _DbReader(path, warn).read(session_id):
                 if session.session_id == session_id:

@@ -62,9 +62,12 @@ DB_GLOB = "opencode*.db"
 
 def opencode_usage(tokens: Mapping[str, Any]) -> Usage:
     """A message's or step's `tokens` object in costlog's semantics."""
-    usage = Usage(input=count(tokens, "input"), cache_read=count(tokens, "cache", "read"),
-                  cache_write_5m=count(tokens, "cache", "write"),
-                  reasoning=count(tokens, "reasoning"))
+    usage = Usage(
+        input=count(tokens, "input"),
+        cache_read=count(tokens, "cache", "read"),
+        cache_write_5m=count(tokens, "cache", "write"),
+        reasoning=count(tokens, "reasoning"),
+    )
     output = count(tokens, "output")
     usage.output = output + usage.reasoning
     if tokens.get("total") is not None:
@@ -165,8 +168,9 @@ def _db_messages(db: sqlite3.Connection, path: Path, store: _Store) -> None:
         return
     for row in db.execute("SELECT id, session_id, data FROM message ORDER BY session_id, id"):
         where = f"{path}:message:{row['id']}"
-        store.message(row["id"], row["session_id"], _loads(row["data"], where, store.warn),
-                      where, str(path))
+        store.message(
+            row["id"], row["session_id"], _loads(row["data"], where, store.warn), where, str(path)
+        )
 
 
 def _db_parts(db: sqlite3.Connection, path: Path, store: _Store) -> None:
@@ -174,8 +178,7 @@ def _db_parts(db: sqlite3.Connection, path: Path, store: _Store) -> None:
     for row in db.execute(sql):
         if row["message_id"] in store.messages:
             where = f"{path}:part:{row['id']}"
-            store.step(row["message_id"], row["id"], _loads(row["data"], where, store.warn),
-                       where)
+            store.step(row["message_id"], row["id"], _loads(row["data"], where, store.warn), where)
 
 
 # -- legacy JSON storage --------------------------------------------------------------
@@ -215,8 +218,9 @@ def _text(file: Path, store: _Store) -> str | None:
 # -- assembling sessions --------------------------------------------------------------
 
 
-def _request(message: _Message, rid: str, data: Mapping[str, Any], where: str,
-             warn: Warn) -> Request | None:
+def _request(
+    message: _Message, rid: str, data: Mapping[str, Any], where: str, warn: Warn
+) -> Request | None:
     tokens = data.get("tokens")
     try:
         if not isinstance(tokens, Mapping):
@@ -229,15 +233,18 @@ def _request(message: _Message, rid: str, data: Mapping[str, Any], where: str,
     if usage.total == 0 and cost is None:
         return None
     model = message.data.get("modelID")
-    return Request(model=model if isinstance(model, str) and model else "unknown",
-                   usage=usage, request_id=rid, logged_cost_usd=cost,
-                   timestamp=_message_time(message, warn))
+    return Request(
+        model=model if isinstance(model, str) and model else "unknown",
+        usage=usage,
+        request_id=rid,
+        logged_cost_usd=cost,
+        timestamp=_message_time(message, warn),
+    )
 
 
 def _message_time(message: _Message, warn: Warn) -> datetime | None:
     time = message.data.get("time")
-    return log_time(time.get("created"), message.where, warn) \
-        if isinstance(time, Mapping) else None
+    return log_time(time.get("created"), message.where, warn) if isinstance(time, Mapping) else None
 
 
 def _requests(message: _Message, warn: Warn) -> list[Request]:
@@ -266,8 +273,9 @@ def _sessions(store: _Store) -> list[Session]:
         root = _root(store, message.session_id)
         session = sessions.get(root)
         if session is None:
-            session = sessions[root] = Session(agent="opencode", session_id=root,
-                                               cwd=store.directories.get(root))
+            session = sessions[root] = Session(
+                agent="opencode", session_id=root, cwd=store.directories.get(root)
+            )
         requests = _requests(message, store.warn)
         if root != message.session_id:
             children.setdefault(root, set()).add(message.session_id)
@@ -314,19 +322,23 @@ class OpenCodeAdapter:
         """`$OPENCODE_DATA_DIR`, else `${XDG_DATA_HOME:-~/.local/share}/opencode`."""
         if env.get("OPENCODE_DATA_DIR"):
             return [Path(env["OPENCODE_DATA_DIR"]).expanduser()]
-        data = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") \
-            else home / ".local" / "share"
+        data = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local" / "share"
         return [data / "opencode"]
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
         for store in _stores(roots, warn):
             for session in _sessions(store):
                 if covers(session, since):
                     yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         for store in _stores(roots, warn):
             for session in _sessions(store):
                 if session.session_id == session_id:

@@ -105,8 +105,9 @@ class RunLog:
 class _LogReader:
     """Reads run.log line by line, keeping only times, markers, model names and paths."""
 
-    def __init__(self, settings: RunDir, path: Path | None = None,
-                 warn: Warn | None = None) -> None:
+    def __init__(
+        self, settings: RunDir, path: Path | None = None, warn: Warn | None = None
+    ) -> None:
         self.log = RunLog()
         self.wo = re.compile(settings.work_order_id)
         self.current: Iteration | None = None
@@ -116,8 +117,7 @@ class _LogReader:
     def line(self, text: str) -> None:
         self.number += 1
         stamp = _STAMP.search(text)
-        when = log_time(stamp.group(0), f"{self.path}:{self.number}", self.warn) \
-            if stamp else None
+        when = log_time(stamp.group(0), f"{self.path}:{self.number}", self.warn) if stamp else None
         if when is not None:
             self.log.started = min(self.log.started or when, when)
             self.log.ended = max(self.log.ended or when, when)
@@ -177,8 +177,10 @@ def _number(path: Path) -> int | None:
 
 
 def _add_files(log: RunLog, run: Path, settings: RunDir) -> None:
-    for role, pattern in (("builder", settings.builder_results),
-                          ("reviewer", settings.reviewer_dirs)):
+    for role, pattern in (
+        ("builder", settings.builder_results),
+        ("reviewer", settings.reviewer_dirs),
+    ):
         for path in sorted(run.glob(pattern)):
             number = _number(path)
             if number is None or (role == "reviewer" and not path.is_dir()):
@@ -209,9 +211,12 @@ def usage_from(data: Mapping[str, Any]) -> Usage | None:
     if "cached_input_tokens" in raw:  # Codex's shape: input includes the cached part
         total = api_jsonl.count(raw, "input_tokens")
         cached = api_jsonl.count(raw, "cached_input_tokens")
-        return Usage(input=api_jsonl.check_cached(total, cached, "input_tokens"),
-                     cache_read=cached, output=api_jsonl.count(raw, "output_tokens"),
-                     reasoning=api_jsonl.count(raw, "reasoning_output_tokens"))
+        return Usage(
+            input=api_jsonl.check_cached(total, cached, "input_tokens"),
+            cache_read=cached,
+            output=api_jsonl.count(raw, "output_tokens"),
+            reasoning=api_jsonl.count(raw, "reasoning_output_tokens"),
+        )
     kind = api_jsonl.usage_kind(raw, data)
     return None if kind is None else api_jsonl.NORMALISERS[kind](raw)
 
@@ -245,13 +250,14 @@ def builder_estimate(run: Run, number: int, result: Mapping[str, Any]) -> tuple[
     s = run.settings
     feedback = s.test_output_tokens + s.reviewer_feedback_tokens
     repeats = max(number - 1, 0)
-    tokens_in = run.wo_tokens + s.constitution_tokens + s.builder_system_tokens \
-        + repeats * feedback
+    tokens_in = run.wo_tokens + s.constitution_tokens + s.builder_system_tokens + repeats * feedback
     written = _text_tokens(result.get("summary")) + _text_tokens(result.get("changes"))
     tokens_out = _scale(written, s.output_multiplier)
-    method = (f"input: WO {run.wo_tokens} + constitution {s.constitution_tokens} + system "
-              f"{s.builder_system_tokens} + {repeats} x feedback {feedback} = {tokens_in}; "
-              f"output: (summary+changes {written}) x {s.output_multiplier} = {tokens_out}")
+    method = (
+        f"input: WO {run.wo_tokens} + constitution {s.constitution_tokens} + system "
+        f"{s.builder_system_tokens} + {repeats} x feedback {feedback} = {tokens_in}; "
+        f"output: (summary+changes {written}) x {s.output_multiplier} = {tokens_out}"
+    )
     return Usage(input=tokens_in, output=tokens_out), method
 
 
@@ -261,9 +267,11 @@ def reviewer_estimate(run: Run, number: int, review: Mapping[str, Any]) -> tuple
     tokens_in = run.wo_tokens + diff + s.constitution_tokens + s.reviewer_system_tokens
     written = _text_tokens({k: v for k, v in review.items() if k not in _TEXT_SKIP})
     tokens_out = _scale(written, s.reviewer_output_multiplier)
-    method = (f"input: WO {run.wo_tokens} + diff {diff} + constitution "
-              f"{s.constitution_tokens} + system {s.reviewer_system_tokens} = {tokens_in}; "
-              f"output: (feedback {written}) x {s.reviewer_output_multiplier} = {tokens_out}")
+    method = (
+        f"input: WO {run.wo_tokens} + diff {diff} + constitution "
+        f"{s.constitution_tokens} + system {s.reviewer_system_tokens} = {tokens_in}; "
+        f"output: (feedback {written}) x {s.reviewer_output_multiplier} = {tokens_out}"
+    )
     return Usage(input=tokens_in, output=tokens_out), method
 
 
@@ -271,16 +279,20 @@ def diff_tokens(run: Run, number: int) -> int:
     """Tokens of the diff reviewed in iteration `number`: a patch file, else git."""
     for key in (("reviewer", number), ("builder", number)):
         item = run.log.iterations.get(key)
-        folder = None if item is None or item.path is None else \
-            (item.path if item.path.is_dir() else item.path.parent)
+        folder = (
+            None
+            if item is None or item.path is None
+            else (item.path if item.path.is_dir() else item.path.parent)
+        )
         if folder is None:
             continue
         patches = sorted([*folder.glob("*.diff"), *folder.glob("*.patch")])
         if patches:
             return sum(_file_tokens(p) for p in patches)
     window = _builder_window(run, number)
-    return 0 if window is None or run.repo_root is None else \
-        _git_diff_tokens(run.repo_root, *window)
+    return (
+        0 if window is None or run.repo_root is None else _git_diff_tokens(run.repo_root, *window)
+    )
 
 
 def _file_tokens(path: Path) -> int:
@@ -295,18 +307,30 @@ def _builder_window(run: Run, number: int) -> tuple[datetime, datetime] | None:
     item = run.log.iterations.get(("builder", number))
     if item is None or item.when is None:
         return None
-    later = [i.when for i in run.log.iterations.values()
-             if i.when is not None and i.when > item.when and i is not item]
+    later = [
+        i.when
+        for i in run.log.iterations.values()
+        if i.when is not None and i.when > item.when and i is not item
+    ]
     end = min(later) if later else (run.log.ended or item.when)
     return item.when, end
 
 
 def _git_diff_tokens(root: Path, start: datetime, end: datetime) -> int:
-    args = ["git", "log", "--all", "--no-merges", "-p", "--format=",
-            f"--since={int(start.timestamp())}", f"--until={int(end.timestamp())}"]
+    args = [
+        "git",
+        "log",
+        "--all",
+        "--no-merges",
+        "-p",
+        "--format=",
+        f"--since={int(start.timestamp())}",
+        f"--until={int(end.timestamp())}",
+    ]
     try:
-        with subprocess.Popen(args, cwd=root, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL) as proc:
+        with subprocess.Popen(
+            args, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        ) as proc:
             assert proc.stdout is not None
             data = proc.stdout.read(MAX_DIFF_BYTES)
             proc.kill()
@@ -349,8 +373,7 @@ def _model_for(run: Run, item: Iteration, data: Mapping[str, Any]) -> str:
     logged = data.get("model")
     if isinstance(logged, str) and logged:
         return logged
-    default = run.settings.builder_model if item.role == "builder" \
-        else run.settings.reviewer_model
+    default = run.settings.builder_model if item.role == "builder" else run.settings.reviewer_model
     models = run.log.role_models
     return item.model or models.get(item.role) or models.get("*") or default or UNKNOWN_MODEL
 
@@ -393,15 +416,22 @@ def _request(run: Run, item: Iteration, session: Session) -> Request:
         run.warn(f"{files[0] if files else run.path}: usage ignored: {exc}")
         usage = None
     if usage is not None:
-        return Request(model=model, usage=usage, timestamp=_when(run, item), source="actual",
-                       request_id=key)
+        return Request(
+            model=model, usage=usage, timestamp=_when(run, item), source="actual", request_id=key
+        )
     estimate = builder_estimate if item.role == "builder" else reviewer_estimate
     usage, method = estimate(run, item.number, data)
     if not files:
         method += f" (no {'result.json' if item.role == 'builder' else 'review file'})"
     session.methods[key] = method
-    return Request(model=model, usage=usage, timestamp=_when(run, item), source="estimated",
-                   estimated_output=usage.output, request_id=key)
+    return Request(
+        model=model,
+        usage=usage,
+        timestamp=_when(run, item),
+        source="estimated",
+        estimated_output=usage.output,
+        request_id=key,
+    )
 
 
 def read_run(path: Path, settings: RunDir, repo_root: Path | None, warn: Warn) -> Session:
@@ -411,13 +441,17 @@ def read_run(path: Path, settings: RunDir, repo_root: Path | None, warn: Warn) -
     _add_files(log, path, settings)
     run = Run(path, settings, repo_root, log, warn=warn)
     wo_id, wo_file = _work_order(run)
-    session = Session(agent=AGENT, session_id=path.name, started=log.started,
-                      ended=log.ended, cwd=str(repo_root or path))
+    session = Session(
+        agent=AGENT,
+        session_id=path.name,
+        started=log.started,
+        ended=log.ended,
+        cwd=str(repo_root or path),
+    )
     session.paths = [str(log_path)] if log_path.is_file() else []
     if wo_file is not None:
         run.wo_tokens = _file_tokens(wo_file)
-    ordered = sorted(log.iterations.values(),
-                     key=lambda i: (i.number, i.role != "builder"))
+    ordered = sorted(log.iterations.values(), key=lambda i: (i.number, i.role != "builder"))
     session.requests = [_request(run, item, session) for item in ordered]
     _finish(session, run, wo_id, wo_file)
     return session
@@ -425,9 +459,15 @@ def read_run(path: Path, settings: RunDir, repo_root: Path | None, warn: Warn) -
 
 def _finish(session: Session, run: Run, wo_id: str | None, wo_file: Path | None) -> None:
     if any(r.source == "estimated" for r in session.requests):
-        where = "not found" if wo_file is None else (
-            str(wo_file.relative_to(run.repo_root)) if run.repo_root and
-            wo_file.is_relative_to(run.repo_root) else wo_file.name)
+        where = (
+            "not found"
+            if wo_file is None
+            else (
+                str(wo_file.relative_to(run.repo_root))
+                if run.repo_root and wo_file.is_relative_to(run.repo_root)
+                else wo_file.name
+            )
+        )
         session.methods["tokens"] = f"{HEURISTIC_METHOD}; work order {where}"
     if wo_id:
         session.first_prompt = wo_id  # in memory only: attribution reads the work item
@@ -475,8 +515,9 @@ def run_dirs(root: Path, settings: RunDir) -> Iterator[Path]:
         yield root
         return
     for child in sorted(root.iterdir()):
-        if child.is_dir() and (_log_there(child / settings.run_log)
-                               or any(child.glob(settings.builder_results))):
+        if child.is_dir() and (
+            _log_there(child / settings.run_log) or any(child.glob(settings.builder_results))
+        ):
             yield child
 
 
@@ -492,8 +533,14 @@ class RunDirAdapter:
         root, settings = _context(Path.cwd())
         return [] if root is None else [root / settings.runs_dir]
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+    ) -> Iterator[Session]:
         for root in roots:
             repo_root, settings = _context(root)
             for path in run_dirs(root, settings):
@@ -504,8 +551,7 @@ class RunDirAdapter:
                     continue
                 yield session
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         run_id = session_id.removeprefix(f"{AGENT}/")
         for session in self.scan(roots, warn=warn):
             if session.session_id == run_id:

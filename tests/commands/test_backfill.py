@@ -34,12 +34,6 @@ FIXTURE = FIXTURES_DIR / "rundir"
 # ---------------------------------------------------------------- log writers (real formats)
 
 
-
-
-
-
-
-
 # ---------------------------------------------------------------- the history
 
 
@@ -66,11 +60,18 @@ def history(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict
     git(repo, "commit", "-q", "-m", "Add cost table")
     sha = git(repo, "rev-parse", "HEAD").stdout.strip()
     paths = {
-        "A": claude_session(claude, SID_A, repo, "2026-11-19T10:00", 2,
-                            prompt="Please do WRK-12: add the cost table",
-                            tool_output=f"[main {sha[:7]}] Add cost table\n 1 file changed"),
-        "B": claude_session(claude, SID_B, repo / "src", "2026-11-19T12:00", 1,
-                            model="claude-opus-4-6"),
+        "A": claude_session(
+            claude,
+            SID_A,
+            repo,
+            "2026-11-19T10:00",
+            2,
+            prompt="Please do WRK-12: add the cost table",
+            tool_output=f"[main {sha[:7]}] Add cost table\n 1 file changed",
+        ),
+        "B": claude_session(
+            claude, SID_B, repo / "src", "2026-11-19T12:00", 1, model="claude-opus-4-6"
+        ),
         "C": claude_session(claude, SID_C, sibling, "2026-11-19T13:00", 3),
         "D": claude_session(claude, SID_D, elsewhere, "2026-11-19T14:00", 3),
         "E": codex_session(codex, SID_E, repo, "2026-11-19T11:00", 2),
@@ -92,7 +93,8 @@ THIS_REPO = {f"claude-code/{SID_A}", f"claude-code/{SID_B}", f"codex/{SID_E}"}
 
 
 def test_records_only_this_repos_sessions_then_nothing_on_a_rerun(
-        repo: Path, history: dict[str, Path]) -> None:
+    repo: Path, history: dict[str, Path]
+) -> None:
     first = run(repo)
     assert {e.id for e in first.recorded} == THIS_REPO
     assert ledger_ids(repo) == THIS_REPO
@@ -119,8 +121,7 @@ def test_entries_are_priced_and_attributed(repo: Path, history: dict[str, Path])
     # 2 responses x (100 in x $3 + 200 out x $15 + 1000 cache read x $0.30) per M
     # = 2 x (300 + 3000 + 300) = 7200 micro-$
     assert a.cost_usd == Decimal("0.0072") and a.source == "actual"
-    assert [(c.sha, c.evidence) for c in a.commits] == [(str(history["sha"])[:12],
-                                                          "tool-output")]
+    assert [(c.sha, c.evidence) for c in a.commits] == [(str(history["sha"])[:12], "tool-output")]
     assert "WRK-12" in a.work_items  # from the first prompt: WRK is a configured prefix
     e = ledger.get(f"codex/{SID_E}")
     assert e is not None
@@ -133,10 +134,15 @@ def test_entries_are_priced_and_attributed(repo: Path, history: dict[str, Path])
 
 def test_a_grown_log_is_recorded_again_in_place(repo: Path, history: dict[str, Path]) -> None:
     run(repo)
-    common = {"isSidechain": False, "userType": "external", "cwd": str(repo),
-              "sessionId": SID_A, "version": "2.1.90", "gitBranch": "main"}
-    more = claude_response(common, SID_A, 7, "2026-11-19T10:30:00.000Z",
-                           "claude-sonnet-4-6", "ok")
+    common = {
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": str(repo),
+        "sessionId": SID_A,
+        "version": "2.1.90",
+        "gitBranch": "main",
+    }
+    more = claude_response(common, SID_A, 7, "2026-11-19T10:30:00.000Z", "claude-sonnet-4-6", "ok")
     with open(history["A"], "a") as handle:
         handle.write("".join(json.dumps(line) + "\n" for line in more))
     again = run(repo)
@@ -207,8 +213,9 @@ def test_state_lives_in_the_git_dir(repo: Path, history: dict[str, Path]) -> Non
     run(repo)
     state: Repo = find(repo)
     assert (state.state_dir / "backfill.json").is_file()
-    assert not any(p.name == "backfill.json" for p in repo.rglob("backfill.json")
-                   if ".git" not in p.parts)
+    assert not any(
+        p.name == "backfill.json" for p in repo.rglob("backfill.json") if ".git" not in p.parts
+    )
 
 
 def test_progress_names_each_phase(repo: Path, history: dict[str, Path]) -> None:
@@ -230,9 +237,15 @@ def test_json_summary(repo: Path, history: dict[str, Path]) -> None:
 
 def test_progress_on_a_terminal_only(repo: Path, history: dict[str, Path]) -> None:
     leader, follower = pty.openpty()
-    proc = subprocess.run([sys.executable, "-m", "costlog", "backfill"], cwd=repo,
-                          stdout=subprocess.PIPE, stderr=follower, text=True, timeout=60,
-                          check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "costlog", "backfill"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     os.close(follower)
     shown = b""
     while True:

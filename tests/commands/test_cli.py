@@ -19,8 +19,13 @@ SESSIONS = Path(".costlog/sessions")
 
 def costlog(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The installed command, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "costlog", *args], cwd=repo,
-                          capture_output=True, text=True, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def test_init_writes_config_and_log_and_is_idempotent(repo: Path) -> None:
@@ -36,8 +41,17 @@ def test_init_writes_config_and_log_and_is_idempotent(repo: Path) -> None:
 
 def test_manual_record_prices_from_the_estimation_guide(repo: Path) -> None:
     run("init")
-    out = run("record", "--model", "claude-sonnet-4-6", "--tasks", "4", "--task-types",
-              "3 code, 1 docs", "--notes", "Stripe connector + tests")
+    out = run(
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--tasks",
+        "4",
+        "--task-types",
+        "3 code, 1 docs",
+        "--notes",
+        "Stripe connector + tests",
+    )
     # seeded guide: sonnet code $0.01-0.03 (median 0.02) x3 + docs $0.005-0.01 (0.0075) x1
     assert out.startswith("recorded ")
     assert out.rstrip().endswith("claude-sonnet-4-6, 4 tasks, $0.07 (manual)")
@@ -53,16 +67,26 @@ def test_manual_record_prices_from_the_estimation_guide(repo: Path) -> None:
 
 def test_record_with_tokens_uses_the_price_table(repo: Path) -> None:
     run("init")
-    out = run("record", "--model", "claude-sonnet-4-6", "--input-tokens", "1000000",
-              "--output-tokens", "100000", "--session", "abc")
+    out = run(
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--input-tokens",
+        "1000000",
+        "--output-tokens",
+        "100000",
+        "--session",
+        "abc",
+    )
     # $3/MTok input + $15/MTok output
     assert out.rstrip().endswith("claude-sonnet-4-6, $4.50 (manual)")
 
 
 def test_unknown_model_is_kept_unpriced_with_a_warning(repo: Path) -> None:
     run("init")
-    result = CliRunner().invoke(cli, ["record", "--model", "acme-coder-9", "--input-tokens",
-                                      "500", "--output-tokens", "50"])
+    result = CliRunner().invoke(
+        cli, ["record", "--model", "acme-coder-9", "--input-tokens", "500", "--output-tokens", "50"]
+    )
     assert result.exit_code == 0
     assert "no price for model 'acme-coder-9'" in result.output
     assert "unpriced (manual)" in result.output
@@ -74,8 +98,17 @@ def test_unknown_model_is_kept_unpriced_with_a_warning(repo: Path) -> None:
 
 def test_re_recording_a_session_updates_it_in_place(repo: Path) -> None:
     run("init")
-    run("record", "--model", "claude-sonnet-4-6", "--session", "s1", "--cost", "0.10",
-        "--notes", "first")
+    run(
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--session",
+        "s1",
+        "--cost",
+        "0.10",
+        "--notes",
+        "first",
+    )
     run("record", "--model", "claude-sonnet-4-6", "--session", "s1", "--cost", "0.25")
     files = list((repo / SESSIONS).rglob("*.yaml"))
     assert [f.name for f in files] == ["s1.yaml"]
@@ -138,15 +171,26 @@ def test_two_branches_merge_without_ledger_conflict(repo: Path) -> None:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "session on feature")
     git(repo, "checkout", "-q", "main")
-    run("record", "--model", "gpt-5-codex", "--agent", "codex", "--cost", "0.20",
-        "--session", "on-main")
+    run(
+        "record",
+        "--model",
+        "gpt-5-codex",
+        "--agent",
+        "codex",
+        "--cost",
+        "0.20",
+        "--session",
+        "on-main",
+    )
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "session on main")
     merge = git(repo, "merge", "--no-edit", "feature", check=False)
     conflicted = git(repo, "diff", "--name-only", "--diff-filter=U").stdout.split()
     assert not [p for p in conflicted if p.startswith(".costlog/")], merge.stdout
-    assert {p.name for p in (repo / SESSIONS).rglob("*.yaml")} == {"on-feature.yaml",
-                                                                   "on-main.yaml"}
+    assert {p.name for p in (repo / SESSIONS).rglob("*.yaml")} == {
+        "on-feature.yaml",
+        "on-main.yaml",
+    }
     # the merge driver `costlog init` registered rendered the merged ledger already
     assert "<<<<<<<" not in (repo / "COST_LOG.md").read_text()
     assert "COST_LOG.md unchanged" in run("render")
@@ -173,8 +217,16 @@ def test_pricing_show_and_unknown(repo: Path) -> None:
     assert "no price for model 'acme-coder-9'" in out
 
 
-@pytest.mark.parametrize("args", [["--help"], ["record", "--help"], ["render", "--help"],
-                                  ["check", "--help"], ["pricing", "show", "--help"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["record", "--help"],
+        ["render", "--help"],
+        ["check", "--help"],
+        ["pricing", "show", "--help"],
+    ],
+)
 def test_help_everywhere(args: list[str]) -> None:
     assert "Usage:" in run(*args)
 

@@ -39,15 +39,46 @@ def test_classic_log_round_trips_sessions_and_totals(repo: Path) -> None:
     result = _import(repo)
     assert result.warnings == []  # the hand-kept monthly summary agrees with the rows
     entries = _ledger(repo).load_all()
-    got = [(e.started.date().isoformat(), e.primary_model, e.tasks_completed, e.task_types,
-            e.cost_usd, e.notes, e.source) for e in entries]
+    got = [
+        (
+            e.started.date().isoformat(),
+            e.primary_model,
+            e.tasks_completed,
+            e.task_types,
+            e.cost_usd,
+            e.notes,
+            e.source,
+        )
+        for e in entries
+    ]
     assert got == [
-        ("2025-03-01", "claude-sonnet-4-6", 5, {"infra": 4, "docs": 1}, Decimal("0.12"),
-         "Setup-heavy, more context needed", "manual"),
-        ("2025-03-10", "claude-sonnet-4-6", 3, {"code": 2, "review": 1}, Decimal("0.05"),
-         "Base connector + environment", "manual"),
-        ("2025-03-15", "claude-sonnet-4-6", 4, {"code": 3, "docs": 1}, Decimal("0.08"),
-         "Stripe connector + tests", "manual"),
+        (
+            "2025-03-01",
+            "claude-sonnet-4-6",
+            5,
+            {"infra": 4, "docs": 1},
+            Decimal("0.12"),
+            "Setup-heavy, more context needed",
+            "manual",
+        ),
+        (
+            "2025-03-10",
+            "claude-sonnet-4-6",
+            3,
+            {"code": 2, "review": 1},
+            Decimal("0.05"),
+            "Base connector + environment",
+            "manual",
+        ),
+        (
+            "2025-03-15",
+            "claude-sonnet-4-6",
+            4,
+            {"code": 3, "docs": 1},
+            Decimal("0.08"),
+            "Stripe connector + tests",
+            "manual",
+        ),
     ]
     assert sum((e.cost_usd or Decimal(0) for e in entries), Decimal(0)) == Decimal("0.25")
     assert [e.id.split("/")[1][:4] for e in entries] == ["001-", "002-", "003-"]
@@ -61,8 +92,11 @@ def test_classic_log_round_trips_sessions_and_totals(repo: Path) -> None:
     classic = CLASSIC.read_text()
     for section in ("## ROI Notes", "## Cost Optimization Notes", "## Budget Alerts"):
         start = classic.index(section)
-        chunk = classic[start:classic.index("\n---", start)] if "\n---" in classic[start:] \
+        chunk = (
+            classic[start : classic.index("\n---", start)]
+            if "\n---" in classic[start:]
             else classic[start:]
+        )
         kept = chunk.split("\n\n|")[0]  # heading and prose up to the first table
         assert kept in text
     assert "| 2025-03 | $0.25 | Stripe connector (est. 6 hours saved)" in text  # ROI table
@@ -115,12 +149,12 @@ def test_bad_date_and_missing_table() -> None:
 
 
 def test_monthly_summary_mismatch_is_a_warning() -> None:
-    text = CLASSIC.read_text().replace("| 2025-03 | 3 | 12 | $0.25 |",
-                                       "| 2025-03 | 3 | 12 | $0.30 |")
+    text = CLASSIC.read_text().replace(
+        "| 2025-03 | 3 | 12 | $0.25 |", "| 2025-03 | 3 | 12 | $0.30 |"
+    )
     parsed = importer.parse(text, "log.md")
     assert len(parsed.warnings) == 1
-    assert "2025-03 summary says cost $0.30, the session rows add up to 0.25" \
-        in parsed.warnings[0]
+    assert "2025-03 summary says cost $0.30, the session rows add up to 0.25" in parsed.warnings[0]
 
 
 def test_costs_in_various_hand_spellings() -> None:
@@ -135,12 +169,14 @@ def test_minimal_log_with_other_column_order(repo: Path) -> None:
         "# Our AI costs\n\nKept by hand.\n\n"
         "| Notes | Estimated Cost | Model | Date |\n|---|---|---|---|\n"
         "| pipes \\| kept | $1.50 | claude-opus-4-6 | 2026-10-01 |\n"
-        "| | 0.25 | gpt-5 | 2026-10-02 |\n\n## Team notes\n\nWe switched to Opus in October.\n")
+        "| | 0.25 | gpt-5 | 2026-10-02 |\n\n## Team notes\n\nWe switched to Opus in October.\n"
+    )
     result = importer.run(repo_mod.find(repo), config_mod.Config(), repo / "COST_LOG.md")
     entries = _ledger(repo).load_all()
     assert [(e.primary_model, e.cost_usd, e.notes) for e in entries] == [
         ("claude-opus-4-6", Decimal("1.50"), "pipes | kept"),
-        ("gpt-5", Decimal("0.25"), None)]
+        ("gpt-5", Decimal("0.25"), None),
+    ]
     assert [e.id.split("/")[1][:4] for e in entries] == ["row-", "row-"]
     text = (repo / "COST_LOG.md").read_text()
     assert text.startswith("# Our AI costs\n\nKept by hand.\n")

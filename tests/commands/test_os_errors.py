@@ -26,14 +26,23 @@ RECORD = ("record", "--model", "claude-sonnet-4-6", "--cost", "0.50", "--no-stag
 
 
 def costlog(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "costlog", *args], cwd=root, text=True,
-                          capture_output=True, timeout=120, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=root,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file of the work tree outside .git, and every temp file anywhere."""
-    files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*")
-             if p.is_file() and ".git" not in p.relative_to(root).parts}
+    files = {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
     files.update({str(p): b"" for p in root.rglob("*.tmp")})
     return files
 
@@ -57,8 +66,9 @@ def ready(repo: Path) -> Path:
 # ---------------------------------------------------------------- a full disk
 
 
-def test_a_full_disk_names_the_file_and_writes_nothing(ready: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_names_the_file_and_writes_nothing(
+    ready: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = snapshot(ready)
 
     def full(fd: int) -> None:
@@ -66,8 +76,9 @@ def test_a_full_disk_names_the_file_and_writes_nothing(ready: Path,
 
     monkeypatch.setattr(os, "fsync", full)
     out = run(*RECORD, "--session", "s1", code=1)
-    assert_one_line(out, ".costlog/sessions/manual/s1.yaml: No space left on device",
-                    "free some disk space")
+    assert_one_line(
+        out, ".costlog/sessions/manual/s1.yaml: No space left on device", "free some disk space"
+    )
     assert snapshot(ready) == before  # no entry, no temp file, COST_LOG.md as it was
     out = run(*RECORD, "--session", "s0", "--notes", "changed", code=1)  # an update
     assert_one_line(out, ".costlog/sessions/manual/s0.yaml: No space left on device")
@@ -80,9 +91,14 @@ def small_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     mount = shutil.which("mount")
     root = tmp_path / "disk"
     root.mkdir()
-    if os.geteuid() != 0 or mount is None or subprocess.run(
-            [mount, "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(root)],
-            capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or mount is None
+        or subprocess.run(
+            [mount, "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(root)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("needs root and mount to make a small tmpfs")
     try:
         git(root, "init", "-q", "-b", "main")
@@ -105,8 +121,7 @@ def fill(root: Path) -> None:
         assert exc.errno == errno.ENOSPC
 
 
-def test_a_really_full_disk_gives_one_line_and_leaves_the_ledger_whole(small_disk: Path
-                                                                       ) -> None:
+def test_a_really_full_disk_gives_one_line_and_leaves_the_ledger_whole(small_disk: Path) -> None:
     root = small_disk
     fill(root)
     before = snapshot(root)
@@ -130,12 +145,18 @@ def read_only_state(ready: Path) -> Iterator[Path]:
     mount = shutil.which("mount")
     if os.geteuid() != 0 or mount is None:
         pytest.skip("needs root and mount for a read-only bind mount")
-    if subprocess.run([mount, "--bind", str(state), str(state)],
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run([mount, "--bind", str(state), str(state)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("mount --bind is not permitted here")
     try:
-        if subprocess.run([mount, "-o", "remount,ro,bind", str(state)],
-                          capture_output=True).returncode != 0:
+        if (
+            subprocess.run(
+                [mount, "-o", "remount,ro,bind", str(state)], capture_output=True
+            ).returncode
+            != 0
+        ):
             pytest.skip("a read-only remount is not permitted here")
         yield ready
     finally:
@@ -154,8 +175,10 @@ def test_a_read_only_state_dir_names_it(read_only_state: Path) -> None:
 def test_an_immutable_state_dir_names_it(ready: Path) -> None:
     state = ready / ".git" / "costlog"
     chattr = shutil.which("chattr")
-    if chattr is None or subprocess.run([chattr, "-R", "+i", str(state)],
-                                        capture_output=True).returncode != 0:
+    if (
+        chattr is None
+        or subprocess.run([chattr, "-R", "+i", str(state)], capture_output=True).returncode != 0
+    ):
         pytest.skip("chattr +i is not available here")
     try:
         before = snapshot(ready)
@@ -167,34 +190,57 @@ def test_an_immutable_state_dir_names_it(ready: Path) -> None:
         subprocess.run([chattr, "-R", "-i", str(state)], capture_output=True)
 
 
-def test_the_mapping_names_the_path_relative_to_here(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_mapping_names_the_path_relative_to_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from costlog.errors import from_os_error
 
     monkeypatch.chdir(tmp_path)
-    inside = from_os_error(PermissionError(errno.EACCES, "Permission denied",
-                                           str(tmp_path / "a" / "b.yaml")))
-    assert inside.one_line() == "a/b.yaml: Permission denied (costlog may not write or read " \
+    inside = from_os_error(
+        PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "a" / "b.yaml"))
+    )
+    assert (
+        inside.one_line() == "a/b.yaml: Permission denied (costlog may not write or read "
         "there: check the permissions)"
+    )
     outside = from_os_error(OSError(errno.EIO, "Input/output error", "/elsewhere/x"))
     assert outside.one_line() == "/elsewhere/x: Input/output error"
-    assert from_os_error(OSError(errno.ENOSPC, "No space left on device")).one_line() == \
-        "No space left on device (free some disk space, then run it again)"
+    assert (
+        from_os_error(OSError(errno.ENOSPC, "No space left on device")).one_line()
+        == "No space left on device (free some disk space, then run it again)"
+    )
 
 
 # ---------------------------------------------------------------- absurd amounts
 
 
-@pytest.mark.parametrize("amount", ["1e30", "nan", "NaN", "inf", "-Infinity", "-1", "-0.01",
-                                    "1000000000.01", "2e9", "sNaN", "12abc"])
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1e30",
+        "nan",
+        "NaN",
+        "inf",
+        "-Infinity",
+        "-1",
+        "-0.01",
+        "1000000000.01",
+        "2e9",
+        "sNaN",
+        "12abc",
+    ],
+)
 @pytest.mark.parametrize("where", ["entry", "model"])
-def test_an_absurd_amount_in_a_ledger_file_is_named_by_file_and_line(ready: Path, amount: str,
-                                                                     where: str) -> None:
+def test_an_absurd_amount_in_a_ledger_file_is_named_by_file_and_line(
+    ready: Path, amount: str, where: str
+) -> None:
     path = ready / ".costlog" / "sessions" / "manual" / "s0.yaml"
     lines = path.read_text().splitlines(keepends=True)
-    number = next(n for n, line in enumerate(lines, 1)
-                  if ("claude-sonnet-4-6:" in line) == (where == "model")
-                  and "cost_usd:" in line)
+    number = next(
+        n
+        for n, line in enumerate(lines, 1)
+        if ("claude-sonnet-4-6:" in line) == (where == "model") and "cost_usd:" in line
+    )
     lines[number - 1] = lines[number - 1].replace('"0.500000"', f'"{amount}"')
     path.write_text("".join(lines))
     before = snapshot(ready)

@@ -12,14 +12,16 @@ from tests_support import git
 
 
 def record(args: list[str]) -> None:
-    result = CliRunner().invoke(cli, ["record", "--model", "claude-sonnet-4-6", *args],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["record", "--model", "claude-sonnet-4-6", *args], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
 
 
 def commit(root: Path, message: str) -> None:
-    done = subprocess.run(["git", "commit", "-q", "-m", message], cwd=root, capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", message], cwd=root, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -33,12 +35,34 @@ def test_only_the_branchs_sessions_by_model_and_work_item(repo: Path) -> None:
     record(["--cost", "5.00", "--session", "old", "--started", "2026-11-01T09:00:00Z"])
     commit(repo, "record old")
     git(repo, "checkout", "-q", "-b", "feature/WRK-237-x")
-    record(["--cost", "0.75", "--session", "s1", "--work-item", "WRK-237",
-            "--started", "2026-11-20T09:00:00Z"])
+    record(
+        [
+            "--cost",
+            "0.75",
+            "--session",
+            "s1",
+            "--work-item",
+            "WRK-237",
+            "--started",
+            "2026-11-20T09:00:00Z",
+        ]
+    )
     commit(repo, "record s1")
-    result = CliRunner().invoke(cli, ["record", "--model", "claude-haiku-4-5", "--cost", "0.25",
-                                      "--session", "s2", "--started", "2026-11-20T10:00:00Z"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "record",
+            "--model",
+            "claude-haiku-4-5",
+            "--cost",
+            "0.25",
+            "--session",
+            "s2",
+            "--started",
+            "2026-11-20T10:00:00Z",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0
     commit(repo, "record s2")
     text = summary()
@@ -80,19 +104,41 @@ def test_unknown_base_is_a_one_line_error(repo: Path) -> None:
 
 
 CLAUDE_P_RESULT = {
-    "type": "result", "subtype": "success", "is_error": False, "duration_ms": 95000,
-    "duration_api_ms": 80000, "num_turns": 6, "result": "Done.",
-    "session_id": "c1a2b3c4-0000-4000-8000-000000000001", "total_cost_usd": 0.4172,
-    "usage": {"input_tokens": 20, "output_tokens": 900, "cache_creation_input_tokens": 13507,
-              "cache_read_input_tokens": 23048, "service_tier": "standard"},
+    "type": "result",
+    "subtype": "success",
+    "is_error": False,
+    "duration_ms": 95000,
+    "duration_api_ms": 80000,
+    "num_turns": 6,
+    "result": "Done.",
+    "session_id": "c1a2b3c4-0000-4000-8000-000000000001",
+    "total_cost_usd": 0.4172,
+    "usage": {
+        "input_tokens": 20,
+        "output_tokens": 900,
+        "cache_creation_input_tokens": 13507,
+        "cache_read_input_tokens": 23048,
+        "service_tier": "standard",
+    },
     "modelUsage": {
-        "claude-sonnet-4-6": {"inputTokens": 20, "outputTokens": 900,
-                              "cacheReadInputTokens": 23048,
-                              "cacheCreationInputTokens": 13507, "costUSD": 0.4012,
-                              "contextWindow": 200000},
-        "claude-haiku-4-5": {"inputTokens": 3000, "outputTokens": 100,
-                             "cacheReadInputTokens": 0, "cacheCreationInputTokens": 0,
-                             "costUSD": 0.016, "contextWindow": 200000}}}
+        "claude-sonnet-4-6": {
+            "inputTokens": 20,
+            "outputTokens": 900,
+            "cacheReadInputTokens": 23048,
+            "cacheCreationInputTokens": 13507,
+            "costUSD": 0.4012,
+            "contextWindow": 200000,
+        },
+        "claude-haiku-4-5": {
+            "inputTokens": 3000,
+            "outputTokens": 100,
+            "cacheReadInputTokens": 0,
+            "cacheCreationInputTokens": 0,
+            "costUSD": 0.016,
+            "contextWindow": 200000,
+        },
+    },
+}
 
 
 def test_a_ci_agent_run_is_recorded_from_its_result_json(repo: Path, tmp_path: Path) -> None:
@@ -101,11 +147,12 @@ def test_a_ci_agent_run_is_recorded_from_its_result_json(repo: Path, tmp_path: P
     git(repo, "checkout", "-q", "-b", "feature/WRK-300-ci")
     result_file = tmp_path / "claude-result.json"
     result_file.write_text(json.dumps(CLAUDE_P_RESULT))
-    result = CliRunner().invoke(cli, ["record", "--from-json", str(result_file), "--commit"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["record", "--from-json", str(result_file), "--commit"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     assert "claude-code c1a2b3c4" in result.output and "$0.42 (actual)" in result.output
-    entry = (repo / ".costlog/sessions/claude-code/c1a2b3c4-0000-4000-8000-000000000001.yaml")
+    entry = repo / ".costlog/sessions/claude-code/c1a2b3c4-0000-4000-8000-000000000001.yaml"
     text = entry.read_text()
     assert "claude-haiku-4-5" in text and "WRK-300" in text and "Done." not in text
     assert git(repo, "log", "-1", "--format=%s").stdout.startswith("costlog: record")
@@ -119,10 +166,15 @@ def test_stream_json_output_and_a_bad_file(repo: Path, tmp_path: Path) -> None:
     import json
 
     stream = tmp_path / "run.jsonl"
-    stream.write_text(json.dumps({"type": "system", "subtype": "init", "session_id": "x"}) +
-                      "\n" + json.dumps(CLAUDE_P_RESULT) + "\n")
-    ok = CliRunner().invoke(cli, ["record", "--from-json", str(stream), "--no-stage"],
-                            catch_exceptions=False)
+    stream.write_text(
+        json.dumps({"type": "system", "subtype": "init", "session_id": "x"})
+        + "\n"
+        + json.dumps(CLAUDE_P_RESULT)
+        + "\n"
+    )
+    ok = CliRunner().invoke(
+        cli, ["record", "--from-json", str(stream), "--no-stage"], catch_exceptions=False
+    )
     assert ok.exit_code == 0, ok.output
     bad = tmp_path / "bad.json"
     bad.write_text('{"type": "system"}')

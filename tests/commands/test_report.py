@@ -38,8 +38,9 @@ def invoke(*args: str) -> str:
 
 
 def block(text: str, name: str) -> str:
-    found = re.search(rf"<!-- costlog:begin {name} -->\n(.*?)<!-- costlog:end {name} -->",
-                      text, re.S)
+    found = re.search(
+        rf"<!-- costlog:begin {name} -->\n(.*?)<!-- costlog:end {name} -->", text, re.S
+    )
     assert found, name
     return found.group(1)
 
@@ -82,8 +83,7 @@ def test_json_and_csv_by_month_equal_the_monthly_summary(golden_repo: tuple[Path
     assert cents(data["totals"]["cost_usd"]) == dollars(total.group(2))
 
 
-def test_json_by_work_item_and_provider_equal_the_markdown(
-        golden_repo: tuple[Path, str]) -> None:
+def test_json_by_work_item_and_provider_equal_the_markdown(golden_repo: tuple[Path, str]) -> None:
     _, markdown = golden_repo
     items = {r[0]: r for r in table_rows(block(markdown, "work-items"))}
     data = json.loads(invoke("report", "--by", "work-item", "--json"))
@@ -103,9 +103,15 @@ def test_json_by_work_item_and_provider_equal_the_markdown(
 
 
 def _session(day: datetime, n: int, cost: str, model: str = "gpt-5-codex") -> Entry:
-    return Entry(id=f"codex/s{n}", agent="codex", started=day, ended=day + timedelta(hours=1),
-                 models={model: ModelUsage(3, Usage(10, 10), Decimal(cost))},
-                 cost_usd=Decimal(cost), source="actual")
+    return Entry(
+        id=f"codex/s{n}",
+        agent="codex",
+        started=day,
+        ended=day + timedelta(hours=1),
+        models={model: ModelUsage(3, Usage(10, 10), Decimal(cost))},
+        cost_usd=Decimal(cost),
+        source="actual",
+    )
 
 
 def test_since_yesterday_for_a_morning_cron(repo: Path) -> None:
@@ -115,7 +121,9 @@ def test_since_yesterday_for_a_morning_cron(repo: Path) -> None:
         ledger.write(_session(today - timedelta(days=days) + timedelta(minutes=5), n, cost))
     data = json.loads(invoke("report", "--since", "yesterday", "--by", "day", "--json"))
     assert [r["day"] for r in data["rows"]] == [
-        (today - timedelta(days=1)).date().isoformat(), today.date().isoformat()]
+        (today - timedelta(days=1)).date().isoformat(),
+        today.date().isoformat(),
+    ]
     assert Decimal(data["totals"]["cost_usd"]) == Decimal("0.75")
     until = json.loads(invoke("report", "--since", "3d", "--until", "yesterday", "--json"))
     assert until["totals"]["sessions"] == 2

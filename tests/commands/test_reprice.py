@@ -27,11 +27,18 @@ USAGE = Usage(input=1000, output=2000, cache_read=100_000, cache_write_5m=10_000
 TRUE_COST = Decimal("0.1005")
 
 
-def _entry(session: str, model: str, cost: Decimal | None, usage: Usage = USAGE,
-           **extra: object) -> Entry:
-    entry = Entry(id=f"claude-code/{session}", agent="claude-code", started=DAY,
-                  models={model: ModelUsage(requests=3, usage=usage, cost_usd=cost)},
-                  cost_usd=cost, source="actual", pricing_table="2026-01-01")
+def _entry(
+    session: str, model: str, cost: Decimal | None, usage: Usage = USAGE, **extra: object
+) -> Entry:
+    entry = Entry(
+        id=f"claude-code/{session}",
+        agent="claude-code",
+        started=DAY,
+        models={model: ModelUsage(requests=3, usage=usage, cost_usd=cost)},
+        cost_usd=cost,
+        source="actual",
+        pricing_table="2026-01-01",
+    )
     for key, value in extra.items():
         setattr(entry, key, value)
     return entry
@@ -52,15 +59,16 @@ def test_stale_cost_is_recomputed_with_before_and_after() -> None:
     assert change.before == Decimal("0.2000")
     assert change.after == TRUE_COST
     assert change.entry.models["claude-sonnet-4-6"].cost_usd == TRUE_COST
-    assert change.entry.methods["repriced"] == \
-        f"repriced 2026-11-23 with table {PriceTable.load().version}"
+    assert (
+        change.entry.methods["repriced"]
+        == f"repriced 2026-11-23 with table {PriceTable.load().version}"
+    )
     assert result.totals() == (Decimal("0.2000"), TRUE_COST)
     assert stale.cost_usd == Decimal("0.2000")  # the input entry is not modified
 
 
 def test_correct_cost_is_unchanged() -> None:
-    result = reprice.reprice([_entry("bbbb", "claude-sonnet-4-6", TRUE_COST)],
-                             PriceTable.load())
+    result = reprice.reprice([_entry("bbbb", "claude-sonnet-4-6", TRUE_COST)], PriceTable.load())
     assert result.changed == []
 
 
@@ -68,11 +76,13 @@ def test_unpriced_entry_is_priced_once_the_model_is_known(repo: Path) -> None:
     (repo / ".costlog").mkdir()
     (repo / ".costlog" / "prices.yaml").write_text(
         "models:\n  mystery-1:\n    provider: other\n    prices:\n"
-        "      - {from: 2026-01-01, input: 2, output: 8}\n")
+        "      - {from: 2026-01-01, input: 2, output: 8}\n"
+    )
     # 1000*2 + 2000*8 = 18,000 -> $0.018 (no cache tokens)
     usage = Usage(input=1000, output=2000)
-    ledger = _save(repo, _entry("cccc", "mystery-1", None, usage),
-                   _entry("dddd", "unknown-model", None, usage))
+    ledger = _save(
+        repo, _entry("cccc", "mystery-1", None, usage), _entry("dddd", "unknown-model", None, usage)
+    )
     result = reprice.run(repo_mod.find(repo), config_mod.Config())
     assert result.written == 1
     stored = ledger.get("claude-code/cccc")
@@ -83,10 +93,16 @@ def test_unpriced_entry_is_priced_once_the_model_is_known(repo: Path) -> None:
 
 
 def test_hand_typed_cost_is_never_changed() -> None:
-    manual = _entry("eeee", "claude-sonnet-4-6", Decimal("5.00"),
-                    methods={"cost": "entered by hand"})
-    imported = _entry("ffff", "claude-sonnet-4-6", Decimal("0.08"), Usage(),
-                      methods={"cost": "imported from COST_LOG.md"})
+    manual = _entry(
+        "eeee", "claude-sonnet-4-6", Decimal("5.00"), methods={"cost": "entered by hand"}
+    )
+    imported = _entry(
+        "ffff",
+        "claude-sonnet-4-6",
+        Decimal("0.08"),
+        Usage(),
+        methods={"cost": "imported from COST_LOG.md"},
+    )
     result = reprice.reprice([manual, imported], PriceTable.load())
     assert result.changed == []
     assert all(c.skipped for c in result.changes)
@@ -94,8 +110,12 @@ def test_hand_typed_cost_is_never_changed() -> None:
 
 def test_tier_priced_cost_is_kept_and_flagged() -> None:
     # claude-sonnet-4-5 has a >200k tier: a stored cost above base rates cannot be redone
-    tiered = _entry("gggg", "claude-sonnet-4-5", Decimal("0.1800"),
-                    methods={"pricing": "long-context rate (prompt > 200,000 tokens): 1 request"})
+    tiered = _entry(
+        "gggg",
+        "claude-sonnet-4-5",
+        Decimal("0.1800"),
+        methods={"pricing": "long-context rate (prompt > 200,000 tokens): 1 request"},
+    )
     result = reprice.reprice([tiered], PriceTable.load())
     assert result.changed == []
     (change,) = result.flagged
@@ -103,8 +123,11 @@ def test_tier_priced_cost_is_kept_and_flagged() -> None:
 
 
 def test_dry_run_writes_nothing_and_model_filter(repo: Path) -> None:
-    ledger = _save(repo, _entry("hhhh", "claude-sonnet-4-6", Decimal("0.3")),
-                   _entry("iiii", "claude-haiku-4-5", Decimal("0.3")))
+    ledger = _save(
+        repo,
+        _entry("hhhh", "claude-sonnet-4-6", Decimal("0.3")),
+        _entry("iiii", "claude-haiku-4-5", Decimal("0.3")),
+    )
     path = ledger.path_for("claude-code/hhhh")
     before = path.read_text()
     out = CliRunner().invoke(cli, ["reprice", "--dry-run", "--model", "claude-sonnet-4-6"])

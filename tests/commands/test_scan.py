@@ -15,8 +15,11 @@ from tests_support import run
 
 
 def _session(*times: datetime) -> Session:
-    return Session("claude-code", "s1", requests=[
-        Request("claude-sonnet-4-6", Usage(input=1_000_000), t) for t in times])
+    return Session(
+        "claude-code",
+        "s1",
+        requests=[Request("claude-sonnet-4-6", Usage(input=1_000_000), t) for t in times],
+    )
 
 
 def test_days_split_at_local_midnight_in_a_half_hour_zone() -> None:
@@ -33,28 +36,49 @@ def test_days_split_at_local_midnight_in_a_half_hour_zone() -> None:
 def test_requests_sharing_a_plan_are_priced_exactly_as_one_by_one() -> None:
     table = PriceTable.load()
     times = [datetime(2026, 11, 20, 9, m, tzinfo=UTC) for m in range(7)]
-    session = Session("claude-code", "s1", requests=[
-        Request("claude-sonnet-4-5", Usage(input=1234 * (i + 1), output=77 * i,
-                                            cache_read=150_000 + 20_000 * i), t)
-        for i, t in enumerate(times)])  # the later ones cross the 200k long-context line
+    session = Session(
+        "claude-code",
+        "s1",
+        requests=[
+            Request(
+                "claude-sonnet-4-5",
+                Usage(input=1234 * (i + 1), output=77 * i, cache_read=150_000 + 20_000 * i),
+                t,
+            )
+            for i, t in enumerate(times)
+        ],
+    )  # the later ones cross the 200k long-context line
     result = scan.run(scan.Options(by="model"), table, [session])
-    one_by_one = sum((table.request_cost(r.model, r.usage, r.timestamp.date()) or Decimal(0)
-                      for r in session.requests), Decimal(0))
+    one_by_one = sum(
+        (
+            table.request_cost(r.model, r.usage, r.timestamp.date()) or Decimal(0)
+            for r in session.requests
+        ),
+        Decimal(0),
+    )
     assert result.totals.cost_usd == one_by_one
 
 
 def test_scan_in_a_repo_uses_its_price_overrides(repo: Path, tmp_path: Path) -> None:
 
     log = tmp_path / "calls.jsonl"
-    log.write_text(json.dumps({"model": "acme-coder-1", "created": 1763629200,
-                               "usage": {"prompt_tokens": 1_000_000,
-                                         "completion_tokens": 0}}) + "\n")
+    log.write_text(
+        json.dumps(
+            {
+                "model": "acme-coder-1",
+                "created": 1763629200,
+                "usage": {"prompt_tokens": 1_000_000, "completion_tokens": 0},
+            }
+        )
+        + "\n"
+    )
     before = json.loads(run("scan", "--agent", "api", "--path", str(log), "--json"))
     assert before["totals"]["unpriced_requests"] == 1
     (repo / ".costlog").mkdir()
     (repo / ".costlog" / "prices.yaml").write_text(
         "models:\n  acme-coder-1:\n    provider: other\n    prices:\n"
-        "      - {from: 2026-01-01, input: 2, output: 4}\n")
+        "      - {from: 2026-01-01, input: 2, output: 4}\n"
+    )
     after = json.loads(run("scan", "--agent", "api", "--path", str(log), "--json"))
     assert after["totals"]["unpriced_requests"] == 0
     assert after["totals"]["cost_usd"] == "2"

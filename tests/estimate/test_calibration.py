@@ -68,8 +68,10 @@ def test_later_estimates_use_the_factors_and_say_so() -> None:
     assert changed == 1
     assert (estimated.usage.output, estimated.estimated_output) == (600, 400)
     assert actual.usage.output == 500  # actual numbers are never touched
-    assert session.methods["calibration"] == \
-        "estimates x calibrated factors (costlog calibrate): claude-sonnet output x1.2"
+    assert (
+        session.methods["calibration"]
+        == "estimates x calibrated factors (costlog calibrate): claude-sonnet output x1.2"
+    )
 
 
 def test_bad_factor_in_config_is_an_error() -> None:
@@ -80,7 +82,6 @@ def test_bad_factor_in_config_is_an_error() -> None:
 
 def test_no_usable_transcripts(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("")
-    out = CliRunner().invoke(cli, ["calibrate", "--path", str(tmp_path / "empty.jsonl"),
-                                   "--write"])
+    out = CliRunner().invoke(cli, ["calibrate", "--path", str(tmp_path / "empty.jsonl"), "--write"])
     assert out.exit_code == 1
     assert "no response with real usage" in out.output

@@ -45,15 +45,20 @@ def test_bundled_files_are_the_ones_tiktoken_expects() -> None:
         assert (bundled_dir() / name).is_file()
 
 
-def test_exact_counts_offline_from_the_bundled_files(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exact_counts_offline_from_the_bundled_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The user's own tiktoken cache (empty here, and no network) is neither needed nor
     touched, and their setting is left as it was."""
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     said: list[str] = []
     assert count_tokens("def f(x):\n    return x + 1\n", exact=True, warn=said.append) == 11
-    assert count_tokens("def f(x):\n    return x + 1\n", exact=True, warn=said.append,
-                        encoding="cl100k_base") == 11
+    assert (
+        count_tokens(
+            "def f(x):\n    return x + 1\n", exact=True, warn=said.append, encoding="cl100k_base"
+        )
+        == 11
+    )
     assert count_tokens("hello world", exact=True, warn=said.append) == 2
     assert said == []
     assert os.environ["TIKTOKEN_CACHE_DIR"] == str(tmp_path)
@@ -61,14 +66,15 @@ def test_exact_counts_offline_from_the_bundled_files(tmp_path: Path,
 
 
 def test_heuristic_is_close_to_o200k_on_source_text() -> None:
-    chunks = [SAMPLE[i:i + 4000] for i in range(0, len(SAMPLE), 4000)]
+    chunks = [SAMPLE[i : i + 4000] for i in range(0, len(SAMPLE), 4000)]
     guess = sum(heuristic_tokens(c) for c in chunks)
     exact = sum(count_tokens(c, exact=True) for c in chunks)
     assert 0.85 < guess / exact < 1.15
 
 
-def test_missing_tokenizer_file_never_touches_tiktoken(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_tokenizer_file_never_touches_tiktoken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_network(name: str) -> None:
         raise AssertionError(f"get_encoding({name}) would download")
 
@@ -79,27 +85,43 @@ def test_missing_tokenizer_file_never_touches_tiktoken(tmp_path: Path,
     said: list[str] = []
     assert count_tokens("hello world", exact=True, warn=said.append) == 2
     assert count_tokens("hello world again", exact=True, warn=said.append) == 3
-    assert said == ["tokenizer file for o200k_base is not bundled; using the fitted "
-                    "character heuristic (PRICING.md §3.3) instead"]
+    assert said == [
+        "tokenizer file for o200k_base is not bundled; using the fitted "
+        "character heuristic (PRICING.md §3.3) instead"
+    ]
     assert "TIKTOKEN_CACHE_DIR" not in os.environ
 
 
 def test_importing_costlog_estimators_does_not_load_tiktoken() -> None:
-    code = ("import sys, costlog.estimate.tokens, costlog.sources.claude.transcript; "
-            "print('tiktoken' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys, costlog.estimate.tokens, costlog.sources.claude.transcript; "
+        "print('tiktoken' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"
 
 
 def test_claude_output_fit() -> None:
     # classic: 0.269*1000 + 0.240*200 + 0.220*500 + 54*3
-    assert claude_output_estimate("claude-sonnet-4-6", text=1000, tool=200, signature=500,
-                                  blocks=3) == 589
+    assert (
+        claude_output_estimate("claude-sonnet-4-6", text=1000, tool=200, signature=500, blocks=3)
+        == 589
+    )
     # new tokenizer: 0.403*1000 + 0.400*200 + 0.280*500 + 47*3
-    assert claude_output_estimate("claude-opus-4-7", text=1000, tool=200, signature=500,
-                                  blocks=3) == 764
-    assert [claude_new_tokenizer(m) for m in (
-        "claude-opus-4-6", "claude-sonnet-4-5-20250929", "claude-haiku-4-5",
-        "claude-opus-4-7", "claude-opus-5", "claude-fable-5")] == \
-        [False, False, False, True, True, True]
+    assert (
+        claude_output_estimate("claude-opus-4-7", text=1000, tool=200, signature=500, blocks=3)
+        == 764
+    )
+    assert [
+        claude_new_tokenizer(m)
+        for m in (
+            "claude-opus-4-6",
+            "claude-sonnet-4-5-20250929",
+            "claude-haiku-4-5",
+            "claude-opus-4-7",
+            "claude-opus-5",
+            "claude-fable-5",
+        )
+    ] == [False, False, False, True, True, True]

@@ -26,9 +26,14 @@ SESSIONS = Path(".costlog/sessions")
 
 
 def start(repo: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "costlog", *args], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ.copy())
+    return subprocess.Popen(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def ledger_ids(repo: Path) -> list[str]:
@@ -39,9 +44,20 @@ def test_32_records_at_once_each_session_exactly_once(repo: Path) -> None:
     run("init")
     # 24 different sessions, and 8 more runs re-recording 4 of them
     sessions = [f"s{i:02d}" for i in range(24)] + [f"s{i:02d}" for i in range(4)] * 2
-    procs = [start(repo, "record", "--model", "claude-sonnet-4-6", "--session", sid,
-                   "--cost", f"0.{n + 10}", "--no-stage")
-             for n, sid in enumerate(sessions)]
+    procs = [
+        start(
+            repo,
+            "record",
+            "--model",
+            "claude-sonnet-4-6",
+            "--session",
+            sid,
+            "--cost",
+            f"0.{n + 10}",
+            "--no-stage",
+        )
+        for n, sid in enumerate(sessions)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -54,17 +70,38 @@ def test_32_records_at_once_each_session_exactly_once(repo: Path) -> None:
 
 
 @pytest.mark.parametrize("command", ["record", "render"])
-def test_a_killed_writer_never_corrupts_the_ledger_or_blocks_the_next(repo: Path,
-                                                                      command: str) -> None:
+def test_a_killed_writer_never_corrupts_the_ledger_or_blocks_the_next(
+    repo: Path, command: str
+) -> None:
     run("init")
     for i in range(5):
-        run("record", "--model", "claude-haiku-4-5", "--session", f"keep{i}", "--cost", "0.01",
-            "--no-stage")
+        run(
+            "record",
+            "--model",
+            "claude-haiku-4-5",
+            "--session",
+            f"keep{i}",
+            "--cost",
+            "0.01",
+            "--no-stage",
+        )
     before = {p: p.read_bytes() for p in (repo / SESSIONS).rglob("*.yaml")}
     rng = random.Random(7)
     for trial in range(12):  # stress/crash.py runs 200+
-        args = ["record", "--model", "claude-sonnet-4-6", "--session", f"k{trial}",
-                "--cost", "0.02", "--no-stage"] if command == "record" else ["render"]
+        args = (
+            [
+                "record",
+                "--model",
+                "claude-sonnet-4-6",
+                "--session",
+                f"k{trial}",
+                "--cost",
+                "0.02",
+                "--no-stage",
+            ]
+            if command == "record"
+            else ["render"]
+        )
         proc = start(repo, *args)
         time.sleep(rng.uniform(0.0, 0.35))
         proc.send_signal(signal.SIGKILL)
@@ -72,8 +109,17 @@ def test_a_killed_writer_never_corrupts_the_ledger_or_blocks_the_next(repo: Path
         for path, data in before.items():
             assert path.read_bytes() == data  # nothing recorded before is lost
         Ledger(repo_mod.find(repo), ".costlog/sessions").load_all()  # every file valid
-    done = start(repo, "record", "--model", "claude-sonnet-4-6", "--session", "after",
-                 "--cost", "0.03", "--no-stage")
+    done = start(
+        repo,
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--session",
+        "after",
+        "--cost",
+        "0.03",
+        "--no-stage",
+    )
     _, err = done.communicate(timeout=60)
     assert done.returncode == 0, err  # no stale lock
     run("render")
@@ -101,9 +147,9 @@ def _three_branches(repo: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
-def test_three_branches_merge_in_any_order_without_ledger_conflicts(repo: Path,
-                                                                    order: tuple[int, ...]
-                                                                    ) -> None:
+def test_three_branches_merge_in_any_order_without_ledger_conflicts(
+    repo: Path, order: tuple[int, ...]
+) -> None:
     names = _three_branches(repo)
     for index in order:
         merge = git(repo, "merge", "--no-edit", names[index], check=False)
@@ -130,8 +176,12 @@ def test_rebased_branches_keep_every_session(repo: Path) -> None:
             assert conflicted == ["COST_LOG.md"], rebase.stdout + rebase.stderr
             run("render")
             git(repo, "add", "COST_LOG.md")
-            rebase = subprocess.run(["git", "-c", "core.editor=true", "rebase", "--continue"],
-                                    cwd=repo, capture_output=True, text=True)
+            rebase = subprocess.run(
+                ["git", "-c", "core.editor=true", "rebase", "--continue"],
+                cwd=repo,
+                capture_output=True,
+                text=True,
+            )
         run("render")  # a rebase keeps our COST_LOG.md blocks: the one command fixes them
         if git(repo, "status", "--porcelain", "COST_LOG.md").stdout.strip():
             git(repo, "commit", "-q", "-am", "costlog render")
@@ -153,8 +203,16 @@ def test_hand_edits_outside_blocks_survive_100_cycles(repo: Path) -> None:
     for cycle in range(100):
         if rng.random() < 0.5:
             session = f"c{rng.randrange(10)}"
-            run("record", "--model", rng.choice(["claude-sonnet-4-6", "claude-haiku-4-5"]),
-                "--session", session, "--cost", f"0.{rng.randrange(10, 99)}", "--no-stage")
+            run(
+                "record",
+                "--model",
+                rng.choice(["claude-sonnet-4-6", "claude-haiku-4-5"]),
+                "--session",
+                session,
+                "--cost",
+                f"0.{rng.randrange(10, 99)}",
+                "--no-stage",
+            )
         else:
             run("render")
         text = log.read_text()
@@ -176,8 +234,19 @@ def test_an_edit_inside_a_generated_block_is_reported_not_lost_silently(repo: Pa
 
 def test_ledger_files_are_small_canonical_and_load_after_a_hand_reformat(repo: Path) -> None:
     run("init")
-    run("record", "--model", "claude-sonnet-4-6", "--session", "s1", "--input-tokens", "1200",
-        "--output-tokens", "340", "--notes", 'quotes " and: colons')
+    run(
+        "record",
+        "--model",
+        "claude-sonnet-4-6",
+        "--session",
+        "s1",
+        "--input-tokens",
+        "1200",
+        "--output-tokens",
+        "340",
+        "--notes",
+        'quotes " and: colons',
+    )
     path = next((repo / SESSIONS).rglob("*.yaml"))
     text = path.read_text()
     assert len(text.splitlines()) < 20
@@ -200,27 +269,53 @@ def _claude_sessions(repo: Path, config_dir: Path, count: int) -> list[str]:
     ids = []
     for n in range(count):
         sid = f"00000000-0000-4000-8000-{n:012d}"
-        lines = [{"type": "user", "sessionId": sid, "cwd": str(repo), "version": "2.1.119",
-                  "uuid": f"u{n}", "parentUuid": None, "timestamp": f"2026-11-1{n % 9}T09:00:00Z",
-                  "message": {"role": "user", "content": f"task {n}"}}]
+        lines = [
+            {
+                "type": "user",
+                "sessionId": sid,
+                "cwd": str(repo),
+                "version": "2.1.119",
+                "uuid": f"u{n}",
+                "parentUuid": None,
+                "timestamp": f"2026-11-1{n % 9}T09:00:00Z",
+                "message": {"role": "user", "content": f"task {n}"},
+            }
+        ]
         for r in range(3):
-            lines.append({
-                "type": "assistant", "sessionId": sid, "cwd": str(repo), "version": "2.1.119",
-                "uuid": f"a{n}-{r}", "parentUuid": f"u{n}", "requestId": f"req_{n}_{r}",
-                "timestamp": f"2026-11-1{n % 9}T09:0{r + 1}:00Z",
-                "message": {"id": f"msg_{n}_{r}", "model": "claude-sonnet-4-6",
-                            "role": "assistant", "type": "message", "stop_reason": "end_turn",
-                            "content": [{"type": "text", "text": "done"}],
-                            "usage": {"input_tokens": 10, "output_tokens": 100,
-                                      "cache_read_input_tokens": 5000,
-                                      "cache_creation_input_tokens": 0}}})
+            lines.append(
+                {
+                    "type": "assistant",
+                    "sessionId": sid,
+                    "cwd": str(repo),
+                    "version": "2.1.119",
+                    "uuid": f"a{n}-{r}",
+                    "parentUuid": f"u{n}",
+                    "requestId": f"req_{n}_{r}",
+                    "timestamp": f"2026-11-1{n % 9}T09:0{r + 1}:00Z",
+                    "message": {
+                        "id": f"msg_{n}_{r}",
+                        "model": "claude-sonnet-4-6",
+                        "role": "assistant",
+                        "type": "message",
+                        "stop_reason": "end_turn",
+                        "content": [{"type": "text", "text": "done"}],
+                        "usage": {
+                            "input_tokens": 10,
+                            "output_tokens": 100,
+                            "cache_read_input_tokens": 5000,
+                            "cache_creation_input_tokens": 0,
+                        },
+                    },
+                }
+            )
         (folder / f"{sid}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
         ids.append(f"claude-code/{sid}")
     return ids
 
 
-def test_commit_hooks_firing_while_backfill_runs(repo: Path, isolated_home: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_commit_hooks_firing_while_backfill_runs(
+    repo: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     config_dir = isolated_home / "claude"
@@ -232,10 +327,22 @@ def test_commit_hooks_firing_while_backfill_runs(repo: Path, isolated_home: Path
     backfill = start(repo, "backfill")
     for n in range(6):
         # a SessionEnd hook queues a session the backfill is recording too, then a commit
-        payload = json.dumps({"session_id": ids[n].split("/")[1], "cwd": str(repo),
-                              "hook_event_name": "SessionEnd", "reason": "exit"})
-        subprocess.run([sys.executable, "-m", "costlog.integration.hookrun", "session-end"], cwd=repo,
-                       input=payload, text=True, check=True, capture_output=True)
+        payload = json.dumps(
+            {
+                "session_id": ids[n].split("/")[1],
+                "cwd": str(repo),
+                "hook_event_name": "SessionEnd",
+                "reason": "exit",
+            }
+        )
+        subprocess.run(
+            [sys.executable, "-m", "costlog.integration.hookrun", "session-end"],
+            cwd=repo,
+            input=payload,
+            text=True,
+            check=True,
+            capture_output=True,
+        )
         (repo / f"f{n}.txt").write_text(f"{n}\n")
         git(repo, "add", f"f{n}.txt")
         commit = git(repo, "commit", "-q", "-m", f"work {n}", check=False)

@@ -24,13 +24,19 @@ from tests_support import REPO_ROOT, git
 ROOT = REPO_ROOT
 
 
-def commit(root: Path, name: str = "a.txt", message: str = "change",
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def commit(
+    root: Path, name: str = "a.txt", message: str = "change", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     path = root / name
     path.write_text(path.read_text() + "x\n" if path.exists() else "x\n")
     git(root, "add", name)
-    return subprocess.run(["git", "commit", "-q", "-m", message], cwd=root, capture_output=True,
-                          text=True, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        ["git", "commit", "-q", "-m", message],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def init(root: Path) -> list[str]:
@@ -43,8 +49,9 @@ def queued(root: Path) -> list[dict[str, object]]:
 
 
 def enqueue_bogus(root: Path) -> None:
-    queue.enqueue(repo_mod.find(root).state_dir,
-                  {"agent": "claude-code", "session_id": "no-such-session"})
+    queue.enqueue(
+        repo_mod.find(root).state_dir, {"agent": "claude-code", "session_id": "no-such-session"}
+    )
 
 
 def test_config_path_constant_matches() -> None:
@@ -63,7 +70,7 @@ def test_commit_runs_the_hook_which_processes_the_queue(repo: Path) -> None:
 def test_existing_hook_is_kept_and_still_runs(repo: Path) -> None:
     hook = repo / ".git" / "hooks" / "post-commit"
     hook.parent.mkdir(exist_ok=True)
-    hook.write_text("#!/bin/sh\necho mine >> \"$(git rev-parse --git-dir)/ran\"\n")
+    hook.write_text('#!/bin/sh\necho mine >> "$(git rev-parse --git-dir)/ran"\n')
     hook.chmod(0o750)
     original = hook.read_bytes()
     lines = init(repo)
@@ -81,7 +88,7 @@ def test_existing_hook_is_kept_and_still_runs(repo: Path) -> None:
 def test_post_rewrite_feeds_both_hooks_and_moves_ledger_links(repo: Path) -> None:
     hook = repo / ".git" / "hooks" / "post-rewrite"
     hook.parent.mkdir(exist_ok=True)
-    hook.write_text("#!/bin/sh\ncat > \"$(git rev-parse --git-dir)/rewritten\"\n")
+    hook.write_text('#!/bin/sh\ncat > "$(git rev-parse --git-dir)/rewritten"\n')
     hook.chmod(0o755)
     init(repo)
     commit(repo, message="Add parser")
@@ -89,12 +96,21 @@ def test_post_rewrite_feeds_both_hooks_and_moves_ledger_links(repo: Path) -> Non
     found = repo_mod.find(repo)
     ledger = Ledger(found, ".costlog/sessions")
     with ledger.lock():
-        ledger.write(Entry(id="claude-code/s1", agent="claude-code",
-                           started=datetime(2026, 11, 20, 9, tzinfo=UTC),
-                           commits=[Commit(old[:12], "Add parser", evidence="tool-output")]))
-    done = subprocess.run(["git", "commit", "-q", "--amend", "-m", "Add parser (amended)"],
-                          cwd=repo, capture_output=True, text=True,
-                          env={**os.environ, "GIT_COMMITTER_DATE": "2026-11-20T10:00:00+00:00"})
+        ledger.write(
+            Entry(
+                id="claude-code/s1",
+                agent="claude-code",
+                started=datetime(2026, 11, 20, 9, tzinfo=UTC),
+                commits=[Commit(old[:12], "Add parser", evidence="tool-output")],
+            )
+        )
+    done = subprocess.run(
+        ["git", "commit", "-q", "--amend", "-m", "Add parser (amended)"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": "2026-11-20T10:00:00+00:00"},
+    )
     assert done.returncode == 0, done.stderr
     new = git(repo, "rev-parse", "HEAD").stdout.strip()
     assert new != old
@@ -112,7 +128,8 @@ def write_husky(root: Path) -> None:
     (underscore / "h").write_text(
         '#!/usr/bin/env sh\n[ "$HUSKY" = "2" ] && set -x\nn=$(basename "$0")\n'
         's=$(dirname "$(dirname "$0")")/$n\n[ ! -f "$s" ] && exit 0\n'
-        '[ "${HUSKY-}" = "0" ] && exit 0\nsh -e "$s" "$@"\nc=$?\nexit $c\n')
+        '[ "${HUSKY-}" = "0" ] && exit 0\nsh -e "$s" "$@"\nc=$?\nexit $c\n'
+    )
     for name in ("post-commit", "post-rewrite", "post-merge", "pre-commit"):
         wrapper = underscore / name
         wrapper.write_text('#!/usr/bin/env sh\n. "$(dirname "$0")/h"\n')
@@ -184,9 +201,13 @@ def test_broken_ledger_still_lets_the_commit_through(repo: Path) -> None:
     bad = repo / ".costlog" / "sessions" / "claude-code" / "x.yaml"
     bad.parent.mkdir(parents=True)
     bad.write_text(f"schema: 1\nid: [{old[:12]}\n")  # mentions the sha, and is not YAML
-    done = subprocess.run(["git", "commit", "-q", "--amend", "-m", "first, amended"],
-                          cwd=repo, capture_output=True, text=True,
-                          env={**os.environ, "GIT_COMMITTER_DATE": "2026-11-20T11:00:00Z"})
+    done = subprocess.run(
+        ["git", "commit", "-q", "--amend", "-m", "first, amended"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": "2026-11-20T11:00:00Z"},
+    )
     assert done.returncode == 0
     assert git(repo, "log", "-1", "--format=%s").stdout.strip() == "first, amended"
     errors = [line for line in done.stderr.splitlines() if line.startswith("costlog:")]
@@ -209,27 +230,38 @@ def test_skips_during_rebase_and_with_costlog_skip(repo: Path) -> None:
 def test_shim_falls_back_when_its_python_is_gone(repo: Path) -> None:
     init(repo)
     hook = repo / ".git" / "hooks" / "post-commit"
-    hook.write_text(hook.read_text().replace(f"py='{sys.executable}'",
-                                             "py=/gone/bin/python").replace(
-                                                 f"py={sys.executable}", "py=/gone/bin/python"))
+    hook.write_text(
+        hook.read_text()
+        .replace(f"py='{sys.executable}'", "py=/gone/bin/python")
+        .replace(f"py={sys.executable}", "py=/gone/bin/python")
+    )
     assert "py=/gone/bin/python" in hook.read_text()
     bare_path = "/usr/bin:/bin"
     done = commit(repo, env={"PATH": bare_path})
     assert done.returncode == 0
     assert done.stderr.strip().splitlines() == [
         "costlog: /gone/bin/python is gone; post-commit hook skipped (reinstall costlog and "
-        "run `costlog init`, or `costlog uninstall`)"]
+        "run `costlog init`, or `costlog uninstall`)"
+    ]
 
 
 def test_session_end_hook_queues_claude_codes_input_fast(repo: Path) -> None:
     init(repo)
-    payload = {"session_id": "00893aaf-19fa-41d2-8238-13269b9b3ca0",
-               "transcript_path": "/home/u/.claude/projects/x/00893aaf.jsonl",
-               "cwd": str(repo), "hook_event_name": "SessionEnd", "reason": "other"}
+    payload = {
+        "session_id": "00893aaf-19fa-41d2-8238-13269b9b3ca0",
+        "transcript_path": "/home/u/.claude/projects/x/00893aaf.jsonl",
+        "cwd": str(repo),
+        "hook_event_name": "SessionEnd",
+        "reason": "other",
+    }
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "costlog", "hook", "session-end", "--agent",
-                           "claude-code"], input=json.dumps(payload), capture_output=True,
-                          text=True, cwd="/")
+    done = subprocess.run(
+        [sys.executable, "-m", "costlog", "hook", "session-end", "--agent", "claude-code"],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        cwd="/",
+    )
     elapsed = time.perf_counter() - start
     assert done.returncode == 0 and done.stdout == "" and done.stderr == ""
     assert elapsed < 1.5
@@ -256,14 +288,21 @@ def test_queue_drain_is_idempotent_and_dedupes(tmp_path: Path) -> None:
 
 def test_concurrent_session_end_hooks_all_land(repo: Path) -> None:
     init(repo)
-    procs = [subprocess.Popen([sys.executable, "-m", "costlog.integration.hookrun", "session-end"],
-                              stdin=subprocess.PIPE, text=True, cwd=repo)
-             for _ in range(8)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "costlog.integration.hookrun", "session-end"],
+            stdin=subprocess.PIPE,
+            text=True,
+            cwd=repo,
+        )
+        for _ in range(8)
+    ]
     for n, proc in enumerate(procs):
         proc.communicate(json.dumps({"session_id": f"s{n}", "cwd": str(repo)}))
         assert proc.returncode == 0
-    assert sorted(i["session_id"] for i in queue.drain(repo_mod.find(repo).state_dir)) == \
-        [f"s{n}" for n in range(8)]
+    assert sorted(i["session_id"] for i in queue.drain(repo_mod.find(repo).state_dir)) == [
+        f"s{n}" for n in range(8)
+    ]
 
 
 def test_pre_commit_hooks_manifest_is_what_the_framework_needs() -> None:
@@ -276,27 +315,38 @@ def test_pre_commit_hooks_manifest_is_what_the_framework_needs() -> None:
         assert hook["stages"] == [name]
         assert hook["always_run"] is True and hook["pass_filenames"] is False
         assert hook["entry"] == f"costlog hook {name}"
-    assert "pre-commit install --hook-type post-commit" in \
-        (ROOT / ".pre-commit-hooks.yaml").read_text()
+    assert (
+        "pre-commit install --hook-type post-commit"
+        in (ROOT / ".pre-commit-hooks.yaml").read_text()
+    )
 
 
-@pytest.mark.skipif(shutil.which("pre-commit") is None and
-                    not (Path(sys.executable).parent / "pre-commit").exists(),
-                    reason="the pre-commit tool is not installed")
+@pytest.mark.skipif(
+    shutil.which("pre-commit") is None
+    and not (Path(sys.executable).parent / "pre-commit").exists(),
+    reason="the pre-commit tool is not installed",
+)
 def test_pre_commit_framework_repo_runs_costlog(repo: Path) -> None:
     from pre_commit.clientlib import load_manifest  # type: ignore[import-untyped]
 
     assert {h["id"] for h in load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))} >= {
-        "costlog-post-commit", "costlog-post-rewrite"}
+        "costlog-post-commit",
+        "costlog-post-rewrite",
+    }
     # the manifest's entries, as a local hook (the test has no network to build an env)
     manifest = (ROOT / ".pre-commit-hooks.yaml").read_text()
     local = manifest.replace("language: python", "language: system").replace(
-        "entry: costlog hook", f"entry: {sys.executable} -m costlog hook")
-    body = "\n".join("      " + line if line.strip() else line
-                     for line in local.splitlines() if not line.startswith("#"))
+        "entry: costlog hook", f"entry: {sys.executable} -m costlog hook"
+    )
+    body = "\n".join(
+        "      " + line if line.strip() else line
+        for line in local.splitlines()
+        if not line.startswith("#")
+    )
     (repo / ".pre-commit-config.yaml").write_text(
         "default_install_hook_types: [post-commit, post-rewrite]\n"
-        f"repos:\n  - repo: local\n    hooks:\n{body}\n")
+        f"repos:\n  - repo: local\n    hooks:\n{body}\n"
+    )
     tool = shutil.which("pre-commit") or str(Path(sys.executable).parent / "pre-commit")
     env = {**os.environ, "PRE_COMMIT_HOME": str(repo.parent / "pc-home")}
     done = subprocess.run([tool, "install"], cwd=repo, capture_output=True, text=True, env=env)
@@ -316,12 +366,25 @@ def record_and_commit(root: Path, session: str, cost: str, when: str) -> None:
 
     from costlog.cli import cli
 
-    result = CliRunner().invoke(cli, ["record", "--model", "claude-sonnet-4-6", "--cost", cost,
-                                      "--session", session, "--started", when],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "record",
+            "--model",
+            "claude-sonnet-4-6",
+            "--cost",
+            cost,
+            "--session",
+            session,
+            "--started",
+            when,
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
-    done = subprocess.run(["git", "commit", "-q", "-m", f"record {session}"], cwd=root,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", f"record {session}"], cwd=root, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -337,8 +400,9 @@ def test_merge_of_two_branches_with_sessions_never_stops_on_cost_log(repo: Path)
     record_and_commit(repo, "theirs", "0.40", "2026-11-20T10:00:00Z")
     git(repo, "checkout", "-q", "main")
     record_and_commit(repo, "ours", "0.70", "2026-11-20T11:00:00Z")
-    done = subprocess.run(["git", "merge", "-q", "--no-edit", "other"], cwd=repo,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "other"], cwd=repo, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "<<<<<<<" not in (repo / "COST_LOG.md").read_text()
     # the merge driver rendered the merged ledger into the merge commit itself
@@ -362,8 +426,9 @@ def test_post_merge_renders_when_the_driver_could_not(repo: Path) -> None:
     git(repo, "checkout", "-q", "main")
     record_and_commit(repo, "ours", "0.70", "2026-11-20T11:00:00Z")
     git(repo, "config", "merge.costlog.driver", "true")  # keeps ours, like a text merge would
-    done = subprocess.run(["git", "merge", "-q", "--no-edit", "other"], cwd=repo,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "other"], cwd=repo, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "re-rendered COST_LOG.md for the merged ledger" in done.stderr
     assert git(repo, "diff", "--cached", "--name-only").stdout.split() == ["COST_LOG.md"]
@@ -378,8 +443,12 @@ def test_merge_driver_leaves_hand_written_conflicts(repo: Path, tmp_path: Path) 
     ours.write_text("# Log\n\nour notes\n")
     theirs.write_text("# Log\n\ntheir notes\n")
     lines: list[str] = []
-    code = hookrun.run("merge-driver", [str(base), str(ours), str(theirs), "COST_LOG.md"],
-                       io.StringIO(), say=lines.append)
+    code = hookrun.run(
+        "merge-driver",
+        [str(base), str(ours), str(theirs), "COST_LOG.md"],
+        io.StringIO(),
+        say=lines.append,
+    )
     assert code == 1
     assert "<<<<<<< ours" in ours.read_text()
 

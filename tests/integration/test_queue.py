@@ -91,25 +91,41 @@ def codex_repo(repo: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch)
 def end_session(repo: Path, n: int, *, transcript: bool = True) -> str:
     """Session n's rollout (unless `transcript` is False), then its SessionEnd hook with
     the payload Codex gives it."""
-    path = Path(os.environ["CODEX_HOME"]) / "sessions" / "2026" / "03" / "10" / \
-        f"rollout-2026-03-10T10-00-00-{sid(n)}.jsonl"
+    path = (
+        Path(os.environ["CODEX_HOME"])
+        / "sessions"
+        / "2026"
+        / "03"
+        / "10"
+        / f"rollout-2026-03-10T10-00-00-{sid(n)}.jsonl"
+    )
     if transcript:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = ROLLOUT.read_text().replace(FIXTURE_ID, sid(n)).replace("/Users/dev/app",
-                                                                        str(repo))
+        text = ROLLOUT.read_text().replace(FIXTURE_ID, sid(n)).replace("/Users/dev/app", str(repo))
         path.write_text(text.replace("2026-03-10T10:", f"2026-03-10T{10 + n:02d}:"))
-    payload = {"session_id": sid(n), "transcript_path": str(path), "cwd": str(repo),
-               "hook_event_name": "SessionEnd", "reason": "exit"}
-    assert hookrun.run("session-end", ["--agent", "codex"], io.StringIO(json.dumps(payload))) \
-        == 0
+    payload = {
+        "session_id": sid(n),
+        "transcript_path": str(path),
+        "cwd": str(repo),
+        "hook_event_name": "SessionEnd",
+        "reason": "exit",
+    }
+    assert hookrun.run("session-end", ["--agent", "codex"], io.StringIO(json.dumps(payload))) == 0
     return sid(n)
 
 
-def killed_hook(repo: Path, point: str, arg: str = "", **env: str
-                ) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run([sys.executable, "-c", KILLER, point, arg], cwd=repo, text=True,
-                          capture_output=True, timeout=120, env={**os.environ, **env},
-                          stdin=subprocess.DEVNULL)
+def killed_hook(
+    repo: Path, point: str, arg: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", KILLER, point, arg],
+        cwd=repo,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+    )
     return done
 
 
@@ -117,8 +133,14 @@ def commit(repo: Path, message: str = "Work") -> subprocess.CompletedProcess[str
     path = repo / "work.txt"
     path.write_text((path.read_text() if path.exists() else "") + "x\n")
     git(repo, "add", "work.txt")
-    done = subprocess.run(["git", "commit", "-q", "-m", message], cwd=repo, text=True,
-                          capture_output=True, timeout=120, env=os.environ.copy())
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", message],
+        cwd=repo,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=os.environ.copy(),
+    )
     assert done.returncode == 0, done.stderr
     return done
 
@@ -135,10 +157,13 @@ def claims(repo: Path) -> list[str]:
     return [n for n in os.listdir(state(repo)) if n.endswith(".claimed")]
 
 
-@pytest.mark.parametrize(("point", "arg"), [("after-claim", ""), ("locating", sid(1)),
-                                            ("after-record", "2"), ("before-stage", "")])
+@pytest.mark.parametrize(
+    ("point", "arg"),
+    [("after-claim", ""), ("locating", sid(1)), ("after-record", "2"), ("before-stage", "")],
+)
 def test_a_hook_killed_anywhere_loses_nothing_and_records_nothing_twice(
-        codex_repo: Path, point: str, arg: str) -> None:
+    codex_repo: Path, point: str, arg: str
+) -> None:
     repo = codex_repo
     ids = [end_session(repo, n) for n in range(3)]
     done = killed_hook(repo, point, arg)
@@ -153,8 +178,9 @@ def test_a_hook_killed_anywhere_loses_nothing_and_records_nothing_twice(
     assert len(files) == 3  # each session once
     assert not queue.pending(state(repo)) and not claims(repo)
     staged = git(repo, "diff", "--cached", "--name-only").stdout.split()
-    assert sorted(str(f.relative_to(repo)) for f in files) == \
-        sorted(p for p in staged if p.endswith(".yaml"))
+    assert sorted(str(f.relative_to(repo)) for f in files) == sorted(
+        p for p in staged if p.endswith(".yaml")
+    )
     assert "COST_LOG.md" in staged
     assert "staged the ledger" in hook.stderr
     run("check")  # exit 0: COST_LOG.md is what the ledger renders to
@@ -174,15 +200,22 @@ def test_an_entry_written_before_the_kill_is_not_recorded_again(codex_repo: Path
     assert len([p for p in staged if p.endswith(".yaml")]) == 3
 
 
-def test_a_claim_of_a_live_hook_is_left_alone_and_taken_once_it_dies(codex_repo: Path
-                                                                     ) -> None:
+def test_a_claim_of_a_live_hook_is_left_alone_and_taken_once_it_dies(codex_repo: Path) -> None:
     repo = codex_repo
     end_session(repo, 0)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom costlog.integration import queue\n"
-         "taken = queue.claim(__import__('pathlib').Path(sys.argv[1]))\n"
-         "print(len(taken.items), flush=True)\ntime.sleep(60)", str(state(repo))],
-        stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom costlog.integration import queue\n"
+            "taken = queue.claim(__import__('pathlib').Path(sys.argv[1]))\n"
+            "print(len(taken.items), flush=True)\ntime.sleep(60)",
+            str(state(repo)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "1"
         mine = queue.claim(state(repo))
@@ -200,7 +233,8 @@ def test_a_claim_of_a_live_hook_is_left_alone_and_taken_once_it_dies(codex_repo:
 
 
 def test_a_session_whose_log_is_gone_is_dropped_after_its_tries_and_blocks_none(
-        codex_repo: Path) -> None:
+    codex_repo: Path,
+) -> None:
     repo = codex_repo
     gone = end_session(repo, 0, transcript=False)  # queued, but no log anywhere
     good = end_session(repo, 1)
@@ -215,8 +249,7 @@ def test_a_session_whose_log_is_gone_is_dropped_after_its_tries_and_blocks_none(
     assert f"gave up on queued session {gone}" in (state(repo) / "hook.log").read_text()
     assert not queue.pending(state(repo))
     commit(repo)  # and it is not tried again
-    assert f"gave up on queued session {gone}" not in \
-        commit(repo).stderr
+    assert f"gave up on queued session {gone}" not in commit(repo).stderr
 
 
 def test_a_session_that_kills_every_run_goes_last_and_is_dropped(codex_repo: Path) -> None:
@@ -232,15 +265,13 @@ def test_a_session_that_kills_every_run_goes_last_and_is_dropped(codex_repo: Pat
     assert killed_hook(repo, "locating", poison, **limit).returncode == -signal.SIGKILL
     done = killed_hook(repo, "locating", poison, **limit)  # interrupted 3 times: dropped
     assert done.returncode == 0, done.stderr
-    assert f"gave up on queued session {poison}: its runs were interrupted 3 times" in \
-        done.stderr
+    assert f"gave up on queued session {poison}: its runs were interrupted 3 times" in done.stderr
     assert "gave up on queued session" in (state(repo) / "hook.log").read_text()
     assert not queue.pending(state(repo))
     assert sorted(ledger_ids(repo)) == sorted(f"codex/{s}" for s in others)
 
 
-def test_a_session_queued_again_after_it_was_recorded_is_recorded_again(codex_repo: Path
-                                                                        ) -> None:
+def test_a_session_queued_again_after_it_was_recorded_is_recorded_again(codex_repo: Path) -> None:
     """A `done` note covers one queueing: a session resumed and ended again while a killed
     run's claim is still there is read again, not taken as done."""
     repo = codex_repo

@@ -14,8 +14,12 @@ SCRIPT = REPO_ROOT / "stress" / "queue_kill.py"
 
 
 def test_ten_random_kills_mid_drain_lose_and_duplicate_nothing() -> None:
-    done = subprocess.run([sys.executable, str(SCRIPT), "--kills", "10", "--sessions", "5",
-                           "--seed", "7"], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--kills", "10", "--sessions", "5", "--seed", "7"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     line = done.stdout.splitlines()[0]
     assert line.startswith("ok: 10 kills (") and " 0 of " in line, line

@@ -53,27 +53,32 @@ def error_line(output: str) -> str:
 
 
 def record_by_hand(code: int = 0) -> str:
-    return run("record", "--model", "claude-sonnet-4-6", "--session", "s1", "--cost", "0.25",
-               code=code)
+    return run(
+        "record", "--model", "claude-sonnet-4-6", "--session", "s1", "--cost", "0.25", code=code
+    )
 
 
 # ---------------------------------------------------------------- config paths
 
 
-@pytest.mark.parametrize(("setting", "key", "line"), [
-    ("output: {outside}/COST_LOG.md", "output", 3),
-    ("output: ../outside/COST_LOG.md", "output", 3),
-    ("ledger_dir: {outside}/sessions", "ledger_dir", 3),
-    ("ledger_dir: docs/../../outside/sessions", "ledger_dir", 3),
-    ("template: {outside}/secret.txt", "template", 3),
-    ("template: ../outside/secret.txt", "template", 3),
-    ("prices_file: ~/prices.yaml", "prices_file", 3),
-    ("claude_otel_file: {outside}/otel.jsonl", "claude_otel_file", 3),
-    ("rundir:\n  runs_dir: ../outside", "runs_dir", 4),
-    ("rundir:\n  work_orders: ['../outside/{{wo}}.md']", "work_orders", 4),
-])
-def test_config_paths_must_stay_inside_the_repo(repo: Path, tmp_path: Path, setting: str,
-                                                key: str, line: int) -> None:
+@pytest.mark.parametrize(
+    ("setting", "key", "line"),
+    [
+        ("output: {outside}/COST_LOG.md", "output", 3),
+        ("output: ../outside/COST_LOG.md", "output", 3),
+        ("ledger_dir: {outside}/sessions", "ledger_dir", 3),
+        ("ledger_dir: docs/../../outside/sessions", "ledger_dir", 3),
+        ("template: {outside}/secret.txt", "template", 3),
+        ("template: ../outside/secret.txt", "template", 3),
+        ("prices_file: ~/prices.yaml", "prices_file", 3),
+        ("claude_otel_file: {outside}/otel.jsonl", "claude_otel_file", 3),
+        ("rundir:\n  runs_dir: ../outside", "runs_dir", 4),
+        ("rundir:\n  work_orders: ['../outside/{{wo}}.md']", "work_orders", 4),
+    ],
+)
+def test_config_paths_must_stay_inside_the_repo(
+    repo: Path, tmp_path: Path, setting: str, key: str, line: int
+) -> None:
     secret = outside_secret(tmp_path)
     config = repo / ".costlog" / "config.yaml"
     config.parent.mkdir()
@@ -90,8 +95,10 @@ def test_config_paths_must_stay_inside_the_repo(repo: Path, tmp_path: Path, sett
 def test_paths_inside_the_repo_still_work(repo: Path) -> None:
     config = repo / ".costlog" / "config.yaml"
     config.parent.mkdir()
-    config.write_text("output: docs/COSTS.md\nledger_dir: ./data/sessions\n"
-                      "claude_otel_file: ~/otel/events.jsonl\n")
+    config.write_text(
+        "output: docs/COSTS.md\nledger_dir: ./data/sessions\n"
+        "claude_otel_file: ~/otel/events.jsonl\n"
+    )
     record_by_hand()
     assert (repo / "data" / "sessions" / "manual" / "s1.yaml").is_file()
     assert "$0.25" in (repo / "docs" / "COSTS.md").read_text()
@@ -142,8 +149,13 @@ def test_symlinked_ledger_file_is_never_read(repo: Path, tmp_path: Path) -> None
     link = repo / ".costlog" / "sessions" / "manual" / "evil.yaml"
     link.symlink_to(target)
     for command in ("render", "check"):
-        done = subprocess.run([sys.executable, "-m", "costlog", command], cwd=repo,
-                              capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "costlog", command],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 1, done.stderr
         assert ".costlog/sessions/manual/evil.yaml: is a symbolic link" in done.stderr
     link.unlink()
@@ -162,8 +174,13 @@ def test_symlinked_ledger_file_is_never_read(repo: Path, tmp_path: Path) -> None
 def test_a_fifo_in_the_ledger_fails_instead_of_hanging(repo: Path) -> None:
     record_by_hand()
     os.mkfifo(repo / ".costlog" / "sessions" / "manual" / "pipe.yaml")
-    done = subprocess.run([sys.executable, "-m", "costlog", "render"], cwd=repo,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "costlog", "render"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert ".costlog/sessions/manual/pipe.yaml: is not a regular file" in done.stderr
 
@@ -192,15 +209,14 @@ def test_cost_log_symlink_record_and_render(repo: Path, tmp_path: Path) -> None:
     assert "COST_LOG.md: is a symbolic link" in error_line(out)
     assert "recorded" not in out
     assert not (repo / ".costlog" / "sessions").exists()  # no entry left half-published
-    for args in (["render"], ["check"], ["record", "--model", "x", "--cost", "1",
-                                          "--no-render"]):
+    for args in (["render"], ["check"], ["record", "--model", "x", "--cost", "1", "--no-render"]):
         assert "COST_LOG.md: is a symbolic link" in error_line(run(*args, code=1))
     assert_untouched(repo, secret)
 
 
-def test_cost_log_symlink_under_the_post_commit_hook(repo: Path, tmp_path: Path,
-                                                     isolated_home: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cost_log_symlink_under_the_post_commit_hook(
+    repo: Path, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run("init", "--agent", "claude-code")
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "Set up costlog")
@@ -208,31 +224,71 @@ def test_cost_log_symlink_under_the_post_commit_hook(repo: Path, tmp_path: Path,
     secret = link_cost_log(repo, tmp_path)
     claude = isolated_home / "claude-config"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
-    transcript = claude / "projects" / str(repo).replace("/", "-").replace("_", "-") / \
-        f"{SID}.jsonl"
+    transcript = (
+        claude / "projects" / str(repo).replace("/", "-").replace("_", "-") / f"{SID}.jsonl"
+    )
     transcript.parent.mkdir(parents=True)
-    base = {"isSidechain": False, "userType": "external", "cwd": str(repo), "sessionId": SID,
-            "version": "2.1.119", "gitBranch": "main"}
+    base = {
+        "isSidechain": False,
+        "userType": "external",
+        "cwd": str(repo),
+        "sessionId": SID,
+        "version": "2.1.119",
+        "gitBranch": "main",
+    }
     lines = [
-        {**base, "type": "user", "uuid": "u1", "parentUuid": None,
-         "timestamp": "2026-11-20T08:00:00.000Z", "message": {"role": "user",
-                                                               "content": "hello"}},
-        {**base, "type": "assistant", "uuid": "a1", "parentUuid": "u1", "requestId": "req_1",
-         "timestamp": "2026-11-20T08:01:00.000Z",
-         "message": {"model": "claude-sonnet-4-6", "id": "msg_1", "type": "message",
-                     "role": "assistant", "content": [{"type": "text", "text": "hi"}],
-                     "stop_reason": "end_turn", "stop_sequence": None,
-                     "usage": {"input_tokens": 10, "cache_creation_input_tokens": 0,
-                               "cache_read_input_tokens": 0, "output_tokens": 5}}}]
+        {
+            **base,
+            "type": "user",
+            "uuid": "u1",
+            "parentUuid": None,
+            "timestamp": "2026-11-20T08:00:00.000Z",
+            "message": {"role": "user", "content": "hello"},
+        },
+        {
+            **base,
+            "type": "assistant",
+            "uuid": "a1",
+            "parentUuid": "u1",
+            "requestId": "req_1",
+            "timestamp": "2026-11-20T08:01:00.000Z",
+            "message": {
+                "model": "claude-sonnet-4-6",
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "content": [{"type": "text", "text": "hi"}],
+                "stop_reason": "end_turn",
+                "stop_sequence": None,
+                "usage": {
+                    "input_tokens": 10,
+                    "cache_creation_input_tokens": 0,
+                    "cache_read_input_tokens": 0,
+                    "output_tokens": 5,
+                },
+            },
+        },
+    ]
     transcript.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    payload = {"session_id": SID, "transcript_path": str(transcript), "cwd": str(repo),
-               "hook_event_name": "SessionEnd", "reason": "other"}
-    subprocess.run([sys.executable, "-m", "costlog", "hook", "session-end", "--agent",
-                    "claude-code"], input=json.dumps(payload), text=True, check=True, cwd=repo)
+    payload = {
+        "session_id": SID,
+        "transcript_path": str(transcript),
+        "cwd": str(repo),
+        "hook_event_name": "SessionEnd",
+        "reason": "other",
+    }
+    subprocess.run(
+        [sys.executable, "-m", "costlog", "hook", "session-end", "--agent", "claude-code"],
+        input=json.dumps(payload),
+        text=True,
+        check=True,
+        cwd=repo,
+    )
     (repo / "a.txt").write_text("x\n")
     git(repo, "add", "a.txt")
-    done = subprocess.run(["git", "commit", "-q", "-m", "change"], cwd=repo,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", "change"], cwd=repo, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert "recorded" not in done.stderr and "staged" not in done.stderr
     assert list((repo / ".costlog" / "sessions").rglob("*.yaml")) == []
@@ -248,8 +304,10 @@ def test_cost_log_symlink_under_the_post_commit_hook(repo: Path, tmp_path: Path,
 def test_import_refuses_a_linked_cost_log(repo: Path, tmp_path: Path) -> None:
     secret = link_cost_log(repo, tmp_path)
     classic = tmp_path / "classic.md"
-    classic.write_text("# Cost log\n\n## Session log\n\n| Date | Agent | Model | Cost |\n"
-                       "|---|---|---|---|\n| 2026-11-01 | claude-code | sonnet | $0.10 |\n")
+    classic.write_text(
+        "# Cost log\n\n## Session log\n\n| Date | Agent | Model | Cost |\n"
+        "|---|---|---|---|\n| 2026-11-01 | claude-code | sonnet | $0.10 |\n"
+    )
     out = run("import", str(classic), code=1)
     assert "COST_LOG.md: is a symbolic link" in error_line(out)
     assert not (repo / ".costlog").exists()
@@ -267,16 +325,30 @@ def snapshot(root: Path) -> dict[str, bytes]:
             rel = str(path.relative_to(root))
             if rel.startswith(".git/objects"):
                 continue
-            out[rel] = os.readlink(path).encode() if path.is_symlink() else \
-                path.read_bytes() if path.is_file() else b"<dir>"
+            out[rel] = (
+                os.readlink(path).encode()
+                if path.is_symlink()
+                else path.read_bytes()
+                if path.is_file()
+                else b"<dir>"
+            )
     return out
 
 
-@pytest.mark.parametrize("name", [
-    ".gitattributes", ".claude/settings.json", ".claude/commands/end-session.md",
-    ".gemini/settings.json", ".gemini/commands/end-session.toml", ".claude"])
-def test_init_refuses_a_linked_file_and_writes_nothing(repo: Path, tmp_path: Path,
-                                                       name: str) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        ".gitattributes",
+        ".claude/settings.json",
+        ".claude/commands/end-session.md",
+        ".gemini/settings.json",
+        ".gemini/commands/end-session.toml",
+        ".claude",
+    ],
+)
+def test_init_refuses_a_linked_file_and_writes_nothing(
+    repo: Path, tmp_path: Path, name: str
+) -> None:
     secret = outside_secret(tmp_path)
     link = repo / name
     link.parent.mkdir(parents=True, exist_ok=True)
@@ -287,8 +359,12 @@ def test_init_refuses_a_linked_file_and_writes_nothing(repo: Path, tmp_path: Pat
     assert snapshot(repo) == before
     assert sorted(os.listdir(secret.parent)) == ["secret.txt"]
     assert secret.read_text() == SECRET + "\n"
-    assert run("init", "--dry-run", "--agent", "claude-code", "--agent", "gemini",
-               code=1).count("is a symbolic link") == 1
+    assert (
+        run("init", "--dry-run", "--agent", "claude-code", "--agent", "gemini", code=1).count(
+            "is a symbolic link"
+        )
+        == 1
+    )
     assert snapshot(repo) == before
 
 
@@ -313,8 +389,9 @@ def test_a_planted_temp_file_link_is_not_written_through(repo: Path, tmp_path: P
     assert files_holding(repo, "SECRET-7f3a9c") == []
 
 
-def test_codex_prompt_is_not_written_through_a_link(repo: Path, tmp_path: Path,
-                                                    isolated_home: Path) -> None:
+def test_codex_prompt_is_not_written_through_a_link(
+    repo: Path, tmp_path: Path, isolated_home: Path
+) -> None:
     secret = outside_secret(tmp_path)
     prompts = isolated_home / ".codex" / "prompts"
     prompts.mkdir(parents=True)
@@ -352,8 +429,9 @@ def test_uninstall_still_restores_everything(repo: Path, isolated_home: Path) ->
     out = run("uninstall")
     assert "restore .gitattributes" in out
     after = snapshot(repo)
-    assert {k: v for k, v in after.items() if not k.startswith(".git/")} == \
-        {k: v for k, v in before.items() if not k.startswith(".git/")}
+    assert {k: v for k, v in after.items() if not k.startswith(".git/")} == {
+        k: v for k, v in before.items() if not k.startswith(".git/")
+    }
     assert not (isolated_home / ".codex" / "prompts" / "end-session.md").exists()
 
 

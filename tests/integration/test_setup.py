@@ -42,12 +42,20 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 def test_dry_run_lists_every_file_and_changes_nothing(repo: Path) -> None:
     before = snapshot(repo)
-    result = CliRunner().invoke(cli, ["init", "--dry-run", "--agent", "claude-code"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["init", "--dry-run", "--agent", "claude-code"], catch_exceptions=False
+    )
     assert result.exit_code == 0
-    for name in (".costlog/config.yaml", ".git/hooks/post-commit", ".git/hooks/post-rewrite",
-                 ".gitattributes", ".claude/commands/end-session.md", ".claude/settings.json",
-                 "merge.costlog.driver", "COST_LOG.md"):
+    for name in (
+        ".costlog/config.yaml",
+        ".git/hooks/post-commit",
+        ".git/hooks/post-rewrite",
+        ".gitattributes",
+        ".claude/commands/end-session.md",
+        ".claude/settings.json",
+        "merge.costlog.driver",
+        "COST_LOG.md",
+    ):
         assert name in result.output, name
     assert snapshot(repo) == before
 
@@ -83,16 +91,30 @@ def test_uninstall_leaves_the_repo_byte_identical(repo: Path) -> None:
 
 def test_uninstall_keeps_recorded_sessions(repo: Path) -> None:
     setup.init(repo_mod.find(repo), agents=["claude-code"])
-    result = CliRunner().invoke(cli, ["record", "--model", "claude-sonnet-4-6", "--cost",
-                                      "0.50", "--session", "s1", "--no-stage"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "record",
+            "--model",
+            "claude-sonnet-4-6",
+            "--cost",
+            "0.50",
+            "--session",
+            "s1",
+            "--no-stage",
+        ],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     setup.uninstall(repo_mod.find(repo))
     assert (repo / ".costlog" / "sessions" / "manual" / "s1.yaml").exists()
     assert "0.50" in (repo / "COST_LOG.md").read_text()
     assert not (repo / ".git" / "hooks" / "post-commit").exists()
-    assert "merge=costlog" not in (repo / ".gitattributes").read_text() \
-        if (repo / ".gitattributes").exists() else True
+    assert (
+        "merge=costlog" not in (repo / ".gitattributes").read_text()
+        if (repo / ".gitattributes").exists()
+        else True
+    )
 
 
 def test_settings_are_merged_never_clobbered(repo: Path) -> None:
@@ -104,21 +126,26 @@ def test_settings_are_merged_never_clobbered(repo: Path) -> None:
     assert data["hooks"]["PostToolUse"][0]["matcher"] == "Write"
     session_end = [h for g in data["hooks"]["SessionEnd"] for h in g["hooks"]]
     assert session_end[0]["command"] == "~/bin/notify.sh"
-    assert session_end[1] == {"type": "command", "timeout": 10,
-                              "command": "costlog hook session-end --agent claude-code"}
+    assert session_end[1] == {
+        "type": "command",
+        "timeout": 10,
+        "command": "costlog hook session-end --agent claude-code",
+    }
     # the user edits the file afterwards: uninstall removes only our handler
     data["env"] = {"FOO": "1"}
     (repo / ".claude" / "settings.json").write_text(json.dumps(data))
     setup.uninstall(repo_mod.find(repo))
     left = json.loads((repo / ".claude" / "settings.json").read_text())
     assert left["env"] == {"FOO": "1"}
-    assert [h["command"] for g in left["hooks"]["SessionEnd"] for h in g["hooks"]] == \
-        ["~/bin/notify.sh"]
+    assert [h["command"] for g in left["hooks"]["SessionEnd"] for h in g["hooks"]] == [
+        "~/bin/notify.sh"
+    ]
 
 
 def test_local_flag_uses_settings_local_json(repo: Path) -> None:
-    result = CliRunner().invoke(cli, ["init", "--local", "--agent", "claude-code"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["init", "--local", "--agent", "claude-code"], catch_exceptions=False
+    )
     assert result.exit_code == 0
     assert (repo / ".claude" / "settings.local.json").exists()
     assert not (repo / ".claude" / "settings.json").exists()
@@ -147,8 +174,9 @@ def test_claude_end_session_command(repo: Path) -> None:
     assert meta["disable-model-invocation"] == "true"
     assert "Bash(costlog record *)" in meta["allowed-tools"]
     lines = text.splitlines()
-    assert "!`costlog record --agent claude-code --session ${CLAUDE_SESSION_ID} $ARGUMENTS`" \
-        in lines  # injection only at the start of a line
+    assert (
+        "!`costlog record --agent claude-code --session ${CLAUDE_SESSION_ID} $ARGUMENTS`" in lines
+    )  # injection only at the start of a line
 
 
 def test_codex_prompt_and_gemini_command(repo: Path, isolated_home: Path) -> None:

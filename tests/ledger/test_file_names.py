@@ -28,24 +28,98 @@ SESSIONS = Path(".costlog/sessions")
 
 
 def _entry(entry_id: str, cost: str = "0.010000") -> Entry:
-    return Entry(id=entry_id, agent=entry_id.split("/", 1)[0],
-                 started=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), cost_usd=Decimal(cost),
-                 source="manual")
+    return Entry(
+        id=entry_id,
+        agent=entry_id.split("/", 1)[0],
+        started=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        cost_usd=Decimal(cost),
+        source="manual",
+    )
 
 
 def hostile_ids(count: int, seed: int = 10) -> list[str]:
     """`count` distinct session ids of every awkward kind (no NUL, no lone surrogate:
     those are replaced before an id is stored, see test_surrogates_*)."""
     rng = random.Random(seed)
-    fixed = [".hidden", "...", "..", ".", "a b", "a_b", "a-b", "ABC", "abc", "Abc", "aBC",
-             "a/b", "a\\b", "../../etc/passwd", "x.yaml", "X.YAML", "x.yaml.yaml", "con",
-             "CON", "nul.txt", "lpt1", "com9.yaml", "-rf", "_", "__", "_a_b-0123456789abcdef",
-             "é", "é", "日本語", "🙂", "tab\there", "new\nline", "bell\x07", "\x1b[31m",
-             " lead", "trail ", "trail.", "c" * 300, "C" * 300, "ünï/cödé", "a" * 100,
-             "a" * 101, "manual", "prices", "20261120T090000Z-a1b2c3"]
-    pieces = ["a", "B", "z", "0", "9", ".", "..", "-", "_", " ", "/", "\\", "é", "ß", "İ",
-              "ﬁ", "Ω", "Ω", "日", "🙂", "\u200b", "\u0301", "\t", "\x01", "\x7f", ".yaml",
-              "con", "Con", "ABC", "abc"]
+    fixed = [
+        ".hidden",
+        "...",
+        "..",
+        ".",
+        "a b",
+        "a_b",
+        "a-b",
+        "ABC",
+        "abc",
+        "Abc",
+        "aBC",
+        "a/b",
+        "a\\b",
+        "../../etc/passwd",
+        "x.yaml",
+        "X.YAML",
+        "x.yaml.yaml",
+        "con",
+        "CON",
+        "nul.txt",
+        "lpt1",
+        "com9.yaml",
+        "-rf",
+        "_",
+        "__",
+        "_a_b-0123456789abcdef",
+        "é",
+        "é",
+        "日本語",
+        "🙂",
+        "tab\there",
+        "new\nline",
+        "bell\x07",
+        "\x1b[31m",
+        " lead",
+        "trail ",
+        "trail.",
+        "c" * 300,
+        "C" * 300,
+        "ünï/cödé",
+        "a" * 100,
+        "a" * 101,
+        "manual",
+        "prices",
+        "20261120T090000Z-a1b2c3",
+    ]
+    pieces = [
+        "a",
+        "B",
+        "z",
+        "0",
+        "9",
+        ".",
+        "..",
+        "-",
+        "_",
+        " ",
+        "/",
+        "\\",
+        "é",
+        "ß",
+        "İ",
+        "ﬁ",
+        "Ω",
+        "Ω",
+        "日",
+        "🙂",
+        "\u200b",
+        "\u0301",
+        "\t",
+        "\x01",
+        "\x7f",
+        ".yaml",
+        "con",
+        "Con",
+        "ABC",
+        "abc",
+    ]
     out = dict.fromkeys(fixed)
     while len(out) < count:
         size = rng.choice([1, 2, 3, 5, 8, 20, 60, 150, 300])
@@ -58,7 +132,8 @@ def hostile_ids(count: int, seed: int = 10) -> list[str]:
 
 
 def test_ten_thousand_hostile_ids_get_ten_thousand_files_and_load_back(
-        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(os, "fsync", lambda fd: None)  # durability is not what is tested
     ids = [f"manual/{sid}" for sid in hostile_ids(10_000)]
     assert len(set(ids)) == 10_000
@@ -85,11 +160,17 @@ def test_ten_thousand_hostile_ids_get_ten_thousand_files_and_load_back(
 
 
 def test_plain_ids_keep_the_paths_existing_ledgers_use() -> None:
-    kept = ["5f0c2a9e-1111-4c3b-9a55-0123456789ab",  # Claude Code, Codex, Gemini
-            "20261120T090000Z-a1b2c3",  # costlog's own manual ids
-            "aider-20261120T090000-analytics", "01HV9ZQ0T3XKQ3J7M2N4P5R6S8",  # aider, llm
-            "ses_3f0a5b1c2ffeAbCdEfGhIjKl", "chatcmpl-AbC123", "line_3",  # opencode, api
-            "row-1a2b3c4d-imported-2026-11-20", "2026-11-20T09-00-00_WO-2026-110"]
+    kept = [
+        "5f0c2a9e-1111-4c3b-9a55-0123456789ab",  # Claude Code, Codex, Gemini
+        "20261120T090000Z-a1b2c3",  # costlog's own manual ids
+        "aider-20261120T090000-analytics",
+        "01HV9ZQ0T3XKQ3J7M2N4P5R6S8",  # aider, llm
+        "ses_3f0a5b1c2ffeAbCdEfGhIjKl",
+        "chatcmpl-AbC123",
+        "line_3",  # opencode, api
+        "row-1a2b3c4d-imported-2026-11-20",
+        "2026-11-20T09-00-00_WO-2026-110",
+    ]
     for sid in kept:
         assert plain_name(sid), sid
     for sid in [".hidden", "..", "a b", "x.yaml", "con", "trail.", "a" * 101, "é", "_x"]:
@@ -114,8 +195,20 @@ def test_case_twins_get_two_files_whichever_comes_first(repo: Path) -> None:
 
 def test_hostile_ids_through_record_each_count_once_in_report(repo: Path) -> None:
     run("init")
-    ids = ["a b", "a_b", ".hidden", "...", "ABC", "abc", "x.yaml", "con", "a/b", "a\\b",
-           "ünï", "019a0001-aaaa-7aaa-8aaa-" + "b" * 276]  # a 300-character Codex-like id
+    ids = [
+        "a b",
+        "a_b",
+        ".hidden",
+        "...",
+        "ABC",
+        "abc",
+        "x.yaml",
+        "con",
+        "a/b",
+        "a\\b",
+        "ünï",
+        "019a0001-aaaa-7aaa-8aaa-" + "b" * 276,
+    ]  # a 300-character Codex-like id
     for n, sid in enumerate(ids, 1):
         out = run("record", "--model", "claude-sonnet-4-6", "--cost", f"{n}", "--session", sid)
         assert out.startswith("recorded ")
@@ -132,14 +225,16 @@ def test_hostile_ids_through_record_each_count_once_in_report(repo: Path) -> Non
 def test_agent_names_that_are_not_one_folder_are_usage_errors(repo: Path) -> None:
     run("init")
     for agent in ["..", ".", "a/b", "../..", "Cursor", "con", ""]:
-        run("record", "--agent", agent, "--session", "prices", "--model", "m", "--cost", "1",
-            code=2)
+        run(
+            "record", "--agent", agent, "--session", "prices", "--model", "m", "--cost", "1", code=2
+        )
         run("record", "--agent", agent, "--session", "prices", code=2)  # auto mode
     run("record", "--agent", "nope", code=2)  # auto mode reads logs: a known agent only
     assert not (repo / ".costlog" / "prices.yaml").exists()
     assert not list((repo / SESSIONS).rglob("*.yaml"))
-    out = run("record", "--agent", "cursor", "--model", "gpt-5", "--cost", "1", "--session",
-              "s1")  # an agent without logs, as the README shows
+    out = run(
+        "record", "--agent", "cursor", "--model", "gpt-5", "--cost", "1", "--session", "s1"
+    )  # an agent without logs, as the README shows
     assert "cursor s1" in out and (repo / SESSIONS / "cursor" / "s1.yaml").is_file()
     run("report")
 
@@ -156,8 +251,10 @@ def test_check_reports_a_ledger_file_renamed_by_hand(repo: Path) -> None:
     git(repo, "mv", str(path), str(path.with_name("renamed.yaml")))
     out = run("check", code=3)
     assert ".costlog/sessions/manual/renamed.yaml" in out
-    assert "'manual/s1'" in out and "git mv .costlog/sessions/manual/renamed.yaml " \
-        ".costlog/sessions/manual/s1.yaml" in out
+    assert (
+        "'manual/s1'" in out
+        and "git mv .costlog/sessions/manual/renamed.yaml .costlog/sessions/manual/s1.yaml" in out
+    )
     run("report")  # only check refuses it: the session still counts everywhere
 
 
@@ -196,13 +293,16 @@ def test_check_names_a_dot_file_the_loader_skips(repo: Path) -> None:
 
 
 def test_surrogates_and_nul_in_ids_models_and_branches_are_replaced(
-        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A Claude Code transcript (its real line format) whose JSON escapes hold half a
     surrogate pair in the model and branch, named by bytes that are not UTF-8 (its session
     id, decoded with a lone surrogate): recorded, not a crash."""
     run("init")
-    common = (f'"sessionId": "x", "cwd": {json.dumps(str(repo))}, "version": "2.1.90", '
-              '"gitBranch": "feat/\\udcff-x", "isSidechain": false, "userType": "external"')
+    common = (
+        f'"sessionId": "x", "cwd": {json.dumps(str(repo))}, "version": "2.1.90", '
+        '"gitBranch": "feat/\\udcff-x", "isSidechain": false, "userType": "external"'
+    )
     lines = [
         '{"type": "user", "uuid": "u0", "timestamp": "2026-11-20T09:00:00.000Z", '
         f'"message": {{"role": "user", "content": "hi"}}, {common}}}',
@@ -220,8 +320,9 @@ def test_surrogates_and_nul_in_ids_models_and_branches_are_replaced(
     assert entry.id == "claude-code/sess-\ufffd"
     assert entry.branch == "feat/\ufffd-x"
     assert list(entry.models) == ["claude-\ufffdsonnet"]
-    run("record", "--model", "m\udcff", "--cost", "1", "--session", "s\udcfe",
-        "--notes", "n\x00")  # undecodable bytes in argv arrive as lone surrogates
+    run(
+        "record", "--model", "m\udcff", "--cost", "1", "--session", "s\udcfe", "--notes", "n\x00"
+    )  # undecodable bytes in argv arrive as lone surrogates
     ids = {e.id for e in Ledger(repo_mod.find(repo), str(SESSIONS)).load_all()}
     assert "manual/s\ufffd" in ids
     run("check")
@@ -234,13 +335,15 @@ def test_a_file_costlog_0_1_named_is_kept_until_renamed_and_never_merged(repo: P
     folder.mkdir(parents=True)
     (folder / "a_b.yaml").write_text(
         'schema: 1\nid: "manual/a b"\nagent: manual\nstarted: "2026-11-20T09:00:00Z"\n'
-        'source: manual\ncost_usd: "1.000000"\n')
+        'source: manual\ncost_usd: "1.000000"\n'
+    )
     run("record", "--model", "m", "--cost", "2", "--session", "a b")  # updated in place
     assert [p.name for p in folder.iterdir()] == ["a_b.yaml"]
     out = run("record", "--model", "m", "--cost", "3", "--session", "a_b", code=1)
     assert "holds session 'manual/a b', not 'manual/a_b'" in out
-    assert {e.id: e.cost_usd for e in Ledger(repo_mod.find(repo), str(SESSIONS)).load_all()} \
-        == {"manual/a b": Decimal(2)}
+    assert {e.id: e.cost_usd for e in Ledger(repo_mod.find(repo), str(SESSIONS)).load_all()} == {
+        "manual/a b": Decimal(2)
+    }
     out = run("check", code=3)
     want = f"{SESSIONS}/manual/{hashed_name('a b')}.yaml"
     assert f"git mv {SESSIONS}/manual/a_b.yaml {want}" in out

@@ -21,10 +21,10 @@ def make_entry(session: str = "5f0c2a9e-1111", cost: str = "1.3725") -> Entry:
         started=datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
         ended=datetime(2026, 11, 20, 10, 1, 12, tzinfo=UTC),
         models={
-            "claude-sonnet-4-6": ModelUsage(41, Usage(246, 17410, 1840233, 0, 88110, 0),
-                                            Decimal("1.3426")),
-            "claude-haiku-4-5": ModelUsage(9, Usage(120, 2210, 0, 15000, 0, 0),
-                                           Decimal("0.0299")),
+            "claude-sonnet-4-6": ModelUsage(
+                41, Usage(246, 17410, 1840233, 0, 88110, 0), Decimal("1.3426")
+            ),
+            "claude-haiku-4-5": ModelUsage(9, Usage(120, 2210, 0, 15000, 0, 0), Decimal("0.0299")),
         },
         cost_usd=Decimal(cost),
         source="actual",
@@ -70,7 +70,8 @@ def test_invalid_field_names_file_and_line(repo: Path) -> None:
         ledger.load_all()
     line = text.splitlines().index("subagents: -5") + 1
     assert info.value.one_line().startswith(
-        f".costlog/sessions/claude-code/5f0c2a9e-1111.yaml:{line}: field `subagents`")
+        f".costlog/sessions/claude-code/5f0c2a9e-1111.yaml:{line}: field `subagents`"
+    )
 
 
 def test_truncated_file_is_reported_not_skipped(repo: Path) -> None:
@@ -84,7 +85,7 @@ def test_truncated_file_is_reported_not_skipped(repo: Path) -> None:
 
 def test_newer_schema_asks_for_an_upgrade() -> None:
     with pytest.raises(LedgerError, match="newer than this costlog"):
-        parse_entry("schema: 2\nid: a/b\nagent: a\nstarted: \"2026-01-01T00:00:00Z\"\n", "x.yaml")
+        parse_entry('schema: 2\nid: a/b\nagent: a\nstarted: "2026-01-01T00:00:00Z"\n', "x.yaml")
 
 
 def test_unpriced_model_keeps_tokens_and_null_cost(repo: Path) -> None:
@@ -117,9 +118,11 @@ def test_hand_edited_file_in_block_style_is_accepted(repo: Path) -> None:
     ledger = Ledger(repo_mod.find(repo), ".costlog/sessions")
     path = ledger.path_for("manual/x1")
     path.parent.mkdir(parents=True)
-    path.write_text("schema: 1\nid: manual/x1\nagent: manual\nstarted: 2026-11-20 09:00:00\n"
-                    "models:\n  claude-sonnet-4-6:\n    requests: 1\n    output: 100\n"
-                    "    cost_usd: '0.05'\ncost_usd: '0.05'\n")
+    path.write_text(
+        "schema: 1\nid: manual/x1\nagent: manual\nstarted: 2026-11-20 09:00:00\n"
+        "models:\n  claude-sonnet-4-6:\n    requests: 1\n    output: 100\n"
+        "    cost_usd: '0.05'\ncost_usd: '0.05'\n"
+    )
     [entry] = ledger.load_all()
     assert entry.cost_usd == Decimal("0.05")
     assert entry.started == datetime(2026, 11, 20, 9, tzinfo=UTC)

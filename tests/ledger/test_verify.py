@@ -31,12 +31,9 @@ FIXTURES = FIXTURES_DIR
 LEDGER_FILE = f".costlog/sessions/claude-code/{SESSION}.yaml"
 
 
-
-
-
-
-def record_transcript(repo: Path, tmp_path: Path, model: str, prompts: list[int],
-                      **kwargs: object) -> str:
+def record_transcript(
+    repo: Path, tmp_path: Path, model: str, prompts: list[int], **kwargs: object
+) -> str:
     path = tmp_path / f"{kwargs.get('session', SESSION)}.jsonl"
     path.write_text(transcript(repo, model, prompts, **kwargs))  # type: ignore[arg-type]
     return run("record", "--transcript", str(path))
@@ -58,8 +55,7 @@ def stored_cost(path: Path, model: str | None = None) -> str:
     if model is None:
         found = re.search(r'^cost_usd: "([0-9.]+)"', text, re.MULTILINE)
     else:
-        found = re.search(rf'^  {re.escape(model)}: .*cost_usd: "([0-9.]+)"', text,
-                          re.MULTILINE)
+        found = re.search(rf'^  {re.escape(model)}: .*cost_usd: "([0-9.]+)"', text, re.MULTILINE)
     assert found, text
     return found.group(1)
 
@@ -78,12 +74,15 @@ def test_a_total_lowered_by_hand_fails_check_at_its_line(repo: Path, tmp_path: P
     run("render")  # COST_LOG.md now agrees with the forged ledger ...
     out = run("check", code=3)  # ... and check still refuses it
     line = line_of(entry, r"^cost_usd:")
-    assert f"{LEDGER_FILE}:{line}: cost_usd $0.010000 is not the sum of its models' costs " \
+    assert (
+        f"{LEDGER_FILE}:{line}: cost_usd $0.010000 is not the sum of its models' costs "
         f"(${total})" in out
+    )
 
 
 def test_a_model_cost_lowered_with_its_total_fails_at_the_model_line(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     record_transcript(repo, tmp_path, "claude-opus-4-6", [150_000] * 12)
     entry = repo / LEDGER_FILE
     cost = stored_cost(entry, "claude-opus-4-6")
@@ -92,8 +91,10 @@ def test_a_model_cost_lowered_with_its_total_fails_at_the_model_line(
     run("render")
     out = run("check", code=3)
     line = line_of(entry, r"^  claude-opus-4-6:")
-    assert f"{LEDGER_FILE}:{line}: claude-opus-4-6 costs $0.010000, but its tokens cost " \
+    assert (
+        f"{LEDGER_FILE}:{line}: claude-opus-4-6 costs $0.010000, but its tokens cost "
         f"${cost} at the prices of table {PriceTable.load().version}" in out
+    )
 
 
 def test_tokens_raised_under_a_kept_cost_fail_too(repo: Path, tmp_path: Path) -> None:
@@ -105,12 +106,16 @@ def test_tokens_raised_under_a_kept_cost_fail_too(repo: Path, tmp_path: Path) ->
     assert "claude-opus-4-6 costs" in run("check", code=3)
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    (10**71, "`output` is absurdly large (1e+71; at most 1e+12 per entry)"),
-    (-5, "`output` must be a whole number >= 0, not -5"),
-])
-def test_absurd_token_counts_are_refused_at_load(repo: Path, tmp_path: Path, value: int,
-                                                 message: str) -> None:
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (10**71, "`output` is absurdly large (1e+71; at most 1e+12 per entry)"),
+        (-5, "`output` must be a whole number >= 0, not -5"),
+    ],
+)
+def test_absurd_token_counts_are_refused_at_load(
+    repo: Path, tmp_path: Path, value: int, message: str
+) -> None:
     record_transcript(repo, tmp_path, "claude-opus-4-6", [150_000] * 12)
     entry = repo / LEDGER_FILE
     edit(entry, "output: 480000", f"output: {value}")
@@ -141,10 +146,18 @@ def test_long_context_requests_are_checked_within_a_bound(repo: Path, tmp_path: 
     assert "long-context rate (prompt > 200,000 tokens): 1 request" in entry.read_text()
     assert run("check").startswith("ok:")
     usage = Usage(input=300, output=120_000, cache_read=550_000, cache_write_5m=60_000)
-    base = (usage.input * 3 + usage.output * 15 + usage.cache_read * Decimal("0.3")
-            + usage.cache_write_5m * Decimal("3.75")) / 1_000_000
-    top = (usage.input * 6 + usage.output * Decimal("22.5") + usage.cache_read * Decimal("0.6")
-           + usage.cache_write_5m * Decimal("7.5")) / 1_000_000
+    base = (
+        usage.input * 3
+        + usage.output * 15
+        + usage.cache_read * Decimal("0.3")
+        + usage.cache_write_5m * Decimal("3.75")
+    ) / 1_000_000
+    top = (
+        usage.input * 6
+        + usage.output * Decimal("22.5")
+        + usage.cache_read * Decimal("0.6")
+        + usage.cache_write_5m * Decimal("7.5")
+    ) / 1_000_000
     stored = Decimal(stored_cost(entry))
     assert base < stored < top
 
@@ -166,10 +179,16 @@ def _write(repo: Path, entry: Entry) -> None:
 
 def _sol_entry(table: str, cost: str) -> Entry:
     usage = Usage(input=100_000, output=10_000)
-    return Entry(id="codex/sol-1", agent="codex", started=datetime(2026, 9, 1, 9, tzinfo=UTC),
-                 ended=datetime(2026, 9, 1, 10, tzinfo=UTC), source="actual",
-                 models={"gpt-5.6-sol": ModelUsage(3, usage, Decimal(cost))},
-                 cost_usd=Decimal(cost), pricing_table=table)
+    return Entry(
+        id="codex/sol-1",
+        agent="codex",
+        started=datetime(2026, 9, 1, 9, tzinfo=UTC),
+        ended=datetime(2026, 9, 1, 10, tzinfo=UTC),
+        source="actual",
+        models={"gpt-5.6-sol": ModelUsage(3, usage, Decimal(cost))},
+        cost_usd=Decimal(cost),
+        pricing_table=table,
+    )
 
 
 def test_a_cost_is_checked_at_the_prices_its_table_knew(repo: Path) -> None:
@@ -191,8 +210,10 @@ def test_repo_price_overrides_are_honoured_by_table(repo: Path, tmp_path: Path) 
     an override edited afterwards makes check fail until `costlog reprice`."""
     record_transcript(repo, tmp_path, "claude-opus-4-6", [150_000] * 3)
     overrides = repo / ".costlog" / "prices.yaml"
-    overrides.write_text("models:\n  claude-opus-4-6:\n    provider: anthropic\n    prices:\n"
-                         "      - {from: 2026-01-01, input: 6, output: 30}\n")
+    overrides.write_text(
+        "models:\n  claude-opus-4-6:\n    provider: anthropic\n    prices:\n"
+        "      - {from: 2026-01-01, input: 6, output: 30}\n"
+    )
     run("render")  # COST_LOG.md names the table
     assert run("check").startswith("ok:")  # the first entry names the bundled table
     other = "8c2d3e4f-0000-4000-8000-000000000002"
@@ -214,16 +235,30 @@ def test_repo_price_overrides_are_honoured_by_table(repo: Path, tmp_path: Path) 
 
 
 CLAUDE_P_RESULT = {
-    "type": "result", "subtype": "success", "duration_ms": 95000, "num_turns": 6,
-    "result": "Done.", "session_id": "c1a2b3c4-0000-4000-8000-000000000001",
+    "type": "result",
+    "subtype": "success",
+    "duration_ms": 95000,
+    "num_turns": 6,
+    "result": "Done.",
+    "session_id": "c1a2b3c4-0000-4000-8000-000000000001",
     "total_cost_usd": 0.4172,
     "modelUsage": {
-        "claude-sonnet-4-6": {"inputTokens": 20, "outputTokens": 900,
-                              "cacheReadInputTokens": 23048,
-                              "cacheCreationInputTokens": 13507, "costUSD": 0.4012},
-        "claude-haiku-4-5": {"inputTokens": 3000, "outputTokens": 100,
-                             "cacheReadInputTokens": 0, "cacheCreationInputTokens": 0,
-                             "costUSD": 0.016}}}
+        "claude-sonnet-4-6": {
+            "inputTokens": 20,
+            "outputTokens": 900,
+            "cacheReadInputTokens": 23048,
+            "cacheCreationInputTokens": 13507,
+            "costUSD": 0.4012,
+        },
+        "claude-haiku-4-5": {
+            "inputTokens": 3000,
+            "outputTokens": 100,
+            "cacheReadInputTokens": 0,
+            "cacheCreationInputTokens": 0,
+            "costUSD": 0.016,
+        },
+    },
+}
 
 
 def test_every_way_costlog_records_passes_check(repo: Path, tmp_path: Path) -> None:
@@ -231,8 +266,17 @@ def test_every_way_costlog_records_passes_check(repo: Path, tmp_path: Path) -> N
     run("import", "COST_LOG.md")  # hand-kept costs, imported
     record_transcript(repo, tmp_path, "claude-sonnet-4-5", [150_000, 250_000])  # autorecord
     run("record", "--model", "claude-sonnet-4-6", "--cost", "1.25")  # cost by hand
-    run("record", "--model", "claude-sonnet-4-5", "--input-tokens", "150000",
-        "--cache-read-tokens", "100000", "--output-tokens", "5000")  # one request above 200k
+    run(
+        "record",
+        "--model",
+        "claude-sonnet-4-5",
+        "--input-tokens",
+        "150000",
+        "--cache-read-tokens",
+        "100000",
+        "--output-tokens",
+        "5000",
+    )  # one request above 200k
     run("record", "--model", "claude-sonnet-4-6", "--task-types", "2 docs")  # the guide
     (repo / "feature.py").write_text("def export():\n    return 'invoice'\n" * 40)
     git(repo, "add", "feature.py")
@@ -253,29 +297,39 @@ def test_every_way_costlog_records_passes_check(repo: Path, tmp_path: Path) -> N
 
     (repo / ".costlog" / "prices.yaml").write_text(
         "models:\n  claude-sonnet-4-6:\n    provider: anthropic\n    prices:\n"
-        "      - {from: 2026-01-01, input: 4, output: 20}\n")
+        "      - {from: 2026-01-01, input: 4, output: 20}\n"
+    )
     out = run("reprice")
     assert re.search(r"changed [1-9]\d* of 11 sessions", out), out
-    repriced = [e for e in Ledger(repo_mod.find(repo), ".costlog/sessions").load_all()
-                if "repriced" in e.methods]
-    assert repriced and all(e.pricing_table == f"{PriceTable.load().version}+repo"
-                            for e in repriced)
+    repriced = [
+        e
+        for e in Ledger(repo_mod.find(repo), ".costlog/sessions").load_all()
+        if "repriced" in e.methods
+    ]
+    assert repriced and all(
+        e.pricing_table == f"{PriceTable.load().version}+repo" for e in repriced
+    )
     assert run("check").startswith("ok:")
 
 
 def test_reprice_of_one_model_never_leaves_an_entry_misnaming_its_table(
-        repo: Path, tmp_path: Path) -> None:
+    repo: Path, tmp_path: Path
+) -> None:
     """An entry names one price table. `reprice --model A` on an entry whose model B's
     price changed too would store B's old cost under the new table: it is kept and
     flagged instead, and a full reprice then fixes both, and check agrees."""
-    two = Entry(id="claude-code/two-models", agent="claude-code",
-                started=datetime(2026, 11, 20, 9, tzinfo=UTC), source="actual",
-                pricing_table=PriceTable.load().version,
-                models={"claude-opus-4-6": ModelUsage(2, Usage(input=1_000_000),
-                                                      Decimal("5.000000")),
-                        "claude-haiku-4-5": ModelUsage(2, Usage(input=1_000_000),
-                                                       Decimal("1.000000"))},
-                cost_usd=Decimal("6.000000"))
+    two = Entry(
+        id="claude-code/two-models",
+        agent="claude-code",
+        started=datetime(2026, 11, 20, 9, tzinfo=UTC),
+        source="actual",
+        pricing_table=PriceTable.load().version,
+        models={
+            "claude-opus-4-6": ModelUsage(2, Usage(input=1_000_000), Decimal("5.000000")),
+            "claude-haiku-4-5": ModelUsage(2, Usage(input=1_000_000), Decimal("1.000000")),
+        },
+        cost_usd=Decimal("6.000000"),
+    )
     _write(repo, two)
     assert run("check").startswith("ok:")
     (repo / ".costlog" / "prices.yaml").write_text(
@@ -283,7 +337,8 @@ def test_reprice_of_one_model_never_leaves_an_entry_misnaming_its_table(
         "  claude-opus-4-6: {provider: anthropic, prices: [{from: 2026-01-01, input: 6, "
         "output: 30}]}\n"
         "  claude-haiku-4-5: {provider: anthropic, prices: [{from: 2026-01-01, input: 2, "
-        "output: 10}]}\n")
+        "output: 10}]}\n"
+    )
     out = run("reprice", "--model", "claude-opus-4-6")
     assert "claude-haiku-4-5 would change too" in out and "changed 0 of 1" in out
     run("render")

@@ -33,34 +33,63 @@ def test_shipped_json_is_the_compiled_yaml() -> None:
     assert pricing_build.compile_text(source) == resources.data("prices.json").read_text()
 
 
-@pytest.mark.parametrize("model", [
-    # retired models still in people's history, and this month's
-    "claude-3-opus-20240229", "claude-3-haiku-20240307", "claude-3-5-sonnet-20241022",
-    "claude-3-5-haiku-20241022", "claude-3-7-sonnet-20250219", "claude-opus-4-20250514",
-    "claude-opus-4-1-20250805", "claude-sonnet-4-20250514", "claude-sonnet-4-5-20250929",
-    "claude-haiku-4-5-20251001", "claude-opus-4-5-20251101", "claude-opus-4-6",
-    "claude-sonnet-4-6", "claude-opus-4-7", "gpt-4o", "gpt-4o-2024-05-13", "gpt-4.1", "o3",
-    "o4-mini", "gpt-5", "gpt-5-codex", "gpt-5.1-codex-max", "gpt-5.1-codex-mini", "gpt-5.2",
-    "gpt-5.3-codex", "gpt-5.4", "gpt-5.5", "gemini-2.5-pro", "gemini-2.5-flash",
-    "gemini-3-pro-preview", "gemini-3.1-pro-preview",
-])
+@pytest.mark.parametrize(
+    "model",
+    [
+        # retired models still in people's history, and this month's
+        "claude-3-opus-20240229",
+        "claude-3-haiku-20240307",
+        "claude-3-5-sonnet-20241022",
+        "claude-3-5-haiku-20241022",
+        "claude-3-7-sonnet-20250219",
+        "claude-opus-4-20250514",
+        "claude-opus-4-1-20250805",
+        "claude-sonnet-4-20250514",
+        "claude-sonnet-4-5-20250929",
+        "claude-haiku-4-5-20251001",
+        "claude-opus-4-5-20251101",
+        "claude-opus-4-6",
+        "claude-sonnet-4-6",
+        "claude-opus-4-7",
+        "gpt-4o",
+        "gpt-4o-2024-05-13",
+        "gpt-4.1",
+        "o3",
+        "o4-mini",
+        "gpt-5",
+        "gpt-5-codex",
+        "gpt-5.1-codex-max",
+        "gpt-5.1-codex-mini",
+        "gpt-5.2",
+        "gpt-5.3-codex",
+        "gpt-5.4",
+        "gpt-5.5",
+        "gemini-2.5-pro",
+        "gemini-2.5-flash",
+        "gemini-3-pro-preview",
+        "gemini-3.1-pro-preview",
+    ],
+)
 def test_the_models_people_use_are_priced(model: str) -> None:
     assert TABLE.canonical(model) is not None
 
 
-@pytest.mark.parametrize(("logged", "canonical"), [
-    ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
-    ("anthropic/claude-sonnet-4-6", "claude-sonnet-4-6"),
-    ("bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0", "claude-sonnet-4"),
-    ("vertex_ai/claude-opus-4-1@20250805", "claude-opus-4-1"),
-    ("claude-sonnet-4-6[1m]", "claude-sonnet-4-6"),
-    ("claude-opus-4-6-fast", "claude-opus-4-6"),
-    ("gemini/gemini-2.5-pro", "gemini-2.5-pro"),
-    ("models/gemini-2.5-flash", "gemini-2.5-flash"),
-    ("o3-2025-04-16", "o3"),
-    ("gpt-5-2025-08-07", "gpt-5"),
-    ("claude-3-5-haiku-latest", "claude-3-5-haiku"),
-])
+@pytest.mark.parametrize(
+    ("logged", "canonical"),
+    [
+        ("claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
+        ("anthropic/claude-sonnet-4-6", "claude-sonnet-4-6"),
+        ("bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0", "claude-sonnet-4"),
+        ("vertex_ai/claude-opus-4-1@20250805", "claude-opus-4-1"),
+        ("claude-sonnet-4-6[1m]", "claude-sonnet-4-6"),
+        ("claude-opus-4-6-fast", "claude-opus-4-6"),
+        ("gemini/gemini-2.5-pro", "gemini-2.5-pro"),
+        ("models/gemini-2.5-flash", "gemini-2.5-flash"),
+        ("o3-2025-04-16", "o3"),
+        ("gpt-5-2025-08-07", "gpt-5"),
+        ("claude-3-5-haiku-latest", "claude-3-5-haiku"),
+    ],
+)
 def test_logged_names_are_normalised(logged: str, canonical: str) -> None:
     assert TABLE.canonical(logged) == canonical
 
@@ -96,11 +125,13 @@ def test_o3_is_priced_as_of_the_request_date() -> None:
 
 def test_long_context_rule_charges_the_whole_request_at_the_premium() -> None:
     # Sonnet 4.5: above 200k prompt tokens, every token at $6 in / $22.50 out / $0.60 read
-    small = cost("claude-sonnet-4-5", date(2025, 10, 1), input=50_000, cache_read=150_000,
-                 output=1_000)
+    small = cost(
+        "claude-sonnet-4-5", date(2025, 10, 1), input=50_000, cache_read=150_000, output=1_000
+    )
     assert small == Decimal("0.15") + Decimal("0.045") + Decimal("0.015")
-    big = cost("claude-sonnet-4-5", date(2025, 10, 1), input=50_001, cache_read=150_000,
-               output=1_000)
+    big = cost(
+        "claude-sonnet-4-5", date(2025, 10, 1), input=50_001, cache_read=150_000, output=1_000
+    )
     assert big == Decimal("0.300006") + Decimal("0.09") + Decimal("0.0225")
 
 
@@ -127,8 +158,7 @@ def test_price_requests_sums_per_request_and_keeps_unpriced_visible() -> None:
     assert models["claude-sonnet-4-6"].cost_usd == 18
     assert models["claude-haiku-4-5"].source == "mixed"
     assert total == 19
-    models, total, _ = price_requests([*requests, Request("claude-opus-9", Usage(1), when)],
-                                      TABLE)
+    models, total, _ = price_requests([*requests, Request("claude-opus-9", Usage(1), when)], TABLE)
     assert models["claude-opus-9"].cost_usd is None and models["claude-opus-9"].usage.input == 1
     assert total is None
 
@@ -146,7 +176,8 @@ def test_repo_override_wins_and_adds_models(tmp_path: Path) -> None:
         "    provider: other\n"
         "    aliases: [acme/coder-1-latest]\n"
         "    prices:\n"
-        "      - {from: 2026-01-01, input: 1, output: 2}\n")
+        "      - {from: 2026-01-01, input: 1, output: 2}\n"
+    )
     table = PriceTable.load(override)
     assert table.version == "2026-11-22+acme-2026-11"
     assert table.request_cost("claude-sonnet-4-6", Usage(input=M)) == Decimal("2.4")
@@ -167,8 +198,7 @@ def test_pricing_cli_lists_and_shows(repo: Path) -> None:
     listing = CliRunner().invoke(cli, ["pricing", "list"], catch_exceptions=False)
     assert listing.exit_code == 0
     assert "claude-opus-4-1" in listing.output and "gemini-2.5-pro" in listing.output
-    shown = CliRunner().invoke(cli, ["pricing", "show", "o3-2025-04-16"],
-                               catch_exceptions=False)
+    shown = CliRunner().invoke(cli, ["pricing", "show", "o3-2025-04-16"], catch_exceptions=False)
     data = json.loads(shown.output)
     assert [p["input"] for p in data["prices"]] == ["10", "2"]
     assert [p["from"] for p in data["prices"]] == ["2025-04-16", "2025-06-10"]

@@ -37,13 +37,22 @@ FIX = FIXTURES_DIR / "billing"
 SONNET = Usage(input=100_000, output=60_000, cache_read=1_000_000, cache_write_5m=80_000)
 
 
-def _entry(sid: str, day: int, model: str, cost: str, usage: Usage | None = None,
-           agent: str = "claude-code") -> Entry:
-    return Entry(id=f"{agent}/{sid}", agent=agent,
-                 started=datetime(2026, 11, day, 10, 0, tzinfo=UTC), source="actual",
-                 models={model: ModelUsage(requests=1, usage=usage or Usage(),
-                                           cost_usd=Decimal(cost))},
-                 cost_usd=Decimal(cost))
+def _entry(
+    sid: str,
+    day: int,
+    model: str,
+    cost: str,
+    usage: Usage | None = None,
+    agent: str = "claude-code",
+) -> Entry:
+    return Entry(
+        id=f"{agent}/{sid}",
+        agent=agent,
+        started=datetime(2026, 11, day, 10, 0, tzinfo=UTC),
+        source="actual",
+        models={model: ModelUsage(requests=1, usage=usage or Usage(), cost_usd=Decimal(cost))},
+        cost_usd=Decimal(cost),
+    )
 
 
 def _ledger() -> list[Entry]:
@@ -57,19 +66,22 @@ def _ledger() -> list[Entry]:
 
 
 def _run(*names: str, threshold: str = "10") -> reconcile.Result:
-    return reconcile.run(_ledger(), [FIX / n for n in names], PriceTable.load(),
-                         Decimal(threshold))
+    return reconcile.run(_ledger(), [FIX / n for n in names], PriceTable.load(), Decimal(threshold))
 
 
 def test_anthropic_cost_report_cents_by_day_model_and_month() -> None:
     result = _run("anthropic_cost_report.json")
     days = result.by("day")
-    assert (days["2026-11-02"].estimated, days["2026-11-02"].billed) == \
-        (Decimal("1.80"), Decimal("1.89"))
+    assert (days["2026-11-02"].estimated, days["2026-11-02"].billed) == (
+        Decimal("1.80"),
+        Decimal("1.89"),
+    )
     assert days["2026-11-02"].delta_pct == Decimal("5.0")
     # 11-03: est 1.80 + 0.60 = 2.40, billed 1.80 + 0.755 + 0.10 = 2.655 -> +10.6 %
-    assert (days["2026-11-03"].estimated, days["2026-11-03"].billed) == \
-        (Decimal("2.40"), Decimal("2.655"))
+    assert (days["2026-11-03"].estimated, days["2026-11-03"].billed) == (
+        Decimal("2.40"),
+        Decimal("2.655"),
+    )
     assert days["2026-11-03"].delta_pct == Decimal("10.6")
     models = result.by("model")
     assert models["claude-haiku-4-5"].billed == Decimal("0.755")  # dated id -> canonical
@@ -79,10 +91,14 @@ def test_anthropic_cost_report_cents_by_day_model_and_month() -> None:
     assert (month.estimated, month.billed) == (Decimal("4.20"), Decimal("4.545"))
     # gaps over 10 %: haiku +25.8 %, web search billed with no session
     gaps = [(str(d), m, c.delta_pct) for d, m, c in result.gaps()]
-    assert gaps == [("2026-11-03", "(web_search)", None),
-                    ("2026-11-03", "claude-haiku-4-5", Decimal("25.8"))]
-    assert result.factors() == {"claude-haiku-4-5": Decimal("1.258"),
-                                "claude-sonnet-4-6": Decimal("1.025")}
+    assert gaps == [
+        ("2026-11-03", "(web_search)", None),
+        ("2026-11-03", "claude-haiku-4-5", Decimal("25.8")),
+    ]
+    assert result.factors() == {
+        "claude-haiku-4-5": Decimal("1.258"),
+        "claude-sonnet-4-6": Decimal("1.025"),
+    }
     assert result.outside == 1  # D, after the exports' dates
     assert set(result.unbilled) == {"openai"}  # E: no OpenAI export at all
 
@@ -103,8 +119,9 @@ def test_usage_report_hourly_buckets_priced_and_token_ratios() -> None:
     result = _run("anthropic_usage_report_1h.json")
     cell = result.cells[(datetime(2026, 11, 2).date(), "claude-sonnet-4-6")]
     assert cell.billed == Decimal("1.95")
-    assert cell.billed_tokens == Usage(input=100_000, output=70_000, cache_read=1_000_000,
-                                       cache_write_5m=80_000)
+    assert cell.billed_tokens == Usage(
+        input=100_000, output=70_000, cache_read=1_000_000, cache_write_5m=80_000
+    )
     assert cell.basis == {"usage"}
     text = reconcile.to_text(result)
     assert "tokens billed / ledger, claude-sonnet-4-6: input 1.00x, output 1.17x" in text
@@ -125,8 +142,11 @@ def test_claude_code_analytics_cents() -> None:
 
 def test_openai_costs_dollars_and_usage_inclusive_input() -> None:
     costs = _run("openai_costs.json").by("model")["gpt-5"]
-    assert (costs.estimated, costs.billed, costs.delta_pct) == \
-        (Decimal("0.50"), Decimal("0.625"), Decimal("25.0"))
+    assert (costs.estimated, costs.billed, costs.delta_pct) == (
+        Decimal("0.50"),
+        Decimal("0.625"),
+        Decimal("25.0"),
+    )
     # usage: 200k input incl. 100k cached -> 100k*1.25 + 100k*0.125 + 30k*10 = $0.4375
     usage = _run("openai_completions_usage.json").by("model")["gpt-5"]
     assert usage.billed == Decimal("0.4375")
@@ -141,11 +161,15 @@ def test_console_csv_exports() -> None:
 
 
 def test_console_display_names_match_the_ledger(tmp_path: Path) -> None:
-    (tmp_path / "cost.csv").write_text("Date,Model,Cost (USD)\n"
-                                       "2026-11-03,Claude Haiku 4.5,\"$0.60\"\n")
+    (tmp_path / "cost.csv").write_text(
+        'Date,Model,Cost (USD)\n2026-11-03,Claude Haiku 4.5,"$0.60"\n'
+    )
     cell = _run_paths(tmp_path / "cost.csv").by("model")["claude-haiku-4-5"]
-    assert (cell.estimated, cell.billed, cell.delta_pct) == \
-        (Decimal("0.60"), Decimal("0.60"), Decimal("0.0"))
+    assert (cell.estimated, cell.billed, cell.delta_pct) == (
+        Decimal("0.60"),
+        Decimal("0.60"),
+        Decimal("0.0"),
+    )
 
 
 def _run_paths(*paths: Path) -> reconcile.Result:
@@ -164,18 +188,27 @@ def test_overlapping_pages_are_counted_once(tmp_path: Path) -> None:
     assert "the last page says has_more" in reconcile.to_text(result)
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('{"data": [{"starting_at": "2026-11-02T00:00:00Z", "results": [{"currency": "USD", '
-     '"amount": "12,5"}]}]}', "bad.json: page 1 data[0].results[0]: `amount` must be a "
-     "decimal number, not '12,5'"),
-    ('{"data": [{"starting_at": "yesterday", "results": [{"currency": "USD", '
-     '"amount": "1"}]}]}', "not an RFC 3339 time"),
-    ('{"hello": 1}', "expected an API page with a `data` list"),
-    ('{"data": [{"results": [{"foo": 1}]}]}', "not a known usage or cost export"),
-    ("{not json", "bad.json:1: not valid JSON"),
-])
-def test_malformed_json_is_one_line_naming_file_and_row(tmp_path: Path, text: str,
-                                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"data": [{"starting_at": "2026-11-02T00:00:00Z", "results": [{"currency": "USD", '
+            '"amount": "12,5"}]}]}',
+            "bad.json: page 1 data[0].results[0]: `amount` must be a decimal number, not '12,5'",
+        ),
+        (
+            '{"data": [{"starting_at": "yesterday", "results": [{"currency": "USD", '
+            '"amount": "1"}]}]}',
+            "not an RFC 3339 time",
+        ),
+        ('{"hello": 1}', "expected an API page with a `data` list"),
+        ('{"data": [{"results": [{"foo": 1}]}]}', "not a known usage or cost export"),
+        ("{not json", "bad.json:1: not valid JSON"),
+    ],
+)
+def test_malformed_json_is_one_line_naming_file_and_row(
+    tmp_path: Path, text: str, message: str
+) -> None:
     (tmp_path / "bad.json").write_text(text)
     with pytest.raises(CostlogError) as info:
         billing.read(tmp_path / "bad.json")
@@ -195,8 +228,9 @@ def test_cli_json_and_write_factors(repo: Path) -> None:
         for entry in _ledger():
             ledger.write(entry)
     (repo / ".costlog" / "config.yaml").write_text("# my settings\nidle_minutes: 45\n")
-    out = CliRunner().invoke(cli, ["reconcile", str(FIX / "anthropic_cost_report.json"),
-                                   "--json", "--threshold", "30%"])
+    out = CliRunner().invoke(
+        cli, ["reconcile", str(FIX / "anthropic_cost_report.json"), "--json", "--threshold", "30%"]
+    )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
     assert doc["models"]["claude-haiku-4-5"]["billed_usd"] == "0.755"
@@ -204,21 +238,28 @@ def test_cli_json_and_write_factors(repo: Path) -> None:
     assert doc["months"]["2026-11"]["delta_pct"] == "8.2"
     assert not (repo / ".costlog" / "config.yaml").read_text().count("correction")
 
-    out = CliRunner().invoke(cli, ["reconcile", str(FIX / "anthropic_cost_report.json"),
-                                   "--write-factors"])
+    out = CliRunner().invoke(
+        cli, ["reconcile", str(FIX / "anthropic_cost_report.json"), "--write-factors"]
+    )
     assert out.exit_code == 0, out.output
     assert "wrote 2 correction factor(s) to .costlog/config.yaml" in out.output
     text = (repo / ".costlog" / "config.yaml").read_text()
     assert "# my settings" in text and "idle_minutes: 45" in text
     config = config_mod.load(repo)
-    assert config.correction_factors == {"claude-haiku-4-5": "1.258",
-                                         "claude-sonnet-4-6": "1.025"}
+    assert config.correction_factors == {"claude-haiku-4-5": "1.258", "claude-sonnet-4-6": "1.025"}
 
 
 def test_cli_bad_file_writes_nothing(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("date,model,cost_usd\n2026-11-02,x,abc\n")
-    out = CliRunner().invoke(cli, ["reconcile", str(FIX / "anthropic_cost_report.json"),
-                                   str(tmp_path / "bad.csv"), "--write-factors"])
+    out = CliRunner().invoke(
+        cli,
+        [
+            "reconcile",
+            str(FIX / "anthropic_cost_report.json"),
+            str(tmp_path / "bad.csv"),
+            "--write-factors",
+        ],
+    )
     assert out.exit_code == 1
     assert "bad.csv:2: `cost` must be a decimal number" in out.output
     assert not (repo / ".costlog" / "config.yaml").exists()

@@ -26,11 +26,23 @@ def commit(root: Path, name: str, message: str, minutes: int) -> str:
     return git(root, "rev-parse", "HEAD").stdout.strip()
 
 
-def session(sid: str, refs: set[str] = frozenset(), edited: set[str] = frozenset(),  # type: ignore[assignment]
-            branch: str | None = None, prompt: str | None = None) -> Session:
-    return Session(agent="claude-code", session_id=sid, started=T0, ended=T0 + timedelta(hours=1),
-                   branch=branch, tool_output_refs=set(refs), edited_files=set(edited),
-                   first_prompt=prompt)
+def session(
+    sid: str,
+    refs: set[str] = frozenset(),
+    edited: set[str] = frozenset(),  # type: ignore[assignment]
+    branch: str | None = None,
+    prompt: str | None = None,
+) -> Session:
+    return Session(
+        agent="claude-code",
+        session_id=sid,
+        started=T0,
+        ended=T0 + timedelta(hours=1),
+        branch=branch,
+        tool_output_refs=set(refs),
+        edited_files=set(edited),
+        first_prompt=prompt,
+    )
 
 
 def test_two_overlapping_sessions_each_get_their_own_commits(repo: Path) -> None:
@@ -44,8 +56,7 @@ def test_two_overlapping_sessions_each_get_their_own_commits(repo: Path) -> None
     sb = session("B", edited={str(repo / "b.py")})
     ca, _ = attribution.attribute(sa, found, Config())
     cb, _ = attribution.attribute(sb, found, Config())
-    assert [(c.sha, c.evidence) for c in ca] == [(a1[:12], "tool-output"),
-                                                 (a2[:12], "tool-output")]
+    assert [(c.sha, c.evidence) for c in ca] == [(a1[:12], "tool-output"), (a2[:12], "tool-output")]
     assert [(c.sha, c.evidence) for c in cb] == [(b1[:12], "files"), (b2[:12], "files")]
 
 
@@ -53,8 +64,12 @@ def test_time_window_never_takes_a_commit_another_session_holds(repo: Path) -> N
     found = repo_mod.find(repo)
     a1 = commit(repo, "a.py", "Add parser", 10)
     b1 = commit(repo, "b.py", "Fix login", 20)
-    other = Entry(id="claude-code/A", agent="claude-code", started=T0,
-                  commits=[Commit(a1[:12], "Add parser", evidence="tool-output")])
+    other = Entry(
+        id="claude-code/A",
+        agent="claude-code",
+        started=T0,
+        commits=[Commit(a1[:12], "Add parser", evidence="tool-output")],
+    )
     commits, _ = attribution.attribute(session("C"), found, Config(), [other])
     assert [(c.sha, c.evidence) for c in commits] == [(b1[:12], "time-window")]
 
@@ -73,17 +88,21 @@ def test_commits_outside_the_window_and_merges_are_left_out(repo: Path) -> None:
     shas = [c.sha for c in attribution.commits_between(found, T0, T0 + timedelta(hours=1))]
     assert inside in shas and side in shas
     assert len(shas) == 3  # inside, side, main-again; no merge, nothing outside the window
-    sizes = {c.sha: (len(c.files), c.added) for c in
-             attribution.commits_between(found, T0, T0 + timedelta(hours=1))}
+    sizes = {
+        c.sha: (len(c.files), c.added)
+        for c in attribution.commits_between(found, T0, T0 + timedelta(hours=1))
+    }
     assert sizes[inside] == (1, 1)
 
 
 def test_work_items_from_branch_commits_trailers_and_prompt(repo: Path) -> None:
     found = repo_mod.find(repo)
-    sha = commit(repo, "a.py", "Add cost table\n\nUses UTF-8 and SHA-256.\n\nRefs: PROJ-12\n"
-                 "Closes #41", 10)
-    s = session("A", refs={sha[:7]}, branch="feature/WRK-237-cost",
-                prompt="Please do WO-2026-110 today")
+    sha = commit(
+        repo, "a.py", "Add cost table\n\nUses UTF-8 and SHA-256.\n\nRefs: PROJ-12\nCloses #41", 10
+    )
+    s = session(
+        "A", refs={sha[:7]}, branch="feature/WRK-237-cost", prompt="Please do WO-2026-110 today"
+    )
     _, items = attribution.attribute(s, found, Config())
     assert items == ["WRK-237", "PROJ-12", "#41"]  # prompt text only with a prefix
     _, items = attribution.attribute(s, found, Config(work_item_prefixes=["WO"]))

@@ -38,19 +38,20 @@ def claude_log(repo: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch)
     project = config / "projects" / "".join(c if c.isalnum() else "-" for c in str(repo))
     project.mkdir(parents=True)
     path = project / f"{SESSION}.jsonl"
-    path.write_text(transcript(repo, "claude-sonnet-4-6", [30_000, 40_000], prompt=PROMPT,
-                               output=800))
+    path.write_text(
+        transcript(repo, "claude-sonnet-4-6", [30_000, 40_000], prompt=PROMPT, output=800)
+    )
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
     return path
 
 
 def _everything(repo: Path, home: Path) -> tuple[Path, ...]:
-    return (repo / ".costlog", repo / "COST_LOG.md", repo / ".git" / "costlog",
-            home / ".cache")
+    return (repo / ".costlog", repo / "COST_LOG.md", repo / ".git" / "costlog", home / ".cache")
 
 
-def test_a_prompt_key_is_not_kept_by_default(repo: Path, claude_log: Path,
-                                             isolated_home: Path) -> None:
+def test_a_prompt_key_is_not_kept_by_default(
+    repo: Path, claude_log: Path, isolated_home: Path
+) -> None:
     out = run("record", "--transcript", str(claude_log))
     assert "(WRK-1)" in out and "HUNTER" not in out
     run("render")
@@ -63,8 +64,9 @@ def test_a_prompt_key_is_not_kept_by_default(repo: Path, claude_log: Path,
     assert _files_with("HUNTER", *_everything(repo, isolated_home)) == []
 
 
-def test_backfill_keeps_no_prompt_key_either(repo: Path, claude_log: Path,
-                                             isolated_home: Path) -> None:
+def test_backfill_keeps_no_prompt_key_either(
+    repo: Path, claude_log: Path, isolated_home: Path
+) -> None:
     assert "recorded 1 new session" in run("backfill", "--agent", "claude-code")
     entry = (repo / f".costlog/sessions/claude-code/{SESSION}.yaml").read_text()
     assert "work_items: [WRK-1]" in entry

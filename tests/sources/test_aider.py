@@ -47,23 +47,37 @@ def test_real_history_excerpt_every_variant() -> None:
     found, warnings = _scan(REAL)
     assert warnings == []
     assert [s.session_id for s in found] == [
-        "aider-20240805T203959", "aider-20240819T134654", "aider-20240819T135438",
-        "aider-20240819T135509", "aider-20240819T135645", "aider-20240819T135657",
+        "aider-20240805T203959",
+        "aider-20240819T134654",
+        "aider-20240819T135438",
+        "aider-20240819T135509",
+        "aider-20240819T135645",
+        "aider-20240819T135657",
     ]
     haiku = "anthropic/claude-3-haiku-20240307"
     assert [_rows(s) for s in found] == [
         # older "request" wording, comma thousands
         [("gpt-4o-mini", Usage(input=12566, output=84), Decimal("0.0019"))],
         # DeepSeek: sent includes the cache hit
-        [("deepseek/deepseek-coder", Usage(input=7571, cache_read=13952, output=9),
-          Decimal("0.0030"))],
+        [
+            (
+                "deepseek/deepseek-coder",
+                Usage(input=7571, cache_read=13952, output=9),
+                Decimal("0.0030"),
+            )
+        ],
         # aider 0.50 + Anthropic: sent (194) is the uncached input alone
         [(haiku, Usage(input=194, cache_write_5m=9474, output=7), Decimal("0.0000088"))],
         [(haiku, Usage(input=194, cache_read=9474, output=7), Decimal("0.00029"))],
         [(haiku, Usage(input=194, cache_read=9474, output=7), Decimal("0.00029"))],
         # both cache parts: the Cost part sits alone on the next, unquoted line
-        [(haiku, Usage(input=502, cache_write_5m=11191, cache_read=1270, output=105),
-          Decimal("0.05"))],
+        [
+            (
+                haiku,
+                Usage(input=502, cache_write_5m=11191, cache_read=1270, output=105),
+                Decimal("0.05"),
+            )
+        ],
     ]
     first = found[0]
     assert first.started == datetime(2024, 8, 5, 20, 39, 59, tzinfo=UTC)
@@ -76,14 +90,18 @@ def test_real_history_excerpt_every_variant() -> None:
 def test_modern_history_k_suffixes_model_switch_and_bad_lines() -> None:
     path = FIXTURES / "modern.chat.history.md"
     found, warnings = _scan(path)
-    assert warnings == [f"{path}:28: unrecognised aider usage line",
-                        f"{path}:37: token count is absurd: 999999M"]
-    assert [s.session_id for s in found] == ["aider-20261120T091502",
-                                             "aider-20261120T091502-2"]
+    assert warnings == [
+        f"{path}:28: unrecognised aider usage line",
+        f"{path}:37: token count is absurd: 999999M",
+    ]
+    assert [s.session_id for s in found] == ["aider-20261120T091502", "aider-20261120T091502-2"]
     main, second = found
     assert _rows(main) == [
-        ("anthropic/claude-sonnet-4-5-20250929",
-         Usage(input=1500, cache_write_5m=2100, cache_read=8400, output=1200), Decimal("0.03")),
+        (
+            "anthropic/claude-sonnet-4-5-20250929",
+            Usage(input=1500, cache_write_5m=2100, cache_read=8400, output=1200),
+            Decimal("0.03"),
+        ),
         ("gpt-4.1", Usage(input=7800, output=155), None),
         ("gpt-4.1", Usage(input=2200, cache_read=1000, output=999), Decimal("0.0071")),
     ]
@@ -91,9 +109,16 @@ def test_modern_history_k_suffixes_model_switch_and_bad_lines() -> None:
     assert _rows(second) == [("gpt-4.1", Usage(input=1500000, output=2), Decimal("3.00"))]
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("999", 999), ("12,566", 12566), ("4.1k", 4100), ("12k", 12000), ("1.2M", 1200000),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("999", 999),
+        ("12,566", 12566),
+        ("4.1k", 4100),
+        ("12k", 12000),
+        ("1.2M", 1200000),
+    ],
+)
 def test_token_number_forms(text: str, value: int) -> None:
     assert parse_tokens(text) == value
 
@@ -101,14 +126,21 @@ def test_token_number_forms(text: str, value: int) -> None:
 def test_analytics_log_is_actual_and_split_at_launch() -> None:
     path = FIXTURES / "analytics.jsonl"
     found, warnings = _scan(path)
-    assert warnings == [f"{path}:5: prompt_tokens is negative: -3",
-                        f"{path}:10: bad JSON (Expecting ',' delimiter)"]
-    assert [s.session_id for s in found] == ["aider-20251120T090000-analytics",
-                                             "aider-20251121T090000-analytics"]
+    assert warnings == [
+        f"{path}:5: prompt_tokens is negative: -3",
+        f"{path}:10: bad JSON (Expecting ',' delimiter)",
+    ]
+    assert [s.session_id for s in found] == [
+        "aider-20251120T090000-analytics",
+        "aider-20251121T090000-analytics",
+    ]
     first, second = found
     assert _rows(first) == [
-        ("anthropic/claude-sonnet-4-5-20250929", Usage(input=10500, output=1200),
-         Decimal("0.0315")),
+        (
+            "anthropic/claude-sonnet-4-5-20250929",
+            Usage(input=10500, output=1200),
+            Decimal("0.0315"),
+        ),
         ("gpt-4.1", Usage(input=7800, output=155), Decimal("0.01684")),
     ]
     assert first.started == datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
@@ -118,24 +150,27 @@ def test_analytics_log_is_actual_and_split_at_launch() -> None:
     assert _rows(second) == [("gpt-4.1", Usage(input=100, output=10), Decimal("0.00028"))]
 
 
-def test_directory_root_and_default_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                          ) -> None:
+def test_directory_root_and_default_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(REAL, tmp_path / ".aider.chat.history.md")
     found, _ = _scan(tmp_path)
     assert len(found) == 6 and found[0].cwd == str(tmp_path.resolve())
     monkeypatch.chdir(tmp_path)
     assert ADAPTER.default_roots({}, tmp_path) == [tmp_path / ".aider.chat.history.md"]
     env = {"AIDER_CHAT_HISTORY_FILE": "logs/chat.md"}
-    assert ADAPTER.default_roots(env, tmp_path) == [tmp_path / "logs" / "chat.md",
-                                                    tmp_path / ".aider.chat.history.md"]
+    assert ADAPTER.default_roots(env, tmp_path) == [
+        tmp_path / "logs" / "chat.md",
+        tmp_path / ".aider.chat.history.md",
+    ]
 
 
 def test_since_and_find_session() -> None:
     since = datetime(2024, 8, 19, 13, 55, tzinfo=UTC)
     found = list(ADAPTER.scan([REAL], since=since, warn=lambda _: None))
-    assert [s.session_id for s in found] == ["aider-20240819T135509",
-                                             "aider-20240819T135645",
-                                             "aider-20240819T135657"]
+    assert [s.session_id for s in found] == [
+        "aider-20240819T135509",
+        "aider-20240819T135645",
+        "aider-20240819T135657",
+    ]
     hit = ADAPTER.find_session([REAL], "aider-20240819T134654", warn=lambda _: None)
     assert hit is not None and hit.requests[0].usage.cache_read == 13952
     assert ADAPTER.find_session([REAL], "aider-nope", warn=lambda _: None) is None

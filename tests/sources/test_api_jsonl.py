@@ -67,8 +67,9 @@ def test_anthropic_stream_events_combine_never_sum() -> None:
     assert first.model == "claude-3-5-haiku-latest"
     assert first.request_id == "msg_01XFDUDYJgAACzvnptvVoYEL"
     assert first.usage == Usage(input=17, output=10)
-    assert second.usage == Usage(input=12, output=450, cache_read=20000,
-                                 cache_write_5m=1000, cache_write_1h=2000)
+    assert second.usage == Usage(
+        input=12, output=450, cache_read=20000, cache_write_5m=1000, cache_write_1h=2000
+    )
     assert second.speed == "priority"
 
 
@@ -89,8 +90,7 @@ def test_openai_responses_stream_and_whole() -> None:
     session = _one(FIXTURES / "openai_responses.jsonl")
     assert [(r.request_id, r.model, r.usage) for r in session.requests] == [
         ("resp_1", "gpt-5-2025-08-07", Usage(input=11, output=5)),
-        ("resp_2", "gpt-5-codex", Usage(input=2000, cache_read=28000, output=1200,
-                                        reasoning=800)),
+        ("resp_2", "gpt-5-codex", Usage(input=2000, cache_read=28000, output=1200, reasoning=800)),
     ]
 
 
@@ -110,8 +110,10 @@ def test_session_field_and_cwd_split_a_file() -> None:
     assert set(by_id) == {"s-one", "s-two"}
     one = by_id["s-one"]
     assert one.cwd == "/work/proj"
-    assert [r.usage for r in one.requests] == [Usage(input=800, cache_read=200, output=50),
-                                               Usage(input=10, output=5)]
+    assert [r.usage for r in one.requests] == [
+        Usage(input=800, cache_read=200, output=50),
+        Usage(input=10, output=5),
+    ]
     assert one.started == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     assert one.ended == datetime(2026, 11, 20, 10, 5, tzinfo=UTC)
     [two] = by_id["s-two"].requests
@@ -137,15 +139,15 @@ def test_corrupt_lines_warn_once_each_and_the_rest_counts() -> None:
         f"{path}:9: message_delta without a message_start",
         f"{path}:11: output_tokens is negative: -3",
         f"{path}:14: truncated line (Unterminated string starting at)",
-        f"{path}:12: message_start without message_delta: output_tokens is only the "
-        "placeholder",
+        f"{path}:12: message_start without message_delta: output_tokens is only the placeholder",
     ]
 
 
 def test_directory_root_reads_every_jsonl(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "x.jsonl").write_text(
-        '{"id":"1","model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":4}}\n')
+        '{"id":"1","model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":4}}\n'
+    )
     (tmp_path / "notes.txt").write_text("ignored\n")
     found, _ = _read(tmp_path)
     assert [s.session_id for s in found] == ["x"]
@@ -170,14 +172,20 @@ def test_missing_file_is_skipped(tmp_path: Path) -> None:
     ("line", "expected"),
     [
         ('{"usage":{"input_tokens":5,"output_tokens":6}}', Usage(input=5, output=6)),
-        ('{"usage":{"input_tokens":5,"output_tokens":6,'
-         '"output_tokens_details":{"thinking_tokens":4}}}',
-         Usage(input=5, output=6, reasoning=4)),
-        ('{"usage":{"input_tokens":1,"output_tokens":2,"cache_creation":'
-         '{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":4}}}',
-         Usage(input=1, output=2, cache_write_5m=3, cache_write_1h=4)),
-        ('{"object":"response","usage":{"input_tokens":9,"output_tokens":1}}',
-         Usage(input=9, output=1)),
+        (
+            '{"usage":{"input_tokens":5,"output_tokens":6,'
+            '"output_tokens_details":{"thinking_tokens":4}}}',
+            Usage(input=5, output=6, reasoning=4),
+        ),
+        (
+            '{"usage":{"input_tokens":1,"output_tokens":2,"cache_creation":'
+            '{"ephemeral_5m_input_tokens":3,"ephemeral_1h_input_tokens":4}}}',
+            Usage(input=1, output=2, cache_write_5m=3, cache_write_1h=4),
+        ),
+        (
+            '{"object":"response","usage":{"input_tokens":9,"output_tokens":1}}',
+            Usage(input=9, output=1),
+        ),
     ],
 )
 def test_anthropic_and_responses_variants(tmp_path: Path, line: str, expected: Usage) -> None:

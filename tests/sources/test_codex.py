@@ -75,7 +75,8 @@ def test_real_harness_recall_with_tools() -> None:
     assert warnings == []
     assert session.cwd == "/Users/dev/app"
     assert [r.usage for r in session.requests] == [
-        Usage(input=2_000, cache_read=8_000, output=500, reasoning=100)]
+        Usage(input=2_000, cache_read=8_000, output=500, reasoning=100)
+    ]
     assert session.edited_files == set()  # `ls -la` edits nothing
     assert session.tool_output_refs == set()
 
@@ -123,7 +124,8 @@ def test_parent_session_counts_each_call_once() -> None:
         Usage(input=2_000, cache_read=6_000, output=200, reasoning=50),
     ]
     assert total(parent, subagent=False) == Usage(
-        input=6_000, cache_read=24_000, output=1_500, reasoning=450)
+        input=6_000, cache_read=24_000, output=1_500, reasoning=450
+    )
     # the sum matches the parent's own final running total (30,000 in, 24,000 cached)
     assert all(r.model == "gpt-5.3-codex" for r in own)
 
@@ -167,7 +169,8 @@ def test_fork_counts_only_its_own_calls() -> None:
     fork = sessions[B]
     # the replayed parent history (3 calls, a re-emission, tool calls, the prompt) is A's
     assert [r.usage for r in fork.requests] == [
-        Usage(input=3_000, cache_read=28_000, output=700, reasoning=200)]
+        Usage(input=3_000, cache_read=28_000, output=700, reasoning=200)
+    ]
     assert fork.first_prompt == "Now add a regression test"
     assert fork.edited_files == {"/work/proj/tests/test_regress.py"}
     assert fork.tool_output_refs == set()  # the parent's commit stays with the parent
@@ -197,8 +200,7 @@ def test_fork_without_its_parent_counts_the_replay_once(tmp_path: Path) -> None:
     alone = tmp_path / B_FILE.name
     shutil.copy(B_FILE, alone)
     sessions, _ = scan(alone)
-    assert total(sessions[B]) == Usage(input=9_000, cache_read=52_000, output=2_200,
-                                       reasoning=650)
+    assert total(sessions[B]) == Usage(input=9_000, cache_read=52_000, output=2_200, reasoning=650)
 
 
 def test_parent_file_alone_still_rolls_up_its_subagent() -> None:
@@ -264,7 +266,9 @@ def test_find_session_by_id_and_by_subagent_id() -> None:
 
 def test_default_roots_honour_codex_home(tmp_path: Path) -> None:
     assert ADAPTER.default_roots({}, tmp_path) == [
-        tmp_path / ".codex" / "sessions", tmp_path / ".codex" / "archived_sessions"]
+        tmp_path / ".codex" / "sessions",
+        tmp_path / ".codex" / "archived_sessions",
+    ]
     assert ADAPTER.default_roots({"CODEX_HOME": "/x"}, tmp_path)[0] == Path("/x/sessions")
 
 
@@ -273,8 +277,10 @@ def test_default_roots_honour_codex_home(tmp_path: Path) -> None:
 
 def _rollout(tmp_path: Path, *lines: str) -> Path:
     path = tmp_path / "rollout-2026-01-01T00-00-00-0199aaaa-0000-7000-8000-000000000001.jsonl"
-    head = ('{"timestamp":"2026-01-01T00:00:00Z","type":"session_meta","payload":'
-            '{"id":"s1","cwd":"/w","timestamp":"2026-01-01T00:00:00Z"}}')
+    head = (
+        '{"timestamp":"2026-01-01T00:00:00Z","type":"session_meta","payload":'
+        '{"id":"s1","cwd":"/w","timestamp":"2026-01-01T00:00:00Z"}}'
+    )
     path.write_text("\n".join([head, *lines]) + "\n")
     return path
 
@@ -289,13 +295,17 @@ def test_total_only_rows_count_steps(tmp_path: Path) -> None:
         tmp_path,
         _tc('{"total_token_usage":{"input_tokens":14749,"total_tokens":14749}}'),
         _tc('{"total_token_usage":{"input_tokens":14749,"total_tokens":14749}}'),  # again
-        _tc('{"total_token_usage":{"input_tokens":34749,"cached_input_tokens":14000,'
-            '"output_tokens":300,"total_tokens":35049}}'),
+        _tc(
+            '{"total_token_usage":{"input_tokens":34749,"cached_input_tokens":14000,'
+            '"output_tokens":300,"total_tokens":35049}}'
+        ),
     )
     sessions, warnings = scan(path)
     assert warnings == []
     assert [r.usage for r in sessions["s1"].requests] == [
-        Usage(input=14_749), Usage(input=6_000, cache_read=14_000, output=300)]
+        Usage(input=14_749),
+        Usage(input=6_000, cache_read=14_000, output=300),
+    ]
 
 
 def test_info_null_counts_nothing(tmp_path: Path) -> None:
@@ -304,12 +314,17 @@ def test_info_null_counts_nothing(tmp_path: Path) -> None:
 
 
 def test_cache_write_tokens_are_split_out(tmp_path: Path) -> None:
-    path = _rollout(tmp_path, _tc(
-        '{"last_token_usage":{"input_tokens":1000,"cached_input_tokens":600,'
-        '"cache_write_input_tokens":300,"output_tokens":50}}'))
+    path = _rollout(
+        tmp_path,
+        _tc(
+            '{"last_token_usage":{"input_tokens":1000,"cached_input_tokens":600,'
+            '"cache_write_input_tokens":300,"output_tokens":50}}'
+        ),
+    )
     sessions, _ = scan(path)
-    assert sessions["s1"].requests[0].usage == Usage(input=100, cache_read=600,
-                                                     cache_write_5m=300, output=50)
+    assert sessions["s1"].requests[0].usage == Usage(
+        input=100, cache_read=600, cache_write_5m=300, output=50
+    )
 
 
 @pytest.mark.parametrize("bad", ["1.5", "true", "-1", "null", "100000000000", '"7"'])
@@ -330,16 +345,21 @@ def test_commit_refs_parse_git_output() -> None:
 
 def test_other_formats_are_skipped_with_one_warning(tmp_path: Path) -> None:
     exec_json = tmp_path / "exec.jsonl"
-    exec_json.write_text('{"type":"thread.started","thread_id":"t1"}\n'
-                         '{"type":"turn.completed","usage":{"input_tokens":5}}\n')
+    exec_json.write_text(
+        '{"type":"thread.started","thread_id":"t1"}\n'
+        '{"type":"turn.completed","usage":{"input_tokens":5}}\n'
+    )
     sessions, warnings = scan(exec_json)
     assert sessions == {}
     assert warnings == [f"{exec_json}:1: not a Codex rollout file, skipped"]
 
 
 def test_a_stray_record_inside_a_rollout_is_warned(tmp_path: Path) -> None:
-    path = _rollout(tmp_path, '{"hello":"world"}', _tc(
-        '{"last_token_usage":{"input_tokens":10,"output_tokens":1}}'))
+    path = _rollout(
+        tmp_path,
+        '{"hello":"world"}',
+        _tc('{"last_token_usage":{"input_tokens":10,"output_tokens":1}}'),
+    )
     sessions, warnings = scan(path)
     assert warnings == [f"{path}:2: not a Codex rollout record, skipped"]
     assert [r.usage for r in sessions["s1"].requests] == [Usage(input=10, output=1)]
@@ -367,8 +387,13 @@ def sessions_by_find(home: Path, sid: str) -> Session:
 
 
 def test_a_grown_file_is_read_from_where_the_last_scan_stopped(tmp_path: Path) -> None:
-    path = _rollout(tmp_path, _tc('{"last_token_usage":{"input_tokens":10,"output_tokens":1},'
-                                  '"total_token_usage":{"input_tokens":10,"output_tokens":1}}'))
+    path = _rollout(
+        tmp_path,
+        _tc(
+            '{"last_token_usage":{"input_tokens":10,"output_tokens":1},'
+            '"total_token_usage":{"input_tokens":10,"output_tokens":1}}'
+        ),
+    )
     with path.open("a") as out:  # a line still being written
         out.write(_tc('{"total_token_usage":{"input_tokens":30,"output_tokens":3}}')[:40])
     first, warnings = scan(tmp_path)
@@ -380,7 +405,10 @@ def test_a_grown_file_is_read_from_where_the_last_scan_stopped(tmp_path: Path) -
     second, warnings = scan(tmp_path)
     assert warnings == []
     assert [r.usage for r in second["s1"].requests] == [
-        Usage(input=10, output=1), Usage(input=20, output=2), Usage(input=30, output=1)]
+        Usage(input=10, output=1),
+        Usage(input=20, output=2),
+        Usage(input=30, output=1),
+    ]
 
 
 def test_record_from_a_transcript_path_uses_this_adapter() -> None:

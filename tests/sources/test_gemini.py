@@ -52,18 +52,26 @@ def test_real_sample_is_api_responses_not_a_chat_file() -> None:
     # adapter must not invent a session from it, and says why, one line per record.
     sessions, warnings = scan(SAMPLE)
     assert sessions == {}
-    assert warnings == [f"{SAMPLE}:1: not a Gemini CLI chat record, skipped",
-                        f"{SAMPLE}:2: not a Gemini CLI chat record, skipped"]
+    assert warnings == [
+        f"{SAMPLE}:1: not a Gemini CLI chat record, skipped",
+        f"{SAMPLE}:2: not a Gemini CLI chat record, skipped",
+    ]
 
 
 def test_real_usage_numbers_map_like_the_api() -> None:
     # usageMetadata from the sample's final chunk, as recordMessageTokens stores it
-    usage = message_usage({"input": 7168, "output": 3, "cached": 0, "thoughts": 0,
-                           "tool": 0, "total": 7171}, "x", lambda _m: None)
+    usage = message_usage(
+        {"input": 7168, "output": 3, "cached": 0, "thoughts": 0, "tool": 0, "total": 7171},
+        "x",
+        lambda _m: None,
+    )
     assert usage == Usage(input=7_168, output=3)
     # FORMATS.md §3's recorded usageMetadata (cached and thoughts)
-    usage = message_usage({"input": 10491, "output": 52, "cached": 8126, "thoughts": 80,
-                           "total": 10623}, "x", lambda _m: None)
+    usage = message_usage(
+        {"input": 10491, "output": 52, "cached": 8126, "thoughts": 80, "total": 10623},
+        "x",
+        lambda _m: None,
+    )
     assert usage == Usage(input=2_365, cache_read=8_126, output=132, reasoning=80)
 
 
@@ -87,11 +95,13 @@ def test_each_gemini_message_is_one_request_last_record_wins() -> None:
 
 def test_bad_records_are_warned_one_line_each_and_the_rest_counts() -> None:
     _, warnings = scan(MAIN_FILE)
-    assert sorted(warnings) == sorted([
-        f"{MAIN_FILE}:12: invalid tokens.input -3, message not counted",
-        f"{MAIN_FILE}:13: corrupt line (not JSON), skipped",
-        f"{MAIN_FILE}:16: truncated last line (not JSON), skipped",
-    ])
+    assert sorted(warnings) == sorted(
+        [
+            f"{MAIN_FILE}:12: invalid tokens.input -3, message not counted",
+            f"{MAIN_FILE}:13: corrupt line (not JSON), skipped",
+            f"{MAIN_FILE}:16: truncated last line (not JSON), skipped",
+        ]
+    )
 
 
 def test_session_metadata_and_attribution_facts() -> None:
@@ -114,7 +124,9 @@ def test_subagent_rolls_up_into_its_parent() -> None:
     assert session.subagents == 1
     [sub] = [r for r in session.requests if r.subagent]
     assert (sub.model, sub.usage) == (
-        "gemini-2.5-flash", Usage(input=2_000, cache_read=1_000, output=500, reasoning=100))
+        "gemini-2.5-flash",
+        Usage(input=2_000, cache_read=1_000, output=500, reasoning=100),
+    )
 
 
 def test_costs_a_user_sees() -> None:
@@ -133,8 +145,10 @@ def test_costs_a_user_sees() -> None:
 def test_legacy_json_and_its_jsonl_migration_count_each_message_once() -> None:
     sessions, _ = scan(*roots())
     session = sessions[LEGACY]
-    assert own(session) == [("gemini-2.5-pro", Usage(input=5_000, output=100)),
-                            ("gemini-2.5-pro", Usage(input=2_000, cache_read=4_000, output=50))]
+    assert own(session) == [
+        ("gemini-2.5-pro", Usage(input=5_000, output=100)),
+        ("gemini-2.5-pro", Usage(input=2_000, cache_read=4_000, output=50)),
+    ]
     assert len(session.paths) == 2
     # the directory is named sha256("/work/other"): recovered through projects.json
     assert session.cwd == "/work/other"
@@ -149,7 +163,8 @@ def test_hash_directory_is_recovered_from_the_scanned_project(tmp_path: Path) ->
     (chats / "session-2026-01-01T00-00-deadbeef.jsonl").write_text(
         f'{{"sessionId":"deadbeef-0","projectHash":"{digest}","startTime":"2026-01-01T00:00:00Z"}}\n'
         '{"id":"g1","timestamp":"2026-01-01T00:00:01Z","type":"gemini","model":"gemini-2.5-pro",'
-        '"tokens":{"input":10,"output":2,"cached":0,"thoughts":0,"tool":0,"total":12}}\n')
+        '"tokens":{"input":10,"output":2,"cached":0,"thoughts":0,"tool":0,"total":12}}\n'
+    )
     sessions, _ = scan(tmp_path / "gemini", project=project)
     assert sessions["deadbeef-0"].cwd == str(project)
     assert len(sessions["deadbeef-0"].requests) == 1
@@ -181,8 +196,7 @@ def test_find_session() -> None:
 def test_default_roots(tmp_path: Path) -> None:
     assert ADAPTER.default_roots({}, tmp_path) == [tmp_path / ".gemini" / "tmp"]
     assert ADAPTER.default_roots({"GEMINI_DATA_DIR": "/d"}, tmp_path) == [Path("/d")]
-    assert ADAPTER.default_roots({"GEMINI_CLI_HOME": "/h"}, tmp_path) == [
-        Path("/h/.gemini/tmp")]
+    assert ADAPTER.default_roots({"GEMINI_CLI_HOME": "/h"}, tmp_path) == [Path("/h/.gemini/tmp")]
 
 
 def test_bad_token_counts_are_rejected() -> None:

@@ -28,9 +28,15 @@ DEVICE = "not a regular file (a character device)"
 
 
 def costlog(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "costlog", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=TIMEOUT, env=os.environ.copy(),
-                          stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "costlog", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def plant(folder: Path, name: str, kind: str) -> Path:
@@ -55,8 +61,10 @@ def claude_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     config = home / "claude"
     project = config / "projects" / "-work-proj"
     project.mkdir(parents=True)
-    shutil.copy(FIXTURES / "claude-code" / "ccusage__project-alpha_chat.jsonl",
-                project / "5f0c2a9e-1111-4c3b-9a55-0123456789ab.jsonl")
+    shutil.copy(
+        FIXTURES / "claude-code" / "ccusage__project-alpha_chat.jsonl",
+        project / "5f0c2a9e-1111-4c3b-9a55-0123456789ab.jsonl",
+    )
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(config))
     return project
 
@@ -73,8 +81,10 @@ def gemini_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 HOMES = {
-    "codex": (codex_home, "rollout-2026-03-05T11-00-00-019a00{n}-eeee-7eee-8eee-eeeeeeeeeeee"
-                          ".jsonl"),
+    "codex": (
+        codex_home,
+        "rollout-2026-03-05T11-00-00-019a00{n}-eeee-7eee-8eee-eeeeeeeeeeee.jsonl",
+    ),
     "claude-code": (claude_home, "0000000{n}-1111-4c3b-9a55-0123456789ab.jsonl"),
     "gemini": (gemini_home, "session-2026-08-21T11-00-0000000{n}.jsonl"),
 }
@@ -82,8 +92,8 @@ HOMES = {
 
 @pytest.mark.parametrize("agent", sorted(HOMES))
 def test_scan_skips_a_fifo_and_a_link_to_dev_zero_named_like_logs(
-        agent: str, isolated_home: Path, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    agent: str, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make, pattern = HOMES[agent]
     folder = make(isolated_home, monkeypatch)
     fifo = plant(folder, pattern.format(n=1), "fifo")
@@ -105,8 +115,11 @@ def test_scan_of_a_fifo_given_by_path_says_so(tmp_path: Path) -> None:
 
 
 def test_other_adapters_skip_fifos_in_their_places(tmp_path: Path) -> None:
-    for agent, name in (("llm", "logs.db"), ("opencode", "opencode.db"),
-                        ("aider", ".aider.chat.history.md")):
+    for agent, name in (
+        ("llm", "logs.db"),
+        ("opencode", "opencode.db"),
+        ("aider", ".aider.chat.history.md"),
+    ):
         folder = tmp_path / agent
         fifo = plant(folder, name, "fifo")
         done = costlog(folder, "scan", "--agent", agent, "--path", str(folder))
@@ -120,9 +133,9 @@ def test_other_adapters_skip_fifos_in_their_places(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("agent", ["codex", "claude-code"])
-def test_a_fifo_in_place_of_the_scan_cache_is_ignored(agent: str, isolated_home: Path,
-                                                      tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fifo_in_place_of_the_scan_cache_is_ignored(
+    agent: str, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from costlog.sources import cache, codex
     from costlog.sources.claude import transcript as claude_code
 
@@ -137,7 +150,8 @@ def test_a_fifo_in_place_of_the_scan_cache_is_ignored(agent: str, isolated_home:
 
 
 def test_a_commit_with_a_fifo_among_the_logs_finishes_and_warns(
-        repo: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = codex_home(isolated_home, monkeypatch)
     run("init", "--agent", "codex")
     git(repo, "add", "-A")
@@ -147,23 +161,39 @@ def test_a_commit_with_a_fifo_among_the_logs_finishes_and_warns(
     # this repo's Claude Code logs are looked at on every commit (idle sessions)
     claude = isolated_home / "claude"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
-    claude_fifo = plant(claude / "projects" / encode_cwd(str(repo)),
-                        "5f0c2a9e-1111-4c3b-9a55-0123456789ab.jsonl", "fifo")
+    claude_fifo = plant(
+        claude / "projects" / encode_cwd(str(repo)),
+        "5f0c2a9e-1111-4c3b-9a55-0123456789ab.jsonl",
+        "fifo",
+    )
     # a Codex session that ran here ends: its SessionEnd hook queues it
     sid = "019cd000-1111-2222-3333-444444444444"
     rollout = folder / f"rollout-2026-03-10T10-00-00-{sid}.jsonl"
-    rollout.write_text((FIXTURES / "codex" / "real" / "harness-recall__codex_with_tools.jsonl")
-                       .read_text().replace("/Users/dev/app", str(repo)))
-    payload = {"session_id": sid, "transcript_path": str(rollout), "cwd": str(repo),
-               "hook_event_name": "SessionEnd", "reason": "exit"}
-    assert hookrun.run("session-end", ["--agent", "codex"],
-                       io.StringIO(json.dumps(payload))) == 0
+    rollout.write_text(
+        (FIXTURES / "codex" / "real" / "harness-recall__codex_with_tools.jsonl")
+        .read_text()
+        .replace("/Users/dev/app", str(repo))
+    )
+    payload = {
+        "session_id": sid,
+        "transcript_path": str(rollout),
+        "cwd": str(repo),
+        "hook_event_name": "SessionEnd",
+        "reason": "exit",
+    }
+    assert hookrun.run("session-end", ["--agent", "codex"], io.StringIO(json.dumps(payload))) == 0
 
     (repo / "work.txt").write_text("x\n")
     git(repo, "add", "work.txt")
-    done = subprocess.run(["git", "commit", "-q", "-m", "Work"], cwd=repo, text=True,
-                          capture_output=True, timeout=TIMEOUT, env=os.environ.copy(),
-                          stdin=subprocess.DEVNULL)
+    done = subprocess.run(
+        ["git", "commit", "-q", "-m", "Work"],
+        cwd=repo,
+        text=True,
+        capture_output=True,
+        timeout=TIMEOUT,
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
+    )
     assert done.returncode == 0, done.stderr
     assert f"{fifo}: skipped, {FIFO}" in done.stderr
     assert f"{zero}: skipped, {DEVICE}" in done.stderr

@@ -46,8 +46,9 @@ def scan(root: Path) -> dict[str, Session]:
 
 def tokens_of(path: Path, *keys: str) -> list[int]:
     data = json.loads(path.read_text())
-    return [count_tokens(v if isinstance(v, str) else json.dumps(v))
-            for v in (data[k] for k in keys)]
+    return [
+        count_tokens(v if isinstance(v, str) else json.dumps(v)) for v in (data[k] for k in keys)
+    ]
 
 
 def test_estimates_without_usage_checked_by_hand(runs: Path) -> None:
@@ -70,16 +71,27 @@ def test_estimates_without_usage_checked_by_hand(runs: Path) -> None:
     # reviewer 2: no patch file and no commit in builder 2's window: diff 0
     assert r2.usage.input == 113 + 0 + 1793 + 2000
     # reviewer output: its verdict.json (minus usage/model) counted, x 1
-    assert r1.usage.output == count_tokens(json.dumps(
-        {"verdict": "changes_requested",
-         "feedback": "Prices are per 1K tokens, not per token. Add the summary report."}))
+    assert r1.usage.output == count_tokens(
+        json.dumps(
+            {
+                "verdict": "changes_requested",
+                "feedback": "Prices are per 1K tokens, not per token. Add the summary report.",
+            }
+        )
+    )
 
     assert {r.source for r in session.requests} == {"estimated"}
-    assert [r.model for r in session.requests] == ["gpt-5.2-codex", "claude-3-5-sonnet-20241022",
-                                                    "gpt-5.2-codex", "claude-3-5-sonnet-20241022"]
-    assert session.methods["builder-2"] == ("input: WO 113 + constitution 1793 + system 2000 + "
-                                            "1 x feedback 1500 = 5406; output: "
-                                            "(summary+changes 39) x 10 = 390")
+    assert [r.model for r in session.requests] == [
+        "gpt-5.2-codex",
+        "claude-3-5-sonnet-20241022",
+        "gpt-5.2-codex",
+        "claude-3-5-sonnet-20241022",
+    ]
+    assert session.methods["builder-2"] == (
+        "input: WO 113 + constitution 1793 + system 2000 + "
+        "1 x feedback 1500 = 5406; output: "
+        "(summary+changes 39) x 10 = 390"
+    )
     assert "work_orders/WO-2026-110.md" in session.methods["tokens"]
     assert str(session.started) == "2026-11-18 10:00:00+00:00"
     assert str(session.ended) == "2026-11-18 10:13:11+00:00"
@@ -146,7 +158,8 @@ def test_settings_from_config(runs: Path) -> None:
     (runs / ".costlog/config.yaml").write_text(
         "rundir:\n  runs_dir: runs\n  work_orders: ['orders/{wo} *.md']\n"
         "  builder_model: gpt-5\n  constitution_tokens: 0\n  builder_system_tokens: 100\n"
-        "  output_multiplier: 2.5\n")
+        "  output_multiplier: 2.5\n"
+    )
     session = scan_root(runs / "runs")["r1"]
     (request,) = session.requests
     wo = count_tokens("Do the thing.\n")
@@ -177,12 +190,15 @@ def test_no_model_anywhere_is_unpriced_not_zero(runs: Path) -> None:
 
 def test_run_log_parsing() -> None:
     reader = rundir._LogReader(config.RunDir())
-    for line in ["2026-01-20 10:00:00 model: gpt-5.2-codex",
-                 "[2026-01-20T10:00:05.120+01:00] Builder iteration 3 started",
-                 "Builder iteration 3 finished",
-                 "reviewer using --model claude-opus-4-1",
-                 "Reviewer iteration",
-                 "work order docs/plan.md (WO-2026-7)", "changed README.md"]:
+    for line in [
+        "2026-01-20 10:00:00 model: gpt-5.2-codex",
+        "[2026-01-20T10:00:05.120+01:00] Builder iteration 3 started",
+        "Builder iteration 3 finished",
+        "reviewer using --model claude-opus-4-1",
+        "Reviewer iteration",
+        "work order docs/plan.md (WO-2026-7)",
+        "changed README.md",
+    ]:
         reader.line(line)
     log = reader.log
     assert sorted(log.iterations) == [("builder", 3), ("reviewer", 1)]
@@ -195,8 +211,13 @@ def test_ledger_holds_no_work_order_or_result_text(runs: Path) -> None:
     repo = find(runs)
     backfill.run(repo, config.load(runs), backfill.Options(agents=["rundir"]))
     stored = "".join(p.read_text() for p in (runs / ".costlog/sessions").rglob("*.yaml"))
-    for secret in ("Estimate and backfill", "scripts/backfill_costs.ts", "per 1K tokens",
-                   "Looks right", "insertCostRecord"):
+    for secret in (
+        "Estimate and backfill",
+        "scripts/backfill_costs.ts",
+        "per 1K tokens",
+        "Looks right",
+        "insertCostRecord",
+    ):
         assert secret not in stored
 
 
@@ -204,7 +225,8 @@ def test_other_layouts_and_no_run_log(runs: Path) -> None:
     (runs / ".costlog").mkdir()
     (runs / ".costlog/config.yaml").write_text(
         "rundir:\n  runs_dir: agent-runs\n  builder_results: out/builder-*.json\n"
-        "  reviewer_dirs: out/review-*\n  builder_model: gpt-5\n  reviewer_model: gpt-5\n")
+        "  reviewer_dirs: out/review-*\n  builder_model: gpt-5\n  reviewer_model: gpt-5\n"
+    )
     run = runs / "agent-runs/WO-2026-110-attempt"
     (run / "out/review-1").mkdir(parents=True)
     for n in (1, 2):
@@ -221,7 +243,8 @@ def test_other_layouts_and_no_run_log(runs: Path) -> None:
 def test_calibrated_factors_scale_the_estimates(runs: Path) -> None:
     (runs / ".costlog").mkdir()
     (runs / ".costlog/config.yaml").write_text(
-        "estimate_factors: {codex: {input: '0.5', output: '2'}}\n")
+        "estimate_factors: {codex: {input: '0.5', output: '2'}}\n"
+    )
     repo = find(runs)
     backfill.run(repo, config.load(runs), backfill.Options(agents=["rundir"]))
     entry = Ledger(repo, ".costlog/sessions").get("rundir/run-0042")

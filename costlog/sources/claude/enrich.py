@@ -67,13 +67,21 @@ class Reconciled:
     auxiliary: list[ApiEvent] = field(default_factory=list)
 
 
-def reconcile(session: Session, *, events: Iterable[ApiEvent] = (),
-              state: LastSession | None = None, table: PriceTable | None = None
-              ) -> Reconciled:
+def reconcile(
+    session: Session,
+    *,
+    events: Iterable[ApiEvent] = (),
+    state: LastSession | None = None,
+    table: PriceTable | None = None,
+) -> Reconciled:
     """The session corrected by the OTel events and the state file (a copy; the input is
     not changed), and the residual lines."""
-    out = replace(session, requests=[_copy(r) for r in session.requests],
-                  methods=dict(session.methods), warnings=list(session.warnings))
+    out = replace(
+        session,
+        requests=[_copy(r) for r in session.requests],
+        methods=dict(session.methods),
+        warnings=list(session.warnings),
+    )
     lines: list[str] = []
     mine = [e for e in events if e.session_id in (None, session.session_id)]
     join = _apply_otel(out, mine, lines) if mine else None
@@ -97,8 +105,7 @@ class _Join:
     auxiliary: list[ApiEvent] = field(default_factory=list)
 
 
-def _apply_otel(session: Session, events: Sequence[ApiEvent], lines: list[str]
-                ) -> _Join | None:
+def _apply_otel(session: Session, events: Sequence[ApiEvent], lines: list[str]) -> _Join | None:
     """Join, replace, add auxiliary calls, say so. None when nothing matched or was added."""
     join = _Join()
     by_rid: dict[str, list[int]] = {}
@@ -108,8 +115,7 @@ def _apply_otel(session: Session, events: Sequence[ApiEvent], lines: list[str]
     taken: set[int] = set()
     pending: list[ApiEvent] = []
     for event in _last_per_request_id(events):
-        index = _id_match(session.requests, by_rid.get(event.request_id or "", []), event,
-                          taken)
+        index = _id_match(session.requests, by_rid.get(event.request_id or "", []), event, taken)
         if index is not None:
             taken.add(index)
             join.by_id += 1
@@ -117,8 +123,7 @@ def _apply_otel(session: Session, events: Sequence[ApiEvent], lines: list[str]
         else:
             pending.append(event)
     for event in pending:
-        index = _shape_match(session.requests, event, taken) \
-            if not event.request_id else None
+        index = _shape_match(session.requests, event, taken) if not event.request_id else None
         if index is not None:
             taken.add(index)
             join.by_shape += 1
@@ -138,12 +143,12 @@ def _last_per_request_id(events: Sequence[ApiEvent]) -> list[ApiEvent]:
     for index, event in enumerate(events):
         if event.request_id:
             last[event.request_id] = index
-    return [e for i, e in enumerate(events)
-            if not e.request_id or last[e.request_id] == i]
+    return [e for i, e in enumerate(events) if not e.request_id or last[e.request_id] == i]
 
 
-def _id_match(requests: Sequence[Request], indices: Sequence[int], event: ApiEvent,
-              taken: set[int]) -> int | None:
+def _id_match(
+    requests: Sequence[Request], indices: Sequence[int], event: ApiEvent, taken: set[int]
+) -> int | None:
     """The request with the event's request id: the one of the event's model first (an
     advisor call logged in `usage.iterations[]` shares its executor's request id)."""
     free = [i for i in indices if i not in taken]
@@ -174,11 +179,15 @@ def _replace(session: Session, index: int, event: ApiEvent) -> int:
     c5, c1 = _cache_split(old.usage, event.usage.cache_write_5m)
     new = event.usage.output
     session.requests[index] = replace(
-        old, usage=Usage(event.usage.input, new, event.usage.cache_read, c5, c1,
-                         min(old.usage.reasoning, new)),
-        source="actual", estimated_output=0,
+        old,
+        usage=Usage(
+            event.usage.input, new, event.usage.cache_read, c5, c1, min(old.usage.reasoning, new)
+        ),
+        source="actual",
+        estimated_output=0,
         speed=old.speed or _speed(event.speed),
-        logged_cost_usd=event.cost_usd if event.cost_usd is not None else old.logged_cost_usd)
+        logged_cost_usd=event.cost_usd if event.cost_usd is not None else old.logged_cost_usd,
+    )
     return new - old.usage.output
 
 
@@ -196,10 +205,17 @@ def _speed(value: str | None) -> str | None:
 
 def _add_auxiliary(session: Session, events: Sequence[ApiEvent]) -> None:
     for event in events:
-        session.requests.append(Request(
-            model=event.model, usage=replace(event.usage), timestamp=event.timestamp,
-            source="actual", speed=_speed(event.speed), request_id=event.request_id,
-            logged_cost_usd=event.cost_usd))
+        session.requests.append(
+            Request(
+                model=event.model,
+                usage=replace(event.usage),
+                timestamp=event.timestamp,
+                source="actual",
+                speed=_speed(event.speed),
+                request_id=event.request_id,
+                logged_cost_usd=event.cost_usd,
+            )
+        )
         if event.timestamp is not None:
             if session.started is None or event.timestamp < session.started:
                 session.started = event.timestamp
@@ -214,10 +230,14 @@ def _describe_otel(session: Session, join: _Join, matched: int, lines: list[str]
     if join.by_id:
         how.append(f"{join.by_id} joined on request id")
     if join.by_shape:
-        how.append(f"{join.by_shape} joined on model, time and prompt tokens (the export "
-                   "has no request ids)")
-    text = (f"{matched} of {transcript} transcript requests take their tokens and cost from "
-            f"OpenTelemetry api_request events ({'; '.join(how) or 'none joined'})")
+        how.append(
+            f"{join.by_shape} joined on model, time and prompt tokens (the export "
+            "has no request ids)"
+        )
+    text = (
+        f"{matched} of {transcript} transcript requests take their tokens and cost from "
+        f"OpenTelemetry api_request events ({'; '.join(how) or 'none joined'})"
+    )
     if join.extra_output:
         text += f"; output {join.extra_output:+,} tokens against the transcript"
     if matched < transcript:
@@ -229,9 +249,11 @@ def _describe_otel(session: Session, join: _Join, matched: int, lines: list[str]
         cost = sum((e.cost_usd or Decimal(0) for e in join.auxiliary), Decimal(0))
         unpriced = sum(1 for e in join.auxiliary if e.cost_usd is None)
         money = f"${cost:.4f}" + (f" (+{unpriced} without a logged cost)" if unpriced else "")
-        residual = (f"OTel: {len(join.auxiliary)} auxiliary request"
-                    f"{'s' if len(join.auxiliary) != 1 else ''}, {money}, not in the "
-                    "transcript (added)")
+        residual = (
+            f"OTel: {len(join.auxiliary)} auxiliary request"
+            f"{'s' if len(join.auxiliary) != 1 else ''}, {money}, not in the "
+            "transcript (added)"
+        )
         session.methods["residual"] = residual
         lines.append(residual)
 
@@ -239,21 +261,28 @@ def _describe_otel(session: Session, join: _Join, matched: int, lines: list[str]
 # ---------------------------------------------------------------- ~/.claude.json
 
 
-def _apply_state(session: Session, state: LastSession, table: PriceTable | None, *,
-                 fix_output: bool, lines: list[str]) -> None:
+def _apply_state(
+    session: Session,
+    state: LastSession,
+    table: PriceTable | None,
+    *,
+    fix_output: bool,
+    lines: list[str],
+) -> None:
     key = _keyer(table) if state.models else _everything
     theirs = _their_totals(state, key)
     if fix_output:
-        fixed = {m: _fill_output(session, m, t.usage.output, key)
-                 for m, t in theirs.items()}
+        fixed = {m: _fill_output(session, m, t.usage.output, key) for m, t in theirs.items()}
         done = {m: n for m, n in fixed.items() if n}
         if done:
             session.methods["output"] = _fill_note(done, session)
     parts = _residual_parts(session, theirs, key, table)
     if parts:
-        text = ("~/.claude.json (Claude Code's own totals for this session) minus this "
-                "record: " + "; ".join(parts) + " (auxiliary calls, advisor, lost sub-agent "
-                "finals; reported, not added)")
+        text = (
+            "~/.claude.json (Claude Code's own totals for this session) minus this "
+            "record: " + "; ".join(parts) + " (auxiliary calls, advisor, lost sub-agent "
+            "finals; reported, not added)"
+        )
         session.methods["state_residual"] = text
         lines.append(text)
 
@@ -279,8 +308,11 @@ def _their_totals(state: LastSession, key: _Key) -> dict[str, ModelTotals]:
             continue
         usage = replace(seen.usage)
         usage.add(totals.usage)
-        cost = None if seen.cost_usd is None or totals.cost_usd is None \
+        cost = (
+            None
+            if seen.cost_usd is None or totals.cost_usd is None
             else seen.cost_usd + totals.cost_usd
+        )
         out[key(name)] = ModelTotals(usage=usage, cost_usd=cost)
     return out
 
@@ -288,6 +320,7 @@ def _their_totals(state: LastSession, key: _Key) -> dict[str, ModelTotals]:
 def _keyer(table: PriceTable | None) -> _Key:
     def key(name: str) -> str:
         return (table.canonical(name) if table is not None else None) or name
+
     return key
 
 
@@ -316,15 +349,18 @@ def _fill_output(session: Session, model: str, total: int, key: _Key) -> int:
 
 def _fill_note(done: Mapping[str, int], session: Session) -> str:
     count = sum(done.values())
-    return (f"{count} of {len(session.requests)} responses logged only a placeholder output "
-            f"count; the output totals of {', '.join(sorted(done))} are Claude Code's own "
-            "(~/.claude.json lastModelUsage, which also counts auxiliary calls), spread over "
-            "those responses in proportion to the content estimate; the part above the "
-            "logged counts stays marked estimated")
+    return (
+        f"{count} of {len(session.requests)} responses logged only a placeholder output "
+        f"count; the output totals of {', '.join(sorted(done))} are Claude Code's own "
+        "(~/.claude.json lastModelUsage, which also counts auxiliary calls), spread over "
+        "those responses in proportion to the content estimate; the part above the "
+        "logged counts stays marked estimated"
+    )
 
 
-def _residual_parts(session: Session, theirs: Mapping[str, ModelTotals], key: _Key,
-                    table: PriceTable | None) -> list[str]:
+def _residual_parts(
+    session: Session, theirs: Mapping[str, ModelTotals], key: _Key, table: PriceTable | None
+) -> list[str]:
     ours_usage: dict[str, Usage] = {}
     for request in session.requests:
         ours_usage.setdefault(key(request.model), Usage()).add(request.usage)
@@ -341,8 +377,9 @@ def _residual_parts(session: Session, theirs: Mapping[str, ModelTotals], key: _K
     return parts
 
 
-def _costs(requests: Sequence[Request], key: _Key, table: PriceTable | None
-           ) -> dict[str, Decimal | None]:
+def _costs(
+    requests: Sequence[Request], key: _Key, table: PriceTable | None
+) -> dict[str, Decimal | None]:
     if table is None:
         return {}
     from costlog.pricing.table import price_requests
@@ -356,13 +393,19 @@ def _costs(requests: Sequence[Request], key: _Key, table: PriceTable | None
     return out
 
 
-def _diff(theirs: Usage, ours: Usage, their_cost: Decimal | None,
-          our_cost: Decimal | None) -> str:
-    kinds = (("input", theirs.input - ours.input),
-             ("output", theirs.output - ours.output),
-             ("cache read", theirs.cache_read - ours.cache_read),
-             ("cache write", theirs.cache_write_5m + theirs.cache_write_1h
-              - ours.cache_write_5m - ours.cache_write_1h))
+def _diff(theirs: Usage, ours: Usage, their_cost: Decimal | None, our_cost: Decimal | None) -> str:
+    kinds = (
+        ("input", theirs.input - ours.input),
+        ("output", theirs.output - ours.output),
+        ("cache read", theirs.cache_read - ours.cache_read),
+        (
+            "cache write",
+            theirs.cache_write_5m
+            + theirs.cache_write_1h
+            - ours.cache_write_5m
+            - ours.cache_write_1h,
+        ),
+    )
     bits = [f"{name} {delta:+,}" for name, delta in kinds if delta]
     if their_cost is not None and our_cost is not None:
         money = their_cost - our_cost
@@ -374,8 +417,9 @@ def _diff(theirs: Usage, ours: Usage, their_cost: Decimal | None,
 # ---------------------------------------------------------------- finding the sources
 
 
-def otel_file(explicit: Path | None, configured: str, env: Mapping[str, str],
-              root: Path, home: Path) -> Path | None:
+def otel_file(
+    explicit: Path | None, configured: str, env: Mapping[str, str], root: Path, home: Path
+) -> Path | None:
     """The OTel export to use: --otel, else COSTLOG_OTEL_FILE, else config
     `claude_otel_file` (relative to the repo root; `~/` is the home directory)."""
     if explicit is not None:
@@ -404,17 +448,20 @@ class Sources:
     state: Path | None = None
 
 
-def find_sources(*, explicit_otel: Path | None, configured_otel: str,
-                 env: Mapping[str, str], root: Path) -> Sources:
+def find_sources(
+    *, explicit_otel: Path | None, configured_otel: str, env: Mapping[str, str], root: Path
+) -> Sources:
     from costlog.sources.claude.state import find_state
 
     home = Path(env.get("HOME") or Path.home())
-    return Sources(otel=otel_file(explicit_otel, configured_otel, env, root, home),
-                   state=find_state(env, home))
+    return Sources(
+        otel=otel_file(explicit_otel, configured_otel, env, root, home), state=find_state(env, home)
+    )
 
 
-def apply(session: Session, sources: Sources, table: PriceTable | None,
-          warn: Callable[[str], None]) -> Reconciled:
+def apply(
+    session: Session, sources: Sources, table: PriceTable | None, warn: Callable[[str], None]
+) -> Reconciled:
     """Reconcile one Claude Code session with whatever `sources` has (other agents'
     sessions, and a session with no better source, come back unchanged)."""
     from costlog.sources.claude.otel import read_events
@@ -425,17 +472,24 @@ def apply(session: Session, sources: Sources, table: PriceTable | None,
     events: list[ApiEvent] = []
     if sources.otel is not None:
         ids = {r.request_id for r in session.requests if r.request_id}
-        events = [e for e in read_events(sources.otel, warn, sessions={session.session_id})
-                  if e.session_id is not None or e.request_id in ids]
-    state = last_session(sources.state, session.cwd, warn) \
-        if sources.state is not None and session.cwd else None
+        events = [
+            e
+            for e in read_events(sources.otel, warn, sessions={session.session_id})
+            if e.session_id is not None or e.request_id in ids
+        ]
+    state = (
+        last_session(sources.state, session.cwd, warn)
+        if sources.state is not None and session.cwd
+        else None
+    )
     if not events and state is None:
         return Reconciled(session)
     return reconcile(session, events=events, state=state, table=table)
 
 
-def with_otel(sessions: Iterable[Session], path: Path, table: PriceTable | None,
-              warn: Callable[[str], None]) -> Iterator[Session]:
+def with_otel(
+    sessions: Iterable[Session], path: Path, table: PriceTable | None, warn: Callable[[str], None]
+) -> Iterator[Session]:
     """`costlog scan --otel FILE`: each Claude Code session joined with its events (the
     file is read once); one summary line of the auxiliary calls added goes to `warn`."""
     from costlog.sources.claude.otel import read_events
@@ -453,9 +507,11 @@ def with_otel(sessions: Iterable[Session], path: Path, table: PriceTable | None,
         if session.agent != AGENT:
             yield session
             continue
-        events = by_session.get(session.session_id, []) + \
-            [by_request[r.request_id] for r in session.requests
-             if r.request_id and r.request_id in by_request]
+        events = by_session.get(session.session_id, []) + [
+            by_request[r.request_id]
+            for r in session.requests
+            if r.request_id and r.request_id in by_request
+        ]
         if not events:
             yield session
             continue
@@ -465,5 +521,7 @@ def with_otel(sessions: Iterable[Session], path: Path, table: PriceTable | None,
             cost += sum((e.cost_usd or Decimal(0) for e in result.auxiliary), Decimal(0))
         yield result.session
     if added:
-        warn(f"OTel: {added} auxiliary requests in {touched} session"
-             f"{'s' if touched != 1 else ''}, ${cost:.4f}, not in the transcripts (added)")
+        warn(
+            f"OTel: {added} auxiliary requests in {touched} session"
+            f"{'s' if touched != 1 else ''}, ${cost:.4f}, not in the transcripts (added)"
+        )

@@ -32,8 +32,9 @@ def claude_project_dirs(repo: Repo, env: Mapping[str, str]) -> list[Path]:
     return found
 
 
-def idle_transcripts(repo: Repo, idle_minutes: int, env: Mapping[str, str],
-                     now: float) -> list[Path]:
+def idle_transcripts(
+    repo: Repo, idle_minutes: int, env: Mapping[str, str], now: float
+) -> list[Path]:
     """This repo's Claude Code transcripts that changed since last seen and are now idle."""
     import json
 

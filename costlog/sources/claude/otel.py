@@ -72,8 +72,9 @@ class ApiEvent:
     where: str = ""
 
 
-def read_events(path: Path, warn: Warn, *, sessions: Container[str] | None = None
-                ) -> Iterator[ApiEvent]:
+def read_events(
+    path: Path, warn: Warn, *, sessions: Container[str] | None = None
+) -> Iterator[ApiEvent]:
     """Every `api_request` event in the file, in file order. With `sessions`, only events
     of those session ids, plus events that carry no session id (they can still be joined
     on their request id)."""
@@ -90,8 +91,7 @@ def read_events(path: Path, warn: Warn, *, sessions: Container[str] | None = Non
                 warn(f"{path}:{lineno}: line too long, skipped")
                 continue
             for event in _line_events(raw, f"{path}:{lineno}", warn):
-                if sessions is None or event.session_id is None or \
-                        event.session_id in sessions:
+                if sessions is None or event.session_id is None or event.session_id in sessions:
                     yield event
 
 
@@ -138,10 +138,14 @@ def _otlp_records(doc: Mapping[str, Any]) -> Iterator[Record]:
                     continue
                 attrs = _otlp_attributes(record.get("attributes"))
                 body = record.get("body")
-                name = record.get("eventName") or \
-                    (_otlp_value(body) if isinstance(body, dict) else None)
-                yield (name if isinstance(name, str) else None), attrs, \
-                    record.get("timeUnixNano") or record.get("observedTimeUnixNano")
+                name = record.get("eventName") or (
+                    _otlp_value(body) if isinstance(body, dict) else None
+                )
+                yield (
+                    (name if isinstance(name, str) else None),
+                    attrs,
+                    record.get("timeUnixNano") or record.get("observedTimeUnixNano"),
+                )
 
 
 def _plain_record(doc: dict[str, Any]) -> Record:
@@ -155,8 +159,11 @@ def _plain_record(doc: dict[str, Any]) -> Record:
 def _otlp_attributes(value: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in _list(value):
-        if isinstance(item, dict) and isinstance(item.get("key"), str) and \
-                isinstance(item.get("value"), dict):
+        if (
+            isinstance(item, dict)
+            and isinstance(item.get("key"), str)
+            and isinstance(item.get("value"), dict)
+        ):
             out[item["key"]] = _otlp_value(item["value"])
     return out
 
@@ -189,11 +196,16 @@ def _event(attrs: Mapping[str, Any], nanos: Any, where: str) -> ApiEvent | str:
         return cost
     inp, out, cread, cwrite = counts
     return ApiEvent(
-        model=model, usage=Usage(inp, out, cread, cwrite, 0), cost_usd=cost,
-        session_id=_text(attrs.get("session.id")), request_id=_text(attrs.get("request_id")),
+        model=model,
+        usage=Usage(inp, out, cread, cwrite, 0),
+        cost_usd=cost,
+        session_id=_text(attrs.get("session.id")),
+        request_id=_text(attrs.get("request_id")),
         timestamp=_when(attrs.get("event.timestamp"), nanos),
-        query_source=_text(attrs.get("query_source")), speed=_text(attrs.get("speed")),
-        where=where)
+        query_source=_text(attrs.get("query_source")),
+        speed=_text(attrs.get("speed")),
+        where=where,
+    )
 
 
 def _count(value: Any) -> int | str:

@@ -20,8 +20,7 @@ def default_roots(env: Mapping[str, str], home: Path) -> list[Path]:
         for part in (p.strip() for p in configured.split(",")):
             if not part:
                 continue
-            path = home / part[2:] if part.startswith("~/") else \
-                home if part == "~" else Path(part)
+            path = home / part[2:] if part.startswith("~/") else home if part == "~" else Path(part)
             out.append(path if path.name == "projects" else path / "projects")
         return out
     xdg = env.get("XDG_CONFIG_HOME")

@@ -101,24 +101,32 @@ def _parse(entry: Mapping[str, Any], cwd: str, path: str) -> LastSession:
         input=_int(entry.get("lastTotalInputTokens")),
         output=_int(entry.get("lastTotalOutputTokens")),
         cache_read=_int(entry.get("lastTotalCacheReadInputTokens")),
-        cache_write_5m=_int(entry.get("lastTotalCacheCreationInputTokens")))
+        cache_write_5m=_int(entry.get("lastTotalCacheCreationInputTokens")),
+    )
     models: dict[str, ModelTotals] = {}
     raw_models = entry.get("lastModelUsage")
-    for name, mu in (raw_models.items() if isinstance(raw_models, dict) else []):
+    for name, mu in raw_models.items() if isinstance(raw_models, dict) else []:
         if isinstance(name, str) and isinstance(mu, dict):
             models[name] = ModelTotals(
-                usage=Usage(input=_int(mu.get("inputTokens")),
-                            output=_int(mu.get("outputTokens")),
-                            cache_read=_int(mu.get("cacheReadInputTokens")),
-                            cache_write_5m=_int(mu.get("cacheCreationInputTokens"))),
+                usage=Usage(
+                    input=_int(mu.get("inputTokens")),
+                    output=_int(mu.get("outputTokens")),
+                    cache_read=_int(mu.get("cacheReadInputTokens")),
+                    cache_write_5m=_int(mu.get("cacheCreationInputTokens")),
+                ),
                 cost_usd=_money(mu.get("costUSD")),
-                web_search_requests=_int(mu.get("webSearchRequests")))
+                web_search_requests=_int(mu.get("webSearchRequests")),
+            )
     duration = entry.get("lastAPIDuration")
     return LastSession(
-        session_id=str(entry["lastSessionId"]), project=cwd,
+        session_id=str(entry["lastSessionId"]),
+        project=cwd,
         cost_usd=_money(entry.get("lastCost")),
         api_duration_ms=_int(duration) if duration is not None else None,
-        usage=usage, models=models, path=path)
+        usage=usage,
+        models=models,
+        path=path,
+    )
 
 
 def _int(value: Any) -> int:

@@ -95,16 +95,42 @@ _FINAL_KEYS = frozenset({"server_tool_use", "iterations", "speed", "output_token
 _EDIT_TOOLS = frozenset({"Edit", "Write", "MultiEdit", "NotebookEdit"})
 _SPEEDS = (None, "standard", "fast", "priority")
 #: `[main 1a2b3c4] subject` as printed by `git commit`, inside a JSON string
-_COMMIT = re.compile(rb'\[(?:detached HEAD|[^\[\]\s"\\]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] '
-                     rb'((?:[^"\\]|\\[^n])*)')
+_COMMIT = re.compile(
+    rb'\[(?:detached HEAD|[^\[\]\s"\\]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] '
+    rb'((?:[^"\\]|\\[^n])*)'
+)
 _MID = re.compile(rb'"id":"(msg_[A-Za-z0-9_-]+)"')
 _OUT_TOKENS = re.compile(rb'"output_tokens":(\d+)')
-_SKIP_PROMPT = ("<local-command", "Caveat:", "<system-reminder>", "<command-message>",
-                "This session is being continued", "[Request interrupted")
+_SKIP_PROMPT = (
+    "<local-command",
+    "Caveat:",
+    "<system-reminder>",
+    "<command-message>",
+    "This session is being continued",
+    "[Request interrupted",
+)
 
 # one response group, stored as a flat list (compact in the cache)
-(G_MID, G_RID, G_MODEL, G_TS, G_IN, G_OUT, G_CR, G_C5, G_C1, G_FINAL, G_SIDE, G_TEXT,
- G_TOOL, G_SIG, G_BLOCKS, G_REASON, G_SPEED, G_COST) = range(18)
+(
+    G_MID,
+    G_RID,
+    G_MODEL,
+    G_TS,
+    G_IN,
+    G_OUT,
+    G_CR,
+    G_C5,
+    G_C1,
+    G_FINAL,
+    G_SIDE,
+    G_TEXT,
+    G_TOOL,
+    G_SIG,
+    G_BLOCKS,
+    G_REASON,
+    G_SPEED,
+    G_COST,
+) = range(18)
 _GROUP_LEN = 18
 
 
@@ -145,8 +171,12 @@ def _walk(folder: Path, warn: Warn | None = None) -> Iterator[Path]:
             check_log(entry.path, warn)
 
 
-def discover(roots: Sequence[Path], project: Path | None = None,
-             since: datetime | None = None, warn: Warn | None = None) -> list[LogFile]:
+def discover(
+    roots: Sequence[Path],
+    project: Path | None = None,
+    since: datetime | None = None,
+    warn: Warn | None = None,
+) -> list[LogFile]:
     """Every transcript under `roots` (dirs or single files), each once; `warn` hears of
     the files skipped because they are not regular files."""
     found: dict[Path, LogFile] = {}
@@ -174,8 +204,7 @@ def _mtime(path: Path) -> float:
         return 0.0
 
 
-def _discover_root(root: Path, prefixes: tuple[str, ...], warn: Warn | None
-                   ) -> Iterator[LogFile]:
+def _discover_root(root: Path, prefixes: tuple[str, ...], warn: Warn | None) -> Iterator[LogFile]:
     if root.is_file():
         parts = root.parts
         if "subagents" in parts[:-1]:
@@ -196,8 +225,7 @@ def _discover_root(root: Path, prefixes: tuple[str, ...], warn: Warn | None
     projects_root = root.name == "projects"
     for path in _walk(root, warn):
         rel = path.relative_to(root).parts
-        if projects_root and prefixes and len(rel) > 1 and \
-                not rel[0].startswith(prefixes):
+        if projects_root and prefixes and len(rel) > 1 and not rel[0].startswith(prefixes):
             continue
         sid, is_sub = _session_of(rel, projects_root, root.name)
         yield LogFile(path, sid, is_sub)
@@ -244,12 +272,23 @@ def _numbers(usage: Mapping[str, Any]) -> tuple[int, int, int, int, int, int] | 
     # absent is 0; null (and any wrong type, e.g. false) goes to the checked path below
     cread, write = get("cache_read_input_tokens", 0), get("cache_creation_input_tokens", 0)
     split = get("cache_creation")
-    if type(inp) is int and type(out) is int and type(cread) is int and type(write) is int \
-            and min(inp, out, cread, write) >= 0 and max(inp, out, cread, write) <= MAX_TOKENS \
-            and type(split) is dict and "output_tokens_details" not in usage:
+    if (
+        type(inp) is int
+        and type(out) is int
+        and type(cread) is int
+        and type(write) is int
+        and min(inp, out, cread, write) >= 0
+        and max(inp, out, cread, write) <= MAX_TOKENS
+        and type(split) is dict
+        and "output_tokens_details" not in usage
+    ):
         five, hour = split.get("ephemeral_5m_input_tokens"), split.get("ephemeral_1h_input_tokens")
-        if type(five) is int and type(hour) is int and min(five, hour) >= 0 \
-                and max(five, hour) <= MAX_TOKENS:
+        if (
+            type(five) is int
+            and type(hour) is int
+            and min(five, hour) >= 0
+            and max(five, hour) <= MAX_TOKENS
+        ):
             return inp, out, cread, five, hour, 0
     return _numbers_checked(usage)
 
@@ -258,16 +297,21 @@ def _numbers_checked(usage: Mapping[str, Any]) -> tuple[int, int, int, int, int,
     if "input_tokens" not in usage and "output_tokens" not in usage:
         return "usage without input_tokens/output_tokens"
     values: list[int] = []
-    for key in ("input_tokens", "output_tokens", "cache_read_input_tokens",
-                "cache_creation_input_tokens"):
+    for key in (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+    ):
         got = _token(usage, key)
         if isinstance(got, str):
             return got
         values.append(got)
     write_5m, write_1h = values[3], 0
     split = usage.get("cache_creation")
-    if isinstance(split, dict) and ("ephemeral_5m_input_tokens" in split
-                                    or "ephemeral_1h_input_tokens" in split):
+    if isinstance(split, dict) and (
+        "ephemeral_5m_input_tokens" in split or "ephemeral_1h_input_tokens" in split
+    ):
         five = _token(split, "ephemeral_5m_input_tokens")
         hour = _token(split, "ephemeral_1h_input_tokens")
         if isinstance(five, str):
@@ -331,8 +375,11 @@ def _speed_code(usage: Mapping[str, Any]) -> int:
 
 def _cost(value: Any) -> str | None:
     # NaN, Infinity and 1e400 (inf) are corrupt numbers, not costs
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
-            0 <= value < float("inf"):
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and 0 <= value < float("inf")
+    ):
         return repr(value)
     return None
 
@@ -363,13 +410,21 @@ class FileState:
     def index(self) -> None:
         """Key the groups loaded from the cache, to add lines to them."""
         if self.rows is not None:
-            self.groups = {_key(g[G_MID], g[G_RID], f"r{i}"): g
-                           for i, g in enumerate(self.rows)}
+            self.groups = {_key(g[G_MID], g[G_RID], f"r{i}"): g for i, g in enumerate(self.rows)}
             self.rows = None
 
     def to_json(self) -> list[Any]:
-        return [self.all_groups(), self.lines, self.cwd, self.branch, self.version,
-                self.first_ts, self.last_ts, self.agent_ids, self.warnings]
+        return [
+            self.all_groups(),
+            self.lines,
+            self.cwd,
+            self.branch,
+            self.version,
+            self.first_ts,
+            self.last_ts,
+            self.agent_ids,
+            self.warnings,
+        ]
 
     @classmethod
     def from_json(cls, data: Any) -> FileState | None:
@@ -380,8 +435,7 @@ class FileState:
             return None
         if not isinstance(groups, list) or any(len(g) != _GROUP_LEN for g in groups):
             return None
-        return cls({}, groups, lines, cwd, branch, version, first_ts, last_ts, agents,
-                   warnings)
+        return cls({}, groups, lines, cwd, branch, version, first_ts, last_ts, agents, warnings)
 
 
 def _key(mid: str | None, rid: str | None, line: int | str | None) -> str:
@@ -422,8 +476,7 @@ class FileReader:
                     break
                 offset += skipped
                 state.lines = lineno
-                self._bad(lineno, f"line of {skipped:,} bytes is too long to hold usage, "
-                          "skipped")
+                self._bad(lineno, f"line of {skipped:,} bytes is too long to hold usage, skipped")
                 continue
             offset += len(raw)
             state.lines = lineno
@@ -449,11 +502,15 @@ class FileReader:
         if found is None:
             return False
         at = raw.rfind(b'"requestId":"')
-        rid = raw[at + 13:raw.find(b'"', at + 13)].decode() if at >= 0 else None
+        rid = raw[at + 13 : raw.find(b'"', at + 13)].decode() if at >= 0 else None
         group = self.state.groups.get(_key(found.group(1).decode(), rid, None))
-        if group is None or not group[G_FINAL] or b'"type":"progress"' in raw or \
-                (b'"isSidechain":true' in raw) != group[G_SIDE] or \
-                (b'"speed":"fast"' in raw and group[G_SPEED] != 2):
+        if (
+            group is None
+            or not group[G_FINAL]
+            or b'"type":"progress"' in raw
+            or (b'"isSidechain":true' in raw) != group[G_SIDE]
+            or (b'"speed":"fast"' in raw and group[G_SPEED] != 2)
+        ):
             return False
         limit = group[G_OUT]
         return all(int(n) <= limit for n in _OUT_TOKENS.findall(raw))
@@ -573,8 +630,15 @@ class FileReader:
         if iterations and isinstance(iterations, list):
             self._advisors(line, msg, iterations, side, ts, lineno)
 
-    def _advisors(self, line: Mapping[str, Any], msg: Mapping[str, Any],
-                  iterations: list[Any], side: bool, ts: float | None, lineno: int) -> None:
+    def _advisors(
+        self,
+        line: Mapping[str, Any],
+        msg: Mapping[str, Any],
+        iterations: list[Any],
+        side: bool,
+        ts: float | None,
+        lineno: int,
+    ) -> None:
         """Advisor calls appear only in `usage.iterations[]` (type other than "message",
         with their own model); the top-level usage is the executor's. Each is a request of
         its own, priced at its model."""
@@ -591,13 +655,25 @@ class FileReader:
             if isinstance(numbers, str):
                 self._bad(lineno, f"rejected advisor usage: {numbers}")
                 continue
-            advisor = {**msg, "id": f"{mid}~{step.get('type')}{i}", "stop_reason": "advisor",
-                       "content": None}
+            advisor = {
+                **msg,
+                "id": f"{mid}~{step.get('type')}{i}",
+                "stop_reason": "advisor",
+                "content": None,
+            }
             self._group(line, advisor, step, model, numbers, side, ts, lineno)
 
-    def _group(self, line: Mapping[str, Any], msg: Mapping[str, Any],
-               usage: Mapping[str, Any], model: str, numbers: tuple[int, ...], side: bool,
-               ts: float | None, lineno: int) -> None:
+    def _group(
+        self,
+        line: Mapping[str, Any],
+        msg: Mapping[str, Any],
+        usage: Mapping[str, Any],
+        model: str,
+        numbers: tuple[int, ...],
+        side: bool,
+        ts: float | None,
+        lineno: int,
+    ) -> None:
         mid = msg.get("id")
         rid = line.get("requestId")
         if type(mid) is not str:
@@ -613,16 +689,39 @@ class FileReader:
         key = _key(mid, rid, lineno)
         group = self.state.groups.get(key)
         if group is None:
-            self.state.groups[key] = [mid, rid, model, ts, inp, out, cread, c5, c1, final,
-                                      side, text, tool, sig, blocks, reasoning,
-                                      _speed_code(usage), _cost(line.get("costUSD"))]
+            self.state.groups[key] = [
+                mid,
+                rid,
+                model,
+                ts,
+                inp,
+                out,
+                cread,
+                c5,
+                c1,
+                final,
+                side,
+                text,
+                tool,
+                sig,
+                blocks,
+                reasoning,
+                _speed_code(usage),
+                _cost(line.get("costUSD")),
+            ]
             return
         if out > group[G_OUT]:
             group[G_OUT] = out
-        if numbers[:1] + numbers[2:] != (group[G_IN], group[G_CR], group[G_C5], group[G_C1],
-                                         group[G_REASON]):
-            for i, value in zip((G_IN, G_CR, G_C5, G_C1, G_REASON),
-                                numbers[:1] + numbers[2:], strict=True):
+        if numbers[:1] + numbers[2:] != (
+            group[G_IN],
+            group[G_CR],
+            group[G_C5],
+            group[G_C1],
+            group[G_REASON],
+        ):
+            for i, value in zip(
+                (G_IN, G_CR, G_C5, G_C1, G_REASON), numbers[:1] + numbers[2:], strict=True
+            ):
                 group[i] = max(group[i], value)
         group[G_FINAL] = group[G_FINAL] or final
         group[G_SIDE] = group[G_SIDE] and side
@@ -643,8 +742,12 @@ class FileReader:
         if not isinstance(content, list):
             return
         for block in content:
-            if isinstance(block, dict) and block.get("type") == "tool_use" and \
-                    isinstance(block.get("name"), str) and block["name"] in _EDIT_TOOLS:
+            if (
+                isinstance(block, dict)
+                and block.get("type") == "tool_use"
+                and isinstance(block.get("name"), str)
+                and block["name"] in _EDIT_TOOLS
+            ):
                 args = block.get("input")
                 if isinstance(args, dict):
                     target = args.get("file_path") or args.get("notebook_path")
@@ -662,16 +765,24 @@ class FileReader:
                 self.state.refs.add(subject.strip())
 
     def _prompt(self, obj: Mapping[str, Any]) -> None:
-        if self.state.first_prompt is not None or obj.get("type") != "user" or \
-                obj.get("isMeta") or obj.get("isSidechain") or obj.get("isCompactSummary"):
+        if (
+            self.state.first_prompt is not None
+            or obj.get("type") != "user"
+            or obj.get("isMeta")
+            or obj.get("isSidechain")
+            or obj.get("isCompactSummary")
+        ):
             return
         msg = obj.get("message")
         content = msg.get("content") if isinstance(msg, dict) else None
         if isinstance(content, str):
             text = content.strip()
         elif isinstance(content, list):
-            text = "\n".join(b.get("text") or "" for b in content
-                             if isinstance(b, dict) and b.get("type") == "text").strip()
+            text = "\n".join(
+                b.get("text") or ""
+                for b in content
+                if isinstance(b, dict) and b.get("type") == "text"
+            ).strip()
         else:
             return
         if text and not text.startswith(_SKIP_PROMPT):
@@ -687,8 +798,13 @@ class _Part:
     state: FileState
 
 
-def read_file(log: LogFile, warn: Warn, cache: FileCache | None, collect: bool,
-              defer: list[tuple[LogFile, os.stat_result]] | None = None) -> FileState | None:
+def read_file(
+    log: LogFile,
+    warn: Warn,
+    cache: FileCache | None,
+    collect: bool,
+    defer: list[tuple[LogFile, os.stat_result]] | None = None,
+) -> FileState | None:
     """One file's state: from the cache when unchanged, else (re-)read. A file that must be
     read whole is appended to `defer` instead (and None returned) when `defer` is given."""
     path = log.path
@@ -698,8 +814,7 @@ def read_file(log: LogFile, warn: Warn, cache: FileCache | None, collect: bool,
     except OSError as exc:
         warn(f"{name}: cannot read ({exc.strerror})")
         return FileState()
-    status, cached = (cache.lookup(name, st) if cache is not None and not collect
-                      else ("miss", None))
+    status, cached = cache.lookup(name, st) if cache is not None and not collect else ("miss", None)
     restored = FileState.from_json(cached.state) if cached is not None else None
     if restored is None:
         status = "miss"
@@ -714,8 +829,12 @@ def read_file(log: LogFile, warn: Warn, cache: FileCache | None, collect: bool,
         with open_log(path) as fh:  # a regular file only, read within a time bound
             start = 0
             state = FileState()
-            if status == "grown" and cached is not None and restored is not None and \
-                    tail_hash(fh, cached.offset) == cached.tail:
+            if (
+                status == "grown"
+                and cached is not None
+                and restored is not None
+                and tail_hash(fh, cached.offset) == cached.tail
+            ):
                 state = restored
                 for message in state.warnings:
                     warn(message)
@@ -759,8 +878,11 @@ def _workers(jobs: Sequence[tuple[LogFile, os.stat_result]]) -> int:
     return max(1, min(wanted, len(jobs)))
 
 
-def _read_many(jobs: Sequence[tuple[LogFile, os.stat_result]],
-               warn_for: Callable[[Path], Warn], cache: FileCache) -> dict[Path, FileState]:
+def _read_many(
+    jobs: Sequence[tuple[LogFile, os.stat_result]],
+    warn_for: Callable[[Path], Warn],
+    cache: FileCache,
+) -> dict[Path, FileState]:
     """Whole-file reads, spread over processes when there is a lot to read."""
     order = sorted(jobs, key=lambda job: -job[1].st_size)  # biggest first: better balance
     paths = [str(log.path) for log, _ in order]
@@ -770,8 +892,7 @@ def _read_many(jobs: Sequence[tuple[LogFile, os.stat_result]],
         from concurrent.futures import ProcessPoolExecutor
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) \
-                as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             results = list(pool.map(_cold_read, paths))
     else:
         results = [_cold_read(p) for p in paths]
@@ -797,8 +918,7 @@ def _total(group: Sequence[Any]) -> int:
 def _merge(kept: list[Any], other: Sequence[Any]) -> list[Any]:
     """The same response seen in two files (a replay or a progress copy): max of each."""
     out = list(kept)
-    for i in (G_IN, G_OUT, G_CR, G_C5, G_C1, G_TEXT, G_TOOL, G_SIG, G_BLOCKS, G_REASON,
-              G_SPEED):
+    for i in (G_IN, G_OUT, G_CR, G_C5, G_C1, G_TEXT, G_TOOL, G_SIG, G_BLOCKS, G_REASON, G_SPEED):
         out[i] = max(out[i], other[i])
     out[G_FINAL] = kept[G_FINAL] or other[G_FINAL]
     out[G_SIDE] = kept[G_SIDE] and other[G_SIDE]
@@ -846,8 +966,9 @@ class _Merger:
             if mid:
                 by_mid[mid] = key
 
-    def _btw(self, other_key: _Key, other: list[Any], key: _Key, group: list[Any],
-             sid: str) -> None:
+    def _btw(
+        self, other_key: _Key, other: list[Any], key: _Key, group: list[Any], sid: str
+    ) -> None:
         """A `/btw` aside replays a message under a new requestId as a sidechain."""
         if other[G_SIDE] != group[G_SIDE]:
             take_new = other[G_SIDE]  # keep the main-thread copy
@@ -925,12 +1046,29 @@ def _session_meta(session: Session, part: _Part, replayed: bool) -> set[str]:
 
 
 def _request(group: Sequence[Any]) -> Request:
-    (_mid, rid, model, ts, inp, out, cread, c5, c1, final, side, text, tool, sig, blocks,
-     reasoning, speed, cost) = group
+    (
+        _mid,
+        rid,
+        model,
+        ts,
+        inp,
+        out,
+        cread,
+        c5,
+        c1,
+        final,
+        side,
+        text,
+        tool,
+        sig,
+        blocks,
+        reasoning,
+        speed,
+        cost,
+    ) = group
     extra = 0
     if not final:
-        guess = claude_output_estimate(model, text=text, tool=tool, signature=sig,
-                                       blocks=blocks)
+        guess = claude_output_estimate(model, text=text, tool=tool, signature=sig, blocks=blocks)
         if guess > out:
             out, extra = guess, guess - out
     logged = None
@@ -940,9 +1078,17 @@ def _request(group: Sequence[Any]) -> Request:
         except InvalidOperation:
             logged = None
     # positional: this runs once per request on every scan
-    return Request(model, Usage(inp, out, cread, c5, c1, reasoning),
-                   None if ts is None else from_epoch(ts), "actual", extra,
-                   _SPEEDS[speed], rid, logged, bool(side))
+    return Request(
+        model,
+        Usage(inp, out, cread, c5, c1, reasoning),
+        None if ts is None else from_epoch(ts),
+        "actual",
+        extra,
+        _SPEEDS[speed],
+        rid,
+        logged,
+        bool(side),
+    )
 
 
 def _finish(session: Session, placeholders: int) -> None:
@@ -958,9 +1104,11 @@ def _finish(session: Session, placeholders: int) -> None:
         if session.ended is None or stamps[-1] > session.ended:
             session.ended = stamps[-1]
     if placeholders:
-        session.methods["output"] = (f"{placeholders} of {len(session.requests)} responses "
-                                     f"logged only a placeholder output count; used "
-                                     f"{CLAUDE_OUTPUT_METHOD}")
+        session.methods["output"] = (
+            f"{placeholders} of {len(session.requests)} responses "
+            f"logged only a placeholder output count; used "
+            f"{CLAUDE_OUTPUT_METHOD}"
+        )
 
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -976,9 +1124,15 @@ class ClaudeCode:
     def default_roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
         return default_roots(env, home)
 
-    def scan(self, roots: Sequence[Path], *, project: Path | None = None,
-             since: datetime | None = None, warn: Warn,
-             use_cache: bool = True) -> Iterator[Session]:
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+        use_cache: bool = True,
+    ) -> Iterator[Session]:
         """Every session under `roots` (data dirs) through the incremental cache, unless
         `use_cache` is False. Roots that are all single transcripts are read afresh, with
         the in-memory attribution fields, and only their sessions are returned."""
@@ -986,13 +1140,18 @@ class ClaudeCode:
             yield from _transcripts(roots, warn, use_cache)
             return
         logs = discover(roots, project, since, _once(warn))
-        fresh = {log.path for log in logs} if not use_cache else \
-            {log.path for log in logs if any(log.path == r or _under_file(log.path, r)
-                                             for r in roots if r.is_file())}
+        fresh = (
+            {log.path for log in logs}
+            if not use_cache
+            else {
+                log.path
+                for log in logs
+                if any(log.path == r or _under_file(log.path, r) for r in roots if r.is_file())
+            }
+        )
         yield from _read_all(logs, fresh, warn, use_cache)
 
-    def find_session(self, roots: Sequence[Path], session_id: str, *,
-                     warn: Warn) -> Session | None:
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         """The session read afresh (with attribution fields); its project's other
         transcripts come from the cache, so calls a resumed session replays stay with the
         session that made them."""
@@ -1002,8 +1161,9 @@ class ClaudeCode:
             return None
         folders = {_project_dir(log) for log in mine}
         paths = {log.path for log in mine}
-        logs = mine + [log for log in discover(sorted(folders), warn=skipped)
-                       if log.path not in paths]
+        logs = mine + [
+            log for log in discover(sorted(folders), warn=skipped) if log.path not in paths
+        ]
         for session in _read_all(logs, paths, warn, True, loud=paths):
             if session.session_id == session_id:
                 return session
@@ -1018,10 +1178,16 @@ def _transcripts(files: Sequence[Path], warn: Warn, use_cache: bool) -> Iterator
     mine = discover(files, warn=skipped)
     ids = {log.session_id for log in mine}
     paths = {log.path for log in mine}
-    folders = {log.path.parent for log in mine
-               if not log.subagent and log.path.parent.parent.name == "projects"}
-    others = [log for log in discover(sorted(folders), warn=skipped) if log.path not in paths] \
-        if use_cache else []
+    folders = {
+        log.path.parent
+        for log in mine
+        if not log.subagent and log.path.parent.parent.name == "projects"
+    }
+    others = (
+        [log for log in discover(sorted(folders), warn=skipped) if log.path not in paths]
+        if use_cache
+        else []
+    )
     for session in _read_all(mine + others, paths, warn, use_cache, loud=paths):
         if session.session_id in ids:
             yield session
@@ -1052,10 +1218,16 @@ def _project_dir(log: LogFile) -> Path:
     return path.parent
 
 
-def _read_all(logs: Sequence[LogFile], fresh: set[Path], warn: Warn, use_cache: bool,
-              loud: set[Path] | None = None) -> Iterator[Session]:
+def _read_all(
+    logs: Sequence[LogFile],
+    fresh: set[Path],
+    warn: Warn,
+    use_cache: bool,
+    loud: set[Path] | None = None,
+) -> Iterator[Session]:
     """Sessions from these files; `fresh` ones are read without the cache and with the
     attribution fields; only `loud` files (default: all) report problems through `warn`."""
+
     def warn_for(path: Path) -> Warn:
         return warn if loud is None or path in loud else _ignore
 
@@ -1065,12 +1237,12 @@ def _read_all(logs: Sequence[LogFile], fresh: set[Path], warn: Warn, use_cache: 
         cold: list[tuple[LogFile, os.stat_result]] = []
         for log in logs:
             collect = log.path in fresh
-            states[log.path] = read_file(log, warn_for(log.path),
-                                         None if collect else cache, collect, cold)
+            states[log.path] = read_file(
+                log, warn_for(log.path), None if collect else cache, collect, cold
+            )
         states.update(_read_many(cold, warn_for, cache))
         cache.save()
-        sessions = build_sessions(_Part(log, states[log.path] or FileState())
-                                  for log in logs)
+        sessions = build_sessions(_Part(log, states[log.path] or FileState()) for log in logs)
     yield from sessions
 
 

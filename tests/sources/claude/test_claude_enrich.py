@@ -65,25 +65,33 @@ def test_the_transcript_alone_has_placeholder_outputs() -> None:
 
 
 def test_otel_replaces_placeholder_outputs_exactly_and_adds_auxiliary_calls(
-        table: PriceTable) -> None:
+    table: PriceTable,
+) -> None:
     original = transcript_session()
     result = truth.reconcile(original, events=events(), table=table)
     session = result.session
     assert [r.usage.output for r in sonnet(session)] == OTEL_OUTPUTS
     assert all(r.estimated_output == 0 and r.source == "actual" for r in session.requests)
     assert [r.logged_cost_usd for r in sonnet(session)] == [
-        Decimal("0.042195"), Decimal("0.031359"), Decimal("0.014376")]
+        Decimal("0.042195"),
+        Decimal("0.031359"),
+        Decimal("0.014376"),
+    ]
     # the 1-hour cache write of the first request keeps the transcript's split
     assert sonnet(session)[0].usage.cache_write_1h == 5000
     aux = [r for r in session.requests if r.model != "claude-sonnet-4-6"]
     assert [(r.request_id, r.usage.input, r.usage.output) for r in aux] == [
-        ("req_T1", 310, 14), ("req_T2", 1520, 60)]
+        ("req_T1", 310, 14),
+        ("req_T2", 1520, 60),
+    ]
     assert session.methods["residual"] == (
-        "OTel: 2 auxiliary requests, $0.0022, not in the transcript (added)")
+        "OTel: 2 auxiliary requests, $0.0022, not in the transcript (added)"
+    )
     assert result.lines == [session.methods["residual"]]
     assert session.methods["otel"].startswith(
         "3 of 3 transcript requests take their tokens and cost from OpenTelemetry "
-        "api_request events (3 joined on request id); output +")
+        "api_request events (3 joined on request id); output +"
+    )
     assert "output" not in session.methods  # no estimate is left
     models, total, _ = price_requests(session.requests, table)
     assert total == SONNET_COST + HAIKU_COST
@@ -102,10 +110,13 @@ def test_events_of_other_sessions_are_neither_joined_nor_added() -> None:
 def test_an_export_without_request_ids_is_joined_on_shape_and_says_so() -> None:
     session = truth.reconcile(transcript_session(), events=events("plain.jsonl")).session
     assert [r.usage.output for r in sonnet(session)] == OTEL_OUTPUTS
-    assert "3 joined on model, time and prompt tokens (the export has no request ids)" \
+    assert (
+        "3 joined on model, time and prompt tokens (the export has no request ids)"
         in session.methods["otel"]
+    )
     assert session.methods["residual"] == (
-        "OTel: 1 auxiliary request, $0.0018, not in the transcript (added)")
+        "OTel: 1 auxiliary request, $0.0018, not in the transcript (added)"
+    )
 
 
 def test_requests_without_an_event_keep_the_transcript_numbers_and_it_is_said() -> None:
@@ -122,8 +133,12 @@ def test_requests_without_an_event_keep_the_transcript_numbers_and_it_is_said() 
 def test_an_advisor_call_sharing_the_request_id_keeps_its_own_numbers() -> None:
     session = transcript_session()
     executor = session.requests[0]
-    advisor = Request(model="claude-opus-4-6", usage=Usage(input=900, output=300),
-                      timestamp=executor.timestamp, request_id=executor.request_id)
+    advisor = Request(
+        model="claude-opus-4-6",
+        usage=Usage(input=900, output=300),
+        timestamp=executor.timestamp,
+        request_id=executor.request_id,
+    )
     session.requests.insert(0, advisor)
     fixed = truth.reconcile(session, events=events()).session
     by_model = {r.model: r for r in fixed.requests if r.request_id == "req_A"}
@@ -135,7 +150,8 @@ def test_an_advisor_call_sharing_the_request_id_keeps_its_own_numbers() -> None:
 
 
 def test_state_totals_replace_placeholder_outputs_and_the_residual_is_reported(
-        table: PriceTable) -> None:
+    table: PriceTable,
+) -> None:
     result = truth.reconcile(transcript_session(), state=state(), table=table)
     session = result.session
     outs = sonnet(session)
@@ -143,23 +159,27 @@ def test_state_totals_replace_placeholder_outputs_and_the_residual_is_reported(
     assert [r.usage.output - r.estimated_output for r in outs] == [8, 12, 5]
     assert sum(r.estimated_output for r in outs) == 1935 - 25
     assert "~/.claude.json lastModelUsage" in session.methods["output"]
-    expected = ("~/.claude.json (Claude Code's own totals for this session) minus this "
-                "record: claude-haiku-4-5: input +1,830, output +74, +$0.0022 (auxiliary "
-                "calls, advisor, lost sub-agent finals; reported, not added)")
+    expected = (
+        "~/.claude.json (Claude Code's own totals for this session) minus this "
+        "record: claude-haiku-4-5: input +1,830, output +74, +$0.0022 (auxiliary "
+        "calls, advisor, lost sub-agent finals; reported, not added)"
+    )
     assert session.methods["state_residual"] == expected
     assert result.lines == [expected]
     assert price_requests(session.requests, table)[1] == SONNET_COST
 
 
 def test_final_transcript_outputs_are_kept_and_only_the_difference_reported(
-        tmp_path: Path, table: PriceTable) -> None:
+    tmp_path: Path, table: PriceTable
+) -> None:
     lines = []
     for raw in TRANSCRIPT.read_text().splitlines():
         line = json.loads(raw)
         if line["type"] == "assistant":
             line["message"]["stop_reason"] = "end_turn"
-            line["message"]["usage"]["output_tokens"] = {"msg_A": 400, "msg_B": 1290,
-                                                        "msg_C": 233}[line["message"]["id"]]
+            line["message"]["usage"]["output_tokens"] = {"msg_A": 400, "msg_B": 1290, "msg_C": 233}[
+                line["message"]["id"]
+            ]
         lines.append(json.dumps(line))
     path = tmp_path / "projects" / "-work-app" / f"{SID}.jsonl"
     path.parent.mkdir(parents=True)
@@ -167,39 +187,45 @@ def test_final_transcript_outputs_are_kept_and_only_the_difference_reported(
     session = truth.reconcile(transcript_session(path), state=state(), table=table).session
     assert [r.usage.output for r in sonnet(session)] == [400, 1290, 233]
     assert "output" not in session.methods
-    assert session.methods["state_residual"].split("record: ")[1].startswith(
-        "claude-haiku-4-5: input +1,830, output +74, +$0.0022; "
-        "claude-sonnet-4-6: output +12, +$0.0002 (")
+    assert (
+        session.methods["state_residual"]
+        .split("record: ")[1]
+        .startswith(
+            "claude-haiku-4-5: input +1,830, output +74, +$0.0022; "
+            "claude-sonnet-4-6: output +12, +$0.0002 ("
+        )
+    )
 
 
 def test_otel_and_state_together_leave_no_residual(table: PriceTable) -> None:
-    result = truth.reconcile(transcript_session(), events=events(), state=state(),
-                             table=table)
+    result = truth.reconcile(transcript_session(), events=events(), state=state(), table=table)
     assert "state_residual" not in result.session.methods
-    assert result.lines == ["OTel: 2 auxiliary requests, $0.0022, not in the transcript "
-                            "(added)"]
+    assert result.lines == ["OTel: 2 auxiliary requests, $0.0022, not in the transcript (added)"]
 
 
-def test_without_last_model_usage_the_session_totals_are_compared(
-        table: PriceTable) -> None:
+def test_without_last_model_usage_the_session_totals_are_compared(table: PriceTable) -> None:
     full = state()
-    totals_only = LastSession(session_id=SID, project="/work/app", usage=full.usage,
-                              cost_usd=full.cost_usd)
+    totals_only = LastSession(
+        session_id=SID, project="/work/app", usage=full.usage, cost_usd=full.cost_usd
+    )
     session = truth.reconcile(transcript_session(), state=totals_only, table=table).session
     # all 2,009 output tokens land on the transcript's model (74 were Haiku's, priced here
     # at Sonnet's rate: $0.0022 - 74 x $15/M = $0.0011 left)
     assert sum(r.usage.output for r in session.requests) == 2009
-    assert session.methods["state_residual"].split("record: ")[1].startswith(
-        "all models: input +1,830, +$0.0011 (")
+    assert (
+        session.methods["state_residual"]
+        .split("record: ")[1]
+        .startswith("all models: input +1,830, +$0.0011 (")
+    )
 
 
 def test_state_of_another_session_is_ignored(table: PriceTable) -> None:
-    other = LastSession(session_id="someone-else", project="/work/app",
-                        models=state().models)
+    other = LastSession(session_id="someone-else", project="/work/app", models=state().models)
     result = truth.reconcile(transcript_session(), state=other, table=table)
     assert result.lines == []
-    assert [r.usage for r in result.session.requests] == \
-        [r.usage for r in transcript_session().requests]
+    assert [r.usage for r in result.session.requests] == [
+        r.usage for r in transcript_session().requests
+    ]
 
 
 def test_no_source_changes_nothing() -> None:
@@ -219,8 +245,9 @@ def setup_transcript(repo: Path, home: Path) -> Path:
     folder = home / ".claude" / "projects" / re_encode(str(repo))
     folder.mkdir(parents=True)
     path = folder / f"{SID}.jsonl"
-    path.write_text(TRANSCRIPT.read_text().replace('"cwd":"/work/app"',
-                                                   f'"cwd":{json.dumps(str(repo))}'))
+    path.write_text(
+        TRANSCRIPT.read_text().replace('"cwd":"/work/app"', f'"cwd":{json.dumps(str(repo))}')
+    )
     return path
 
 
@@ -241,10 +268,12 @@ def run(*args: str) -> Any:
 
 
 def test_record_with_otel_records_the_events_numbers_and_reports_the_residual(
-        repo: Path, isolated_home: Path) -> None:
+    repo: Path, isolated_home: Path
+) -> None:
     path = setup_transcript(repo, isolated_home)
-    out = run("record", "--transcript", str(path), "--otel", str(FIXTURES / "otlp.jsonl"),
-              "--no-stage").output
+    out = run(
+        "record", "--transcript", str(path), "--otel", str(FIXTURES / "otlp.jsonl"), "--no-stage"
+    ).output
     assert "residual: OTel: 2 auxiliary requests, $0.0022, not in the transcript" in out
     doc = ledger_doc(repo)
     models = doc["models"]
@@ -252,23 +281,32 @@ def test_record_with_otel_records_the_events_numbers_and_reports_the_residual(
     assert models["claude-haiku-4-5"]["requests"] == 2
     assert Decimal(str(doc["cost_usd"])) == SONNET_COST + HAIKU_COST
     assert "OTel: 2 auxiliary requests" in doc["methods"]["residual"]
-    written = "".join(p.read_text(errors="replace") for p in
-                      [*(repo / ".costlog").rglob("*"), *(isolated_home / ".cache").rglob("*"),
-                       repo / "COST_LOG.md"] if p.is_file())
+    written = "".join(
+        p.read_text(errors="replace")
+        for p in [
+            *(repo / ".costlog").rglob("*"),
+            *(isolated_home / ".cache").rglob("*"),
+            repo / "COST_LOG.md",
+        ]
+        if p.is_file()
+    )
     assert "SECRET" not in written and "fix the failing test" not in written
 
 
 def test_record_reads_the_state_file_and_prints_one_residual_line(
-        repo: Path, isolated_home: Path) -> None:
+    repo: Path, isolated_home: Path
+) -> None:
     path = setup_transcript(repo, isolated_home)
     doc = json.loads((FIXTURES / "claude.json").read_text())
     doc["projects"] = {str(repo): doc["projects"]["/work/app"]}
     (isolated_home / ".claude.json").write_text(json.dumps(doc))
     out = run("record", "--transcript", str(path), "--no-stage").output
     lines = [line for line in out.splitlines() if "residual:" in line]
-    assert lines == ["  residual: ~/.claude.json (Claude Code's own totals for this session) "
-                     "minus this record: claude-haiku-4-5: input +1,830, output +74, +$0.0022 "
-                     "(auxiliary calls, advisor, lost sub-agent finals; reported, not added)"]
+    assert lines == [
+        "  residual: ~/.claude.json (Claude Code's own totals for this session) "
+        "minus this record: claude-haiku-4-5: input +1,830, output +74, +$0.0022 "
+        "(auxiliary calls, advisor, lost sub-agent finals; reported, not added)"
+    ]
     recorded = ledger_doc(repo)
     assert recorded["models"]["claude-sonnet-4-6"]["output"] == 1935
     assert "state_residual" in recorded["methods"]
@@ -281,8 +319,9 @@ def test_record_without_better_sources_is_unchanged(repo: Path, isolated_home: P
     assert "residual" not in out
     doc = ledger_doc(repo)
     session = transcript_session()
-    assert doc["models"]["claude-sonnet-4-6"]["output"] == \
-        sum(r.usage.output for r in session.requests)
+    assert doc["models"]["claude-sonnet-4-6"]["output"] == sum(
+        r.usage.output for r in session.requests
+    )
     assert set(doc["methods"]) <= {"output", "pricing"}
 
 
@@ -296,17 +335,26 @@ def test_the_configured_otel_file_is_used(repo: Path, isolated_home: Path) -> No
 
 
 def test_scan_with_otel_counts_the_events(isolated_home: Path) -> None:
-    out = run("scan", "--agent", "claude-code", "--path", str(TRANSCRIPT), "--otel",
-              str(FIXTURES / "otlp.jsonl"), "--json").output
+    out = run(
+        "scan",
+        "--agent",
+        "claude-code",
+        "--path",
+        str(TRANSCRIPT),
+        "--otel",
+        str(FIXTURES / "otlp.jsonl"),
+        "--json",
+    ).output
     assert "OTel: 2 auxiliary requests in 1 session, $0.0022, not in the transcripts" in out
-    totals = json.loads(out[:out.rindex("}") + 1])["totals"]
+    totals = json.loads(out[: out.rindex("}") + 1])["totals"]
     assert totals["output_tokens"] == sum(OTEL_OUTPUTS) + 74
     assert totals["requests"] == 5
     assert Decimal(totals["cost_usd"]) == SONNET_COST + HAIKU_COST
 
 
 def test_the_default_config_text_has_the_otel_setting() -> None:
-    line = next(x for x in config_mod.DEFAULT_TEXT.splitlines()
-                if x.startswith("# claude_otel_file:"))
+    line = next(
+        x for x in config_mod.DEFAULT_TEXT.splitlines() if x.startswith("# claude_otel_file:")
+    )
     data = YAML(typ="safe").load(line[2:])
     assert config_mod.from_dict(data).claude_otel_file == config_mod.Config().claude_otel_file

@@ -15,13 +15,16 @@ def _project(base: Path, repo: Path, suffix: str = "") -> Path:
     return folder
 
 
-def test_tilde_entries_and_a_projects_path_in_claude_config_dir(repo: Path,
-                                                                isolated_home: Path) -> None:
+def test_tilde_entries_and_a_projects_path_in_claude_config_dir(
+    repo: Path, isolated_home: Path
+) -> None:
     a = _project(isolated_home / "claude-a", repo)
     b = _project(isolated_home / "claude-b", repo, "-packages-api")  # a subdirectory's log
     _project(isolated_home / "claude-b", repo.parent / "other")
-    env = {"HOME": str(isolated_home),
-           "CLAUDE_CONFIG_DIR": f"~/claude-a, {isolated_home / 'claude-b' / 'projects'}"}
+    env = {
+        "HOME": str(isolated_home),
+        "CLAUDE_CONFIG_DIR": f"~/claude-a, {isolated_home / 'claude-b' / 'projects'}",
+    }
     found = claude_project_dirs(repo_mod.find(repo), env)
     assert sorted(found) == sorted([a, b])
 

@@ -27,8 +27,14 @@ def read(path: Path, sessions: set[str] | None = None) -> tuple[list[ApiEvent], 
 def test_otlp_file_exporter_lines_give_api_requests_only() -> None:
     events, warnings = read(FIXTURES / "otlp.jsonl")
     assert warnings == []
-    assert [e.request_id for e in events] == ["req_T1", "req_A", "req_B", "req_X", "req_C",
-                                              "req_T2"]
+    assert [e.request_id for e in events] == [
+        "req_T1",
+        "req_A",
+        "req_B",
+        "req_X",
+        "req_C",
+        "req_T2",
+    ]
     first = events[1]
     assert first.model == "claude-sonnet-4-6" and first.session_id == SID
     assert first.usage == Usage(input=5, output=412, cache_read=20000, cache_write_5m=5000)
@@ -62,17 +68,36 @@ def test_plain_lines_and_corrupt_lines_warn_with_file_and_line() -> None:
 
 def test_lines_that_do_not_mention_api_request_are_not_parsed(tmp_path: Path) -> None:
     path = tmp_path / "otel.jsonl"
-    path.write_text("garbage {{{\n\n" + json.dumps({"body": "claude_code.user_prompt",
-                                                     "attributes": {"prompt": "x"}}) + "\n")
+    path.write_text(
+        "garbage {{{\n\n"
+        + json.dumps({"body": "claude_code.user_prompt", "attributes": {"prompt": "x"}})
+        + "\n"
+    )
     assert read(path) == ([], [])
 
 
 def test_one_bad_event_costs_one_warning_and_the_rest_of_the_line_counts(tmp_path: Path) -> None:
     good = {"event.name": "api_request", "model": "m", "input_tokens": 1, "output_tokens": 2}
     bad = {"event.name": "api_request", "model": "m", "output_tokens": "lots"}
-    doc = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
-        {"attributes": [{"key": k, "value": {"stringValue": str(v)}} for k, v in a.items()]}
-        for a in (bad, good, bad)]}]}]}
+    doc = {
+        "resourceLogs": [
+            {
+                "scopeLogs": [
+                    {
+                        "logRecords": [
+                            {
+                                "attributes": [
+                                    {"key": k, "value": {"stringValue": str(v)}}
+                                    for k, v in a.items()
+                                ]
+                            }
+                            for a in (bad, good, bad)
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
     path = tmp_path / "otel.jsonl"
     path.write_text(json.dumps(doc) + "\n")
     events, warnings = read(path)
@@ -81,11 +106,17 @@ def test_one_bad_event_costs_one_warning_and_the_rest_of_the_line_counts(tmp_pat
 
 
 def test_cost_in_micros_and_the_record_time_are_used_when_the_rest_is_absent(
-        tmp_path: Path) -> None:
-    record = {"timeUnixNano": "1795165200000000000", "eventName": "claude_code.api_request",
-              "attributes": [{"key": "model", "value": {"stringValue": "m"}},
-                             {"key": "cost_usd_micros", "value": {"intValue": "1250"}},
-                             {"key": "output_tokens", "value": {"intValue": 7}}]}
+    tmp_path: Path,
+) -> None:
+    record = {
+        "timeUnixNano": "1795165200000000000",
+        "eventName": "claude_code.api_request",
+        "attributes": [
+            {"key": "model", "value": {"stringValue": "m"}},
+            {"key": "cost_usd_micros", "value": {"intValue": "1250"}},
+            {"key": "output_tokens", "value": {"intValue": 7}},
+        ],
+    }
     path = tmp_path / "otel.jsonl"
     path.write_text(json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]}))
     (event,), warnings = read(path)
@@ -107,7 +138,9 @@ def test_state_file_is_in_home_or_in_claude_config_dir(tmp_path: Path) -> None:
     home = tmp_path / "home"
     assert state_paths({}, home) == [home / ".claude.json", home / ".claude" / ".config.json"]
     assert state_paths({"CLAUDE_CONFIG_DIR": "/cfg"}, home) == [
-        Path("/cfg/.claude.json"), Path("/cfg/.config.json")]
+        Path("/cfg/.claude.json"),
+        Path("/cfg/.config.json"),
+    ]
     assert state_paths({"CLAUDE_CONFIG_DIR": "~/alt"}, home)[0] == home / "alt" / ".claude.json"
 
 
