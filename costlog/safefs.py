@@ -51,8 +51,10 @@ def repo_path(root: Path, rel: str, *, what: str = "path") -> Path:
     """`rel` (from the config or the command line) as an absolute path inside `root`.
 
     Refuses absolute paths, `~`, any `..` component and NUL; the result is lexically
-    inside the work tree. Symlinks are checked separately, at the time of use, by
-    `check_repo_path` (a link could appear after the config was read).
+    inside the work tree. Refuses any `.git` component too, in any letter case: the git
+    directory holds hooks, config and costlog's own caches, which are trusted precisely
+    because no committed file can reach them. Symlinks are checked separately, at the time
+    of use, by `check_repo_path` (a link could appear after the config was read).
     """
     text = str(rel)
     if not text or "\x00" in text:
@@ -62,6 +64,8 @@ def repo_path(root: Path, rel: str, *, what: str = "path") -> Path:
     parts = PurePosixPath(text.replace("\\", "/")).parts
     if any(part == ".." for part in parts):
         raise UnsafePath(f"{what} {text!r} may not contain '..'")
+    if any(part.rstrip(". ").casefold() == ".git" for part in parts):
+        raise UnsafePath(f"{what} {text!r} may not point into a git directory")
     path = root.joinpath(*parts) if parts else root
     if os.path.commonpath([str(root), str(path)]) != str(root):
         raise UnsafePath(f"{what} {text!r} resolves outside the repository")

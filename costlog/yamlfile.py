@@ -93,8 +93,23 @@ def _has_nested(value: Mapping[str, Any]) -> bool:
 # ---------------------------------------------------------------- reading
 
 
+#: far beyond any count or amount (the ledger reader bounds those); Python refuses to convert an
+#: integer of over 4,300 digits at all, so such a number is named before YAML parses it
+MAX_DIGITS = 4000
+_LONG_NUMBER = re.compile(
+    rf"(?:^|[:\[,{{]|^\s*-)[ \t]*[-+]?\d{{{MAX_DIGITS + 1},}}[ \t]*(?=$|[,\]}}#])", re.M
+)
+
+
 def load_text(text: str, *, path: str = "<ledger>") -> dict[str, Any]:
     """Parse one ledger file; LedgerError (with file and line) when it is not YAML."""
+    long_number = _LONG_NUMBER.search(text) if len(text) > MAX_DIGITS else None
+    if long_number is not None:
+        raise LedgerError(
+            f"a number of over {MAX_DIGITS} digits",
+            path=path,
+            line=text.count("\n", 0, long_number.end()) + 1,
+        )
     try:
         try:
             return _fast_load(text)

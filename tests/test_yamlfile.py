@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+import re
 import string
+from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
 from costlog import yamlfile
 from costlog.errors import LedgerError
+from tests_support import run
 
 AWKWARD = [
     "yes",
@@ -106,3 +109,17 @@ def test_broken_yaml_names_file_and_line() -> None:
     assert message.startswith("s.yaml:")
     assert "not valid YAML" in message
     assert info.value.line is not None
+
+
+def test_a_number_python_cannot_convert_is_one_line_naming_file_and_line(repo: Path) -> None:
+    """Python refuses int() of over 4,300 digits: such a count in a committed ledger file
+    once crashed every command; now it is that file's error, at its line."""
+    run("record", "--model", "claude-sonnet-4-6", "--session", "s1", "--cost", "0.25")
+    path = repo / ".costlog" / "sessions" / "manual" / "s1.yaml"
+    text = path.read_text()
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if "requests:" in x)
+    path.write_text(re.sub(r"requests: \d+", "requests: " + "9" * 5000, text, count=1))
+    for command, code in (("render", 1), ("report", 1), ("check", 3)):
+        out = run(command, code=code)
+        assert f".costlog/sessions/manual/s1.yaml:{line}: a number of over 4000 digits" in out
+        assert "internal error" not in out and len(out.strip().splitlines()) == 1

@@ -92,6 +92,37 @@ def test_config_paths_must_stay_inside_the_repo(
     assert not (repo / "COST_LOG.md").exists() and staged(repo) == []
 
 
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "output: .git/costlog/ledger-cache.pickle",
+        "output: .GIT/config",
+        "ledger_dir: .git/costlog/sessions",
+        "template: .git/config",
+        "template: vendor/lib/.git/config",
+        "prices_file: .git/info/prices.yaml",
+    ],
+)
+def test_config_paths_may_not_reach_the_git_directory(repo: Path, setting: str) -> None:
+    """The git dir holds hooks, git's config (with CI tokens) and costlog's own pickled
+    cache: a committed config that could write there runs code on a fresh clone, and one
+    that could read it as a template commits the token."""
+    git(repo, "config", "http.extraheader", "AUTHORIZATION: basic SECRET-7f3a9c")
+    run("init")
+    cache = repo / ".git" / "costlog" / "ledger-cache.pickle"
+    before = {p: p.read_bytes() for p in (repo / ".git").rglob("*") if p.is_file()}
+    config = repo / ".costlog" / "config.yaml"
+    config.write_text(config.read_text() + setting + "\n")
+    for command in (["render"], ["record", "--model", "claude-sonnet-4-6", "--cost", "1"]):
+        error = error_line(run(*command, code=1))
+        assert "may not point into a git directory" in error, error
+        assert ".costlog/config.yaml:" in error
+    after = {p: p.read_bytes() for p in (repo / ".git").rglob("*") if p.is_file()}
+    changed = [str(p) for p in after if before.get(p) != after[p] and p != cache]
+    assert [c for c in changed if "/costlog/" not in c or c.endswith("config")] == []
+    assert [f for f in files_holding(repo, "SECRET-7f3a9c") if not f.startswith(".git/")] == []
+
+
 def test_paths_inside_the_repo_still_work(repo: Path) -> None:
     config = repo / ".costlog" / "config.yaml"
     config.parent.mkdir()
