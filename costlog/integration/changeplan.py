@@ -13,13 +13,12 @@ import contextlib
 import json
 import os
 import stat
-import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from costlog.errors import CostlogError
+from costlog import gitrepo
 from costlog.gitrepo import Repo
 from costlog.safefs import UnsafePath, check_repo_path
 
@@ -193,29 +192,18 @@ def apply(repo: Repo, plan: Plan) -> list[str]:
     return done
 
 
-def _git(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COSTLOG_SKIP": "1"}
-    return subprocess.run(["git", *args], cwd=repo.root, capture_output=True, text=True, env=env)
-
-
 def git_config_path(repo: Repo) -> Path:
     return repo.common_dir / "config"
 
 
 def _set_git_config(repo: Repo, pairs: Sequence[tuple[str, str]], manifest: Manifest) -> list[str]:
-    wanted = [
-        (k, v)
-        for k, v in pairs
-        if _git(repo, "config", "--local", "--get", k).stdout.rstrip("\n") != v
-    ]
+    wanted = [(k, v) for k, v in pairs if gitrepo.config_get(repo.root, k) != v]
     if not wanted:
         return []
     path = git_config_path(repo)
     before, mode = read(path), file_mode(path)
     for key, value in wanted:
-        done = _git(repo, "config", "--local", key, value)
-        if done.returncode != 0:
-            raise CostlogError(f"git config {key} failed: {done.stderr.strip()}")
+        gitrepo.config_set(repo.root, key, value)
     manifest.note(path, before, mode, read(path))
     return [f"git config {key}" for key, _ in wanted]
 
@@ -282,10 +270,10 @@ def _unset_config(
 ) -> list[str]:
     done = []
     for section in sections:
-        if _git(repo, "config", "--local", "--get-regexp", f"^{section}\\.").stdout.strip():
+        if gitrepo.config_has_section(repo.root, section):
             done.append(f"git config --remove-section {section}")
             if not dry_run:
-                _git(repo, "config", "--local", "--remove-section", section)
+                gitrepo.config_remove_section(repo.root, section)
     return done
 
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
-from costlog import resources
+from costlog import gitrepo, resources
 from costlog.gitrepo import Repo
 from costlog.integration.changeplan import Change, Plan, read, read_in
 from costlog.integration.hookrun import GIT_HOOKS
@@ -36,12 +35,9 @@ def python() -> str:
 
 
 def hooks_dir(repo: Repo) -> Path:
-    done = subprocess.run(
-        ["git", "rev-parse", "--git-path", "hooks"], cwd=repo.root, capture_output=True, text=True
-    )
-    if done.returncode != 0:
+    path = gitrepo.hooks_path(repo.root)
+    if path is None:
         return repo.common_dir / "hooks"
-    path = Path(done.stdout.strip())
     # lexical, never resolved: a committed `.githooks` that is a symlink must still be seen
     # as the repo path it is (and refused), not as wherever it points
     return Path(os.path.normpath(path if path.is_absolute() else repo.root / path))

@@ -14,10 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from costlog.cli import cli
-from tests_support import git
+from tests_support import git, invoke
 
 SID = "5f0c2a9e-1111-4c3b-9a55-0123456789ab"
 BRANCH = "feature/WRK-237-x"
@@ -142,7 +140,7 @@ def run_session_end_hook(root: Path, transcript: Path) -> None:
 
 
 def test_session_end_to_ledger_through_the_commit_hook(repo: Path, claude_dir: Path) -> None:
-    result = CliRunner().invoke(cli, ["init"], catch_exceptions=False)
+    result = invoke(["init"])
     assert result.exit_code == 0, result.output
     assert ".claude/commands/end-session.md" in result.output
     git(repo, "add", "-A")
@@ -207,7 +205,7 @@ def test_session_end_to_ledger_through_the_commit_hook(repo: Path, claude_dir: P
     assert "WRK-237" in cost_log and "claude-code" in cost_log
     staged = git(repo, "diff", "--cached", "--name-only").stdout.split()
     assert f".costlog/sessions/claude-code/{SID}.yaml" in staged and "COST_LOG.md" in staged
-    check = CliRunner().invoke(cli, ["check"], catch_exceptions=False)
+    check = invoke(["check"])
     assert check.exit_code == 0, check.output
     assert not (repo / ".git" / "costlog" / "queue.jsonl").exists()  # drained
 
@@ -218,7 +216,7 @@ def test_two_overlapping_sessions_each_get_their_own_commits(repo: Path, claude_
     from costlog.gitrepo import find
     from costlog.ledger.store import Ledger
 
-    CliRunner().invoke(cli, ["init", "--agent", "claude-code"], catch_exceptions=False)
+    invoke(["init", "--agent", "claude-code"])
     sessions: dict[str, list[tuple[str, str, int]]] = {}
     for n, (tail, name, minute) in enumerate(
         [("aaaa", "a.py", 10), ("bbbb", "b.py", 15), ("aaaa", "a2.py", 30), ("bbbb", "b2.py", 40)]
@@ -275,8 +273,7 @@ def test_an_agent_without_logs_is_estimated_from_its_commits(repo: Path) -> None
     second = commit_at(
         repo, "more.py", body, "More handlers\n\nRefs: PROJ-12", "2026-11-20T14:30:00+00:00"
     )
-    result = CliRunner().invoke(
-        cli,
+    result = invoke(
         [
             "record",
             "--agent",
@@ -289,7 +286,6 @@ def test_an_agent_without_logs_is_estimated_from_its_commits(repo: Path) -> None
             "c1",
             "--no-stage",
         ],
-        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     assert "cursor c1: claude-sonnet-4-6, 2 commits (WRK-41, PROJ-12)" in result.output
@@ -298,8 +294,7 @@ def test_an_agent_without_logs_is_estimated_from_its_commits(repo: Path) -> None
     assert "estimated from 2 commit(s)" in text and first[:12] in text and second[:12] in text
     # without --since: only the commits after the previous recorded session
     commit_at(repo, "late.py", "x = 1\n", "Late fix", "2026-11-20T16:00:00+00:00")
-    again = CliRunner().invoke(
-        cli,
+    again = invoke(
         [
             "record",
             "--agent",
@@ -310,7 +305,6 @@ def test_an_agent_without_logs_is_estimated_from_its_commits(repo: Path) -> None
             "c2",
             "--no-stage",
         ],
-        catch_exceptions=False,
     )
     assert "cursor c2: claude-sonnet-4-6, 1 commit" in again.output, again.output
 
@@ -324,8 +318,7 @@ def test_the_diff_estimate_uses_the_configured_context_per_turn(repo: Path) -> N
         "diff_estimate:\n  turns_per_commit: 2\n  context_tokens: 10000\n  cache_share: 0.5\n"
     )
     commit_at(repo, "a.py", "x = 1\n", "Add a", "2026-11-20T14:00:00+00:00")
-    result = CliRunner().invoke(
-        cli,
+    result = invoke(
         [
             "record",
             "--agent",
@@ -338,7 +331,6 @@ def test_the_diff_estimate_uses_the_configured_context_per_turn(repo: Path) -> N
             "k",
             "--no-stage",
         ],
-        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     entry = Ledger(find(repo), ".costlog/sessions").get("cursor/k")
@@ -353,7 +345,7 @@ def test_a_session_that_went_idle_is_recorded_by_the_next_commit(
     repo: Path, claude_dir: Path
 ) -> None:
     """No /end-session, no SessionEnd hook (e.g. Ctrl+C twice): the log going idle is enough."""
-    CliRunner().invoke(cli, ["init", "--agent", "claude-code"], catch_exceptions=False)
+    invoke(["init", "--agent", "claude-code"])
     sha = commit_at(repo, "x.py", "x = 1\n", "Add x", "2026-11-20T12:10:00+00:00")
     t = Transcript(repo)
     t.user("2026-11-20T12:00:00.000Z", "add x")

@@ -22,6 +22,8 @@ from costlog.errors import EXIT_CHECK_FAILED
 from costlog.ledger.store import Ledger
 from tests_support import git, run
 
+pytestmark = pytest.mark.slow
+
 SESSIONS = Path(".costlog/sessions")
 
 

@@ -19,7 +19,7 @@ from costlog import gitrepo as repo_mod
 from costlog.integration import hookrun, queue, setup
 from costlog.ledger.store import Ledger
 from costlog.models import Commit, Entry
-from tests_support import REPO_ROOT, git
+from tests_support import REPO_ROOT, git, invoke
 
 ROOT = REPO_ROOT
 
@@ -362,12 +362,8 @@ def test_pre_commit_framework_repo_runs_costlog(repo: Path) -> None:
 
 
 def record_and_commit(root: Path, session: str, cost: str, when: str) -> None:
-    from click.testing import CliRunner
 
-    from costlog.cli import cli
-
-    result = CliRunner().invoke(
-        cli,
+    result = invoke(
         [
             "record",
             "--model",
@@ -379,7 +375,6 @@ def record_and_commit(root: Path, session: str, cost: str, when: str) -> None:
             "--started",
             when,
         ],
-        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     done = subprocess.run(
@@ -389,9 +384,6 @@ def record_and_commit(root: Path, session: str, cost: str, when: str) -> None:
 
 
 def test_merge_of_two_branches_with_sessions_never_stops_on_cost_log(repo: Path) -> None:
-    from click.testing import CliRunner
-
-    from costlog.cli import cli
 
     init(repo)
     git(repo, "add", "-A")
@@ -407,16 +399,13 @@ def test_merge_of_two_branches_with_sessions_never_stops_on_cost_log(repo: Path)
     assert "<<<<<<<" not in (repo / "COST_LOG.md").read_text()
     # the merge driver rendered the merged ledger into the merge commit itself
     assert git(repo, "status", "--porcelain").stdout == ""
-    check = CliRunner().invoke(cli, ["check"], catch_exceptions=False)
+    check = invoke(["check"])
     assert check.exit_code == 0, check.output
     assert "2 ledger sessions" in check.output
 
 
 def test_post_merge_renders_when_the_driver_could_not(repo: Path) -> None:
     """A merge without the driver (another clone's config, GitHub): post-merge catches up."""
-    from click.testing import CliRunner
-
-    from costlog.cli import cli
 
     init(repo)
     git(repo, "add", "-A")
@@ -432,7 +421,7 @@ def test_post_merge_renders_when_the_driver_could_not(repo: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "re-rendered COST_LOG.md for the merged ledger" in done.stderr
     assert git(repo, "diff", "--cached", "--name-only").stdout.split() == ["COST_LOG.md"]
-    check = CliRunner().invoke(cli, ["check"], catch_exceptions=False)
+    check = invoke(["check"])
     assert check.exit_code == 0, check.output
 
 

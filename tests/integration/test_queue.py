@@ -32,7 +32,7 @@ FIXTURE_ID = "019cd000-1111-2222-3333-444444444444"
 #: runs the post-commit hook, SIGKILLing itself at one point (argv: POINT [ARG])
 KILLER = r"""
 import os, signal, sys
-from costlog import gitops
+from costlog import gitrepo
 from costlog.recording import auto as autorecord
 from costlog.integration import hookrun
 from costlog.integration import queue
@@ -62,7 +62,7 @@ elif point == "after-record":        # the Nth entry is in the ledger, its `done
         return out
     autorecord.record_session = recorded
 elif point == "before-stage":        # all recorded and rendered, nothing staged
-    gitops.stage = lambda *a, **k: die()
+    gitrepo.stage = lambda *a, **k: die()
 elif point == "locating":            # while reading this session's log
     locate = autorecord.locate
     def locating(repo, *, session_id=None, **k):

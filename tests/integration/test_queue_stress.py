@@ -8,7 +8,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests_support import REPO_ROOT
+
+pytestmark = pytest.mark.slow
 
 SCRIPT = REPO_ROOT / "stress" / "queue_kill.py"
 

@@ -8,13 +8,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from costlog import gitrepo as repo_mod
-from costlog.cli import cli
 from costlog.errors import CostlogError
 from costlog.integration import agentsetup, setup
-from tests_support import git
+from tests_support import git, invoke
 
 USER_SETTINGS = """{
     "permissions": {"allow": ["Bash(npm test)"]},
@@ -42,9 +40,7 @@ def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
 
 def test_dry_run_lists_every_file_and_changes_nothing(repo: Path) -> None:
     before = snapshot(repo)
-    result = CliRunner().invoke(
-        cli, ["init", "--dry-run", "--agent", "claude-code"], catch_exceptions=False
-    )
+    result = invoke(["init", "--dry-run", "--agent", "claude-code"])
     assert result.exit_code == 0
     for name in (
         ".costlog/config.yaml",
@@ -91,8 +87,7 @@ def test_uninstall_leaves_the_repo_byte_identical(repo: Path) -> None:
 
 def test_uninstall_keeps_recorded_sessions(repo: Path) -> None:
     setup.init(repo_mod.find(repo), agents=["claude-code"])
-    result = CliRunner().invoke(
-        cli,
+    result = invoke(
         [
             "record",
             "--model",
@@ -103,7 +98,6 @@ def test_uninstall_keeps_recorded_sessions(repo: Path) -> None:
             "s1",
             "--no-stage",
         ],
-        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     setup.uninstall(repo_mod.find(repo))
@@ -143,9 +137,7 @@ def test_settings_are_merged_never_clobbered(repo: Path) -> None:
 
 
 def test_local_flag_uses_settings_local_json(repo: Path) -> None:
-    result = CliRunner().invoke(
-        cli, ["init", "--local", "--agent", "claude-code"], catch_exceptions=False
-    )
+    result = invoke(["init", "--local", "--agent", "claude-code"])
     assert result.exit_code == 0
     assert (repo / ".claude" / "settings.local.json").exists()
     assert not (repo / ".claude" / "settings.json").exists()

@@ -1,0 +1,102 @@
+"""The post-commit and post-merge hooks: record what is waiting, keep COST_LOG.md current.
+
+Both run under the hook runtime (`hookrun`), which has already found the repository,
+skipped a half-done rebase or merge, and taken the one-run-at-a-time lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Sequence
+from typing import IO
+
+from costlog import gitrepo
+from costlog.gitrepo import Repo
+from costlog.integration import queue
+
+
+def ledger_busy(repo: Repo) -> bool:
+    """Another costlog process holds the ledger lock (never wait for it in a hook)."""
+    try:
+        handle = open(repo.state_dir / "ledger.lock", "a+b")  # noqa: SIM115
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def post_commit(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    from costlog.sources.claude import idle
+
+    # the common case, nothing queued and no log went idle: a few stats, no heavy import
+    minutes = idle.quick_idle_minutes(repo.root)
+    if not queue.pending(repo.state_dir) and not idle.idle_transcripts(
+        repo, minutes, os.environ, time.time()
+    ):
+        return []
+    if ledger_busy(repo):
+        return []  # a `costlog record` or backfill is writing: the queue waits for next time
+    from costlog.integration import pending
+
+    written: list[str] = []
+
+    def stage() -> None:  # before the queue lets go of the items: a kill here loses nothing
+        if written:
+            _stage(repo, written)
+
+    lines = pending.process_pending(repo, on_record=written.append, before_release=stage)
+    if written:
+        lines.append("staged the ledger and COST_LOG.md for your next commit")
+    return lines
+
+
+def _stage(repo: Repo, ledger_paths: Sequence[str]) -> None:
+    from costlog import config as config_mod
+
+    config = config_mod.load(repo.root)
+    paths = [*ledger_paths]
+    if config.output_path(repo.root).exists():
+        paths.append(config.output)
+    gitrepo.stage(repo.root, paths)
+
+
+def post_merge(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    """After a merge or pull that brought ledger files: bring COST_LOG.md up to date.
+
+    After a merge commit (made without the merge driver, e.g. in another clone's config)
+    it re-renders and stages COST_LOG.md for an amend. After a fast-forward it only says
+    so: files left modified there would block the user's next checkout or rebase, and
+    `costlog render` is the one command that fixes it.
+    """
+    from costlog import config as config_mod
+    from costlog.errors import CostlogError
+
+    config = config_mod.load(repo.root)
+    try:
+        if not gitrepo.diff_names(repo.root, "ORIG_HEAD", "HEAD", config.ledger_dir):
+            return []
+    except CostlogError:
+        return []  # no ORIG_HEAD (a first pull into an empty branch): nothing to compare
+    from costlog import render
+
+    if len(gitrepo.parents(repo.root)) < 2:  # a fast-forward: keep the tree as it is
+        if render.document(repo, config).changed:
+            return [
+                f"{config.output} is behind the merged ledger: run `costlog render` and commit it"
+            ]
+        return []
+    result = render.render(repo, config)
+    if not result.changed:
+        return []
+    gitrepo.stage(repo.root, [config.output])
+    return [
+        f"re-rendered {config.output} for the merged ledger and staged it; commit it "
+        "(e.g. `git commit --amend --no-edit` on an unpushed merge)"
+    ]
