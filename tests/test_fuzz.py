@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
-from costlog.sources import api_jsonl
-from costlog.sources.claude import transcript as claude_code
+from costlog.sources import _lines, _usage, api_jsonl
 from tests_support import REPO_ROOT
+
+pytestmark = pytest.mark.slow
 
 ROOT = REPO_ROOT
 SEED = 7
@@ -112,10 +113,7 @@ def test_a_2mb_single_line(agent: str, work: Path) -> None:
 def test_line_limit_bounds_memory(agent: str, work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A line past the adapter's MAX_LINE is skipped unread (memory stays at about one
     MAX_LINE whatever the line's size) with one warning naming it; counts stay exact."""
-    from costlog.sources import codex
-
-    module = {"claude-code": claude_code, "api": api_jsonl}.get(agent, codex)
-    monkeypatch.setattr(module, "MAX_LINE", 1 << 20)
+    monkeypatch.setattr(_lines, "MAX_LINE", 1 << 20)
     seed = fuzz.BIG_SEEDS[agent]
     intact = fuzz._lines(seed.read_bytes())
     base, _, _ = fuzz.scan_adapter(agent, fuzz._place(work, "a", seed.name, b"".join(intact)))
@@ -124,9 +122,8 @@ def test_line_limit_bounds_memory(agent: str, work: Path, monkeypatch: pytest.Mo
     got, warnings, crash = fuzz.scan_adapter(agent, path)
     assert crash is None
     assert fuzz.signature(got) == fuzz.signature(base)
-    unit = "characters" if agent == "api" else "bytes"
     assert [w for w in warnings if "too long" in w] == [
-        f"{path}:2: line of {len(filler):,} {unit} is too long to hold usage, skipped"
+        f"{path}:2: line of {len(filler):,} bytes is too long to hold usage, skipped"
     ]
 
 
@@ -177,7 +174,7 @@ def test_a_config_error_not_naming_the_file_is_caught(
 def test_an_adapter_summing_absurd_counts_is_caught(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(api_jsonl, "MAX_COUNT", 10**40)
+    monkeypatch.setattr(_usage, "MAX_TOKENS", 10**40)
     monkeypatch.setattr(fuzz, "BAD_COUNTS", [b"18446744073709551616"])
     stats = fuzz.Stats()
     seed = next(s for s in fuzz.jsonl_seeds() if s.path.name == "openai_chat.jsonl")
@@ -193,12 +190,12 @@ def test_a_crash_on_deep_nesting_is_caught(work: Path, monkeypatch: pytest.Monke
         JSONDecodeError = json.JSONDecodeError
 
         @staticmethod
-        def loads(text: str) -> Any:
-            if "[[[[[[[[" in text:
+        def loads(text: str | bytes) -> Any:
+            if "[[[[[[[[" in (text if isinstance(text, str) else text.decode("utf-8", "replace")):
                 raise Deep("maximum recursion depth exceeded")
             return json.loads(text)
 
-    monkeypatch.setattr(api_jsonl, "json", Shim)
+    monkeypatch.setattr(_lines, "json", Shim)
     stats = fuzz.Stats()
     seed = next(s for s in fuzz.jsonl_seeds() if s.path.name == "openai_chat.jsonl")
     fuzz.fuzz_file(seed, random.Random(SEED), work, stats, mutations=30)
@@ -220,16 +217,9 @@ def test_a_silently_dropped_bad_line_is_caught(work: Path, monkeypatch: pytest.M
 
 def test_one_absurd_limit_for_every_adapter() -> None:
     """20M tokens in one request is a corrupt number in every format (it was 20M, 50M and
-    100M); the fuzzing throws 20,000,001 at each count field."""
-    from costlog.sources import codex
-
-    assert (
-        claude_code.MAX_TOKENS
-        == codex.MAX_CALL_TOKENS
-        == api_jsonl.MAX_COUNT
-        == fuzz.ABSURD
-        == 20_000_000
-    )
+    100M), defined once in `costlog.sources._usage`; the fuzzing throws 20,000,001 at each
+    count field."""
+    assert _usage.MAX_TOKENS == fuzz.ABSURD == 20_000_000
     assert b"20000001" in fuzz.BAD_COUNTS
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -67,16 +67,42 @@ def in_scope(session: Session, project: Path | None, since: datetime | None) -> 
     return cwd_inside(session.cwd, project)
 
 
+def covers(session: Session, since: datetime | None) -> bool:
+    """False when the session is known to have ended before `since`."""
+    last = session.ended or session.started
+    return since is None or last is None or last >= since
+
+
+def span(session: Session) -> None:
+    """Set started/ended from the request timestamps where they are still unknown."""
+    stamps = [r.timestamp for r in session.requests if r.timestamp is not None]
+    if stamps:
+        session.started = session.started or min(stamps)
+        session.ended = session.ended or max(stamps)
+
+
+def modified_since(path: Path, since: datetime | None) -> bool:
+    """True when `path` was written at or after `since` (always without one): a log last
+    written before it holds nothing newer, so it need not be read. False when it is gone."""
+    if since is None:
+        return True
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return False
+    return datetime.fromtimestamp(mtime, UTC) >= since
+
+
 # name -> "module:attribute"; imported lazily so the hook path stays light
 _BUILTIN: dict[str, str] = {
-    "claude-code": "costlog.sources.claude.transcript:ADAPTER",
-    "codex": "costlog.sources.codex:ADAPTER",
-    "gemini": "costlog.sources.gemini:ADAPTER",
+    "claude-code": "costlog.sources.claude.adapter:ADAPTER",
+    "codex": "costlog.sources.codex.adapter:ADAPTER",
+    "gemini": "costlog.sources.gemini.adapter:ADAPTER",
     "aider": "costlog.sources.aider:ADAPTER",
     "opencode": "costlog.sources.opencode:ADAPTER",
     "llm": "costlog.sources.llm_logs:ADAPTER",
     "api": "costlog.sources.api_jsonl:ADAPTER",
-    "rundir": "costlog.sources.rundir:ADAPTER",
+    "rundir": "costlog.sources.rundir.adapter:ADAPTER",
 }
 
 
@@ -125,7 +151,7 @@ def check_agent(name: str, *, custom: bool) -> str:
     name that would not be one folder of the ledger.
     """
     from costlog.errors import EXIT_USAGE
-    from costlog.ledger.store import plain_name
+    from costlog.ledger.names import plain_name
 
     if name in _BUILTIN or (custom and name == MANUAL):
         return name

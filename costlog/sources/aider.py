@@ -1,6 +1,6 @@
 """aider: `.aider.chat.history.md` usage lines and the `--analytics-log` JSONL.
 
-Chat history (FORMATS.md §4), numbers marked `parsed` because they are scraped from text:
+Chat history, numbers marked `parsed` because they are scraped from text:
 
 * A session starts at each `# aider chat started at YYYY-MM-DD HH:MM:SS` header (aider's
   local time, no zone: read in the machine's zone). Its id is `aider-YYYYmmddTHHMMSS`
@@ -46,8 +46,9 @@ from typing import Any
 
 from costlog.models import Request, Session, Usage
 from costlog.safefs import check_log, open_log_text
-from costlog.sources import Warn
-from costlog.sources.api_jsonl import MAX_COUNT, BadUsage, count, covers, iter_json_lines, span
+from costlog.sources import Warn, covers, span
+from costlog.sources._lines import iter_json_lines
+from costlog.sources._usage import MAX_TOKENS, BadUsage, count
 from costlog.timeutil import log_time, parse_log_time
 
 HISTORY_NAME = ".aider.chat.history.md"
@@ -76,7 +77,7 @@ def parse_tokens(text: str) -> int:
         value = int(Decimal(digits.replace(",", "")) * scale)
     except InvalidOperation:
         raise BadUsage(f"not a token count: {text!r}") from None
-    if value > MAX_COUNT:
+    if value > MAX_TOKENS:
         raise BadUsage(f"token count is absurd: {text}")
     return value
 

@@ -2,280 +2,54 @@
 
 Each line is one JSON object: a whole response, a stream event, a bare usage object, or
 a wrapper `{"timestamp": ..., "session": ..., "response": {...}}` around one of those.
-It is the escape hatch for home-made agents that log what the provider returned.
+It is the escape hatch for home-made agents that log what the provider returned. Each
+provider's usage shape is normalised by `costlog.sources.provider_usage`.
 
-Usage semantics differ per provider (FORMATS.md §7, PRICING.md §1.2); costlog's `input`
-always EXCLUDES cached input, so each shape is normalised here:
-
-* OpenAI Chat Completions `usage.prompt_tokens` INCLUDES `prompt_tokens_details.
-  cached_tokens` -> input = prompt - cached, cache_read = cached; `completion_tokens`
-  already includes `completion_tokens_details.reasoning_tokens` (kept as `reasoning`).
-* OpenAI Responses `usage.input_tokens` includes `input_tokens_details.cached_tokens`,
-  `output_tokens` includes `output_tokens_details.reasoning_tokens`: same rule.
-* Anthropic `usage.input_tokens` already EXCLUDES the cache; `cache_read_input_tokens`
-  -> cache_read; `cache_creation_input_tokens` -> cache_write_5m except the part the
-  `cache_creation.ephemeral_1h_input_tokens` split puts in cache_write_1h.
-  Streaming: `message_start` carries input + cache and a placeholder output;
-  `message_delta` carries the final CUMULATIVE `output_tokens` (and, on newer APIs,
-  cumulative input/cache too). The two are combined into ONE request whose fields are
-  replaced by the delta's values, never summed.
-* Gemini `usageMetadata.promptTokenCount` INCLUDES `cachedContentTokenCount`;
-  `thoughtsTokenCount` is billed as output and is NOT inside `candidatesTokenCount`;
-  `toolUsePromptTokenCount` is extra prompt input. input = prompt - cached + tool,
-  output = candidates + thoughts, reasoning = thoughts.
+Anthropic streams: `message_start` carries input + cache and a placeholder output;
+`message_delta` carries the final CUMULATIVE `output_tokens` (and, on newer APIs,
+cumulative input/cache too). The two are combined into ONE request whose fields are
+replaced by the delta's values, never summed.
 
 Lines that carry the same response id (Gemini stream chunks carry cumulative usage under
 one `responseId`, a response logged twice) are one request: the last line wins.
 Bare usage objects without an id count one request per line, with one exception: a
 bare Anthropic usage WITHOUT `service_tier` / `cache_creation` (the `message_delta.usage`
 shape) right after a bare one WITH them (the `message_start` / full-response shape) is
-that stream's delta and is combined as above (the real recorded pair in
-formats/examples/api/ is exactly this). Logs from before those fields existed are never
-combined that way: log the event envelopes (`{"type": "message_start", ...}`) instead.
+that stream's delta and is combined as above (a recorded stream logged as bare usage
+objects is exactly this pair). Logs from before those fields existed are never combined
+that way: log the event envelopes (`{"type": "message_start", ...}`) instead.
 
 Session id: the line's `session` / `session_id` / `conversation_id` field, else the file
 stem; a `cwd` field on any line sets the session's cwd. Bad JSON, counts that are not
-ints, negative or absurd (> MAX_COUNT), or cached > prompt: one warning
-`path:line: reason` and the line is skipped. Files are read line by line, never whole.
-
-The count validation, usage normalisers and read-only SQLite helpers here are shared
-with the `aider`, `llm` and `opencode` adapters.
+ints, negative or absurd (over `costlog.sources._usage.MAX_TOKENS`), or cached > prompt:
+one warning `path:line: reason` and the line is skipped. Files are read line by line,
+never whole.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sqlite3
-import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from costlog.models import Request, Session, Usage
-from costlog.safefs import NOT_REGULAR, check_log, kind, open_log_text
-from costlog.sources import Warn
-from costlog.timeutil import BAD_TIME
-from costlog.timeutil import parse_log_time as parse_time  # llm and opencode import it here
-
-#: a per-request token count above this is a corrupt log, not a real request (20M, the
-#: same limit as every adapter: no model reads or writes that much in one call)
-MAX_COUNT = 20_000_000
+from costlog.safefs import check_log
+from costlog.sources import Warn, covers, span
+from costlog.sources._lines import iter_json_lines
+from costlog.sources._usage import BadUsage, count
+from costlog.sources.provider_usage import (
+    NORMALISERS,
+    anthropic_cache_writes,
+    anthropic_usage,
+    usage_kind,
+)
+from costlog.timeutil import BAD_TIME, parse_log_time
 
 _SESSION_KEYS = ("session", "session_id", "conversation_id")
 _TIME_KEYS = ("timestamp", "time", "ts", "created_at", "created", "createTime")
 _SPEEDS = {"priority": "priority", "standard": "standard", "default": "standard"}
-
-
-class BadUsage(ValueError):
-    """A usage object whose numbers cannot be trusted (the caller warns and skips)."""
-
-
-# -- shared helpers -------------------------------------------------------------------
-
-
-def count(obj: Mapping[str, Any], *path: str) -> int:
-    """The token count at `path` in `obj`: missing or null is 0, anything odd raises."""
-    value: Any = obj
-    for key in path:
-        if not isinstance(value, Mapping):
-            return 0
-        value = value.get(key)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadUsage(f"{'.'.join(path)} is not an integer: {value!r}")
-    if value < 0:
-        raise BadUsage(f"{'.'.join(path)} is negative: {value}")
-    if value > MAX_COUNT:
-        raise BadUsage(f"{'.'.join(path)} is absurd: {value}")
-    return value
-
-
-def check_cached(total: int, cached: int, what: str) -> int:
-    """`total - cached`, refusing a cached part larger than its whole."""
-    if cached > total:
-        raise BadUsage(f"cached tokens ({cached}) exceed {what} ({total})")
-    return total - cached
-
-
-def iter_json_lines(path: Path, warn: Warn) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each JSON-object line, streaming; bad lines warned."""
-    try:
-        # -sig: a leading BOM is not part of line 1; newline="\n": a stray CR ends no line
-        handle = open_log_text(path, encoding="utf-8-sig", errors="replace", newline="\n")
-    except OSError as exc:
-        warn(f"{path}: cannot read: {exc.strerror or exc}")
-        return
-    with handle:
-        for number, line in enumerate(_bounded(handle), start=1):
-            if isinstance(line, int):
-                warn(
-                    f"{path}:{number}: line of {line:,} characters is too long to hold "
-                    "usage, skipped"
-                )
-                continue
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                obj = json.loads(text)
-            except (ValueError, RecursionError) as exc:  # RecursionError: deep nesting
-                reason = "truncated line" if not line.endswith("\n") else "bad JSON"
-                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deep"
-                warn(f"{path}:{number}: {reason} ({msg})")
-                continue
-            if not isinstance(obj, dict):
-                warn(f"{path}:{number}: not a JSON object")
-                continue
-            yield number, obj
-
-
-#: a line longer than this (characters) is skipped unread: memory stays bounded
-MAX_LINE = 64 << 20
-
-
-def _bounded(handle: TextIO) -> Iterator[str | int]:
-    """The lines of `handle`; one longer than MAX_LINE comes as its length, unread."""
-    readline = handle.readline
-    while line := readline(MAX_LINE):
-        if len(line) < MAX_LINE or line.endswith("\n"):
-            yield line
-            continue
-        size, line = len(line), ""  # freed before reading on
-        while chunk := readline(1 << 20):
-            size += len(chunk)
-            if chunk.endswith("\n"):
-                break
-        yield size
-
-
-def open_readonly(path: Path) -> sqlite3.Connection:
-    """A read-only connection (`mode=ro` URI): a running agent's database is left alone."""
-    try:  # SQLite's own open would block on a FIFO: a regular file only
-        mode = os.stat(path).st_mode
-    except OSError as exc:
-        raise sqlite3.OperationalError(exc.strerror or str(exc)) from None
-    if not stat.S_ISREG(mode):
-        raise sqlite3.OperationalError(f"{NOT_REGULAR} ({kind(mode)})")
-    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    return connection
-
-
-def columns(connection: sqlite3.Connection, table: str) -> set[str]:
-    """The columns `table` has (empty when the table does not exist)."""
-    return {row[1] for row in connection.execute(f'PRAGMA table_info("{table}")')}
-
-
-def covers(session: Session, since: datetime | None) -> bool:
-    """False when the session is known to have ended before `since`."""
-    last = session.ended or session.started
-    return since is None or last is None or last >= since
-
-
-def span(session: Session) -> None:
-    """Set started/ended from the request timestamps where they are still unknown."""
-    stamps = [r.timestamp for r in session.requests if r.timestamp is not None]
-    if stamps:
-        session.started = session.started or min(stamps)
-        session.ended = session.ended or max(stamps)
-
-
-# -- provider usage normalisers -------------------------------------------------------
-
-
-def openai_chat_usage(u: Mapping[str, Any]) -> Usage:
-    prompt = count(u, "prompt_tokens")
-    cached = count(u, "prompt_tokens_details", "cached_tokens")
-    return Usage(
-        input=check_cached(prompt, cached, "prompt_tokens"),
-        cache_read=cached,
-        output=count(u, "completion_tokens"),
-        reasoning=count(u, "completion_tokens_details", "reasoning_tokens"),
-    )
-
-
-def openai_responses_usage(u: Mapping[str, Any]) -> Usage:
-    prompt = count(u, "input_tokens")
-    cached = count(u, "input_tokens_details", "cached_tokens")
-    return Usage(
-        input=check_cached(prompt, cached, "input_tokens"),
-        cache_read=cached,
-        output=count(u, "output_tokens"),
-        reasoning=count(u, "output_tokens_details", "reasoning_tokens"),
-    )
-
-
-def anthropic_usage(u: Mapping[str, Any]) -> Usage:
-    usage = Usage(
-        input=count(u, "input_tokens"),
-        output=count(u, "output_tokens"),
-        cache_read=count(u, "cache_read_input_tokens"),
-        reasoning=count(u, "output_tokens_details", "thinking_tokens"),
-    )
-    usage.cache_write_5m, usage.cache_write_1h = anthropic_cache_writes(u)
-    return usage
-
-
-def anthropic_cache_writes(u: Mapping[str, Any]) -> tuple[int, int]:
-    """(5-minute, 1-hour) cache writes: the 1h split is taken out of the total."""
-    one_hour = count(u, "cache_creation", "ephemeral_1h_input_tokens")
-    five_min = count(u, "cache_creation", "ephemeral_5m_input_tokens")
-    total = (
-        count(u, "cache_creation_input_tokens")
-        if "cache_creation_input_tokens" in u
-        else five_min + one_hour
-    )
-    if one_hour > total:
-        raise BadUsage(
-            f"ephemeral_1h_input_tokens ({one_hour}) exceed cache_creation_input_tokens ({total})"
-        )
-    return total - one_hour, one_hour
-
-
-def gemini_usage(u: Mapping[str, Any]) -> Usage:
-    prompt = count(u, "promptTokenCount")
-    cached = count(u, "cachedContentTokenCount")
-    thoughts = count(u, "thoughtsTokenCount")
-    return Usage(
-        input=check_cached(prompt, cached, "promptTokenCount")
-        + count(u, "toolUsePromptTokenCount"),
-        cache_read=cached,
-        output=count(u, "candidatesTokenCount") + thoughts,
-        reasoning=thoughts,
-    )
-
-
-def usage_kind(u: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
-    """Which provider shape a usage object has: openai / responses / anthropic / gemini."""
-    if "promptTokenCount" in u or "candidatesTokenCount" in u:
-        return "gemini"
-    if "prompt_tokens" in u or "completion_tokens" in u:
-        return "openai"
-    if "input_tokens" in u or "output_tokens" in u:
-        details = u.get("output_tokens_details")
-        if (
-            "input_tokens_details" in u
-            or body.get("object") == "response"
-            or (isinstance(details, Mapping) and "reasoning_tokens" in details)
-        ):
-            return "responses"
-        return "anthropic"
-    return None
-
-
-NORMALISERS = {
-    "openai": openai_chat_usage,
-    "responses": openai_responses_usage,
-    "anthropic": anthropic_usage,
-    "gemini": gemini_usage,
-}
-
-
-# -- the adapter ----------------------------------------------------------------------
 
 
 @dataclass
@@ -321,7 +95,7 @@ def _timestamp(
     for source in (obj, body):
         for key in _TIME_KEYS:
             value = source.get(key)
-            when = parse_time(value)
+            when = parse_log_time(value)
             if when is not None:
                 return when
             present = present or (value is not None and value != "")

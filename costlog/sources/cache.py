@@ -14,7 +14,7 @@ only counts, ids, model names, timestamps, cwd and branch, never prompt text, to
 file contents. The boundary check stores a hash of the covered tail, not the bytes. A cache
 that cannot be read is ignored and rebuilt; one that cannot be written only costs speed.
 
-Use (see `claude_code.read_file`)::
+Use (see `costlog.sources.claude.incremental.read_file`)::
 
     cache = FileCache("my-agent", SCHEMA)           # bump SCHEMA when `state` changes shape
     status, cached = cache.lookup(str(path), path.stat())

@@ -1,6 +1,6 @@
 """Simon Willison's `llm`: the `logs.db` SQLite database (`--agent llm`).
 
-Where (FORMATS.md §5): `$LLM_USER_PATH/logs.db`, else click's app dir
+Where: `$LLM_USER_PATH/logs.db`, else click's app dir
 `${XDG_CONFIG_HOME:-~/.config}/io.datasette.llm/logs.db` on Linux and
 `~/Library/Application Support/io.datasette.llm/logs.db` on macOS. Opened read-only
 (`mode=ro` URI) so a running `llm` is never disturbed.
@@ -42,17 +42,10 @@ from typing import Any
 
 from costlog.models import Request, Session, Usage
 from costlog.safefs import check_log
-from costlog.sources import Warn
-from costlog.sources.api_jsonl import (
-    BadUsage,
-    anthropic_cache_writes,
-    check_cached,
-    columns,
-    count,
-    covers,
-    open_readonly,
-    span,
-)
+from costlog.sources import Warn, covers, span
+from costlog.sources._sqlite import columns, open_readonly
+from costlog.sources._usage import BadUsage, check_cached, count
+from costlog.sources.provider_usage import anthropic_cache_writes
 from costlog.timeutil import log_time
 
 APP_DIR = "io.datasette.llm"

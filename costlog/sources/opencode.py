@@ -4,7 +4,7 @@ Where: `$OPENCODE_DATA_DIR`, else `${XDG_DATA_HOME:-~/.local/share}/opencode`, h
 `opencode.db` (and `opencode-*.db`) and, from older versions, `storage/`. Databases
 are opened read-only (`mode=ro` URI) so a running OpenCode is not disturbed.
 
-Tables (packages/opencode/src/session/session.sql.ts): `session(id, parent_id,
+Tables (as OpenCode's session schema defines them): `session(id, parent_id,
 directory, time_created, ...)`, `message(id, session_id, time_created, data)` and
 `part(id, message_id, session_id, time_created, data)`; `data` is the JSON of the
 record minus its ids. Legacy storage keeps the same records as files:
@@ -46,15 +46,9 @@ from typing import Any
 
 from costlog.models import Request, Session, Usage
 from costlog.safefs import check_log, read_regular
-from costlog.sources import Warn
-from costlog.sources.api_jsonl import (
-    BadUsage,
-    columns,
-    count,
-    covers,
-    open_readonly,
-    span,
-)
+from costlog.sources import Warn, covers, span
+from costlog.sources._sqlite import columns, open_readonly
+from costlog.sources._usage import BadUsage, count
 from costlog.timeutil import log_time
 
 DB_GLOB = "opencode*.db"

@@ -128,7 +128,7 @@ def test_analytics_log_is_actual_and_split_at_launch() -> None:
     found, warnings = _scan(path)
     assert warnings == [
         f"{path}:5: prompt_tokens is negative: -3",
-        f"{path}:10: bad JSON (Expecting ',' delimiter)",
+        f"{path}:10: corrupt line (not JSON: Expecting ',' delimiter), skipped",
     ]
     assert [s.session_id for s in found] == [
         "aider-20251120T090000-analytics",

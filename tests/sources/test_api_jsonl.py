@@ -129,8 +129,8 @@ def test_corrupt_lines_warn_once_each_and_the_rest_counts() -> None:
         ("ok2", Usage(input=20, output=3)),
     ]
     assert warnings == [
-        f"{path}:2: bad JSON (Expecting value)",
-        f"{path}:3: not a JSON object",
+        f"{path}:2: corrupt line (not JSON: Expecting value), skipped",
+        f"{path}:3: not a JSON object, skipped",
         f"{path}:4: prompt_tokens is negative: -5",
         f"{path}:5: prompt_tokens is not an integer: '12'",
         f"{path}:6: prompt_tokens is not an integer: 12.5",
@@ -138,7 +138,7 @@ def test_corrupt_lines_warn_once_each_and_the_rest_counts() -> None:
         f"{path}:8: cached tokens (11) exceed prompt_tokens (10)",
         f"{path}:9: message_delta without a message_start",
         f"{path}:11: output_tokens is negative: -3",
-        f"{path}:14: truncated line (Unterminated string starting at)",
+        f"{path}:14: truncated last line (not JSON: Unterminated string starting at), skipped",
         f"{path}:12: message_start without message_delta: output_tokens is only the placeholder",
     ]
 

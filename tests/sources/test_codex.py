@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from costlog.models import Session, Usage
-from costlog.pricing.table import PriceTable, price_requests
-from costlog.sources import codex
-from costlog.sources.codex import ADAPTER
+from costlog.pricing.requests import price_requests
+from costlog.pricing.table import PriceTable
+from costlog.sources.codex.adapter import ADAPTER
 from tests_support import FIXTURES_DIR
 
 FIXTURES = FIXTURES_DIR / "codex"
@@ -133,10 +133,10 @@ def test_parent_session_counts_each_call_once() -> None:
 def test_bad_lines_are_warned_one_line_each_and_the_rest_counts() -> None:
     _, warnings = scan(A_FILE)
     assert warnings == [
-        f"{A_FILE}:13: corrupt line (not JSON), skipped",
+        f"{A_FILE}:13: corrupt line (not JSON: Invalid control character at), skipped",
         f"{A_FILE}:14: invalid input_tokens -5, event not counted",
         f"{A_FILE}:15: invalid input_tokens '100', event not counted",
-        f"{A_FILE}:18: truncated last line (not JSON), skipped",
+        f"{A_FILE}:18: truncated last line (not JSON: Expecting ',' delimiter), skipped",
     ]
 
 
@@ -336,13 +336,6 @@ def test_bad_counts_are_rejected(tmp_path: Path, bad: str) -> None:
     assert len(warnings) == 1 and warnings[0].startswith(f"{path}:2: invalid input_tokens")
 
 
-def test_commit_refs_parse_git_output() -> None:
-    out = "[main (root-commit) 0a1b2c3] Initial commit\n 1 file changed\n"
-    assert codex.commit_refs(out) == {"0a1b2c3", "Initial commit"}
-    assert codex.is_git_commit("bash -lc 'git add -A && git commit -m x'")
-    assert not codex.is_git_commit("git log --oneline")
-
-
 def test_other_formats_are_skipped_with_one_warning(tmp_path: Path) -> None:
     exec_json = tmp_path / "exec.jsonl"
     exec_json.write_text(
@@ -398,7 +391,9 @@ def test_a_grown_file_is_read_from_where_the_last_scan_stopped(tmp_path: Path) -
         out.write(_tc('{"total_token_usage":{"input_tokens":30,"output_tokens":3}}')[:40])
     first, warnings = scan(tmp_path)
     assert [r.usage for r in first["s1"].requests] == [Usage(input=10, output=1)]
-    assert warnings == [f"{path}:3: truncated last line (not JSON), skipped"]
+    assert warnings == [
+        f"{path}:3: truncated last line (not JSON: Unterminated string starting at), skipped"
+    ]
     with path.open("a") as out:  # the line is finished, and one more call follows
         out.write(_tc('{"total_token_usage":{"input_tokens":30,"output_tokens":3}}')[40:] + "\n")
         out.write(_tc('{"total_token_usage":{"input_tokens":60,"output_tokens":4}}') + "\n")
@@ -415,6 +410,6 @@ def test_record_from_a_transcript_path_uses_this_adapter() -> None:
     from costlog import sources
     from costlog.recording import auto as autorecord
 
-    found = autorecord._from_transcript(B_FILE, [sources.get("codex")], None, lambda _m: None)
+    found = autorecord.from_transcript(B_FILE, [sources.get("codex")], None, lambda _m: None)
     assert found.session_id == B and len(found.requests) == 1
     assert found.first_prompt == "Now add a regression test"

@@ -16,8 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from costlog.models import Session, Usage
-from costlog.pricing.table import PriceTable, price_requests
-from costlog.sources.gemini import ADAPTER, message_usage
+from costlog.pricing.requests import price_requests
+from costlog.pricing.table import PriceTable
+from costlog.sources.gemini.adapter import ADAPTER
+from costlog.sources.gemini.chat import message_usage
 from tests_support import FIXTURES_DIR
 
 FIXTURES = FIXTURES_DIR / "gemini"
@@ -66,7 +68,7 @@ def test_real_usage_numbers_map_like_the_api() -> None:
         lambda _m: None,
     )
     assert usage == Usage(input=7_168, output=3)
-    # FORMATS.md §3's recorded usageMetadata (cached and thoughts)
+    # a recorded usageMetadata (cached and thoughts)
     usage = message_usage(
         {"input": 10491, "output": 52, "cached": 8126, "thoughts": 80, "total": 10623},
         "x",
@@ -98,8 +100,8 @@ def test_bad_records_are_warned_one_line_each_and_the_rest_counts() -> None:
     assert sorted(warnings) == sorted(
         [
             f"{MAIN_FILE}:12: invalid tokens.input -3, message not counted",
-            f"{MAIN_FILE}:13: corrupt line (not JSON), skipped",
-            f"{MAIN_FILE}:16: truncated last line (not JSON), skipped",
+            f"{MAIN_FILE}:13: corrupt line (not JSON: Invalid control character at), skipped",
+            f"{MAIN_FILE}:16: truncated last line (not JSON: Expecting ',' delimiter), skipped",
         ]
     )
 
@@ -222,6 +224,6 @@ def test_record_from_a_transcript_path_uses_this_adapter() -> None:
     from costlog.recording import auto as autorecord
 
     adapters = [sources.get("codex"), sources.get("gemini")]
-    found = autorecord._from_transcript(MAIN_FILE, adapters, None, lambda _m: None)
+    found = autorecord.from_transcript(MAIN_FILE, adapters, None, lambda _m: None)
     assert found.agent == "gemini" and found.session_id == S
     assert len(found.requests) == 5 and found.subagents == 1

@@ -17,7 +17,7 @@ from costlog.sources.llm_logs import ADAPTER
 from tests_support import FIXTURES_DIR
 
 FIXTURES = FIXTURES_DIR / "llm"
-#: the real CREATE TABLE statements (simonw/llm docs/logging.md @f3f4f29)
+#: the real CREATE TABLE statements of llm's logs database
 SCHEMA = (FIXTURES / "simonw-llm__docs_logging_schema_responses.sql").read_text()
 EXTRA = """
 CREATE TABLE [conversations] ([id] TEXT PRIMARY KEY, [name] TEXT, [model] TEXT);

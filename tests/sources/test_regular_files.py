@@ -136,8 +136,9 @@ def test_other_adapters_skip_fifos_in_their_places(tmp_path: Path) -> None:
 def test_a_fifo_in_place_of_the_scan_cache_is_ignored(
     agent: str, isolated_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from costlog.sources import cache, codex
-    from costlog.sources.claude import transcript as claude_code
+    from costlog.sources import cache
+    from costlog.sources.claude import incremental as claude_code
+    from costlog.sources.codex import rollout as codex
 
     HOMES[agent][0](isolated_home, monkeypatch)
     schema = {"codex": codex.SCHEMA, "claude-code": claude_code.SCHEMA}[agent]

@@ -21,7 +21,8 @@ from costlog.estimate.tokens import count_tokens
 from costlog.gitrepo import find
 from costlog.ledger.store import Ledger
 from costlog.models import Session
-from costlog.sources import get, rundir
+from costlog.sources import get
+from costlog.sources.rundir import runlog, workorders
 from tests_support import FIXTURES_DIR, git
 
 FIXTURE = FIXTURES_DIR / "rundir"
@@ -53,7 +54,7 @@ def tokens_of(path: Path, *keys: str) -> list[int]:
 
 def test_estimates_without_usage_checked_by_hand(runs: Path) -> None:
     session = scan(runs)["run-0042"]
-    # the texts, counted with the fitted heuristic (PRICING.md §3.3)
+    # the texts, counted with the fitted character heuristic
     wo = count_tokens((runs / "work_orders/WO-2026-110.md").read_text())
     assert wo == 113
     assert sum(tokens_of(runs / RUN / "builder/iter-1/result.json", "summary", "changes")) == 93
@@ -166,7 +167,7 @@ def test_settings_from_config(runs: Path) -> None:
     # input: WO + constitution 0 + system 100; output: tokens("done") 1 x 2.5 = 2.5 -> 3
     assert (request.usage.input, request.usage.output) == (wo + 100, 3)
     assert request.model == "gpt-5"
-    assert rundir.work_item(session, config.load(runs).rundir) == "WO-7"
+    assert workorders.work_item(session, config.load(runs).rundir) == "WO-7"
 
 
 def scan_root(root: Path) -> dict[str, Session]:
@@ -189,7 +190,7 @@ def test_no_model_anywhere_is_unpriced_not_zero(runs: Path) -> None:
 
 
 def test_run_log_parsing() -> None:
-    reader = rundir._LogReader(config.RunDir())
+    reader = runlog.LogReader(config.RunDir())
     for line in [
         "2026-01-20 10:00:00 model: gpt-5.2-codex",
         "[2026-01-20T10:00:05.120+01:00] Builder iteration 3 started",
@@ -236,7 +237,7 @@ def test_other_layouts_and_no_run_log(runs: Path) -> None:
     assert [r.request_id for r in session.requests] == ["builder-1", "reviewer-1", "builder-2"]
     assert session.started is not None  # no run.log: the files' times
     # no run.log: the id comes from the run's name, the file from the default glob
-    assert rundir.work_item(session, config.load(runs).rundir) == "WO-2026-110"
+    assert workorders.work_item(session, config.load(runs).rundir) == "WO-2026-110"
     assert session.methods["builder-2"].startswith("input: WO 113 + constitution 1793")
 
 

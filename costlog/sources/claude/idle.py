@@ -60,7 +60,7 @@ def idle_transcripts(
 def remember(repo: Repo, paths: Sequence[Path]) -> None:
     import json
 
-    from costlog.ledger.store import atomic_write
+    from costlog.ledger.atomic import atomic_write
 
     if not paths:
         return

@@ -18,8 +18,9 @@ costlog reads a file of them, one JSON document per line, in either shape:
 - plain events, one object a line: `{"body": "claude_code.api_request", "attributes":
   {...}}`, or the attributes themselves at top level (`{"event.name": "api_request", ...}`).
 
-Reading is streamed line by line in binary, and a line that does not mention `api_request`
-is never parsed. A line that is not JSON, or an event whose numbers are not whole
+Reading is streamed line by line in binary (through `costlog.sources._lines`, so a line
+of more than 64 MB is skipped unread, with a warning), and a line that does not mention
+`api_request` is never parsed. A line that is not JSON, or an event whose numbers are not whole
 non-negative counts, costs only itself: one `path:line: reason` warning. Only the numbers,
 ids, model, timestamp, speed and query source of `api_request` events are kept: other events
 (`user_prompt` may carry prompt text when `OTEL_LOG_USER_PROMPTS=1`, `tool_result` carries
@@ -39,16 +40,15 @@ from typing import Any
 
 from costlog.models import Usage
 from costlog.safefs import open_log
+from costlog.sources._lines import bounded_lines, too_long
+from costlog.sources._usage import MAX_TOKENS
 from costlog.timeutil import BAD_TIME, from_epoch, parse_log_time
 
 Warn = Callable[[str], None]
 
 EVENT = "api_request"
 FULL_EVENT = "claude_code.api_request"
-#: a token count above this in one request is corrupt data, not usage
-MAX_TOKENS = 20_000_000
-#: lines longer than this are skipped (bounded memory; an event line is a few KB)
-MAX_LINE = 64 << 20
+_EVENT_BYTES = EVENT.encode()
 _TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
 _OTLP_VALUES = ("stringValue", "intValue", "doubleValue", "boolValue")
 
@@ -84,11 +84,11 @@ def read_events(
         warn(f"{path}: cannot read: {exc.strerror or exc}")
         return
     with fh:
-        for lineno, raw in enumerate(fh, 1):
-            if EVENT.encode() not in raw:
+        for lineno, raw in enumerate(bounded_lines(fh), 1):
+            if isinstance(raw, int):  # over-long, left unread (an event line is a few KB)
+                warn(f"{path}:{lineno}: {too_long(raw)}")
                 continue
-            if len(raw) > MAX_LINE:
-                warn(f"{path}:{lineno}: line too long, skipped")
+            if _EVENT_BYTES not in raw:
                 continue
             for event in _line_events(raw, f"{path}:{lineno}", warn):
                 if sessions is None or event.session_id is None or event.session_id in sessions:

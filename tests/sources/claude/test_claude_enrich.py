@@ -9,18 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from costlog import config as config_mod
-from costlog.cli import cli
 from costlog.models import Request, Session, Usage
-from costlog.pricing.table import PriceTable, price_requests
+from costlog.pricing.requests import price_requests
+from costlog.pricing.table import PriceTable
 from costlog.sources.claude import enrich as truth
+from costlog.sources.claude.adapter import ADAPTER
 from costlog.sources.claude.otel import read_events
 from costlog.sources.claude.state import LastSession, last_session
-from costlog.sources.claude.transcript import ADAPTER
-from tests_support import FIXTURES_DIR
+from tests_support import FIXTURES_DIR, invoke
 
 FIXTURES = FIXTURES_DIR / "claude-otel"
 TRANSCRIPT = FIXTURES / "projects" / "-work-app" / "sess-otel-1.jsonl"
@@ -262,7 +261,7 @@ def ledger_doc(repo: Path) -> dict[str, Any]:
 
 
 def run(*args: str) -> Any:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    result = invoke(list(args))
     assert result.exit_code == 0, result.output
     return result
 

@@ -1,0 +1,143 @@
+"""Reading transcripts through the incremental scan cache (`costlog.sources.cache`).
+
+Per file the cache keeps the FileState's flat form, keyed by path, size, mtime and inode:
+an unchanged file is not opened, and a file that only grew is read from where the last scan
+stopped. A file read afresh (its attribution fields are wanted) bypasses the cache. Big cold
+reads (>= 64 MB to read) are spread over up to 4 worker processes
+(`COSTLOG_SCAN_WORKERS=N` to choose; 1 turns it off).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from costlog.safefs import open_log
+from costlog.sources.cache import FileCache, tail_hash
+from costlog.sources.claude.discovery import LogFile
+from costlog.sources.claude.filestate import FileState
+from costlog.sources.claude.transcript import FileReader
+
+Warn = Callable[[str], None]
+
+#: bump when the cached per-file state changes shape or meaning (2: responses as named
+#: fields, flattened in a new order)
+SCHEMA = 2
+#: cold reads of at least this many bytes are spread over worker processes
+PARALLEL_BYTES = 64_000_000
+
+#: a file to read whole, with what `stat` said of it
+Job = tuple[LogFile, os.stat_result]
+
+
+def read_file(
+    log: LogFile,
+    warn: Warn,
+    cache: FileCache | None,
+    collect: bool,
+    defer: list[Job] | None = None,
+) -> FileState | None:
+    """One file's state: from the cache when unchanged, else (re-)read. A file that must be
+    read whole is appended to `defer` instead (and None returned) when `defer` is given."""
+    path = log.path
+    name = str(path)
+    try:
+        st = path.stat()
+    except OSError as exc:
+        warn(f"{name}: cannot read ({exc.strerror})")
+        return FileState()
+    status, cached = cache.lookup(name, st) if cache is not None and not collect else ("miss", None)
+    restored = FileState.from_json(cached.state) if cached is not None else None
+    if restored is None:
+        status = "miss"
+    if status == "hit" and restored is not None:
+        for message in restored.warnings:
+            warn(message)
+        return restored
+    if status == "miss" and defer is not None and not collect:
+        defer.append((log, st))
+        return None
+    try:
+        with open_log(path) as fh:  # a regular file only, read within a time bound
+            start = 0
+            state = FileState()
+            if (
+                status == "grown"
+                and cached is not None
+                and restored is not None
+                and tail_hash(fh, cached.offset) == cached.tail
+            ):
+                state = restored
+                for message in state.warnings:
+                    warn(message)
+                start = cached.offset
+            offset = FileReader(path, state, warn, collect).read(fh, start)
+            tail = tail_hash(fh, offset)
+    except OSError as exc:
+        warn(f"{name}: cannot read ({exc.strerror})")
+        return FileState()
+    if cache is not None:
+        cache.put(name, st, offset, tail, state.to_json())
+    return state
+
+
+def read_many(
+    jobs: Sequence[Job], warn_for: Callable[[Path], Warn], cache: FileCache
+) -> dict[Path, FileState]:
+    """Whole-file reads, spread over processes when there is a lot to read."""
+    order = sorted(jobs, key=lambda job: -job[1].st_size)  # biggest first: better balance
+    paths = [str(log.path) for log, _ in order]
+    workers = _workers(jobs)
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            results = list(pool.map(_cold_read, paths))
+    else:
+        results = [_cold_read(p) for p in paths]
+    out: dict[Path, FileState] = {}
+    for (log, st), result in zip(order, results, strict=True):
+        warn = warn_for(log.path)
+        if isinstance(result, str):
+            warn(result)
+            out[log.path] = FileState()
+            continue
+        data, offset, tail, messages = result
+        for message in messages:
+            warn(message)
+        cache.put(str(log.path), st, offset, tail, data)
+        out[log.path] = FileState.from_json(data) or FileState()
+    return out
+
+
+def _cold_read(path: str) -> tuple[list[Any], int, str, list[str]] | str:
+    """Read one whole file (runs in a worker process): (cached form of its state, offset,
+    tail hash, warnings), or why it could not be read."""
+    messages: list[str] = []
+    state = FileState()
+    try:
+        with open_log(path) as fh:
+            offset = FileReader(Path(path), state, messages.append, False).read(fh, 0)
+            tail = tail_hash(fh, offset)
+    except OSError as exc:
+        return f"{path}: cannot read ({exc.strerror})"
+    return state.to_json(), offset, tail, messages
+
+
+def _workers(jobs: Sequence[Job]) -> int:
+    """Worker processes for a cold read: only when it is big enough to pay for them."""
+    configured = os.environ.get("COSTLOG_SCAN_WORKERS", "")
+    if configured.isdigit():
+        wanted = int(configured)
+    else:
+        if sum(st.st_size for _, st in jobs) < PARALLEL_BYTES:
+            return 1
+        try:
+            wanted = min(4, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            wanted = min(4, os.cpu_count() or 1)
+    return max(1, min(wanted, len(jobs)))

@@ -1,0 +1,149 @@
+"""The Codex CLI adapter: rollout files through the incremental cache, one family of
+related files (forks, parents, sub-agents) at a time."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from costlog.models import Session
+from costlog.safefs import open_log
+from costlog.sources import Warn, cwd_inside, in_scope, modified_since
+from costlog.sources.cache import FileCache, tail_hash
+from costlog.sources.codex.discovery import named_files
+from costlog.sources.codex.reader import Reader
+from costlog.sources.codex.rollout import AGENT, SCHEMA, FileData, Head, read_head
+from costlog.sources.codex.sessions import families, sessions_of
+
+
+class _Files:
+    """Per-file state through the incremental cache (`costlog.sources.cache`)."""
+
+    def __init__(self, warn: Warn, use_cache: bool) -> None:
+        self.warn = warn
+        self.cache = FileCache(AGENT, SCHEMA, enabled=use_cache) if use_cache else None
+        self.hits: dict[Path, FileData] = {}
+
+    def head(self, path: Path) -> Head:
+        """A file's head: from the cache when the file is unchanged, else its first lines."""
+        if self.cache is not None:
+            try:
+                status, cached = self.cache.lookup(str(path), path.stat())
+            except OSError:
+                status, cached = "miss", None
+            # a hit with a partial last line is re-read from there (it may be whole now)
+            if status == "hit" and cached is not None and cached.offset == cached.size:
+                data = FileData.from_json(path, cached.state)
+                self.hits[path] = data
+                return data.head
+        return read_head(path)
+
+    def read(self, head: Head, collect: bool) -> FileData:
+        hit = self.hits.get(head.path)
+        if hit is not None and not collect:
+            for message in hit.warnings:
+                self.warn(message)
+            return hit
+        try:
+            with open_log(head.path) as fh:
+                st = os.fstat(fh.fileno())  # the file read, not what the name points to now
+                data, offset, state = self._read_from(fh, head, st, collect)
+                tail = tail_hash(fh, offset)
+        except OSError as exc:
+            self.warn(f"{head.path}: cannot read: {exc.strerror or exc}")
+            return FileData(head=head)
+        if self.cache is not None:
+            self.cache.put(str(head.path), st, offset, tail, state)
+        return data
+
+    def _read_from(
+        self, fh: BinaryIO, head: Head, st: Any, collect: bool
+    ) -> tuple[FileData, int, dict[str, Any]]:
+        status, cached = (
+            self.cache.lookup(str(head.path), st)
+            if self.cache is not None and not collect
+            else ("miss", None)
+        )
+        if (
+            status in ("hit", "grown")
+            and cached is not None
+            and tail_hash(fh, cached.offset) == cached.tail
+        ):
+            data = FileData.from_json(head.path, cached.state)
+            for message in data.warnings:
+                self.warn(message)
+            offset, state = Reader(data, self.warn, collect).read(fh, cached.offset)
+            return data, offset, state
+        data = FileData(head=head)
+        offset, state = Reader(data, self.warn, collect).read(fh, 0)
+        return data, offset, state
+
+    def save(self) -> None:
+        if self.cache is not None:
+            self.cache.save()
+
+
+def _sessions(
+    files: _Files, heads: Sequence[Head], wanted: set[Path], fresh: set[Path]
+) -> Iterator[Session]:
+    """Sessions holding a wanted file, read one family of related files at a time. A family
+    with a `fresh` file is read in full, with the attribution facts, bypassing the cache."""
+    for family in families(heads):
+        if not any(h.path in wanted for h in family):
+            continue
+        collect = any(h.path in fresh for h in family)
+        for session in sessions_of([files.read(h, collect) for h in family]):
+            if wanted.intersection(Path(p) for p in session.paths):
+                yield session
+    files.save()
+
+
+class CodexAdapter:
+    name = AGENT
+
+    def default_roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
+        base = Path(env["CODEX_HOME"]).expanduser() if env.get("CODEX_HOME") else home / ".codex"
+        return [base / "sessions", base / "archived_sessions"]
+
+    def scan(
+        self,
+        roots: Sequence[Path],
+        *,
+        project: Path | None = None,
+        since: datetime | None = None,
+        warn: Warn,
+        use_cache: bool = True,
+    ) -> Iterator[Session]:
+        """Every session under `roots`. Files given as roots are read afresh, with the
+        attribution fields; directories go through the incremental cache (no attribution
+        fields) unless `use_cache` is False."""
+        files = _Files(warn, use_cache)
+        named, context = named_files(roots, warn)
+        heads = [files.head(p) for p in [*named, *context]]
+        given = set(named)
+        wanted = {
+            h.path
+            for h in heads
+            if h.path in given and cwd_inside(h.cwd, project) and modified_since(h.path, since)
+        }
+        fresh = {p for p in named if p in roots} if use_cache else given
+        for session in _sessions(files, heads, wanted, fresh):
+            if in_scope(session, project, since):
+                yield session
+
+    def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
+        """The session read afresh with its attribution fields (a sub-agent's id finds the
+        parent session it was rolled into)."""
+        files = _Files(warn, use_cache=True)
+        named, context = named_files(roots, warn)
+        heads = [files.head(p) for p in [*named, *context]]
+        wanted = {h.path for h in heads if h.session_id == session_id}
+        for session in _sessions(files, heads, wanted, wanted):
+            return session
+        return None
+
+
+ADAPTER = CodexAdapter()
