@@ -36,13 +36,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 
-from costlog.errors import CheckFailed, CostlogError
-from costlog.ledger.store import MICRO, Ledger, money
+from costlog.ledger.format import MICRO, money
 from costlog.models import Entry, ModelUsage, Usage
-from costlog.pricing.table import MILLION, RATE_FIELDS, ModelPrices, PriceTable, Rates, Tier
-from costlog.safefs import read_repo_text
+from costlog.pricing.rates import MILLION, RATE_FIELDS, ModelPrices, Rates, Tier
+from costlog.pricing.table import PriceTable
 
 #: `methods.cost` of costs that are not tokens x prices: only their sums can be checked
 _NOT_FROM_TOKENS = ("entered by hand", "imported", "claude -p result")
@@ -364,67 +362,3 @@ def mismatches(
     for entry in entries:
         found += verifier.entry(entry)
     return found
-
-
-def check(ledger: Ledger, entries: Sequence[Entry], table: PriceTable) -> None:
-    """Raise CheckFailed naming the ledger file and line of the first wrong cost."""
-    found = mismatches(entries, table, PriceTable.load())
-    if not found:
-        return
-    first = found[0]
-    path, text = _file_of(ledger, first.entry)
-    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    raise CheckFailed(
-        f"{first.message}{more}",
-        path=path,
-        line=cost_line(text, first.model) if text else None,
-        hint="restore the file from git or record the session again; after a "
-        "price change, `costlog reprice`",
-    )
-
-
-def _file_of(ledger: Ledger, entry: Entry) -> tuple[str, str | None]:
-    """The ledger file holding `entry` and its text (its usual path, else a search)."""
-    ident = re.compile(rf"^\"?id\"?: *[\"']?{re.escape(entry.id)}[\"']? *$", re.MULTILINE)
-    usual = ledger.path_for(entry.id)
-    for path in (usual, *(Path(p) for p in ledger.file_names() if p != str(usual))):
-        try:
-            text = read_repo_text(ledger.repo.root, path)
-        except CostlogError:  # load_all read it a moment ago; a file that changed since
-            continue
-        if text is not None and ident.search(text):
-            return ledger.rel(path), text
-    return ledger.rel(usual), None
-
-
-def cost_line(text: str, model: str | None) -> int | None:
-    """The line of the entry's `cost_usd` (model None) or of that model's cost."""
-    lines = text.splitlines()
-    if model is None:
-        return next(
-            (i for i, line in enumerate(lines, 1) if re.match(r"\"?cost_usd\"? *:", line)), None
-        )
-    key = re.compile(
-        rf"( +)(?:\"{re.escape(model)}\"|'{re.escape(model)}'|"
-        rf"{re.escape(model)}) *:"
-    )
-    inside = False
-    for number, line in enumerate(lines, 1):
-        if re.match(r"\"?models\"? *:", line):
-            inside = True
-            continue
-        if inside and line[:1] not in ("", " ", "#"):
-            inside = False
-        found = key.match(line) if inside else None
-        if found is None:
-            continue
-        if "cost_usd" in line:
-            return number
-        indent = len(found.group(1))
-        for later, below in enumerate(lines[number:], number + 1):
-            if below.strip() and len(below) - len(below.lstrip()) <= indent:
-                break
-            if re.match(r" *\"?cost_usd\"? *:", below):
-                return later
-        return number
-    return None

@@ -18,12 +18,13 @@ log), and anything kept from it would reach the ledger, COST_LOG.md and the pars
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from costlog import gitrepo
 from costlog.config import Config
+from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
 from costlog.models import Commit, Entry, Session
 
@@ -54,23 +55,17 @@ class GitCommit:
 
 def commits_between(repo: Repo, start: datetime, end: datetime) -> list[GitCommit]:
     """Non-merge commits on any branch committed in [start, end], with diff sizes."""
-    args = [
-        "git",
-        "-c",
-        "core.quotepath=off",
-        "log",
-        "--all",
-        "--no-merges",
-        "--numstat",
-        f"--since={int((start - SLACK).timestamp())}",
-        f"--until={int((end + SLACK).timestamp())}",
-        "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f",
-    ]
     try:
-        out = subprocess.run(
-            args, cwd=repo.root, capture_output=True, text=True, errors="replace", check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
+        out = gitrepo.log(
+            repo.root,
+            "--all",
+            "--no-merges",
+            "--numstat",
+            f"--since={int((start - SLACK).timestamp())}",
+            f"--until={int((end + SLACK).timestamp())}",
+            "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f",
+        )
+    except (OSError, CostlogError):
         return []
     commits = []
     for record in out.split("\x1e")[1:]:

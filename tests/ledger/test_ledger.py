@@ -10,7 +10,8 @@ import pytest
 
 from costlog import gitrepo as repo_mod
 from costlog.errors import LedgerError
-from costlog.ledger.store import Ledger, parse_entry
+from costlog.ledger.format import parse_entry
+from costlog.ledger.store import Ledger
 from costlog.models import Commit, Entry, ModelUsage, Usage
 
 

@@ -17,16 +17,17 @@ settings of `.costlog/config.yaml`.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from datetime import datetime
 
+from costlog import gitrepo
 from costlog.config import Config, DiffEstimate
-from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
-from costlog.ledger.store import Ledger, now
+from costlog.ledger.format import now
+from costlog.ledger.store import Ledger
 from costlog.models import Commit, Entry, ModelUsage, Usage
 from costlog.recording.attribution import WorkItems
+from costlog.recording.builders.ids import new_id
 
 #: the knobs of the estimate: the `diff_estimate:` settings
 DiffModel = DiffEstimate
@@ -50,19 +51,6 @@ def count_tokens(text: str) -> int:
     return count(text)
 
 
-def _git(root: Repo, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "core.quotepath=off", *args],
-        cwd=root.root,
-        capture_output=True,
-        text=True,
-        errors="replace",
-    )
-    if done.returncode != 0:
-        raise CostlogError(f"git {args[0]} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
 def _range(repo: Repo, config: Config, since: str | None) -> list[str]:
     if since is not None:
         return [f"{since}..HEAD"]
@@ -74,14 +62,14 @@ def _range(repo: Repo, config: Config, since: str | None) -> list[str]:
 
 
 def commits(repo: Repo, config: Config, since: str | None) -> list[DiffCommit]:
-    shas = _git(repo, "rev-list", "--no-merges", "--reverse", *_range(repo, config, since)).split()
+    shas = gitrepo.rev_list(repo.root, "--no-merges", "--reverse", *_range(repo, config, since))
     return [_commit(repo, sha) for sha in shas]
 
 
 def _commit(repo: Repo, sha: str) -> DiffCommit:
-    head = _git(repo, "show", "-s", "--format=%ct%x1f%s%x1f%b", sha)
+    head = gitrepo.show(repo.root, "-s", "--format=%ct%x1f%s%x1f%b", sha)
     ct, subject, body = head.split("\x1f", 2)
-    diff = _git(repo, "show", "--format=", "--unified=0", "--no-color", "--no-ext-diff", sha)
+    diff = gitrepo.show(repo.root, "--format=", "--unified=0", "--no-color", "--no-ext-diff", sha)
     added = [
         line[1:]
         for line in diff.splitlines()
@@ -130,7 +118,6 @@ def estimate_entry(
     diff_model: DiffModel | None = None,
 ) -> tuple[Entry, list[str]]:
     from costlog.pricing.table import PriceTable
-    from costlog.recording.manual import _new_id
 
     found = commits(repo, config, since)
     warnings = [] if found else ["no commits found to estimate from: recorded with zero tokens"]
@@ -142,11 +129,12 @@ def estimate_entry(
     if cost is None:
         warnings.append(f"no price for model {model!r}: tokens kept, cost marked unpriced")
     items = WorkItems(config)
+    branch = gitrepo.current_branch(repo.root)
     keys: list[str] = []
-    for text in [_branch(repo), *(f"{c.subject}\n{c.body}" for c in found)]:
+    for text in [branch or "", *(f"{c.subject}\n{c.body}" for c in found)]:
         keys += [k for k in items.find(text) if k not in keys]
     entry = Entry(
-        id=f"{agent}/{session_id or _new_id(started)}",
+        id=f"{agent}/{session_id or new_id(started)}",
         agent=agent,
         started=started,
         ended=found[-1].when if found else None,
@@ -155,18 +143,10 @@ def estimate_entry(
         source="estimated",
         methods={"tokens": method},
         pricing_table=table.version,
-        branch=_branch(repo) or None,
+        branch=branch,
         commits=[
             Commit(c.sha[:12], c.subject, c.files, c.added, c.removed, "manual") for c in found
         ],
         work_items=keys,
     )
     return entry, warnings
-
-
-def _branch(repo: Repo) -> str:
-    done = subprocess.run(
-        ["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd=repo.root, capture_output=True, text=True
-    )
-    name = done.stdout.strip()
-    return name if done.returncode == 0 and name != "HEAD" else ""

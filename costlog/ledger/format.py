@@ -1,0 +1,305 @@
+"""A ledger file's format: an Entry as the YAML mapping it is stored as, and back.
+
+Writing keeps only what a ledger may hold (counts, names, ids, times, subjects, keys).
+Reading validates every field, since a ledger file is plain text anyone can edit: the
+first bad one is named with its file and line. Amounts are stored exact to the
+micro-dollar, times in UTC to the second.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from costlog import yamlfile
+from costlog.errors import LedgerError
+from costlog.models import SOURCES, TOKEN_FIELDS, Commit, Entry, ModelUsage, Usage
+from costlog.timeutil import FIRST_YEAR, LAST_YEAR, in_range
+
+SCHEMA = 1
+MICRO = Decimal("0.000001")
+#: no session costs a billion dollars; a larger amount is a typo or an attack (and beyond
+#: it sums and the micro-dollar rounding would overflow Decimal's precision)
+MAX_COST = Decimal(10**9)
+#: the largest count (tokens of one kind, requests, lines) an entry may hold
+MAX_COUNT = 10**12
+#: `source` of an entry and of each model (`mixed`: one model's numbers combine kinds)
+SOURCE_NAMES: tuple[str, ...] = (*SOURCES, "mixed")
+#: an adapter's name (claude-code, codex, ...), `manual`, or the `--agent NAME` of a record
+#: by hand (cursor, copilot): a plain name, like the ledger folder it is kept in
+AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+
+# ---------------------------------------------------------------- money and time
+
+
+def money(value: Decimal) -> str:
+    """A stored amount: exact to the micro-dollar, no exponent."""
+    return format(value.quantize(MICRO), "f")
+
+
+def stamp(value: datetime) -> str:
+    """A stored time: UTC, whole seconds, always a 4-digit year (strftime's `%Y` writes
+    year 1 as `1` on glibc, which no ISO 8601 reader takes back)."""
+    v = value.astimezone(UTC)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
+
+
+def parse_stamp(text: str) -> datetime:
+    """A stored time as aware UTC; ValueError unless it is ISO 8601 in FIRST_YEAR..LAST_YEAR
+    (year 1 or 9999 would overflow as soon as it is shifted into a time zone)."""
+    if len(text) == 20 and text[-1] == "Z":  # the canonical form costlog writes
+        value = datetime.fromisoformat(text)
+    else:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        if in_range(value):  # checked first: out of range, the shift itself overflows
+            value = value.astimezone(UTC)
+    if not in_range(value):
+        raise ValueError(f"year {value.year} is outside {FIRST_YEAR}-{LAST_YEAR}")
+    return value
+
+
+def now() -> datetime:
+    """Now, as the ledger stores times: UTC, whole seconds."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+# ---------------------------------------------------------------- entry <-> dict
+
+
+def entry_to_dict(entry: Entry) -> dict[str, Any]:
+    """Only these fields are ever written: counts, names, ids, times, subjects, keys."""
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "id": entry.id,
+        "agent": entry.agent,
+        "started": stamp(entry.started),
+    }
+    if entry.ended is not None:
+        doc["ended"] = stamp(entry.ended)
+    _put(doc, "cwd", entry.cwd)
+    _put(doc, "branch", entry.branch)
+    doc["source"] = entry.source
+    if entry.methods:
+        doc["methods"] = dict(sorted(entry.methods.items()))
+    if entry.pricing_table:
+        doc["pricing"] = {"table": entry.pricing_table}
+    if entry.models:
+        doc["models"] = {name: _model_dict(mu) for name, mu in sorted(entry.models.items())}
+    doc["cost_usd"] = None if entry.cost_usd is None else money(entry.cost_usd)
+    if entry.subagents:
+        doc["subagents"] = entry.subagents
+    if entry.commits:
+        doc["commits"] = [_commit_dict(c) for c in entry.commits]
+    if entry.work_items:
+        doc["work_items"] = list(entry.work_items)
+    if entry.tasks_completed is not None or entry.task_types:
+        tasks: dict[str, Any] = {}
+        if entry.tasks_completed is not None:
+            tasks["completed"] = entry.tasks_completed
+        if entry.task_types:
+            tasks["types"] = dict(entry.task_types)
+        doc["tasks"] = tasks
+    _put(doc, "notes", entry.notes)
+    return doc
+
+
+def _put(doc: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None and value != "":
+        doc[key] = value
+
+
+def _model_dict(mu: ModelUsage) -> dict[str, Any]:
+    out: dict[str, Any] = {"requests": mu.requests, **mu.usage.as_dict()}
+    out["cost_usd"] = None if mu.cost_usd is None else money(mu.cost_usd)
+    out["source"] = mu.source
+    return out
+
+
+def _commit_dict(c: Commit) -> dict[str, Any]:
+    return {
+        "sha": c.sha,
+        "subject": c.subject,
+        "files": c.files,
+        "added": c.added,
+        "removed": c.removed,
+        "evidence": c.evidence,
+    }
+
+
+class _Reader:
+    """Turns a parsed file into an Entry, naming file and line of the first bad field."""
+
+    def __init__(self, path: str, text: str) -> None:
+        self.path = path
+        self.text = text
+
+    def fail(self, key: str, message: str) -> LedgerError:
+        return LedgerError(
+            f"field `{key}`: {message}",
+            path=self.path,
+            line=self.line_of(key),
+            hint="fix or restore the file (git checkout -- FILE)",
+        )
+
+    def line_of(self, key: str) -> int | None:
+        match = re.search(rf"^ *\"?{re.escape(key)}\"?:", self.text, re.MULTILINE)
+        return self.text.count("\n", 0, match.start()) + 1 if match else None
+
+    def str_(self, doc: dict[str, Any], key: str, *, required: bool = False) -> str | None:
+        value = doc.get(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is missing")
+            return None
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected text, found {value!r}")
+        return value
+
+    def int_(self, doc: dict[str, Any], key: str, where: str = "") -> int:
+        value = doc.get(key, 0)
+        if value is None:
+            return 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.fail(where or key, f"`{key}` must be a whole number >= 0, not {value!r}")
+        if value > MAX_COUNT:  # no session logs 10^12 of anything: a typo or a forgery
+            raise self.fail(
+                where or key,
+                f"`{key}` is absurdly large ({value:.3g}; at most {MAX_COUNT:.0e} per entry)",
+            )
+        return value
+
+    def money_(self, doc: dict[str, Any], key: str, where: str = "") -> Decimal | None:
+        value = doc.get(key)
+        if value is None:
+            return None
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount < 0 or amount > MAX_COST:
+            raise self.fail(
+                where or key,
+                f"`{key}` must be an amount from 0 to {MAX_COST:,} dollars, not {value!r}",
+            )
+        return amount
+
+    def time_(self, doc: dict[str, Any], key: str, *, required: bool = False) -> datetime | None:
+        text = self.str_(doc, key, required=required)
+        if text is None:
+            return None
+        try:
+            return parse_stamp(text)
+        except ValueError as exc:
+            reason = str(exc) if str(exc).startswith("year ") else "not an ISO 8601 time"
+            raise self.fail(key, f"{reason}: {text!r}") from None
+
+    def entry(self, doc: dict[str, Any]) -> Entry:
+        schema = doc.get("schema")
+        if schema != SCHEMA:
+            if isinstance(schema, int) and schema > SCHEMA:
+                raise self.fail(
+                    "schema",
+                    f"version {schema} is newer than this costlog understands; upgrade costlog",
+                )
+            raise self.fail("schema", f"expected {SCHEMA}, found {schema!r}")
+        started = self.time_(doc, "started", required=True)
+        assert started is not None
+        entry = Entry(
+            id=self.str_(doc, "id", required=True) or "",
+            agent=self.str_(doc, "agent", required=True) or "",
+            started=started,
+            ended=self.time_(doc, "ended"),
+            cost_usd=self.money_(doc, "cost_usd"),
+            source=self.str_(doc, "source") or "manual",
+            cwd=self.str_(doc, "cwd"),
+            branch=self.str_(doc, "branch"),
+            subagents=self.int_(doc, "subagents"),
+            notes=self.str_(doc, "notes"),
+        )
+        entry.methods = self._str_map(doc, "methods")
+        pricing = doc.get("pricing")
+        if isinstance(pricing, dict):
+            entry.pricing_table = self.str_(pricing, "table")
+        entry.models = self._models(doc.get("models") or {})
+        entry.commits = self._commits(doc.get("commits") or [])
+        entry.work_items = self._str_list(doc, "work_items")
+        tasks = doc.get("tasks") or {}
+        if not isinstance(tasks, dict):
+            raise self.fail("tasks", "expected a mapping")
+        if "completed" in tasks:
+            entry.tasks_completed = self.int_(tasks, "completed", "tasks")
+        types = tasks.get("types") or {}
+        if not isinstance(types, dict):
+            raise self.fail("tasks", "`types` must be a mapping of type: count")
+        entry.task_types = {str(k): self.int_(types, k, "tasks") for k in types}
+        if entry.cost_usd is None and not entry.unpriced_models and entry.models:
+            raise self.fail("cost_usd", "is missing although every model is priced")
+        self._check_names(entry)
+        return entry
+
+    def _check_names(self, entry: Entry) -> None:
+        """`source` and `agent` are names from short lists, not free text: a hand-edited
+        file must not slip table columns or HTML into COST_LOG.md through them."""
+        known = ", ".join(SOURCE_NAMES)
+        if entry.source not in SOURCE_NAMES:
+            raise self.fail("source", f"must be one of {known}, not {entry.source!r}")
+        for name, mu in entry.models.items():
+            if mu.source not in SOURCE_NAMES:
+                raise self.fail(name, f"`source` must be one of {known}, not {mu.source!r}")
+        if not AGENT_NAME.fullmatch(entry.agent):
+            raise self.fail(
+                "agent",
+                "must be an agent name such as claude-code, manual or "
+                f"cursor (letters, digits, '.', '_', '-'), not {entry.agent!r}",
+            )
+
+    def _models(self, raw: Any) -> dict[str, ModelUsage]:
+        if not isinstance(raw, dict):
+            raise self.fail("models", "expected a mapping of model: usage")
+        out: dict[str, ModelUsage] = {}
+        for name, item in raw.items():
+            if not isinstance(item, dict):
+                raise self.fail(str(name), "expected a mapping of token counts")
+            usage = Usage(**{f: self.int_(item, f, str(name)) for f in TOKEN_FIELDS})
+            out[str(name)] = ModelUsage(
+                requests=self.int_(item, "requests", str(name)),
+                usage=usage,
+                cost_usd=self.money_(item, "cost_usd", str(name)),
+                source=str(item.get("source") or "actual"),
+            )
+        return out
+
+    def _commits(self, raw: Any) -> list[Commit]:
+        if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+            raise self.fail("commits", "expected a list of {sha, subject, ...}")
+        return [
+            Commit(
+                sha=str(c.get("sha", "")),
+                subject=str(c.get("subject", "")),
+                files=self.int_(c, "files", "commits"),
+                added=self.int_(c, "added", "commits"),
+                removed=self.int_(c, "removed", "commits"),
+                evidence=str(c.get("evidence") or "time-window"),
+            )
+            for c in raw
+        ]
+
+    def _str_list(self, doc: dict[str, Any], key: str) -> list[str]:
+        value = doc.get(key) or []
+        if not isinstance(value, list):
+            raise self.fail(key, "expected a list")
+        return [str(v) for v in value]
+
+    def _str_map(self, doc: dict[str, Any], key: str) -> dict[str, str]:
+        value = doc.get(key) or {}
+        if not isinstance(value, dict):
+            raise self.fail(key, "expected a mapping")
+        return {str(k): str(v) for k, v in value.items()}
+
+
+def parse_entry(text: str, path: str) -> Entry:
+    return _Reader(path, text).entry(yamlfile.load_text(text, path=path))
