@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from costlog.analysis import core as analysis
+from costlog import analysis
 from costlog.config import Budget, Config
 from costlog.models import Commit, Entry, ModelUsage, Usage
 from costlog.timeutil import zone

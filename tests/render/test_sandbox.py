@@ -16,6 +16,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from costlog import render
+from costlog.render import escape, template
 from tests_support import FIXTURES_DIR, git, run
 
 FIXTURES = FIXTURES_DIR
@@ -149,7 +150,7 @@ def test_a_runaway_template_is_stopped_with_a_one_line_error(
 ) -> None:
     """Nested loops pass the sandbox; the time bound stops them instead of hanging hooks."""
     init_repo(repo)
-    monkeypatch.setattr(render, "TEMPLATE_SECONDS", 0.5)
+    monkeypatch.setattr(template, "TEMPLATE_SECONDS", 0.5)
     before = (repo / "COST_LOG.md").read_bytes()
     use_template(
         repo,
@@ -360,7 +361,7 @@ def _assert_inert(text: str, links: set[str], strong: str) -> None:
     """No markup came from the values: checked with markdown-it and, when installed,
     GitHub's own renderer with its autolink extension."""
     assert "\x00" not in text and not re.search(r"[\x01-\x08\x0b-\x1f\x7f]", text)
-    assert not set(text) & set(render._BIDI) and "\u200b" not in text
+    assert not set(text) & set(escape._BIDI) and "\u200b" not in text
     rendered = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
     assert not re.search(r"<(img|em|del|s|script|b|i)\b", rendered), rendered
     assert set(re.findall(r'<a href="([^"]*)"', rendered)) <= links

@@ -1,7 +1,7 @@
 """The rendered COST_LOG.md of a fixed ledger, compared with a file a human has read, and
 parsed by GitHub's own renderer (cmark-gfm) with every table intact.
 
-Update after an intended change: COSTLOG_UPDATE_GOLDEN=1 pytest tests/test_golden.py,
+Update after an intended change: COSTLOG_UPDATE_GOLDEN=1 pytest tests/render/test_golden.py,
 then read the diff of tests/golden/COST_LOG.md before committing it.
 """
 

@@ -1,0 +1,147 @@
+"""Routing advice: task types that are cheap and short on a large model could run on the
+next smaller one (with the monthly saving), and risky task types on a small model are
+flagged. Every row carries its evidence: sessions, medians, the share of cheap sessions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from costlog.analysis.facts import (
+    MILLION,
+    SESSIONS_LISTED,
+    ZERO,
+    cost,
+    hours,
+    priced,
+    primary,
+)
+from costlog.analysis.families import LARGER, is_small, provider_of, smaller_model
+from costlog.analysis.typical import Typical, median
+from costlog.config import Config
+from costlog.models import Entry, ModelUsage
+
+if TYPE_CHECKING:
+    from costlog.pricing.table import PriceTable
+
+
+def routing(
+    entries: Sequence[Entry],
+    config: Config,
+    table: PriceTable | None = None,
+    typical: Typical | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Task types cheap and short on a large model -> a smaller one; risky types on a small
+    model -> flagged. Evidence in every row."""
+    if table is None:
+        from costlog.pricing.table import PriceTable
+
+        table = PriceTable.load()
+    typical = typical or Typical.of(entries)
+    groups = _by_type_and_model(entries)
+    span = _months_spanned(entries)
+    down = [
+        row
+        for (task_type, model), group in sorted(groups.items())
+        if (row := _downgrade(task_type, model, group, config, table, typical, span))
+    ]
+    down.sort(key=lambda r: (-r["monthly_savings"], r["task_type"], r["model"]))
+    risky = [
+        _risky(task_type, model, group)
+        for (task_type, model), group in sorted(groups.items())
+        if _is_risky(task_type, config) and is_small(model)
+    ]
+    return {"downgrade": down, "risky": risky}
+
+
+def _by_type_and_model(entries: Sequence[Entry]) -> dict[tuple[str, str], list[Entry]]:
+    groups: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    for entry in entries:
+        model = primary(entry)
+        if model and priced(entry):
+            for task_type in entry.task_types:
+                groups[(task_type, model)].append(entry)
+    return groups
+
+
+def _is_risky(task_type: str, config: Config) -> bool:
+    return task_type.lower() in {t.lower() for t in config.risky_task_types}
+
+
+def _months_spanned(entries: Sequence[Entry]) -> Decimal:
+    if not entries:
+        return Decimal(1)
+    days = (entries[-1].started - entries[0].started).total_seconds() / 86400
+    return max(Decimal(1), Decimal(str(round(days / 30, 2))))
+
+
+def _downgrade(
+    task_type: str,
+    model: str,
+    group: list[Entry],
+    config: Config,
+    table: PriceTable,
+    typical: Typical,
+    span: Decimal,
+) -> dict[str, Any] | None:
+    """Fires when a task type on a model is consistently cheap and short *for that model*:
+    enough sessions, median cost and median duration below the model's own medians, and at
+    least 3 in 4 of its sessions cheaper than the model's median session."""
+    small = smaller_model(model)
+    if small is None or table.rates(small) is None or _is_risky(task_type, config):
+        return None
+    if len(group) < config.guide_min_sessions:
+        return None
+    usual_cost, usual_hours = typical.model_cost[model], typical.model_hours[model]
+    costs = [cost(e) for e in group]
+    durations = [h for e in group if (h := hours(e)) is not None]
+    cheap = sum(1 for c in costs if c < usual_cost)
+    if not (
+        median(costs) < usual_cost
+        and cheap * 4 >= len(group) * 3
+        and (not durations or median(durations) < usual_hours)
+    ):
+        return None
+    saved = sum((_saving(e, model, small, table) for e in group), ZERO)
+    return {
+        "task_type": task_type,
+        "model": model,
+        "recommended": small,
+        "n": len(group),
+        "median": median(costs),
+        "model_median": usual_cost,
+        "median_hours": median(durations),
+        "cheap_share": Decimal(cheap) / len(group),
+        "monthly_savings": saved / span,
+    }
+
+
+def _saving(entry: Entry, model: str, small: str, table: PriceTable) -> Decimal:
+    """This session's spend on `model` minus the same tokens at `small`'s base prices."""
+    mu: ModelUsage = entry.models[model]
+    rates = table.rates(small, entry.started.date())
+    if rates is None or mu.cost_usd is None:
+        return ZERO
+    u = mu.usage
+    repriced = (
+        u.input * rates.input
+        + u.output * rates.output
+        + u.cache_read * rates.cache_read
+        + u.cache_write_5m * rates.cache_write_5m
+        + u.cache_write_1h * rates.cache_write_1h
+    ) / MILLION
+    return max(ZERO, mu.cost_usd - repriced)
+
+
+def _risky(task_type: str, model: str, group: list[Entry]) -> dict[str, Any]:
+    return {
+        "task_type": task_type,
+        "model": model,
+        "n": len(group),
+        "median": median([cost(e) for e in group]),
+        "recommended": LARGER[provider_of(model)],
+        "sessions": [e.id for e in group[-SESSIONS_LISTED:]],
+    }

@@ -1,0 +1,160 @@
+"""The five budget alerts: a session spike, the monthly total, the rolling week, too few
+small-model sessions and too many Opus ones, against the thresholds of the config."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from datetime import date, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from costlog.analysis.facts import SESSIONS_LISTED, ZERO, cost, dollars, local_day, month_of
+from costlog.analysis.families import is_opus, is_small
+from costlog.config import Config
+from costlog.models import Entry
+
+
+def alerts(
+    entries: Sequence[Entry], config: Config, tz: tzinfo, today: date | None = None
+) -> list[dict[str, Any]]:
+    """The five alerts, always in this order. Months and weeks end at the latest session
+    (or `today`), so a render is the same whenever it runs, and names no date while the
+    ledger is empty."""
+    end = today or (local_day(entries[-1], tz) if entries else None)
+    if end is None:
+        return [
+            _spike(entries, config),
+            _monthly([], config, "-"),
+            _rolling([], config, tz, None),
+            _small_use([], config, "-"),
+            _opus_use([], config, "-"),
+        ]
+    month = f"{end.year:04d}-{end.month:02d}"
+    recent = _since(entries, tz, min(end.replace(day=1), end - timedelta(days=6)))
+    in_month = [e for e in recent if month_of(e, tz) == month]
+    return [
+        _spike(entries, config),
+        _monthly(in_month, config, month),
+        _rolling(recent, config, tz, end),
+        _small_use(in_month, config, month),
+        _opus_use(in_month, config, month),
+    ]
+
+
+def _since(entries: Sequence[Entry], tz: tzinfo, first: date) -> list[Entry]:
+    """The entries from local day `first` on (entries are sorted by start time)."""
+    start = len(entries)
+    while start and local_day(entries[start - 1], tz) >= first:
+        start -= 1
+    return list(entries[start:])
+
+
+def _spike(entries: Sequence[Entry], config: Config) -> dict[str, Any]:
+    limit = config.budget.session_spike_usd
+    over = [e for e in entries if cost(e) > limit]
+    return _alert(
+        "Session cost spike",
+        max((cost(e) for e in entries), default=ZERO),
+        f"any session over {dollars(limit)}",
+        bool(over),
+        over,
+        "Review: was a large model used appropriately?",
+    )
+
+
+def _monthly(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
+    limit = config.budget.monthly_usd
+    spent = sum((cost(e) for e in in_month), ZERO)
+    name = f"Monthly total ({month})"
+    if limit is None:
+        return _off(name, spent, "budget.monthly_usd", "Set a monthly budget")
+    return _alert(
+        name,
+        spent,
+        f"over {dollars(limit)}",
+        spent > limit,
+        in_month,
+        "Review model routing decisions",
+    )
+
+
+def _rolling(
+    entries: Sequence[Entry], config: Config, tz: tzinfo, end: date | None
+) -> dict[str, Any]:
+    limit = config.budget.rolling_7d_usd
+    name, window = "Rolling 7-day spend", []
+    if end is not None:
+        first = end - timedelta(days=6)
+        window = [e for e in entries if first <= local_day(e, tz) <= end]
+        name += f" ({first.isoformat()} to {end.isoformat()})"
+    spent = sum((cost(e) for e in window), ZERO)
+    if limit is None:
+        return _off(name, spent, "budget.rolling_7d_usd", "Set a weekly threshold")
+    return _alert(
+        name,
+        spent,
+        f"over {dollars(limit)}",
+        spent > limit,
+        window,
+        "Look at the week's largest sessions",
+    )
+
+
+def _small_use(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
+    small = [e for e in in_month if any(is_small(m) for m in e.models)]
+    need = config.budget.haiku_min_sessions
+    return _alert(
+        f"Small-model (Haiku) under-use ({month})",
+        Decimal(len(small)),
+        f"fewer than {need} small-model session{'s' if need != 1 else ''}",
+        bool(in_month) and len(small) < need,
+        [],
+        "Are we using a large model for everything?",
+        unit="count",
+    )
+
+
+def _opus_use(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
+    opus = [e for e in in_month if any(is_opus(m) for m in e.models)]
+    share = Decimal(len(opus)) / len(in_month) if in_month else ZERO
+    over = share > config.budget.opus_share_max
+    return _alert(
+        f"Opus over-use ({month})",
+        share,
+        f"over {config.budget.opus_share_max:.0%} of sessions",
+        over,
+        opus if over else [],
+        "Are architecture decisions this frequent?",
+        unit="share",
+    )
+
+
+def _alert(
+    name: str,
+    value: Decimal,
+    threshold: str,
+    fired: bool,
+    sessions: Sequence[Entry],
+    action: str,
+    unit: str = "usd",
+) -> dict[str, Any]:
+    shown = (
+        heapq.nsmallest(SESSIONS_LISTED, sessions, key=lambda e: (-cost(e), e.id)) if fired else []
+    )
+    return {
+        "alert": name,
+        "value": value,
+        "unit": unit,
+        "threshold": threshold,
+        "state": "warning" if fired else "ok",
+        "action": action,
+        "sessions": [e.id for e in shown],
+        "more": max(0, len(sessions) - SESSIONS_LISTED) if fired else 0,
+    }
+
+
+def _off(name: str, value: Decimal, setting: str, action: str) -> dict[str, Any]:
+    row = _alert(name, value, f"not set ({setting})", False, [], action)
+    row["state"] = "off"
+    return row

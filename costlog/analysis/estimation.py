@@ -1,0 +1,107 @@
+"""The cost estimation guide: cost per task by model family and task type.
+
+Rows are measured from the ledger once a pair has `guide_min_sessions` sessions, and come
+from the config's seed rows until then. `costlog record` prices a manual session from it
+(`guide_rate`), which is why manual sessions never feed it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from costlog.analysis.facts import cost, priced, primary, tasks
+from costlog.analysis.families import guide_key
+from costlog.config import Config
+from costlog.models import Entry
+
+
+def guide(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
+    """Cost per task by model family and task type: measured once there is enough data.
+
+    A session's cost per task is its cost divided by its tasks; it counts once for each
+    task type it did, and once in its model's "any other task type" row (`*`), which is
+    the fallback for task types without a row. Manual sessions (priced from this guide)
+    and unpriced ones are left out. A measured row replaces the seed row of the same
+    model and task type.
+    """
+    per_task: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for entry in entries:
+        n, model = tasks(entry), primary(entry)
+        if not model or not n or entry.source == "manual" or not priced(entry):
+            continue
+        family, each = guide_key(model), cost(entry) / n
+        for task_type in entry.task_types:
+            per_task[(family, task_type)].append(each)
+        per_task[(family, "*")].append(each)  # any other task type: the family's pool
+        per_task[("*", "*")].append(each)
+    rows = [
+        _measured(key, values)
+        for key, values in per_task.items()
+        if len(values) >= config.guide_min_sessions
+    ]
+    measured = {(r["model"], r["task_type"]) for r in rows}
+    rows += [row for row in _seeds(config) if (row["model"], row["task_type"]) not in measured]
+    return sorted(
+        rows, key=lambda r: (r["model"] == "*", r["model"], r["task_type"] == "*", r["task_type"])
+    )
+
+
+def _measured(key: tuple[str, str], values: list[Decimal]) -> dict[str, Any]:
+    values = sorted(values)
+    n, mid = len(values), len(values) // 2
+    middle = values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+    return {
+        "model": key[0],
+        "task_type": key[1],
+        "low": values[n // 10],
+        "high": values[-1 - n // 10],
+        "median": middle,
+        "n": n,
+        "basis": "measured",
+    }
+
+
+def _seeds(config: Config) -> list[dict[str, Any]]:
+    rows = []
+    for seed in config.estimation_guide:
+        low, high = Decimal(str(seed["low"])), Decimal(str(seed["high"]))
+        rows.append(
+            {
+                "model": str(seed["model"]),
+                "task_type": str(seed["task_type"]),
+                "low": low,
+                "high": high,
+                "median": (low + high) / 2,
+                "n": 0,
+                "basis": "seed",
+            }
+        )
+    return rows
+
+
+def guide_rate(rows: Sequence[dict[str, Any]], model: str, task_type: str) -> Decimal | None:
+    """Cost per task for a model and task type, from the best-matching guide row: the
+    closest model first (exact or family, then name prefix, then `*`), then measured data
+    over a seed, then the exact task type over `*`."""
+    key = guide_key(model)
+    best: tuple[tuple[int, int, int], Decimal] | None = None
+    for row in rows:
+        m, t = row["model"], row["task_type"]
+        model_score = (
+            3
+            if m in (model, key)
+            else 2
+            if m != "*" and model.startswith(m)
+            else 1
+            if m == "*"
+            else 0
+        )
+        type_score = 2 if t == task_type else 1 if t == "*" else 0
+        if model_score and type_score:
+            score = (model_score, int(row["basis"] == "measured"), type_score)
+            if best is None or score > best[0]:
+                best = (score, row["median"])
+    return best[1] if best else None
