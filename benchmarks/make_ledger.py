@@ -16,7 +16,8 @@ from pathlib import Path
 
 from costlog import yamlfile
 from costlog.gitrepo import Repo
-from costlog.ledger.store import Ledger, entry_to_dict
+from costlog.ledger.format import entry_to_dict
+from costlog.ledger.store import Ledger
 from costlog.models import Commit, Entry, ModelUsage, Usage
 from costlog.pricing.table import PriceTable
 

@@ -5,50 +5,49 @@ What it reads: each agent's own data dirs (honouring `CLAUDE_CONFIG_DIR`, `CODEX
 so older sessions are gone unless that setting was raised), keeping the sessions whose
 cwd is inside this repository, plus the repo's run directories (`rundir`, see
 costlog.sources.rundir). Each session not yet in the ledger is priced as of its date,
-linked to its commits and work items (costlog.recording.attribution) and written as one ledger file
-under the ledger lock; COST_LOG.md is rendered once at the end.
+linked to its commits and work items (costlog.recording.attribution) and written as one
+ledger file under the ledger lock; COST_LOG.md is rendered once at the end.
 
 Idempotent and incremental:
 * a session whose id is in the ledger with the same request count and end time is
   skipped (nothing re-priced, no git call); one whose log grew is recorded again, in place;
 * the adapters' own incremental caches make re-reading an unchanged log cheap (Claude
   Code); on top of that, a fingerprint of each agent's log files (path, size, mtime) is
-  kept in `.git/costlog/backfill.json`: an agent whose files have not changed since the
-  last complete backfill, and whose sessions are all still in the ledger, is not scanned.
+  kept in `.git/costlog/backfill.json` (backfill_state): an agent whose files have not
+  changed since the last complete backfill, and whose sessions are all still in the
+  ledger, is not scanned.
 
 Sessions read from an adapter's cache carry no prompt or tool text, so a session about to
 be recorded is re-read from its own files for attribution (commit shas in tool output,
 edited files, work-item keys in the first prompt). Those texts stay in memory.
+
+The summary it prints is backfill_report's.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costlog import sources
+from costlog.commands import backfill_state as state_file
 from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo, relative_cwd
-from costlog.ledger.store import Ledger, atomic_write, money, stamp
+from costlog.ledger.format import stamp
+from costlog.ledger.store import Ledger
 from costlog.models import Entry, Session
-from costlog.recording import auto as autorecord
+from costlog.recording.builders.session import session_entry
 from costlog.yamlfile import clean_text
 
 if TYPE_CHECKING:
     from costlog.pricing.table import PriceTable
 
 Progress = Callable[[str], None]
-_STATE_VERSION = 1
-_STATE_FILE = "backfill.json"
 _LAST = datetime.max.replace(tzinfo=UTC)
 
 
@@ -97,16 +96,16 @@ def run(
     ledger = Ledger(repo, config.ledger_dir)
     known = {e.id: e for e in ledger.load_all()}
     table = PriceTable.load(config.prices_path(repo.root))
-    state = _load_state(repo)
+    state = state_file.load(repo)
     result = Result(dry_run=options.dry_run)
     job = _Job(repo, config, options, table, known, result, progress or (lambda _m: None))
     for adapter in _adapters(options.agents):
         roots = _roots(adapter, repo, config, environ)
         if not roots:
             continue
-        mark = _fingerprint(roots, config)
+        mark = state_file.fingerprint(roots, config)
         saved = state.get(adapter.name)
-        if options.complete and _unchanged(saved, mark, known):
+        if options.complete and state_file.unchanged(saved, mark, known):
             assert isinstance(saved, dict)
             result.skipped_agents.append(adapter.name)
             result.unchanged += len(saved["ids"])
@@ -120,7 +119,7 @@ def run(
         with ledger.lock():
             render.render(repo, config)
     if not options.dry_run:
-        _save_state(repo, state)
+        state_file.save(repo, state)
     return result
 
 
@@ -222,7 +221,7 @@ class _Job:
         (its log, or a bug met on it) is a warning naming its file and the others go on;
         a broken ledger or disk (CostlogError, OSError while writing) stops the run."""
         try:
-            entry = autorecord.to_entry(
+            entry = session_entry(
                 session,
                 self.repo,
                 self.config,
@@ -238,11 +237,11 @@ class _Job:
         self.result.warnings += session.warnings
         old = self.known.get(entry.id)
         if not self.options.dry_run:
-            from costlog.recording import manual as record
+            from costlog.recording.store import merge
 
             with self.ledger.lock():
                 try:
-                    entry = record.merge(self.ledger.get(entry.id), entry)
+                    entry = merge(self.ledger.get(entry.id), entry)
                     self.ledger.write(entry)
                 except (CostlogError, OSError):
                     raise
@@ -319,162 +318,8 @@ def _pin_work_order(entry: Entry, session: Session, config: Config) -> None:
     """A runner's run serves exactly one work order: that is its work item."""
     if session.agent != "rundir":
         return
-    from costlog.sources import rundir
+    from costlog.sources.rundir import workorders as rundir
 
     key = rundir.work_item(session, config.rundir)
     if key:
         entry.work_items = [key]
-
-
-# ---------------------------------------------------------------- incremental state
-
-
-def _fingerprint(roots: Sequence[Path], config: Config) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(repr(config.rundir).encode())
-    for root in sorted(roots):
-        for path, size, mtime in _walk(root):
-            digest.update(f"{path}\0{size}\0{mtime}\n".encode())
-    return digest.hexdigest()
-
-
-def _walk(root: Path) -> Iterator[tuple[str, int, int]]:
-    if root.is_file():
-        st = root.stat()
-        yield str(root), st.st_size, st.st_mtime_ns
-        return
-    for folder, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            try:
-                st = os.stat(os.path.join(folder, name))
-            except OSError:
-                continue
-            yield os.path.join(folder, name), st.st_size, st.st_mtime_ns
-
-
-def _unchanged(saved: object, mark: str, known: Mapping[str, Entry]) -> bool:
-    if not isinstance(saved, dict) or saved.get("fingerprint") != mark:
-        return False
-    ids = saved.get("ids")
-    return isinstance(ids, list) and all(i in known for i in ids)
-
-
-def _load_state(repo: Repo) -> dict[str, object]:
-    try:
-        data = json.loads((repo.state_dir / _STATE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
-        return {}
-    agents = data.get("agents")
-    return agents if isinstance(agents, dict) else {}
-
-
-def _save_state(repo: Repo, state: Mapping[str, object]) -> None:
-    text = json.dumps({"version": _STATE_VERSION, "agents": state}, sort_keys=True)
-    with contextlib.suppress(OSError):  # only costs speed next time
-        atomic_write(repo.state_dir / _STATE_FILE, text, repo.state_dir / "tmp")
-
-
-# ---------------------------------------------------------------- the summary
-
-
-@dataclass
-class Totals:
-    sessions: int = 0
-    cost: Decimal = Decimal(0)
-    unpriced: int = 0
-    by_model: dict[str, Decimal] = field(default_factory=dict)
-    by_source: dict[str, Decimal] = field(default_factory=dict)
-
-    @property
-    def estimated(self) -> Decimal:
-        return self.by_source.get("estimated", Decimal(0))
-
-
-def totals(entries: Sequence[Entry]) -> Totals:
-    out = Totals(sessions=len(entries))
-    for entry in entries:
-        for name, mu in entry.models.items():
-            if mu.cost_usd is None:
-                out.unpriced += 1
-                continue
-            out.cost += mu.cost_usd
-            out.by_model[name] = out.by_model.get(name, Decimal(0)) + mu.cost_usd
-            out.by_source[mu.source] = out.by_source.get(mu.source, Decimal(0)) + mu.cost_usd
-    return out
-
-
-def to_text(result: Result) -> str:
-    from costlog.recording import manual as record
-
-    verb = "would record" if result.dry_run else "recorded"
-    lines = (
-        [record.summary_line(e).replace("recorded", verb, 1) for e in result.recorded]
-        if result.dry_run
-        else []
-    )
-    t = totals(result.recorded)
-    new = len(result.recorded) - result.updated
-    head = f"{verb} {new} new session{'s' if new != 1 else ''}"
-    if result.updated:
-        head += f" and {result.updated} grown since last recorded"
-    head += f"; {result.unchanged} already in the ledger"
-    if result.skipped_agents:
-        head += f" (unchanged logs, not re-read: {', '.join(result.skipped_agents)})"
-    lines.append(head)
-    if t.sessions:
-        lines.append(
-            f"total ${t.cost:,.2f}"
-            + (
-                f" + {t.unpriced} unpriced model use{'s' if t.unpriced != 1 else ''}"
-                if t.unpriced
-                else ""
-            )
-        )
-        lines += _breakdown("by model", t.by_model)
-        lines += _breakdown("by source", t.by_source)
-        share = t.estimated / t.cost * 100 if t.cost else Decimal(0)
-        mixed = t.by_source.get("mixed", Decimal(0))
-        lines.append(
-            f"estimated: ${t.estimated:,.2f} ({share:.0f}%)"
-            + (
-                f"; ${mixed:,.2f} more in sessions mixing logged and estimated numbers"
-                if mixed
-                else ""
-            )
-        )
-    if not result.dry_run and result.recorded:
-        lines.append("review and commit .costlog/ and COST_LOG.md")
-    return "\n".join(lines)
-
-
-def to_json(result: Result) -> str:
-    t = totals(result.recorded)
-
-    def amounts(values: Mapping[str, Decimal]) -> dict[str, str]:
-        return {k: money(v) for k, v in sorted(values.items())}
-
-    return json.dumps(
-        {
-            "dry_run": result.dry_run,
-            "recorded": [e.id for e in result.recorded],
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-            "skipped_agents": result.skipped_agents,
-            "cost_usd": money(t.cost),
-            "unpriced_models": t.unpriced,
-            "by_model": amounts(t.by_model),
-            "by_source": amounts(t.by_source),
-            "estimated_usd": money(t.estimated),
-            "warnings": len(result.warnings),
-        },
-        indent=2,
-    )
-
-
-def _breakdown(title: str, amounts: Mapping[str, Decimal]) -> list[str]:
-    rows = sorted(amounts.items(), key=lambda kv: (-kv[1], kv[0]))
-    width = max((len(k) for k, _ in rows), default=0)
-    return [f"{title}:"] + [f"  {name.ljust(width)}  ${amount:,.2f}" for name, amount in rows]

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from costlog import config as config_mod
-from costlog import render
+from costlog import gitrepo, render
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
 from costlog.integration import setup
@@ -71,11 +70,12 @@ def build(directory: Path) -> Path:
         )
     directory.mkdir(parents=True, exist_ok=True)
     env = _git_env()
-    _git(directory, env, "init", "-q", "-b", "main")
+    gitrepo.init(directory, env=env)
     repo = Repo(directory.resolve(), (directory / ".git").resolve())
     rng = random.Random(237)
     start = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
-    from costlog.pricing.table import PriceTable, price_requests
+    from costlog.pricing.requests import price_requests
+    from costlog.pricing.table import PriceTable
 
     table = PriceTable.load()
     config = config_mod.Config()
@@ -119,8 +119,7 @@ def build(directory: Path) -> Path:
         ledger.write(entry)
     setup.init(repo)
     result = render.render(repo, config)
-    _git(directory, env, "add", "-A")
-    _git(directory, env, "commit", "-q", "-m", "Record agent sessions in the cost ledger")
+    gitrepo.commit_all(directory, "Record agent sessions in the cost ledger", env=env)
     return result.path
 
 
@@ -159,9 +158,7 @@ def _commit_work(
     stamp = when.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     env = {**env, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
     message = f"{subject}\n\nRefs: {item}" if item else subject
-    _git(root, env, "add", "-A")
-    _git(root, env, "commit", "-q", "-m", message)
-    return _git(root, env, "rev-parse", "HEAD").strip()
+    return gitrepo.commit_all(root, message, env=env)
 
 
 def _git_env() -> dict[str, str]:
@@ -174,15 +171,3 @@ def _git_env() -> dict[str, str]:
         COSTLOG_SKIP="1",
     )
     return env
-
-
-def _git(root: Path, env: dict[str, str], *args: str) -> str:
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=root, env=env, check=True, capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        raise CostlogError("git is not installed or not on PATH") from None
-    except subprocess.CalledProcessError as exc:
-        raise CostlogError(f"git {args[0]} failed: {exc.stderr.strip()}") from None
-    return done.stdout

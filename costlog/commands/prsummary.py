@@ -13,67 +13,39 @@ added: its numbers minus the version at the merge base.
 
 from __future__ import annotations
 
-import subprocess
 from collections import defaultdict
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
-from costlog.analysis import core as analysis
+from costlog import analysis, gitrepo
 from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
-from costlog.ledger.store import parse_entry
+from costlog.ledger.store import changed_at, entries_at
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.render import code, md, tokens, usd, work_items
 
 ZERO = Decimal(0)
 
 
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "core.quotepath=off", *args], cwd=root, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise CostlogError(
-            f"git {args[0]} failed: {done.stderr.strip()}",
-            hint="fetch the base first, e.g. `git fetch origin main` (in CI: "
-            "actions/checkout with fetch-depth: 0)",
-        )
-    return done.stdout
-
-
-def _read(root: Path, rev: str, path: str) -> Entry:
-    return parse_entry(_git(root, "show", f"{rev}:{path}"), f"{rev}:{path}")
-
-
-def changed_files(root: Path, ledger_dir: str, since: str, rev: str, kinds: str) -> list[str]:
-    """Ledger files `rev` added (kinds "A") or changed ("M") since the commit `since`."""
-    out = _git(
-        root,
-        "diff",
-        "--name-only",
-        f"--diff-filter={kinds}",
-        "--no-renames",
-        since,
-        rev,
-        "--",
-        ledger_dir,
-    )
-    return [p for p in out.split("\n") if p.endswith(".yaml")]
-
-
-def entries_at(root: Path, rev: str, paths: list[str]) -> list[Entry]:
-    return [_read(root, rev, path) for path in paths]
+#: a base git cannot find was, in practice, not fetched (a shallow CI checkout)
+FETCH_HINT = (
+    "fetch the base first, e.g. `git fetch origin main` (in CI: "
+    "actions/checkout with fetch-depth: 0)"
+)
 
 
 def branch_entries(repo: Repo, config: Config, base: str) -> tuple[list[Entry], int]:
     """(what each session of this branch added, how many of them are re-recordings)."""
-    merge_base = _git(repo.root, "merge-base", base, "HEAD").strip()
-    added = changed_files(repo.root, config.ledger_dir, merge_base, "HEAD", "A")
-    changed = changed_files(repo.root, config.ledger_dir, merge_base, "HEAD", "M")
+    try:
+        merge_base = gitrepo.merge_base(repo.root, base, "HEAD")
+    except CostlogError as exc:
+        raise CostlogError(exc.message, hint=FETCH_HINT) from None
+    added = changed_at(repo.root, config.ledger_dir, merge_base, "HEAD", "A")
+    changed = changed_at(repo.root, config.ledger_dir, merge_base, "HEAD", "M")
     out = entries_at(repo.root, "HEAD", added)
-    out += [minus(_read(repo.root, "HEAD", p), _read(repo.root, merge_base, p)) for p in changed]
+    now, before = entries_at(repo.root, "HEAD", changed), entries_at(repo.root, merge_base, changed)
+    out += [minus(new, old) for new, old in zip(now, before, strict=True)]
     out.sort(key=lambda e: (e.started, e.id))
     return out, len(changed)
 

@@ -20,10 +20,9 @@ from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis import core as analysis
+from costlog import analysis
 from costlog.config import Config
 from costlog.errors import CostlogError
-from costlog.gcpause import gc_paused
 from costlog.gitrepo import Repo
 from costlog.models import Entry, Usage
 
@@ -127,11 +126,10 @@ def group(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Row]:
 def load(
     repo: Repo, config: Config, since: datetime | None = None, until: datetime | None = None
 ) -> list[Entry]:
-    """The ledger's entries started in [since, until), loaded without GC pauses."""
+    """The ledger's entries started in [since, until)."""
     from costlog.ledger.store import Ledger
 
-    with gc_paused():
-        return select(Ledger(repo, config.ledger_dir).load_all(), since, until)
+    return select(Ledger(repo, config.ledger_dir).load_all(), since, until)
 
 
 def select(entries: Sequence[Entry], since: datetime | None, until: datetime | None) -> list[Entry]:

@@ -1,8 +1,8 @@
 """`costlog reprice`: recompute stored costs with the current price table, only when asked.
 
-Cost is a persisted value (DESIGN.md): a price-table update never changes a recorded
-session by itself. `reprice` shows, per entry and in total, what the current table says
-the sessions cost, and writes the new numbers (under the ledger lock) unless `dry_run`.
+Cost is a persisted value: a price-table update never changes a recorded session by
+itself. `reprice` shows, per entry and in total, what the current table says the
+sessions cost, and writes the new numbers (under the ledger lock) unless `dry_run`.
 
 The rule, and its honest limit:
 
@@ -35,9 +35,11 @@ from decimal import Decimal
 
 from costlog.config import Config
 from costlog.gitrepo import Repo
-from costlog.ledger.store import MICRO, Ledger, now
+from costlog.ledger.format import MICRO, now
+from costlog.ledger.store import Ledger
 from costlog.models import Entry, ModelUsage, Usage
-from costlog.pricing.table import MILLION, RATE_FIELDS, PriceTable
+from costlog.pricing.rates import MILLION, RATE_FIELDS
+from costlog.pricing.table import PriceTable
 
 _HAND_COST = ("entered by hand", "imported")
 _PREMIUM_NOTES = ("long-context", " mode x")

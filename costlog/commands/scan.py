@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costlog import sources
 from costlog.errors import CostlogError
 from costlog.models import Request, Session, Usage
+
+if TYPE_CHECKING:
+    from costlog.pricing.table import PriceTable
 
 GROUPS = ("day", "week", "month", "session", "model", "project")
 TOTAL_KEYS = (
@@ -157,6 +160,26 @@ def sessions_for(
         for session in adapter.scan(roots, project=project, since=options.since, warn=warn):
             if project is None or _inside(session.cwd, project):
                 yield session
+
+
+def inputs(
+    options: Options, otel: Path | None
+) -> tuple[PriceTable, Iterable[Session] | None, list[str]]:
+    """The price table (inside a repo, its `.costlog/prices.yaml` counts too) and, with an
+    OpenTelemetry export, the sessions enriched by it, with the problems met doing so.
+    Without `otel` the sessions are left to `run` (None)."""
+    from costlog.commands.context import price_table
+
+    table = price_table()
+    problems: list[str] = []
+    sessions = None
+    if otel is not None:
+        from costlog.sources.claude import enrich as truth
+
+        sessions = truth.with_otel(
+            sessions_for(options, problems.append), otel, table, problems.append
+        )
+    return table, sessions, problems
 
 
 def _maybe(name: str) -> sources.Adapter | None:

@@ -1,4 +1,4 @@
-"""`costlog calibrate`: how far the token estimator is off, measured on logs with real usage.
+"""How far the token estimator is off, measured on logs with real usage (`costlog calibrate`).
 
 Method ("hide the usage, estimate, compare"), on Claude Code transcripts whose usage is
 trustworthy:
@@ -17,10 +17,8 @@ Errors are reported per model family (Claude Opus/Sonnet/Haiku; the post-4.7 tok
 apart) and component: bias = sum(estimate) / sum(actual) - 1, and the mean absolute error
 per response before and after the fitted factor = sum(actual) / sum(estimate).
 
-`--write` stores the factors as `estimate_factors: {claude-sonnet: {input: "1.31", output:
-"1.04"}}` in `.costlog/config.yaml`; `apply_factors` scales later estimates with them and
-notes it in the session's `methods` (see its docstring). The bill-based per-model factors
-of `costlog reconcile --write-factors` (`correction_factors`) are shown beside them.
+`factors` turns the fits into the `estimate_factors` that `costlog calibrate --write`
+stores; costlog.estimate.factors applies them to later estimates.
 """
 
 from __future__ import annotations
@@ -29,17 +27,13 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from costlog.config import Config
-from costlog.errors import ConfigError
-from costlog.models import Session
+from costlog.estimate.factors import family_key
 
-COMPONENTS = ("input", "output")
 FACTOR_PLACES = Decimal("0.001")
-MAX_LINE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +75,6 @@ def _pct(ratio: Decimal) -> Decimal:
     return (ratio * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
-def family_key(model: str) -> str:
-    """`claude-sonnet`, `claude-opus:new-tokenizer`, `gpt-5`, ... for factors and reports."""
-    from costlog.analysis.core import family_of
-    from costlog.estimate.tokens import claude_new_tokenizer
-
-    key = family_of(model).lower().replace(" ", "-")
-    if key.startswith("claude") and claude_new_tokenizer(model):
-        key += ":new-tokenizer"
-    return key
-
-
 # ---------------------------------------------------------------- samples from transcripts
 
 
@@ -106,9 +89,13 @@ class _Message:
 
 
 def _lines(path: Path, warn: Any) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a transcript; an over-long line is passed over unread, a line that
+    is not JSON is warned about and skipped."""
+    from costlog.sources._lines import bounded_lines
+
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, 1):
-            if len(raw) > MAX_LINE or not raw.strip():
+        for number, raw in enumerate(bounded_lines(handle), 1):
+            if isinstance(raw, int) or not raw.strip():
                 continue
             try:
                 obj = json.loads(raw)
@@ -147,7 +134,7 @@ def _usage_int(usage: Mapping[str, Any], key: str) -> int:
 def transcript_samples(path: Path, warn: Any = lambda _m: None) -> list[Sample]:
     """Input and output samples of one Claude Code transcript (see module doc)."""
     from costlog.estimate.tokens import count_tokens
-    from costlog.sources.claude.transcript import content_features
+    from costlog.sources.claude.output_estimate import content_features
 
     running = 0
     messages: dict[str, _Message] = {}
@@ -198,7 +185,7 @@ def _add_content(message: _Message, content: Any, features: Any) -> list[Any]:
 
 
 def _to_samples(messages: Iterable[_Message]) -> list[Sample]:
-    from costlog.estimate.tokens import claude_output_estimate
+    from costlog.sources.claude.output_estimate import claude_output_estimate
 
     samples: list[Sample] = []
     for m in messages:
@@ -250,123 +237,3 @@ def factors(fits: Iterable[Fit]) -> dict[str, dict[str, Decimal]]:
     for f in fits:
         out[f.family][f.component] = f.factor
     return dict(out)
-
-
-# ---------------------------------------------------------------- using the factors
-
-
-def configured_factors(config: Config) -> dict[str, dict[str, Decimal]]:
-    """`estimate_factors` of the config, validated (ConfigError names the bad value)."""
-    raw = config.estimate_factors or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigError("`estimate_factors` must be a mapping of family: {input, output}")
-    out: dict[str, dict[str, Decimal]] = {}
-    for family, parts in raw.items():
-        if not isinstance(parts, Mapping):
-            raise ConfigError(f"`estimate_factors.{family}` must be a mapping")
-        out[str(family)] = {}
-        for component, value in parts.items():
-            try:
-                number = Decimal(str(value))
-            except InvalidOperation:
-                number = Decimal(-1)
-            if component not in COMPONENTS or not number.is_finite() or number <= 0:
-                raise ConfigError(
-                    f"`estimate_factors.{family}.{component}` must be input or "
-                    f"output with a factor > 0, not {value!r}"
-                )
-            out[str(family)][str(component)] = number
-    return out
-
-
-def apply_factors(session: Session, table: Mapping[str, Mapping[str, Decimal]]) -> int:
-    """Scale the *estimated* tokens of a session by the calibrated factors; say so.
-
-    Output: a request whose output was estimated (`estimated_output` > 0) gets
-    `max(logged, estimate x factor)`. Input: a request whose numbers are all estimated
-    (`source == "estimated"`) gets its input scaled. Actual numbers are never touched.
-    Returns the number of requests changed and notes the factors in `session.methods`.
-    """
-    changed = 0
-    used: dict[str, Decimal] = {}
-    for request in session.requests:
-        family = family_key(request.model)
-        parts = table.get(family) or {}
-        out_f, in_f = parts.get("output"), parts.get("input")
-        if out_f is not None and request.estimated_output > 0:
-            logged = request.usage.output - request.estimated_output
-            scaled = int((request.usage.output * out_f).to_integral_value(ROUND_HALF_UP))
-            request.usage.output = max(logged, scaled)
-            request.estimated_output = request.usage.output - logged
-            used[f"{family} output"] = out_f
-            changed += 1
-        if in_f is not None and request.source == "estimated" and request.usage.input:
-            request.usage.input = int((request.usage.input * in_f).to_integral_value(ROUND_HALF_UP))
-            used[f"{family} input"] = in_f
-            changed += 1
-    if used:
-        session.methods["calibration"] = (
-            "estimates x calibrated factors (costlog calibrate): "
-            + ", ".join(f"{k} x{v}" for k, v in sorted(used.items()))
-        )
-    return changed
-
-
-# ---------------------------------------------------------------- the command
-
-
-@dataclass
-class Result:
-    files: int
-    fits: list[Fit]
-    bill_factors: dict[str, str]
-    warnings: list[str]
-
-
-def find_transcripts(paths: Sequence[Path], project: Path | None) -> list[Path]:
-    """The given files/dirs, else this repo's Claude Code transcripts in the usual places."""
-    import os
-
-    from costlog.sources.claude import paths as claude_paths
-    from costlog.sources.claude import transcript as claude_code
-
-    roots = list(paths) or claude_paths.default_roots(os.environ, Path.home())
-    logs = claude_code.discover(roots, project=None if paths else project)
-    return sorted(log.path for log in logs)
-
-
-def run(config: Config, files: Sequence[Path]) -> Result:
-    warnings: list[str] = []
-    samples: list[Sample] = []
-    for path in files:
-        samples.extend(transcript_samples(path, warnings.append))
-    return Result(len(files), fit(samples), dict(config.correction_factors or {}), warnings)
-
-
-def to_text(result: Result) -> str:
-    if not result.fits:
-        return (
-            f"read {result.files} transcript(s): no response with real usage to calibrate against"
-        )
-    lines = [
-        f"read {result.files} transcript(s); estimate vs logged usage:",
-        f"  {'family':<32} {'part':<7} {'n':>6} {'actual':>12} {'estimated':>12} "
-        f"{'bias':>8} {'err/resp':>9} {'factor':>7} {'err after':>9}",
-    ]
-    for f in result.fits:
-        lines.append(
-            f"  {f.family:<32} {f.component:<7} {f.samples:>6} {f.actual:>12,} "
-            f"{f.estimated:>12,} {f.bias_pct:>+7}% {f.mae_pct:>8}% "
-            f"{f.factor:>7} {f.mae_after_pct:>8}%"
-        )
-    lines.append(
-        "bias: total estimate vs total actual; err/resp: mean absolute error per "
-        "response; factor = actual / estimated"
-    )
-    if result.bill_factors:
-        lines.append(
-            "bill-based factors (costlog reconcile): "
-            + ", ".join(f"{m} {v}" for m, v in sorted(result.bill_factors.items()))
-        )
-    lines.extend(f"warning: {w}" for w in result.warnings[:5])
-    return "\n".join(lines)

@@ -1,17 +1,15 @@
-"""Token estimates for logs that lack (trustworthy) usage numbers.
+"""Token estimates for logs that lack (trustworthy) usage numbers, offline.
 
-Two tools, both offline:
+`count_tokens(text)` gives the tokens of a piece of text. By default that is a fitted
+6-term character heuristic: fitted against tiktoken's o200k encoding on 11 kinds of
+agent-log content, it lands within ~0.4 % of o200k in aggregate and ~4 % per 4 kB sample,
+and loads in no time. `exact=True` counts with tiktoken, loading the encoding files bundled
+in `costlog/data/tiktoken` (never the network: if the bundled file is missing the heuristic
+is used and a warning says so). tiktoken costs ~300 ms and ~80 MB to load, so it is
+imported lazily and only on request.
 
-* `count_tokens(text)`: tokens of a piece of text. By default a fitted 6-term character
-  heuristic (PRICING.md §3.3: within ~0.4 % of o200k in aggregate, ~4 % per 4 kB sample, zero
-  load time). `exact=True` counts with tiktoken, loading the encoding files bundled in
-  `costlog/data/tiktoken` (never the network: if the bundled file is missing the heuristic is
-  used and a warning says so). tiktoken costs ~300 ms and ~80 MB to load, so it is imported
-  lazily and only on request.
-* `claude_output_estimate(...)`: Claude output tokens from a response's content sizes, the
-  least-squares fit of FORMATS.md §12.3 (text, tool-input and thinking-signature characters
-  plus a per-block framing cost). Used where Claude Code logged only a streaming
-  placeholder for `output_tokens`.
+Claude's output estimate (for responses Claude Code logged only a placeholder count for)
+lives with the Claude reader: costlog.sources.claude.output_estimate.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ _DIGIT = re.compile(r"[0-9]")
 _PUNCT = re.compile(r"[!-/:-@\[-`{-~]")
 _SPACE = re.compile(r"\s+")
 
-# PRICING.md §3.3, fitted against o200k on 11 kinds of agent-log content
+# fitted against o200k on 11 kinds of agent-log content (see the module doc)
 _W_WORDS = 0.156
 _W_LETTERS = 0.128
 _W_DIGITS = 0.661
@@ -42,7 +40,8 @@ _W_PUNCT = 0.746
 _W_SPACE_RUNS = 0.385
 _W_NON_ASCII = 0.827
 
-HEURISTIC_METHOD = "fitted character heuristic (PRICING.md §3.3)"
+#: how the heuristic is named in warnings and in a ledger entry's `methods.tokens`
+HEURISTIC_METHOD = "fitted character heuristic"
 
 _encodings: dict[str, Any] = {}
 _warned: set[str] = set()
@@ -124,36 +123,3 @@ def count_tokens(
         if enc is not None:
             return len(enc.encode(text, disallowed_special=()))
     return heuristic_tokens(text)
-
-
-# ---------------------------------------------------------------- Claude output (§12.3)
-
-#: (text, tool, signature, per-block) weights, ordinary least squares on 5,080 responses
-CLASSIC = (0.269, 0.240, 0.220, 54.0)
-NEW_TOKENIZER = (0.403, 0.400, 0.280, 47.0)
-
-_NEW_TOKENIZER_MODEL = re.compile(
-    r"opus-4-(?:[7-9]|\d\d)|(?:opus|sonnet|haiku)-(?:[5-9]|\d\d)"
-    r"|fable|mythos"
-)
-
-#: how the estimate is described in a ledger entry's `methods.output`
-CLAUDE_OUTPUT_METHOD = (
-    "max(logged, estimate from the characters of text, tool input and thinking signatures)"
-)
-
-
-def claude_new_tokenizer(model: str) -> bool:
-    """Opus 4.7 and later generations use the tokenizer with ~1.5x tokens per character."""
-    return bool(_NEW_TOKENIZER_MODEL.search(model))
-
-
-def claude_output_estimate(model: str, *, text: int, tool: int, signature: int, blocks: int) -> int:
-    """Output tokens of one Claude response from its content sizes (in characters).
-
-    `text`: characters of text blocks; `tool`: characters of `json.dumps(input)` plus the tool
-    name of tool_use blocks; `signature`: characters of thinking signatures (or redacted
-    thinking data); `blocks`: number of text and tool_use blocks.
-    """
-    a, b, s, e = NEW_TOKENIZER if claude_new_tokenizer(model) else CLASSIC
-    return round(a * text + b * tool + s * signature + e * blocks)

@@ -1,7 +1,7 @@
 """`costlog pricing import litellm FILE`: update the repo's price overrides from LiteLLM.
 
-Reads LiteLLM's `model_prices_and_context_window.json` (USD per token; PRICING.md §1.2)
-and compares each first-party chat model (providers `anthropic`, `openai`, `gemini` by
+Reads LiteLLM's `model_prices_and_context_window.json` (prices in USD per token) and
+compares each first-party chat model (providers `anthropic`, `openai`, `gemini` by
 default) with the price costlog uses today. Where a value differs, a **dated entry is
 appended** to that model in `.costlog/prices.yaml` (from the effective date, default
 today); earlier entries are never rewritten, so sessions keep being priced as of their own
@@ -15,11 +15,11 @@ cache_write_5m, `cache_creation_input_token_cost_above_1hr` -> cache_write_1h (t
 TTL write, despite the name), `*_above_200k_tokens` / `*_above_272k_tokens` -> a
 long-context tier. Fields LiteLLM lacks keep costlog's current value.
 
-Suspicious values (PRICING.md §1.5) are reported. An Anthropic 1-hour cache write other
-than 2x input, a cache read other than 0.1x input, and any value jumping more than 3x are
-**not applied** unless `include_suspicious`. A long-context tier LiteLLM dropped is
-reported and costlog's tier is kept; a `-latest` alias disagreeing with its dated id is
-reported and the dated id's price is used.
+Suspicious values are reported. An Anthropic 1-hour cache write other than 2x input, a
+cache read other than 0.1x input, and any value jumping more than 3x are **not applied**
+unless `include_suspicious`. A long-context tier LiteLLM dropped is reported and costlog's
+tier is kept; a `-latest` alias disagreeing with its dated id is reported and the dated
+id's price is used.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from costlog.errors import CostlogError
-from costlog.pricing.table import MILLION, RATE_FIELDS, PriceTable, normalize
+from costlog.pricing.names import normalize
+from costlog.pricing.rates import MILLION, RATE_FIELDS
+from costlog.pricing.table import PriceTable
 
 DEFAULT_PROVIDERS = ("anthropic", "openai", "gemini")
 _PROVIDER_NAME = {"gemini": "google"}
@@ -298,7 +300,7 @@ def apply(plan_: Plan, override: Path, source: str, include_suspicious: bool) ->
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-    from costlog.ledger.store import atomic_write
+    from costlog.ledger.atomic import atomic_write
 
     yaml = YAML()
     yaml.width = 4096  # one price entry per line

@@ -1,4 +1,4 @@
-"""Text for `costlog pricing list|show`."""
+"""Text for `costlog pricing list|show`: the table as a user reads it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 from costlog.errors import CostlogError
+from costlog.pricing.table import PriceTable
 
 
-def list_text(table: Any, *, as_json: bool = False) -> str:
-    rows = []
+def list_text(table: PriceTable, *, as_json: bool = False) -> str:
+    rows: list[dict[str, Any]] = []
     for model in table.models():
         rates = table.rates(model)
         if rates is None:
@@ -42,7 +43,7 @@ def list_text(table: Any, *, as_json: bool = False) -> str:
     return "\n".join(lines)
 
 
-def show_text(table: Any, model: str) -> str:
+def show_text(table: PriceTable, model: str) -> str:
     canonical = table.canonical(model)
     if canonical is None:
         raise CostlogError(

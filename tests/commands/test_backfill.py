@@ -19,14 +19,12 @@ from typing import Any
 
 import pytest
 from agent_logs import claude_response, claude_session, codex_session
-from click.testing import CliRunner
 
 from costlog import config
-from costlog.cli import cli
-from costlog.commands import backfill
+from costlog.commands import backfill, backfill_report
 from costlog.gitrepo import Repo, find
 from costlog.ledger.store import Ledger
-from tests_support import FIXTURES_DIR, git
+from tests_support import FIXTURES_DIR, git, invoke
 
 FIXTURE = FIXTURES_DIR / "rundir"
 
@@ -153,7 +151,7 @@ def test_a_grown_log_is_recorded_again_in_place(repo: Path, history: dict[str, P
 
 
 def test_dry_run_writes_nothing(repo: Path, history: dict[str, Path]) -> None:
-    result = CliRunner().invoke(cli, ["backfill", "--dry-run"], catch_exceptions=False)
+    result = invoke(["backfill", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "would record 3 new sessions; 0 already in the ledger" in result.output
     assert result.output.count("would record 2026-11-19") == 3
@@ -164,7 +162,7 @@ def test_dry_run_writes_nothing(repo: Path, history: dict[str, Path]) -> None:
 
 
 def test_cli_summary_and_no_progress_on_a_pipe(repo: Path, history: dict[str, Path]) -> None:
-    result = CliRunner().invoke(cli, ["backfill"], catch_exceptions=False)
+    result = invoke(["backfill"])
     assert result.exit_code == 0
     assert "\r" not in result.output
     lines = result.output.splitlines()
@@ -173,7 +171,7 @@ def test_cli_summary_and_no_progress_on_a_pipe(repo: Path, history: dict[str, Pa
     assert lines[1] == "total $0.03"  # $0.0265
     assert "  claude-sonnet-4-6  $0.01" in lines and "  actual  $0.03" in lines
     assert "estimated: $0.00 (0%)" in lines
-    again = CliRunner().invoke(cli, ["backfill"], catch_exceptions=False)
+    again = invoke(["backfill"])
     assert again.output.startswith("recorded 0 new sessions; 3 already in the ledger")
 
 
@@ -192,13 +190,13 @@ def test_run_directories_join_the_agents(repo: Path, history: dict[str, Path]) -
     shutil.copytree(FIXTURE, repo, dirs_exist_ok=True)
     result = run(repo)
     assert {e.id for e in result.recorded} == THIS_REPO | {"rundir/run-0042", "rundir/run-0043"}
-    text = backfill.to_text(result)
+    text = backfill_report.to_text(result)
     assert "estimated: $0.06" in text  # run-0042, checked by hand in test_rundir.py
     assert run(repo).recorded == []
 
 
 def test_unknown_agent_is_a_one_line_error(repo: Path) -> None:
-    result = CliRunner().invoke(cli, ["backfill", "--agent", "nope"])
+    result = invoke(["backfill", "--agent", "nope"])
     assert result.exit_code == 1
     assert "unknown agent 'nope'" in result.output
 
@@ -227,7 +225,7 @@ def test_progress_names_each_phase(repo: Path, history: dict[str, Path]) -> None
 
 
 def test_json_summary(repo: Path, history: dict[str, Path]) -> None:
-    result = CliRunner().invoke(cli, ["backfill", "--json"], catch_exceptions=False)
+    result = invoke(["backfill", "--json"])
     data = json.loads(result.output)
     assert sorted(data["recorded"]) == sorted(THIS_REPO)
     # A 0.0072 + B 0.006 + E 0.0133 (see test_cli_summary_and_no_progress_on_a_pipe)

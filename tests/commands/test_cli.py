@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from costlog.cli import cli
 from costlog.errors import EXIT_CHECK_FAILED, EXIT_ERROR
-from tests_support import git, run
+from tests_support import git, invoke, run
 
 SESSIONS = Path(".costlog/sessions")
 
@@ -84,8 +82,8 @@ def test_record_with_tokens_uses_the_price_table(repo: Path) -> None:
 
 def test_unknown_model_is_kept_unpriced_with_a_warning(repo: Path) -> None:
     run("init")
-    result = CliRunner().invoke(
-        cli, ["record", "--model", "acme-coder-9", "--input-tokens", "500", "--output-tokens", "50"]
+    result = invoke(
+        ["record", "--model", "acme-coder-9", "--input-tokens", "500", "--output-tokens", "50"]
     )
     assert result.exit_code == 0
     assert "no price for model 'acme-coder-9'" in result.output

@@ -5,16 +5,11 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from costlog.cli import cli
-from tests_support import git
+from tests_support import git, invoke
 
 
 def record(args: list[str]) -> None:
-    result = CliRunner().invoke(
-        cli, ["record", "--model", "claude-sonnet-4-6", *args], catch_exceptions=False
-    )
+    result = invoke(["record", "--model", "claude-sonnet-4-6", *args])
     assert result.exit_code == 0, result.output
 
 
@@ -26,7 +21,7 @@ def commit(root: Path, message: str) -> None:
 
 
 def summary(base: str = "main") -> str:
-    result = CliRunner().invoke(cli, ["pr-summary", "--base", base], catch_exceptions=False)
+    result = invoke(["pr-summary", "--base", base])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -48,8 +43,7 @@ def test_only_the_branchs_sessions_by_model_and_work_item(repo: Path) -> None:
         ]
     )
     commit(repo, "record s1")
-    result = CliRunner().invoke(
-        cli,
+    result = invoke(
         [
             "record",
             "--model",
@@ -61,7 +55,6 @@ def test_only_the_branchs_sessions_by_model_and_work_item(repo: Path) -> None:
             "--started",
             "2026-11-20T10:00:00Z",
         ],
-        catch_exceptions=False,
     )
     assert result.exit_code == 0
     commit(repo, "record s2")
@@ -98,7 +91,7 @@ def test_a_re_recorded_session_counts_what_it_added(repo: Path) -> None:
 
 
 def test_unknown_base_is_a_one_line_error(repo: Path) -> None:
-    result = CliRunner().invoke(cli, ["pr-summary", "--base", "origin/nope"])
+    result = invoke(["pr-summary", "--base", "origin/nope"])
     assert result.exit_code == 1
     assert "git merge-base failed" in result.output and "fetch" in result.output
 
@@ -147,9 +140,7 @@ def test_a_ci_agent_run_is_recorded_from_its_result_json(repo: Path, tmp_path: P
     git(repo, "checkout", "-q", "-b", "feature/WRK-300-ci")
     result_file = tmp_path / "claude-result.json"
     result_file.write_text(json.dumps(CLAUDE_P_RESULT))
-    result = CliRunner().invoke(
-        cli, ["record", "--from-json", str(result_file), "--commit"], catch_exceptions=False
-    )
+    result = invoke(["record", "--from-json", str(result_file), "--commit"])
     assert result.exit_code == 0, result.output
     assert "claude-code c1a2b3c4" in result.output and "$0.42 (actual)" in result.output
     entry = repo / ".costlog/sessions/claude-code/c1a2b3c4-0000-4000-8000-000000000001.yaml"
@@ -158,7 +149,7 @@ def test_a_ci_agent_run_is_recorded_from_its_result_json(repo: Path, tmp_path: P
     assert git(repo, "log", "-1", "--format=%s").stdout.startswith("costlog: record")
     summary_text = summary()
     assert "**1 session, $0.42**" in summary_text and "| WRK-300 | 1 | $0.42 |" in summary_text
-    check = CliRunner().invoke(cli, ["check"], catch_exceptions=False)
+    check = invoke(["check"])
     assert check.exit_code == 0, check.output
 
 
@@ -172,11 +163,9 @@ def test_stream_json_output_and_a_bad_file(repo: Path, tmp_path: Path) -> None:
         + json.dumps(CLAUDE_P_RESULT)
         + "\n"
     )
-    ok = CliRunner().invoke(
-        cli, ["record", "--from-json", str(stream), "--no-stage"], catch_exceptions=False
-    )
+    ok = invoke(["record", "--from-json", str(stream), "--no-stage"])
     assert ok.exit_code == 0, ok.output
     bad = tmp_path / "bad.json"
     bad.write_text('{"type": "system"}')
-    result = CliRunner().invoke(cli, ["record", "--from-json", str(bad)])
+    result = invoke(["record", "--from-json", str(bad)])
     assert result.exit_code == 1 and "no agent result found" in result.output

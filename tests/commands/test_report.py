@@ -11,15 +11,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from golden.ledger import entries
 
 from costlog import gitrepo as repo_mod
 from costlog import render
-from costlog.cli import cli
 from costlog.config import Config
 from costlog.ledger.store import Ledger
 from costlog.models import Entry, ModelUsage, Usage
+from tests_support import invoke, run
 
 
 @pytest.fixture
@@ -29,12 +28,6 @@ def golden_repo(repo: Path) -> tuple[Path, str]:
     for item in entries():
         ledger.write(item)
     return repo, render.render(found, Config()).text
-
-
-def invoke(*args: str) -> str:
-    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def block(text: str, name: str) -> str:
@@ -68,8 +61,8 @@ def cents(value: str) -> Decimal:
 def test_json_and_csv_by_month_equal_the_monthly_summary(golden_repo: tuple[Path, str]) -> None:
     _, markdown = golden_repo
     shown = {row[0]: row for row in table_rows(block(markdown, "monthly"))}
-    data = json.loads(invoke("report", "--by", "month", "--json"))
-    rows = list(csv.DictReader(io.StringIO(invoke("report", "--by", "month", "--csv"))))
+    data = json.loads(run("report", "--by", "month", "--json"))
+    rows = list(csv.DictReader(io.StringIO(run("report", "--by", "month", "--csv"))))
     assert len(shown) == len(data["rows"]) == 3
     for row, line in zip(data["rows"], rows, strict=False):
         month, sessions, tasks, cost = shown[row["month"]][:4]
@@ -86,7 +79,7 @@ def test_json_and_csv_by_month_equal_the_monthly_summary(golden_repo: tuple[Path
 def test_json_by_work_item_and_provider_equal_the_markdown(golden_repo: tuple[Path, str]) -> None:
     _, markdown = golden_repo
     items = {r[0]: r for r in table_rows(block(markdown, "work-items"))}
-    data = json.loads(invoke("report", "--by", "work-item", "--json"))
+    data = json.loads(run("report", "--by", "work-item", "--json"))
     by_item = {r["work-item"]: r for r in data["rows"]}
     assert set(items) == set(by_item) - {"(none)"}
     for key, (_, sessions, cost, _last) in items.items():
@@ -96,7 +89,7 @@ def test_json_by_work_item_and_provider_equal_the_markdown(golden_repo: tuple[Pa
     assert unlinked and by_item["(none)"]["sessions"] == int(unlinked.group(1))
     assert cents(by_item["(none)"]["cost_usd"]) == dollars(unlinked.group(2))
     providers = {r[0]: r for r in table_rows(block(markdown, "spend"))}
-    for row in json.loads(invoke("report", "--by", "provider", "--json"))["rows"]:
+    for row in json.loads(run("report", "--by", "provider", "--json"))["rows"]:
         _, sessions, _tokens, cost, _share = providers[row["provider"]]
         assert row["sessions"] == int(sessions)
         assert cents(row["cost_usd"]) == dollars(cost)
@@ -119,22 +112,22 @@ def test_since_yesterday_for_a_morning_cron(repo: Path) -> None:
     ledger = Ledger(repo_mod.find(repo), ".costlog/sessions")
     for n, (days, cost) in enumerate([(3, "5.00"), (2, "4.00"), (1, "0.25"), (0, "0.50")]):
         ledger.write(_session(today - timedelta(days=days) + timedelta(minutes=5), n, cost))
-    data = json.loads(invoke("report", "--since", "yesterday", "--by", "day", "--json"))
+    data = json.loads(run("report", "--since", "yesterday", "--by", "day", "--json"))
     assert [r["day"] for r in data["rows"]] == [
         (today - timedelta(days=1)).date().isoformat(),
         today.date().isoformat(),
     ]
     assert Decimal(data["totals"]["cost_usd"]) == Decimal("0.75")
-    until = json.loads(invoke("report", "--since", "3d", "--until", "yesterday", "--json"))
+    until = json.loads(run("report", "--since", "3d", "--until", "yesterday", "--json"))
     assert until["totals"]["sessions"] == 2
 
 
 def test_budget_fail_on_warning_exits_4(repo: Path) -> None:
     ledger = Ledger(repo_mod.find(repo), ".costlog/sessions")
     ledger.write(_session(datetime(2026, 11, 2, tzinfo=UTC), 1, "0.10", "gpt-5.1-codex-mini"))
-    assert CliRunner().invoke(cli, ["budget", "--fail-on", "warning"]).exit_code == 0
+    assert invoke(["budget", "--fail-on", "warning"]).exit_code == 0
     ledger.write(_session(datetime(2026, 11, 3, tzinfo=UTC), 2, "0.80"))
-    result = CliRunner().invoke(cli, ["budget", "--fail-on", "warning"])
+    result = invoke(["budget", "--fail-on", "warning"])
     assert result.exit_code == 4
     assert "Session cost spike" in result.output
 
@@ -142,7 +135,7 @@ def test_budget_fail_on_warning_exits_4(repo: Path) -> None:
 def test_anomalies_command_lists_every_anomaly(golden_repo: tuple[Path, str]) -> None:
     _, markdown = golden_repo
     count = re.search(r"(\d+) of \d+ sessions cost more than", markdown)
-    listed = json.loads(invoke("anomalies", "--json"))
+    listed = json.loads(run("anomalies", "--json"))
     assert count and len(listed) == int(count.group(1)) > 20
     first = table_rows(block(markdown, "anomalies"))[0]
     assert listed[0]["id"].split("/", 1)[1].startswith(first[0])
@@ -150,6 +143,6 @@ def test_anomalies_command_lists_every_anomaly(golden_repo: tuple[Path, str]) ->
 
 
 def test_tasks_by_model_add_up_to_the_total(golden_repo: tuple[Path, str]) -> None:
-    data = json.loads(invoke("report", "--by", "model", "--json"))
+    data = json.loads(run("report", "--by", "model", "--json"))
     assert sum(r["tasks"] for r in data["rows"]) == data["totals"]["tasks"] > 0
     assert sum(r["sessions"] for r in data["rows"]) > data["totals"]["sessions"]  # mixed

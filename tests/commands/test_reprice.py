@@ -11,15 +11,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from costlog import config as config_mod
 from costlog import gitrepo as repo_mod
-from costlog.cli import cli
 from costlog.commands import reprice
 from costlog.ledger.store import Ledger
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.pricing.table import PriceTable
+from tests_support import invoke
 
 DAY = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 # 1000*3 + 2000*15 + 100000*0.3 + 10000*3.75 = 100,500 micro-dollars per million = $0.1005
@@ -130,13 +128,13 @@ def test_dry_run_writes_nothing_and_model_filter(repo: Path) -> None:
     )
     path = ledger.path_for("claude-code/hhhh")
     before = path.read_text()
-    out = CliRunner().invoke(cli, ["reprice", "--dry-run", "--model", "claude-sonnet-4-6"])
+    out = invoke(["reprice", "--dry-run", "--model", "claude-sonnet-4-6"])
     assert out.exit_code == 0, out.output
     assert "$0.3000 -> $0.1005 (-0.1995)" in out.output
     assert "would change 1 of 2 sessions" in out.output
     assert "dry run: nothing written" in out.output
     assert path.read_text() == before
-    out = CliRunner().invoke(cli, ["reprice", "--model", "claude-sonnet-4-6"])
+    out = invoke(["reprice", "--model", "claude-sonnet-4-6"])
     assert out.exit_code == 0, out.output
     stored = ledger.get("claude-code/hhhh")
     assert stored is not None and stored.cost_usd == TRUE_COST

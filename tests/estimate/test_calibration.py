@@ -20,14 +20,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from costlog import config as config_mod
-from costlog.cli import cli
 from costlog.errors import ConfigError
 from costlog.estimate import calibration as calibrate
+from costlog.estimate import factors
 from costlog.models import Request, Session, Usage
-from tests_support import FIXTURES_DIR
+from tests_support import FIXTURES_DIR, invoke
 
 FIXTURE = FIXTURES_DIR / "calibrate" / "session.jsonl"
 
@@ -47,16 +46,16 @@ def test_true_error_per_family_and_component() -> None:
 
 
 def test_cli_reports_and_writes_factors(repo: Path) -> None:
-    out = CliRunner().invoke(cli, ["calibrate", "--path", str(FIXTURE)])
+    out = invoke(["calibrate", "--path", str(FIXTURE)])
     assert out.exit_code == 0, out.output
     assert "claude-sonnet" in out.output and "-16.8%" in out.output and "1.202" in out.output
     assert not (repo / ".costlog" / "config.yaml").exists()
-    out = CliRunner().invoke(cli, ["calibrate", "--path", str(FIXTURE), "--write"])
+    out = invoke(["calibrate", "--path", str(FIXTURE), "--write"])
     assert out.exit_code == 0, out.output
     assert "wrote estimate factors for 1 family to .costlog/config.yaml" in out.output
     config = config_mod.load(repo)
     assert config.estimate_factors == {"claude-sonnet": {"input": "93.507", "output": "1.202"}}
-    assert calibrate.configured_factors(config)["claude-sonnet"]["output"] == Decimal("1.202")
+    assert factors.configured_factors(config)["claude-sonnet"]["output"] == Decimal("1.202")
 
 
 def test_later_estimates_use_the_factors_and_say_so() -> None:
@@ -64,7 +63,7 @@ def test_later_estimates_use_the_factors_and_say_so() -> None:
     estimated = Request("claude-sonnet-4-6", Usage(input=10, output=500), estimated_output=300)
     actual = Request("claude-sonnet-4-6", Usage(input=10, output=500))
     session = Session("claude-code", "s1", requests=[estimated, actual])
-    changed = calibrate.apply_factors(session, {"claude-sonnet": {"output": Decimal("1.2")}})
+    changed = factors.apply_factors(session, {"claude-sonnet": {"output": Decimal("1.2")}})
     assert changed == 1
     assert (estimated.usage.output, estimated.estimated_output) == (600, 400)
     assert actual.usage.output == 500  # actual numbers are never touched
@@ -77,11 +76,11 @@ def test_later_estimates_use_the_factors_and_say_so() -> None:
 def test_bad_factor_in_config_is_an_error() -> None:
     config = config_mod.Config(estimate_factors={"claude-sonnet": {"output": "fast"}})
     with pytest.raises(ConfigError, match=r"estimate_factors\.claude-sonnet\.output"):
-        calibrate.configured_factors(config)
+        factors.configured_factors(config)
 
 
 def test_no_usable_transcripts(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "empty.jsonl").write_text("")
-    out = CliRunner().invoke(cli, ["calibrate", "--path", str(tmp_path / "empty.jsonl"), "--write"])
+    out = invoke(["calibrate", "--path", str(tmp_path / "empty.jsonl"), "--write"])
     assert out.exit_code == 1
     assert "no response with real usage" in out.output

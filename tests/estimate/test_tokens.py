@@ -1,4 +1,4 @@
-"""Token estimates: the fitted heuristic, offline tiktoken, the Claude output fit."""
+"""Token estimates: the fitted heuristic and offline tiktoken."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from costlog.estimate import tokens as estimate
 from costlog.estimate.tokens import (
     ENCODING_FILES,
     bundled_dir,
-    claude_new_tokenizer,
-    claude_output_estimate,
     count_tokens,
     heuristic_tokens,
 )
@@ -86,42 +84,17 @@ def test_missing_tokenizer_file_never_touches_tiktoken(
     assert count_tokens("hello world", exact=True, warn=said.append) == 2
     assert count_tokens("hello world again", exact=True, warn=said.append) == 3
     assert said == [
-        "tokenizer file for o200k_base is not bundled; using the fitted "
-        "character heuristic (PRICING.md §3.3) instead"
+        "tokenizer file for o200k_base is not bundled; using the fitted character heuristic instead"
     ]
     assert "TIKTOKEN_CACHE_DIR" not in os.environ
 
 
 def test_importing_costlog_estimators_does_not_load_tiktoken() -> None:
     code = (
-        "import sys, costlog.estimate.tokens, costlog.sources.claude.transcript; "
+        "import sys, costlog.estimate.tokens, costlog.sources.claude.adapter; "
         "print('tiktoken' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
-
-
-def test_claude_output_fit() -> None:
-    # classic: 0.269*1000 + 0.240*200 + 0.220*500 + 54*3
-    assert (
-        claude_output_estimate("claude-sonnet-4-6", text=1000, tool=200, signature=500, blocks=3)
-        == 589
-    )
-    # new tokenizer: 0.403*1000 + 0.400*200 + 0.280*500 + 47*3
-    assert (
-        claude_output_estimate("claude-opus-4-7", text=1000, tool=200, signature=500, blocks=3)
-        == 764
-    )
-    assert [
-        claude_new_tokenizer(m)
-        for m in (
-            "claude-opus-4-6",
-            "claude-sonnet-4-5-20250929",
-            "claude-haiku-4-5",
-            "claude-opus-4-7",
-            "claude-opus-5",
-            "claude-fable-5",
-        )
-    ] == [False, False, False, True, True, True]

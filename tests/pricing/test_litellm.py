@@ -14,14 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from costlog.cli import cli
 from costlog.errors import CostlogError
 from costlog.models import Usage
 from costlog.pricing import litellm as litellm_import
 from costlog.pricing.table import PriceTable
-from tests_support import FIXTURES_DIR
+from tests_support import FIXTURES_DIR, invoke
 
 FIXTURE = FIXTURES_DIR / "litellm" / "model_prices_small.json"
 DAY = date(2026, 11, 23)
@@ -58,9 +56,7 @@ def test_plan_lists_changes_new_models_and_flags() -> None:
 
 
 def test_import_appends_dated_entries_and_keeps_history(repo: Path) -> None:
-    out = CliRunner().invoke(
-        cli, ["pricing", "import", "litellm", str(FIXTURE), "--effective", "2026-11-23"]
-    )
+    out = invoke(["pricing", "import", "litellm", str(FIXTURE), "--effective", "2026-11-23"])
     assert out.exit_code == 0, out.output
     assert "changed claude-sonnet-4-6: input 3 -> 3.5, output 15 -> 17.5" in out.output
     assert "new model gpt-5.9: input 2, output 16, cache_read 0.2" in out.output
@@ -80,18 +76,15 @@ def test_import_appends_dated_entries_and_keeps_history(repo: Path) -> None:
     # the suspicious values were not applied
     assert table.request_cost("o3", million_in, DAY) == 2
     # a second import finds nothing to change
-    again = CliRunner().invoke(
-        cli, ["pricing", "import", "litellm", str(FIXTURE), "--effective", "2026-11-23"]
-    )
+    again = invoke(["pricing", "import", "litellm", str(FIXTURE), "--effective", "2026-11-23"])
     assert "0 model(s) to update" in again.output
 
 
 def test_dry_run_writes_nothing_and_include_suspicious(repo: Path) -> None:
-    out = CliRunner().invoke(cli, ["pricing", "import", "litellm", str(FIXTURE), "--dry-run"])
+    out = invoke(["pricing", "import", "litellm", str(FIXTURE), "--dry-run"])
     assert out.exit_code == 0 and "dry run: nothing written" in out.output
     assert not (repo / ".costlog" / "prices.yaml").exists()
-    out = CliRunner().invoke(
-        cli,
+    out = invoke(
         [
             "pricing",
             "import",

@@ -8,14 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from costlog import resources
-from costlog.cli import cli
 from costlog.errors import CostlogError
 from costlog.models import Request, Usage
 from costlog.pricing import build as pricing_build
-from costlog.pricing.table import PriceTable, price_requests
+from costlog.pricing.requests import price_requests
+from costlog.pricing.table import PriceTable
+from tests_support import invoke
 
 TABLE = PriceTable.load()
 M = 1_000_000
@@ -195,12 +195,12 @@ def test_a_broken_override_names_the_file(tmp_path: Path) -> None:
 
 
 def test_pricing_cli_lists_and_shows(repo: Path) -> None:
-    listing = CliRunner().invoke(cli, ["pricing", "list"], catch_exceptions=False)
+    listing = invoke(["pricing", "list"])
     assert listing.exit_code == 0
     assert "claude-opus-4-1" in listing.output and "gemini-2.5-pro" in listing.output
-    shown = CliRunner().invoke(cli, ["pricing", "show", "o3-2025-04-16"], catch_exceptions=False)
+    shown = invoke(["pricing", "show", "o3-2025-04-16"])
     data = json.loads(shown.output)
     assert [p["input"] for p in data["prices"]] == ["10", "2"]
     assert [p["from"] for p in data["prices"]] == ["2025-04-16", "2025-06-10"]
-    missing = CliRunner().invoke(cli, ["pricing", "show", "claude-opus-9"])
+    missing = invoke(["pricing", "show", "claude-opus-9"])
     assert missing.exit_code == 1 and "no price for model" in missing.output

@@ -20,18 +20,17 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from costlog import config as config_mod
 from costlog import gitrepo as repo_mod
-from costlog.cli import cli
 from costlog.errors import CostlogError
 from costlog.ledger.store import Ledger
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.pricing.table import PriceTable
 from costlog.reconcile import bills as billing
 from costlog.reconcile import compare as reconcile
-from tests_support import FIXTURES_DIR
+from costlog.reconcile import report
+from tests_support import FIXTURES_DIR, invoke
 
 FIX = FIXTURES_DIR / "billing"
 SONNET = Usage(input=100_000, output=60_000, cache_read=1_000_000, cache_write_5m=80_000)
@@ -104,7 +103,7 @@ def test_anthropic_cost_report_cents_by_day_model_and_month() -> None:
 
 
 def test_text_output_says_subscription_usage_has_no_bill() -> None:
-    text = reconcile.to_text(_run("anthropic_cost_report.json"))
+    text = report.to_text(_run("anthropic_cost_report.json"))
     assert "anthropic: exports cover 2026-11-02 to 2026-11-03 (UTC)" in text
     assert "claude-haiku-4-5" in text and "+25.8%  <-- gap" in text
     assert "openai: 1 ledger session(s), $0.50 at API prices, have no bill rows" in text
@@ -123,7 +122,7 @@ def test_usage_report_hourly_buckets_priced_and_token_ratios() -> None:
         input=100_000, output=70_000, cache_read=1_000_000, cache_write_5m=80_000
     )
     assert cell.basis == {"usage"}
-    text = reconcile.to_text(result)
+    text = report.to_text(result)
     assert "tokens billed / ledger, claude-sonnet-4-6: input 1.00x, output 1.17x" in text
 
 
@@ -185,7 +184,7 @@ def test_overlapping_pages_are_counted_once(tmp_path: Path) -> None:
     page["has_more"], page["next_page"] = True, "page_2"
     (tmp_path / "part.json").write_text(json.dumps(page))
     result = reconcile.run([], [tmp_path / "part.json"], PriceTable.load(), Decimal(10))
-    assert "the last page says has_more" in reconcile.to_text(result)
+    assert "the last page says has_more" in report.to_text(result)
 
 
 @pytest.mark.parametrize(
@@ -228,8 +227,8 @@ def test_cli_json_and_write_factors(repo: Path) -> None:
         for entry in _ledger():
             ledger.write(entry)
     (repo / ".costlog" / "config.yaml").write_text("# my settings\nidle_minutes: 45\n")
-    out = CliRunner().invoke(
-        cli, ["reconcile", str(FIX / "anthropic_cost_report.json"), "--json", "--threshold", "30%"]
+    out = invoke(
+        ["reconcile", str(FIX / "anthropic_cost_report.json"), "--json", "--threshold", "30%"]
     )
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
@@ -238,9 +237,7 @@ def test_cli_json_and_write_factors(repo: Path) -> None:
     assert doc["months"]["2026-11"]["delta_pct"] == "8.2"
     assert not (repo / ".costlog" / "config.yaml").read_text().count("correction")
 
-    out = CliRunner().invoke(
-        cli, ["reconcile", str(FIX / "anthropic_cost_report.json"), "--write-factors"]
-    )
+    out = invoke(["reconcile", str(FIX / "anthropic_cost_report.json"), "--write-factors"])
     assert out.exit_code == 0, out.output
     assert "wrote 2 correction factor(s) to .costlog/config.yaml" in out.output
     text = (repo / ".costlog" / "config.yaml").read_text()
@@ -251,8 +248,7 @@ def test_cli_json_and_write_factors(repo: Path) -> None:
 
 def test_cli_bad_file_writes_nothing(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "bad.csv").write_text("date,model,cost_usd\n2026-11-02,x,abc\n")
-    out = CliRunner().invoke(
-        cli,
+    out = invoke(
         [
             "reconcile",
             str(FIX / "anthropic_cost_report.json"),

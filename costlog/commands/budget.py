@@ -1,0 +1,50 @@
+"""`costlog budget`: the budget alerts table, as COST_LOG.md shows it (thresholds in the
+config's `budget` section); with `--fail-on warning`, exit 4 when an alert fires."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from costlog.errors import OverBudget
+
+if TYPE_CHECKING:
+    from costlog.config import Config
+    from costlog.models import Entry
+
+
+def alerts(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
+    """Every configured alert with its value, threshold and state (`ok` / `warning`)."""
+    from costlog import analysis
+    from costlog.timeutil import zone
+
+    return list(analysis.alerts(entries, config, zone(config.timezone)))
+
+
+def to_json(rows: Sequence[dict[str, Any]]) -> str:
+    from costlog.render import jsonable
+
+    return json.dumps(jsonable(list(rows)), indent=2)
+
+
+def to_text(rows: Sequence[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{row['state']:<8} {row['alert']}: {_value(row)} (threshold {row['threshold']})"
+        for row in rows
+    )
+
+
+def _value(row: dict[str, Any]) -> str:
+    if row["unit"] == "usd":
+        return f"${row['value']:,.2f}"
+    if row["unit"] == "share":
+        return f"{row['value']:.0%}"
+    return str(int(row["value"]))
+
+
+def fail_on(rows: Sequence[dict[str, Any]], state: str) -> None:
+    """OverBudget (exit 4) when `state` is `warning` and any alert is in it."""
+    fired = [r["alert"] for r in rows if r["state"] == "warning"]
+    if state == "warning" and fired:
+        raise OverBudget(f"{len(fired)} budget alert(s): {'; '.join(fired)}")

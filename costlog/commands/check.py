@@ -1,0 +1,17 @@
+"""`costlog check`: the ledger is valid, every cost follows from its tokens and price table,
+and COST_LOG.md is what the ledger renders to (else CheckFailed, exit 3)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from costlog.config import Config
+    from costlog.gitrepo import Repo
+
+
+def check(repo: Repo, config: Config) -> str:
+    """What was checked, when all is well; raises CheckFailed naming what is not."""
+    from costlog import render as renderer
+
+    return renderer.check(repo, config)
