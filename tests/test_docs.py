@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 
 import click
-from click.testing import CliRunner
 
 from costlog.cli import cli
-from tests_support import REPO_ROOT
+from tests_support import REPO_ROOT, invoke
 
 ROOT = REPO_ROOT
 
@@ -44,7 +43,7 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     for name, command in _commands(cli):
         assert command.help, f"`costlog {name}` has no help text"
-        result = CliRunner().invoke(cli, [*name.split(), "--help"])
+        result = invoke([*name.split(), "--help"])
         assert result.exit_code == 0, name
         top = name.split()[0]
         assert f"costlog {top}" in readme, f"`costlog {top}` is not documented in README.md"

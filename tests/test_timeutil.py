@@ -20,9 +20,10 @@ from agent_logs import claude_session, codex_session
 from costlog import config
 from costlog import gitrepo as repo_mod
 from costlog.commands import backfill
-from costlog.ledger.store import Ledger, parse_stamp, stamp
+from costlog.integration import pending
+from costlog.ledger.format import parse_stamp, stamp
+from costlog.ledger.store import Ledger
 from costlog.recording import attribution
-from costlog.recording import auto as autorecord
 from costlog.timeutil import parse_log_time
 from tests_support import FIXTURES_DIR, run
 
@@ -271,7 +272,7 @@ def test_the_post_commit_hook_records_the_other_idle_logs_when_one_is_bad(
     idle = time.time() - 60 * 60
     for path in (good, year1, undated):
         os.utime(path, (idle, idle))
-    lines = autorecord.process_pending(repo_mod.find(repo))
+    lines = pending.process_pending(repo_mod.find(repo))
     assert set(_entries(repo)) == {f"claude-code/{SID_GOOD}", f"claude-code/{SID_YEAR1}"}
     assert any(line.startswith(f"could not record {undated}: ") for line in lines), lines
     log = (repo_mod.find(repo).state_dir / "hook.log").read_text()
