@@ -292,12 +292,18 @@ class _Reader:
         value = doc.get(key) or []
         if not isinstance(value, list):
             raise self.fail(key, "expected a list")
+        bad = next((v for v in value if not isinstance(v, str | int) or isinstance(v, bool)), None)
+        if bad is not None or None in value:
+            raise self.fail(key, f"expected a list of names, not {bad!r}")
         return [str(v) for v in value]
 
     def _str_map(self, doc: dict[str, Any], key: str) -> dict[str, str]:
         value = doc.get(key) or {}
         if not isinstance(value, dict):
             raise self.fail(key, "expected a mapping")
+        bad = next((v for v in value.values() if isinstance(v, list | dict) or v is None), 0)
+        if bad != 0:
+            raise self.fail(key, f"expected a mapping of names to text, not {bad!r}")
         return {str(k): str(v) for k, v in value.items()}
 
 

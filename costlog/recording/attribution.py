@@ -130,6 +130,15 @@ def _repo_relative(path: str, repo: Repo) -> str:
 # ---------------------------------------------------------------- work items
 
 
+#: what any work-item key may look like, whatever a configured pattern matched: the
+#: patterns are repository content, so they must not be able to lift free text
+KEY_SHAPE = re.compile(r"[#A-Za-z0-9][A-Za-z0-9._/#-]{0,63}")
+#: how much of one branch name, commit message or prompt the patterns search
+MAX_SCANNED = 4000
+#: a key taken from a prompt must look like a tracker key: PREFIX-123, WO-2026-110, #41
+PROMPT_KEY_SHAPE = re.compile(r"(?:[A-Za-z][A-Za-z0-9]{0,19}-\d{1,10}(?:-\d{1,10})?|#\d{1,10})")
+
+
 class WorkItems:
     def __init__(self, config: Config) -> None:
         self.patterns = [re.compile(p) for p in config.work_item_patterns]
@@ -139,8 +148,10 @@ class WorkItems:
         )
 
     def from_prompt(self, key: str) -> bool:
-        """May a key found in prompt text be kept? Only with a configured prefix, as a
-        whole: `WRK` keeps WRK-12, not WRKX-12; `#` keeps #41."""
+        """May a key found in prompt text be kept? Only when it has a tracker key's shape
+        and a configured prefix, as a whole: `WRK` keeps WRK-12, not WRKX-12; `#` keeps #41."""
+        if not PROMPT_KEY_SHAPE.fullmatch(key):
+            return False
         upper = key.upper()
         for prefix in self.prompt_prefixes:
             if upper.startswith(prefix) and (
@@ -155,9 +166,12 @@ class WorkItems:
         if not text:
             return []
         found: list[str] = []
+        text = text[:MAX_SCANNED]  # the patterns come from the repo: bound their work
         for pattern in self.patterns:
             for match in pattern.finditer(text):
                 key = match.group(0)
+                if not KEY_SHAPE.fullmatch(key):
+                    continue
                 if key.upper() not in self.ignore and key not in found:
                     found.append(key)
         return found

@@ -75,6 +75,23 @@ def test_invalid_field_names_file_and_line(repo: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("items", ["[[a], {b: c}]", "[null]", "[WRK-1, {b: c}]"])
+def test_work_items_must_be_names(repo: Path, items: str) -> None:
+    """A hand-edited ledger once showed ['a'], None and {'b': 'c'} in COST_LOG.md."""
+    ledger = Ledger(repo_mod.find(repo), ".costlog/sessions")
+    path, _ = ledger.write(make_entry())
+    text = path.read_text()
+    assert "work_items: [WRK-237]" in text
+    text = text.replace("work_items: [WRK-237]", f"work_items: {items}")
+    path.write_text(text)
+    with pytest.raises(LedgerError) as info:
+        ledger.load_all()
+    line = next(n for n, x in enumerate(text.splitlines(), 1) if x.startswith("work_items"))
+    assert f"5f0c2a9e-1111.yaml:{line}: field `work_items`: expected a list of names" in (
+        info.value.one_line()
+    )
+
+
 def test_truncated_file_is_reported_not_skipped(repo: Path) -> None:
     ledger = Ledger(repo_mod.find(repo), ".costlog/sessions")
     path, _ = ledger.write(make_entry())

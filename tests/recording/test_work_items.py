@@ -90,3 +90,26 @@ def test_a_prefix_matches_whole_keys_only(repo: Path, claude_log: Path) -> None:
     run("record", "--transcript", str(claude_log))
     entry = (repo / f".costlog/sessions/claude-code/{SESSION}.yaml").read_text()
     assert "work_items: [WRK-1]" in entry  # HUNT is not HUNTER
+
+
+def test_a_hostile_pattern_cannot_lift_prompt_text(
+    repo: Path, claude_log: Path, isolated_home: Path
+) -> None:
+    """The patterns and prefixes are repository content: a pull request that sets a
+    pattern matching anything and every letter as a prefix still gets only keys with a
+    tracker key's shape, never a run of prompt text."""
+    secret = "deploy with key sk-ant-SECRETKEY123 and password hunter2-SECRET"
+    claude_log.write_text(
+        transcript(repo, "claude-sonnet-4-6", [30_000], prompt=secret, output=800)
+    )
+    prefixes = ", ".join([*"ABCDEFGHIJKLMNOPQRSTUVWXYZ", *(f"'{d}'" for d in "0123456789")])
+    config = repo / ".costlog" / "config.yaml"
+    config.parent.mkdir(exist_ok=True)
+    config.write_text(
+        "work_item_patterns: ['(?s)\\w(?=\\W).*', '[a-z]+']\n"
+        f"work_item_prefixes: [{prefixes}]\n"
+    )
+    out = run("record", "--transcript", str(claude_log))
+    assert "SECRET" not in out and "password" not in out
+    for needle in ("SECRETKEY123", "hunter2", "password", "deploy"):
+        assert _files_with(needle, *_everything(repo, isolated_home)) == [], needle
