@@ -65,7 +65,7 @@ class Bucket:
     session_ids: set[str] = field(default_factory=set)
     models: set[str] = field(default_factory=set)
 
-    def add(self, session: Session, request: Request, cost: Decimal | None, model: str) -> None:
+    def add(self, session_id: str, request: Request, cost: Decimal | None, model: str) -> None:
         u = request.usage
         self.input_tokens += u.input
         self.output_tokens += u.output
@@ -79,7 +79,7 @@ class Bucket:
             self.unpriced_requests += 1
         else:
             self.cost_usd += cost
-        self.session_ids.add(session.agent + "/" + session.session_id)
+        self.session_ids.add(session_id)
         self.models.add(model)
 
     def merge(self, other: Bucket) -> None:
@@ -214,12 +214,20 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
     totals = Bucket()
     rows: dict[str, Bucket] = {}
     pending: dict[tuple[str, Any], Usage] = {}  # (row, plan) -> summed tokens
+    names: dict[str, tuple[str, str | None]] = {}  # logged name -> (table name, speed)
     for session in stream:
+        session_id = f"{session.agent}/{session.session_id}"
         for request in session.requests:
             when = request.timestamp or session.started
             if not _in_range(when, options):
                 continue
-            model = table.canonical(request.model) or request.model
+            named = names.get(request.model)
+            if named is None:
+                named = names[request.model] = (
+                    table.canonical(request.model) or request.model,
+                    table.speed_of(request.model),
+                )
+            model = named[0]
             key = _group_key(options, session, model, when)
             row = rows.get(key)
             if row is None:
@@ -231,7 +239,7 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                     model,
                     request.usage.prompt_tokens,
                     when.date() if when else None,
-                    request.speed or table.speed_of(request.model),
+                    request.speed or named[1],
                 )
                 if plan is not None:
                     total = pending.get((key, plan))
@@ -239,7 +247,7 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                         total = pending[(key, plan)] = Usage()
                     total.add(request.usage)
                     cost = Decimal(0)  # priced below, per plan
-            row.add(session, request, cost, model)
+            row.add(session_id, request, cost, model)
     for (key, plan), usage in pending.items():
         rows[key].cost_usd += plan.cost(usage)
     for row in rows.values():

@@ -41,6 +41,10 @@ class PriceTable:
         self._index: dict[str, str] = {}
         self._canonical: dict[str, str | None] = {}
         self._plans: dict[tuple[int, str | None], Plan] = {}
+        #: (name, day, speed) -> (model, rates that day, speed): a scan asks once per request
+        self._fronts: dict[
+            tuple[str, date | None, str | None], tuple[ModelPrices, Rates, str | None] | None
+        ] = {}
         for model in self._models.values():
             self._index[normalize(model.name)[0]] = model.name
             for alias in model.aliases:
@@ -131,11 +135,17 @@ class PriceTable:
         Requests with equal plans can be summed first and priced once: the arithmetic is
         linear and exact, so `costlog scan` prices a large history quickly.
         """
-        model = self.model(name)
-        if model is None:
+        key = (name, day, speed)
+        try:
+            front = self._fronts[key]
+        except KeyError:
+            model = self.model(name)
+            front = None if model is None else (model, model.at(day), speed or normalize(name)[1])
+            self._fronts[key] = front
+        if front is None:
             return None
-        chosen = model.at(day).for_prompt(prompt_tokens)
-        speed = speed or normalize(name)[1]
+        model, rates, speed = front
+        chosen = rates.for_prompt(prompt_tokens)
         memo = (id(chosen), speed)  # `chosen` lives as long as the table
         found = self._plans.get(memo)
         if found is None:
