@@ -103,17 +103,9 @@ def read_repo_text(root: Path, path: Path) -> str | None:
 
     Refuses symlinks on the way (UnsafePath) and anything that is not a regular file.
     """
-    check_repo_path(root, path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
+    data = read_repo_bytes(root, path)
+    if data is None:
         return None
-    except OSError as exc:
-        raise CostlogError(f"cannot read: {exc.strerror}", path=_shown(root, path)) from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UnsafePath("is not a regular file", path=_shown(root, path))
-        data = handle.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -124,7 +116,8 @@ def read_repo_text(root: Path, path: Path) -> str | None:
 
 
 def read_repo_bytes(root: Path, path: Path) -> bytes | None:
-    """A repository file's bytes, or None when it is absent; the checks of read_repo_text."""
+    """A repository file's bytes, or None when it is absent: refuses symlinks on the way
+    (UnsafePath) and anything that is not a regular file."""
     check_repo_path(root, path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
