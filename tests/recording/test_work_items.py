@@ -106,8 +106,7 @@ def test_a_hostile_pattern_cannot_lift_prompt_text(
     config = repo / ".costlog" / "config.yaml"
     config.parent.mkdir(exist_ok=True)
     config.write_text(
-        "work_item_patterns: ['(?s)\\w(?=\\W).*', '[a-z]+']\n"
-        f"work_item_prefixes: [{prefixes}]\n"
+        f"work_item_patterns: ['(?s)\\w(?=\\W).*', '[a-z]+']\nwork_item_prefixes: [{prefixes}]\n"
     )
     out = run("record", "--transcript", str(claude_log))
     assert "SECRET" not in out and "password" not in out
