@@ -1,9 +1,11 @@
 """COST_LOG.md: the ledger's analysis rendered through a sandboxed Jinja2 template.
 
 The flow, by module: `context` turns the analysis into the plain data the template
-receives; `template` loads the template and renders it in the sandbox, its values escaped
-by `escape` and formatted by `filters`; `blocks` splices the generated blocks into the
-existing file, keeping all hand-written text; `output` reads, writes and checks the file.
+receives; `template` loads the template and renders it in the sandbox of `sandbox` (size
+caps in `caps`; a repository's template in a confined child process, `confined`), its
+values escaped by `escape` and formatted by `filters`; `blocks` splices the generated
+blocks into the existing file, keeping all hand-written text; `output` reads, writes and
+checks the file.
 
 Callers use this package's names (`render.render(repo, config)`, `render.md(text)`).
 """

@@ -1,19 +1,18 @@
-"""The template and its sandbox: loading COST_LOG.md.j2 and rendering it safely.
+"""The template: loading COST_LOG.md.j2 and rendering it safely.
 
 A repository's template is a file anyone who can commit may change, and every commit hook
-and CI job renders it. So it runs in Jinja2's immutable sandbox, may read no other file,
-cannot build huge strings or numbers, and is stopped after TEMPLATE_SECONDS. Every value
-it prints passes the output hook (`_finalize`), which escapes anything that is not already
-Markdown. Jinja2 is imported on first use: commands that never render don't pay for it.
+and CI job renders it. It renders in the sandbox of `sandbox` (no Python internals, no
+other file, size caps on what it builds), and, where the system can fork, in a child
+process of `confined` with an address-space limit, a deadline and an output cap; each
+limit it breaks is one error naming the template, and nothing is written. The bundled
+template is costlog's own code: it renders in-process, without caps.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,123 +20,18 @@ from costlog import resources, safefs
 from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
-from costlog.render.escape import Markdown, is_plain, md
-from costlog.render.filters import FILTERS
+from costlog.render.sandbox import NAME, Template, environment
 
-
-@dataclass(frozen=True)
-class Template:
-    source: str
-    #: how messages name it: the path from the config, or the bundled file
-    shown: str
-    #: the absolute path (Jinja's tracebacks, the bytecode cache key)
-    filename: str
-
-
-#: a product can never be longer than this (`"x" * 10**10` in a template)
-_MAX_PRODUCT = 10_000_000
-#: bumped whenever the compiled form of a template would change (sandbox, output hook)
-_CACHE_SALT = "sandboxed-1"
 #: a repository's template that runs longer than this is stopped (nested loops in a
 #: committed template would otherwise hang every commit hook and CI job)
-TEMPLATE_SECONDS = 20
-#: printed as they are by the output hook: Markdown, and markupsafe's Markup (`| safe`)
-_PRINTED_AS_IS: tuple[type, ...] = (Markdown,)
-
-
-def _finalize(value: Any) -> str:
-    """Every `{{ ... }}` of the template passes here: costlog's filters' output (and what
-    the template marks `| safe`) is printed as it is, any other value is escaped by `md`."""
-    kind = type(value)
-    if kind is Markdown or kind is int:
-        return str(value)
-    if kind is str and is_plain(value):
-        return str(value)
-    if isinstance(value, _PRINTED_AS_IS):
-        return str(value)
-    return md(value, strip=False)
-
-
-@functools.cache
-def _jinja() -> tuple[type[Any], type[Any], type[Any]]:
-    """The sandbox, loader and bytecode cache classes (Jinja2 is imported on first use)."""
-    global _PRINTED_AS_IS
-    import jinja2
-    from jinja2.exceptions import SecurityError
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
-    from markupsafe import Markup
-
-    _PRINTED_AS_IS = (Markdown, Markup)
-
-    class Sandbox(ImmutableSandboxedEnvironment):
-        """No attribute that reaches Python internals, no mutation, and no product that
-        would eat the memory (`range` is capped by Jinja's sandbox itself)."""
-
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            if operator == "*":
-                for seq, n in ((left, right), (right, left)):
-                    if (
-                        isinstance(seq, str | list | tuple)
-                        and isinstance(n, int)
-                        and len(seq) * n > _MAX_PRODUCT
-                    ):
-                        raise SecurityError("a product of that size is not allowed")
-            elif (
-                isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 4096
-            ):
-                raise SecurityError("a power of that size is not allowed")
-            return super().call_binop(context, operator, left, right)
-
-    class OneFile(jinja2.BaseLoader):
-        """Serves the configured template and nothing else: `{% include %}`, `{% import %}`
-        and `{% extends %}` of any other name fail, so no other file is ever read."""
-
-        def __init__(self, name: str, template: Template) -> None:
-            self.name, self.template = name, template
-
-        def get_source(self, environment: Any, name: str) -> tuple[str, str, Any]:
-            if name != self.name:
-                raise jinja2.TemplateNotFound(name)
-            return self.template.source, self.template.filename, lambda: True
-
-    class Cache(jinja2.FileSystemBytecodeCache):
-        """Jinja's own cache (a template whose text changed is compiled again), keyed apart
-        from what a costlog without the sandbox compiled for the same file."""
-
-        def get_cache_key(self, name: str, filename: str | None = None) -> str:
-            key: str = super().get_cache_key(f"{_CACHE_SALT}/{name}", filename)
-            return key
-
-    return Sandbox, OneFile, Cache
-
-
-_NAME = "COST_LOG.md.j2"
-
-
-def _environment(template: Template, cache_dir: Path | None = None) -> Any:
-    import jinja2
-
-    sandbox, loader, cache = _jinja()
-    bytecode_cache = None
-    if cache_dir is not None:
-        with contextlib.suppress(OSError):
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            bytecode_cache = cache(str(cache_dir))
-    env = sandbox(
-        loader=loader(_NAME, template),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined,
-        autoescape=False,
-        finalize=_finalize,
-        bytecode_cache=bytecode_cache,
-    )
-    env.globals.pop("lipsum", None)  # lipsum(10**7) is a memory bomb and no template needs it
-    env.filters.update(FILTERS)
-    return env
+TEMPLATE_SECONDS: float = 20
+#: the memory a repository's template may use beyond what costlog holds when it starts
+MEMORY_BUDGET = 1 << 30
+#: the most a repository's template may output, in UTF-8 bytes (and any one text it builds,
+#: in characters). COST_LOG.md that lists every session of a 100,000-session ledger with
+#: the bundled template (`session_log_limit: 100000`) is 12.7 MB; the default one, 59 kB.
+MAX_OUTPUT = 64 << 20
+_HINT = "a template may only format the data it is given"
 
 
 def template_path(repo: Repo, config: Config) -> Path:
@@ -171,7 +65,7 @@ def load_template(repo: Repo, config: Config) -> Template:
     no symlink on the way), the bundled one as shipped."""
     path = template_path(repo, config)
     if not config.template:
-        return Template(path.read_text(encoding="utf-8"), str(path), str(path))
+        return Template(path.read_text(encoding="utf-8"), str(path), str(path), trusted=True)
     source = safefs.read_repo_text(repo.root, path)
     if source is None:
         raise CostlogError(
@@ -185,37 +79,93 @@ def load_template(repo: Repo, config: Config) -> Template:
 def render_text(
     context: dict[str, Any], template: Template | Path, cache_dir: Path | None = None
 ) -> str:
-    """Render the template in Jinja2's sandbox; `cache_dir` keeps its compiled form.
+    """Render the template; `cache_dir` keeps its compiled form.
 
-    A `Path` is a trusted file (the bundled template); a repository's comes from
-    `load_template`. Whatever goes wrong inside the template (a syntax error, an attribute
-    the sandbox refuses, an include, a crash) is one CostlogError naming the template.
+    A `Path` is a trusted file, as is the bundled template `load_template` gives: rendered
+    here, without caps. A repository's renders with the caps in a confined child process
+    (or here under a SIGALRM bound, where there is no fork). Whatever goes wrong inside the
+    template (a syntax error, an attribute the sandbox refuses, an include, a crash, a
+    limit) is one CostlogError naming the template.
     """
+    if isinstance(template, Path):
+        source = template.read_text(encoding="utf-8")
+        template = Template(source, str(template), str(template), trusted=True)
+    if template.trusted:
+        try:
+            return _render_here(context, template, environment(template, cache_dir, None))
+        except MemoryError:
+            raise _out_of_memory(template) from None
+    from costlog.render import confined
+
+    env = environment(template, cache_dir, MAX_OUTPUT)
+    if not confined.available():
+        return _render_bounded(context, template, env)
+    limits = confined.Limits(TEMPLATE_SECONDS, MEMORY_BUDGET, MAX_OUTPUT)
+    try:
+        return confined.run(lambda: _render_here(context, template, env), limits)
+    except confined.Stopped as exc:
+        raise _stopped(exc.reason, exc.detail, template) from None
+
+
+def _render_bounded(context: dict[str, Any], template: Template, env: Any) -> str:
+    """In-process, where there is no fork: the SIGALRM bound (Python code only) and the
+    output cap, checked after the fact."""
+    try:
+        with _time_limit(TEMPLATE_SECONDS):
+            text = _render_here(context, template, env)
+    except _TooSlow:
+        raise _stopped("time", "", template) from None
+    except MemoryError:
+        raise _out_of_memory(template) from None
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_OUTPUT:
+        raise _stopped("output", "", template)
+    return text
+
+
+def _stopped(reason: str, detail: str, template: Template) -> CostlogError:
+    """The one-line error for a limit the template broke (`confined.Stopped.reason`)."""
+    if reason == "time":
+        message = f"template took over {TEMPLATE_SECONDS} s to render, stopped"
+    elif reason == "memory":
+        message = f"template needed over {_mib(MEMORY_BUDGET)} of memory to render, stopped"
+    elif reason == "output":
+        message = f"template output is over {_mib(MAX_OUTPUT)}, stopped"
+    else:
+        message = f"template rendering failed: its process {detail}"
+    return CostlogError(message, path=template.shown, hint=_HINT)
+
+
+def _out_of_memory(template: Template) -> CostlogError:
+    """A MemoryError in this process: the machine's memory, not a budget, ran out."""
+    return CostlogError("template ran out of memory, stopped", path=template.shown, hint=_HINT)
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):g} MiB"
+
+
+def _render_here(context: dict[str, Any], template: Template, env: Any) -> str:
+    """Render in this process, every template error mapped to one CostlogError (a
+    MemoryError is left to the caller, which knows what limit it hit)."""
     import jinja2
     from jinja2.exceptions import SecurityError
 
-    trusted = isinstance(template, Path)
-    if isinstance(template, Path):
-        template = Template(template.read_text(encoding="utf-8"), str(template), str(template))
+    from costlog.render.caps import OutputTooLarge, TooLarge
+
     try:
-        with _time_limit(None if trusted else TEMPLATE_SECONDS):
-            text: str = _environment(template, cache_dir).get_template(_NAME).render(**context)
-    except _TooSlow:
-        raise CostlogError(
-            f"template took over {TEMPLATE_SECONDS} s to render, stopped",
-            path=template.shown,
-            hint="a template may only format the data it is given",
-        ) from None
+        text: str = env.get_template(NAME).render(**context)
     except jinja2.TemplateSyntaxError as exc:
         raise CostlogError(
             f"template error: {exc.message}", path=template.shown, line=exc.lineno
         ) from None
-    except SecurityError as exc:
+    except OutputTooLarge:
+        raise _stopped("output", "", template) from None
+    except (SecurityError, TooLarge) as exc:
         raise CostlogError(
             f"template refused by the sandbox: {exc}",
             path=template.shown,
             line=_line_in(exc, template),
-            hint="a template may only format the data it is given",
+            hint=_HINT,
         ) from None
     except jinja2.TemplateNotFound as exc:
         raise CostlogError(
@@ -235,7 +185,6 @@ def render_text(
         ValueError,
         AttributeError,
         RecursionError,
-        MemoryError,
     ) as exc:
         raise CostlogError(
             f"template error: {type(exc).__name__}: {exc}",
