@@ -8,7 +8,7 @@ from the config's seed rows until then. `costlog record` prices a manual session
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,28 +29,48 @@ def guide(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
     """
     per_task: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
     for entry in entries:
-        n, model = tasks(entry), primary(entry)
-        if not model or not n or entry.source == "manual" or not priced(entry):
-            continue
-        family, each = guide_key(model), cost(entry) / n
-        for task_type in entry.task_types:
-            per_task[(family, task_type)].append(each)
-        per_task[(family, "*")].append(each)  # any other task type: the family's pool
-        per_task[("*", "*")].append(each)
-    rows = [
-        _measured(key, values)
+        found = sample(entry)
+        if found is not None:
+            keys, each = found
+            for key in keys:
+                per_task[key].append(each)
+    return guide_rows(per_task, config)
+
+
+def sample(entry: Entry) -> tuple[list[tuple[str, str]], Decimal] | None:
+    """The guide rows a session counts in and its cost per task; None when it feeds none."""
+    n, model = tasks(entry), primary(entry)
+    if not model or not n or entry.source == "manual" or not priced(entry):
+        return None
+    family = guide_key(model)
+    keys = [(family, task_type) for task_type in entry.task_types]
+    keys += [(family, "*"), ("*", "*")]  # any other task type: the family's pool
+    return keys, cost(entry) / n
+
+
+def guide_rows(
+    per_task: Mapping[tuple[str, str], Sequence[Decimal]], config: Config
+) -> list[dict[str, Any]]:
+    """The guide from the per-task costs of each row (`sample`) and the config's seeds."""
+    measured = [
+        measured_row(key, sorted(values))
         for key, values in per_task.items()
         if len(values) >= config.guide_min_sessions
     ]
-    measured = {(r["model"], r["task_type"]) for r in rows}
-    rows += [row for row in _seeds(config) if (row["model"], row["task_type"]) not in measured]
+    return with_seeds(measured, config)
+
+
+def with_seeds(measured: Sequence[dict[str, Any]], config: Config) -> list[dict[str, Any]]:
+    """Measured rows plus the config's seed rows they do not replace, in guide order."""
+    have = {(r["model"], r["task_type"]) for r in measured}
+    rows = [*measured, *(r for r in _seeds(config) if (r["model"], r["task_type"]) not in have)]
     return sorted(
         rows, key=lambda r: (r["model"] == "*", r["model"], r["task_type"] == "*", r["task_type"])
     )
 
 
-def _measured(key: tuple[str, str], values: list[Decimal]) -> dict[str, Any]:
-    values = sorted(values)
+def measured_row(key: tuple[str, str], values: Sequence[Decimal]) -> dict[str, Any]:
+    """A measured guide row from its per-task costs, `values`, in ascending order."""
     n, mid = len(values), len(values) // 2
     middle = values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
     return {

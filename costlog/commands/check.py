@@ -10,8 +10,9 @@ if TYPE_CHECKING:
     from costlog.gitrepo import Repo
 
 
-def check(repo: Repo, config: Config) -> str:
-    """What was checked, when all is well; raises CheckFailed naming what is not."""
+def check(repo: Repo, config: Config, notes: list[str] | None = None) -> str:
+    """What was checked, when all is well; raises CheckFailed naming what is not. `notes`
+    receives lines to show either way (entries priced from the repo's own prices)."""
     from costlog import render as renderer
 
-    return renderer.check(repo, config)
+    return renderer.check(repo, config, notes)

@@ -2,8 +2,9 @@
 
 - `files`: a file that is not where its id puts it, names that differ only in case, and
   session files the loader skips;
-- `costs`: a cost that does not follow from its tokens (costlog.ledger.verify), named by
-  the ledger file and line that holds it.
+- `costs`: a cost that does not follow from its tokens, or `methods` that are not what
+  costlog writes for the entry (costlog.ledger.verify), named by the ledger file and the
+  line that holds it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from costlog.errors import CheckFailed, CostlogError, LedgerError
 from costlog.ledger.format import parse_entry
+from costlog.ledger.guide_check import GuideSource
 from costlog.ledger.names import file_names_for, plain_name
 from costlog.ledger.store import Ledger
 from costlog.ledger.verify import mismatches
@@ -105,21 +107,41 @@ def _dot_file(ledger: Ledger, path: Path) -> LedgerError:
     return LedgerError("is not loaded: its name starts with a dot", path=rel, hint=hint)
 
 
-def costs(ledger: Ledger, entries: Sequence[Entry], table: PriceTable) -> None:
-    """Raise CheckFailed naming the ledger file and line of the first wrong cost."""
-    found = mismatches(entries, table, PriceTable.load())
+def costs(
+    ledger: Ledger,
+    entries: Sequence[Entry],
+    table: PriceTable,
+    guides: GuideSource | None = None,
+    notes: list[str] | None = None,
+) -> None:
+    """Raise CheckFailed naming the ledger file and line of the first wrong cost (or of
+    the `methods` that say how it arose); what cannot be proven either way goes to
+    `notes`, one line each, naming the file and line."""
+    found = []
+    for mismatch in mismatches(entries, table, PriceTable.load(), guides):
+        if not mismatch.note:
+            found.append(mismatch)
+        elif notes is not None:
+            path, text = _file_of(ledger, mismatch.entry)
+            key = mismatch.key or "cost"
+            line = methods_line(text, key) if text else None
+            where = f"{path}:{line}" if line else path
+            notes.append(f"note: {where}: {mismatch.message}")
     if not found:
         return
     first = found[0]
     path, text = _file_of(ledger, first.entry)
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-    raise CheckFailed(
-        f"{first.message}{more}",
-        path=path,
-        line=cost_line(text, first.model) if text else None,
-        hint="restore the file from git or record the session again; after a "
-        "price change, `costlog reprice`",
-    )
+    if first.key is not None:
+        line = methods_line(text, first.key) if text else None
+        hint = "restore the file from git or record the session again"
+    else:
+        line = cost_line(text, first.model) if text else None
+        hint = (
+            "restore the file from git or record the session again; after a "
+            "price change, `costlog reprice`"
+        )
+    raise CheckFailed(f"{first.message}{more}", path=path, line=line, hint=hint)
 
 
 def _file_of(ledger: Ledger, entry: Entry) -> tuple[str, str | None]:
@@ -164,6 +186,25 @@ def cost_line(text: str, model: str | None) -> int | None:
             if below.strip() and len(below) - len(below.lstrip()) <= indent:
                 break
             if re.match(r" *\"?cost_usd\"? *:", below):
+                return later
+        return number
+    return None
+
+
+def methods_line(text: str, key: str) -> int | None:
+    """The line of `methods:`, or of its `key` when methods is written as a block."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        head = re.match(r"\"?methods\"? *:(.*)", line)
+        if head is None:
+            continue
+        if head.group(1).strip():  # `methods: {cost: ...}`, as costlog writes it
+            return number
+        item = re.compile(rf" +(?:\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)}) *:")
+        for later, below in enumerate(lines[number:], number + 1):
+            if below[:1] not in (" ", "#") and below.strip():
+                break
+            if item.match(below):
                 return later
         return number
     return None

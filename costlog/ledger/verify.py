@@ -20,10 +20,12 @@ COST_LOG.md, which then matches the ledger again. So check also verifies each en
    - a session whose days span a price change must lie between its tokens at the lowest
      and at the highest of the rates in force.
 4. Costs that did not come from tokens are checked as far as that means anything: a cost
-   typed by hand, imported from a hand-kept log or logged by the agent (as `methods.cost`
-   or `methods.pricing` says) by its sum only; a cost from the estimation guide against
-   the per-task rates its method lists. A cost with tokens of zero and no such source, or
-   for a model the table does not know, fails: it cannot be verified.
+   typed by hand, imported from a hand-kept log or logged by the agent by its sum only;
+   a cost from the estimation guide against the guide (costlog.ledger.guide_check). What
+   `methods` says is itself checked first (costlog.ledger.methods): only the exact strings
+   costlog writes, on entries of the source and agent it writes them for, change how an
+   entry is verified. A cost with tokens of zero and no such method, or for a model the
+   table does not know, fails: it cannot be verified.
 
 Prices are looked up once per (model, table) and per session dates, so this stays cheap
 on a ledger of 100,000 sessions.
@@ -31,24 +33,19 @@ on a ledger of 100,000 sessions.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from costlog.ledger.format import MICRO, money
+from costlog.ledger import methods as known
+from costlog.ledger.format import MICRO
+from costlog.ledger.guide_check import GuideProblem, GuideSource, check_guide, check_no_row
+from costlog.ledger.methods import usd as _usd
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.pricing.rates import MILLION, RATE_FIELDS, ModelPrices, Rates, Tier
 from costlog.pricing.table import PriceTable
 
-#: `methods.cost` of costs that are not tokens x prices: only their sums can be checked
-_NOT_FROM_TOKENS = ("entered by hand", "imported", "claude -p result")
-_AGENT_LOGGED = "cost as logged by the agent"
-_GUIDE = "estimation guide: "
-_GUIDE_PART = re.compile(r"(\d+) x (.+?) @ \$(\d+(?:\.\d+)?)\Z")
-#: the guide method prints each rate to 4 places: the most one task's rate can be off
-_GUIDE_ROUNDING = Decimal("0.00005")
 _TIER_NOTE = "long-context rate"
 _SPEED_NOTE = " mode x"
 #: a request's date is its own timestamp's; the entry keeps UTC start and end times
@@ -61,6 +58,10 @@ class Mismatch:
     #: the model whose cost is wrong; None for the entry's total
     model: str | None
     message: str
+    #: the `methods` key at fault instead (its line is named), e.g. "cost"
+    key: str | None = None
+    #: shown by `check` but not a failure: what the ledger cannot prove either way
+    note: bool = False
 
 
 @dataclass(slots=True)
@@ -98,11 +99,20 @@ class _View:
 class Verifier:
     """Checks entries against one price table, caching lookups across entries."""
 
-    def __init__(self, table: PriceTable, bundled: PriceTable | None = None) -> None:
+    def __init__(
+        self,
+        table: PriceTable,
+        bundled: PriceTable | None = None,
+        guides: GuideSource | None = None,
+    ) -> None:
         #: the table as it is now (the repo's overrides included) and the bundled one,
         #: which an entry priced before the repo had overrides names (no `+` in its table)
         self.table = table
         self.bundled = bundled
+        #: the estimation guides a manual entry may have been priced with; without them
+        #: a guide estimate cannot be verified
+        self.guides = guides
+        self._adapters: frozenset[str] | None = None
         self._views: dict[tuple[str, str | None], _View | None] = {}
         #: (model, table, first day, last day) -> the rates most requests were priced at
         self._usual: dict[tuple[str, str | None, date, date | None], Rates | None] = {}
@@ -114,20 +124,51 @@ class Verifier:
             for name, mu in models.items():  # the commonest shape, first and fast
                 if mu.cost_usd == entry.cost_usd and self._usual_price(entry, name, mu):
                     return []
-        method = methods.get("cost", "") if methods else ""
-        pricing = methods.get("pricing", "") if methods else ""
+        problem = known.problem(entry, self._installed(entry))
+        if problem is not None:
+            return [Mismatch(entry, None, problem.message, problem.key)]
+        method = methods.get("cost", "")
+        pricing = methods.get("pricing", "")
         found = self._total(entry)
-        if method.startswith(_NOT_FROM_TOKENS) or _AGENT_LOGGED in pricing:
+        if (
+            method in (known.HAND, known.HEADLESS)
+            or known.is_imported(method)
+            or known.logged_requests(pricing)
+        ):
             return found
-        if method.startswith(_GUIDE):
-            return found + self._guide(entry, method)
+        if method == known.GUIDE_NO_ROW:
+            return found + self._guide_problem(entry, check_no_row(entry, self.guides))
+        parts = known.guide_parts(method)
+        if parts is not None:
+            return found + self._guide_problem(entry, check_guide(entry, parts, self.guides))
         for name, mu in entry.models.items():
             if self._usual_price(entry, name, mu):
                 continue
-            problem = self._line(entry, name, mu, pricing)
-            if problem is not None:
-                found.append(Mismatch(entry, name, problem))
+            problem_text = self._line(entry, name, mu, pricing)
+            if problem_text is not None:
+                found.append(Mismatch(entry, name, problem_text))
         return found
+
+    def _installed(self, entry: Entry) -> bool | None:
+        """Whether the entry's agent is an installed adapter of another package (asked
+        only for an agent costlog does not know that claims logged costs)."""
+        if not known.needs_adapter_lookup(entry):
+            return None
+        if self._adapters is None:
+            from costlog import sources
+
+            self._adapters = frozenset(sources.names())
+        return entry.agent in self._adapters
+
+    @staticmethod
+    def _guide_problem(entry: Entry, problem: GuideProblem | None) -> list[Mismatch]:
+        if problem is None:
+            return []
+        return [
+            Mismatch(
+                entry, None, problem.message, "cost" if problem.in_method else None, problem.note
+            )
+        ]
 
     def _usual_price(self, entry: Entry, name: str, mu: ModelUsage) -> bool:
         """The common case, fast: the line costs its tokens at the rates of its first day."""
@@ -186,39 +227,6 @@ class Verifier:
                 f"cost_usd {_usd(total)} is less than its priced models' costs ({_usd(known)})"
             )
         return [Mismatch(entry, None, message)]
-
-    # ------------------------------------------------------------ the estimation guide
-
-    def _guide(self, entry: Entry, method: str) -> list[Mismatch]:
-        cost = entry.cost_usd
-        if cost is None:
-            return []
-        expected = Decimal(0)
-        tasks = 0
-        for part in method[len(_GUIDE) :].split(", "):
-            match = _GUIDE_PART.match(part)
-            if match is None:
-                return [
-                    Mismatch(
-                        entry,
-                        None,
-                        f"methods.cost names no per-task rates: {method!r}; "
-                        "its cost cannot be verified",
-                    )
-                ]
-            count = int(match.group(1))
-            expected += count * Decimal(match.group(3))
-            tasks += count
-        if abs(cost - expected) <= tasks * _GUIDE_ROUNDING + MICRO:
-            return []
-        return [
-            Mismatch(
-                entry,
-                None,
-                f"cost_usd {_usd(cost)} is not what its estimation-"
-                f"guide rates give ({_usd(expected)}: {method[len(_GUIDE) :]})",
-            )
-        ]
 
     # ------------------------------------------------------------ a model priced from tokens
 
@@ -310,14 +318,6 @@ def _days(entry: Entry) -> tuple[date, date]:
     return (first - _DAY if first > date.min else first, last + _DAY if last < date.max else last)
 
 
-def _usd(value: Decimal) -> str:
-    """An amount for a message, as the ledger writes it (or plainly, if absurdly large)."""
-    try:
-        return f"${money(value)}"
-    except InvalidOperation:
-        return f"${value:E}"
-
-
 def _dot(rates: Sequence[Decimal], usage: Usage) -> Decimal:
     return (
         sum((getattr(usage, k) * r for k, r in zip(RATE_FIELDS, rates, strict=True)), Decimal(0))
@@ -355,9 +355,12 @@ def _table_day(name: str | None) -> date | None:
 
 
 def mismatches(
-    entries: Iterable[Entry], table: PriceTable, bundled: PriceTable | None = None
+    entries: Iterable[Entry],
+    table: PriceTable,
+    bundled: PriceTable | None = None,
+    guides: GuideSource | None = None,
 ) -> list[Mismatch]:
-    verifier = Verifier(table, bundled)
+    verifier = Verifier(table, bundled, guides)
     found: list[Mismatch] = []
     for entry in entries:
         found += verifier.entry(entry)

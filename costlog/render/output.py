@@ -60,8 +60,11 @@ def render(repo: Repo, config: Config, entries: Sequence[Entry] | None = None) -
     return result
 
 
-def check(repo: Repo, config: Config) -> str:
-    """Raise CheckFailed unless the ledger is valid and COST_LOG.md is what it renders to."""
+def check(repo: Repo, config: Config, notes: list[str] | None = None) -> str:
+    """Raise CheckFailed unless the ledger is valid and COST_LOG.md is what it renders to.
+
+    `notes` receives, as soon as it is known (so also when the check then fails), the
+    line saying how many entries are priced from the repo's own price file."""
     from costlog.errors import LedgerError
     from costlog.ledger import check as ledger_check
     from costlog.safefs import UnsafePath
@@ -70,7 +73,7 @@ def check(repo: Repo, config: Config) -> str:
         entries = ledger_check.files(Ledger(repo, config.ledger_dir))  # also their names
     except LedgerError as exc:
         raise CheckFailed(f"invalid ledger: {exc.one_line()}") from None
-    _verify_costs(repo, config, entries)
+    _verify_costs(repo, config, entries, notes)
     try:
         result = document(repo, config, entries, resolve=False)
     except UnsafePath:
@@ -91,10 +94,15 @@ def check(repo: Repo, config: Config) -> str:
     return f"ok: {config.output} matches {len(entries)} ledger sessions"
 
 
-def _verify_costs(repo: Repo, config: Config, entries: Sequence[Entry]) -> None:
-    """Every cost must follow from its tokens and the entry's price table (costlog.ledger.check):
-    a ledger edited by hand and rendered again is consistent, but not honest."""
+def _verify_costs(
+    repo: Repo, config: Config, entries: Sequence[Entry], notes: list[str] | None
+) -> None:
+    """Every cost must follow from its tokens and the entry's price table, and a guide
+    estimate from the estimation guide (costlog.ledger.check): a ledger edited by hand
+    and rendered again is consistent, but not honest."""
+    from costlog.analysis.guide_history import GuideHistory
     from costlog.ledger import check as ledger_check
+    from costlog.ledger.overrides import override_note
     from costlog.safefs import UnsafePath
 
     try:
@@ -103,7 +111,12 @@ def _verify_costs(repo: Repo, config: Config, entries: Sequence[Entry]) -> None:
         raise  # a symlink is an error (exit 1), as in document()
     except CostlogError as exc:
         raise CheckFailed(exc.one_line()) from None
-    ledger_check.costs(Ledger(repo, config.ledger_dir), entries, table)
+    note = override_note(entries, table, PriceTable.load(), config.prices_file)
+    if note is not None and notes is not None:
+        notes.append(note)
+    ledger_check.costs(
+        Ledger(repo, config.ledger_dir), entries, table, GuideHistory(entries, config), notes
+    )
 
 
 def context_json(repo: Repo, config: Config) -> str:

@@ -22,6 +22,7 @@ from agent_logs import SESSION, transcript
 
 from costlog import config as config_mod
 from costlog import gitrepo as repo_mod
+from costlog.ledger.methods import AGENT_LOGGED
 from costlog.ledger.store import Ledger
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.pricing.table import PriceTable
@@ -131,6 +132,193 @@ def test_a_guide_estimate_is_checked_against_its_rates(repo: Path) -> None:
     assert "estimation guide: 2 x docs @ $" in entry.read_text()
     assert run("check").startswith("ok:")
     edit(entry, f'cost_usd: "{stored_cost(entry)}"', 'cost_usd: "0.000100"')
+    run("render")
+    assert "is not what its estimation-guide rates give" in run("check", code=3)
+
+
+# ---------------------------------------------------------------- forged methods (F4)
+# A genuine Claude Code session (the real transcript format), its cost lowered to about
+# nothing, COST_LOG.md rendered again: what `methods` says must not excuse it.
+
+
+def genuine_entry(repo: Path, tmp_path: Path) -> Path:
+    """claude-sonnet-4-6, one request: 100 x 3 + 1,200 x 15 + 2,000 x 0.3 + 20,000 x 3.75
+    per million = $0.093900."""
+    record_transcript(repo, tmp_path, "claude-sonnet-4-6", [2000], output=1200)
+    entry = repo / LEDGER_FILE
+    assert stored_cost(entry) == "0.093900"
+    assert "methods" not in entry.read_text()
+    assert run("check").startswith("ok:")
+    return entry
+
+
+def forge(entry: Path, methods: str, cost: str = "0.000001", source: str = "actual") -> None:
+    """The model's cost and the total lowered to `cost`, `methods` added, `source` set."""
+    edit(entry, f'cost_usd: "{stored_cost(entry)}"', f'cost_usd: "{cost}"')
+    edit(entry, "\nsource: actual\n", f"\nsource: {source}\nmethods: {methods}\n")
+    edit(entry, "source: actual}", f"source: {source}}}")
+    run("render")
+
+
+@pytest.mark.parametrize(
+    ("methods", "at"),
+    [
+        ('{cost: "entered by hand"}', r"^methods:"),
+        ("\n  cost: entered by hand", r"^  cost: entered by hand"),  # a block, edited by hand
+    ],
+)
+def test_forgery_a_a_hand_cost_on_a_session_read_from_its_log_fails(
+    repo: Path, tmp_path: Path, methods: str, at: str
+) -> None:
+    entry = genuine_entry(repo, tmp_path)
+    forge(entry, methods)
+    out = run("check", code=3)
+    assert (
+        f"{LEDGER_FILE}:{line_of(entry, at)}: methods.cost 'entered by hand' is what costlog "
+        "writes for a cost typed by hand (source manual), not for an entry of agent "
+        "claude-code with source actual" in out
+    )
+
+
+def test_forgery_b_guide_rates_are_taken_from_the_guide_never_from_the_method(
+    repo: Path, tmp_path: Path
+) -> None:
+    entry = genuine_entry(repo, tmp_path)
+    text = entry.read_text()
+    forge(entry, '{cost: "estimation guide: 1 x code @ $0.000001"}')
+    out = run("check", code=3)
+    assert f"{LEDGER_FILE}:{line_of(entry, r'^methods:')}: methods.cost 'estimation guide: " in out
+    assert "an estimate from the estimation guide (source manual), not for an entry" in out
+
+    # relabelled manual too, with a rate in the method's own format: not the guide's rate
+    # for claude-sonnet-4-6 (its seed row `*` is $0.01-0.03 per task: $0.0200). An honest
+    # entry's measured rate can stop matching once older sessions are recorded again, so
+    # this is a note naming the line, shown on every check, not a failure
+    entry.write_text(text)
+    forge(entry, '{cost: "estimation guide: 1 x * @ $0.0001"}', "0.000100", "manual")
+    out = run("check")
+    assert (
+        f"note: {LEDGER_FILE}:{line_of(entry, r'^methods:')}: methods.cost 'estimation guide: "
+        "1 x * @ $0.0001': these are not the estimation guide's rates for "
+        "claude-sonnet-4-6" in out
+    )
+    # the guide's own rate, but for tasks the entry does not record
+    entry.write_text(text)
+    forge(entry, '{cost: "estimation guide: 1 x docs @ $0.0075"}', "0.007500", "manual")
+    out = run("check", code=3)
+    assert (
+        f"{LEDGER_FILE}:{line_of(entry, r'^methods:')}: methods.cost prices 1 x docs, but "
+        "the entry records 1 x *" in out
+    )
+    # the guide's rate for what it records: what `record --model M` would have written
+    entry.write_text(text)
+    forge(entry, '{cost: "estimation guide: 1 x * @ $0.0200"}', "0.020000", "manual")
+    assert run("check").startswith("ok:")
+
+
+@pytest.mark.parametrize(
+    ("pricing", "message"),
+    [
+        (
+            "x cost as logged by the agent",
+            "methods.pricing 'x cost as logged by the agent' is not what costlog writes",
+        ),
+        (
+            "long-context rate (prompt > 200,000 tokens): 1 request, cost as logged by the "
+            "agent and more: 1 request",
+            "methods.pricing 'long-context rate (prompt > 200,000 tokens): 1 request, cost as "
+            "logged by the agent and more: 1 request' is not what costlog writes",
+        ),
+        (
+            "cost as logged by the agent: 2 requests",
+            "methods.pricing says 2 requests' costs were logged by the agent, but the entry has 1",
+        ),
+    ],
+)
+def test_forgery_c_logged_costs_only_as_costlog_writes_them(
+    repo: Path, tmp_path: Path, pricing: str, message: str
+) -> None:
+    entry = genuine_entry(repo, tmp_path)
+    forge(entry, f'{{pricing: "{pricing}"}}')
+    out = run("check", code=3)
+    assert f"{LEDGER_FILE}:{line_of(entry, r'^methods:')}: {message}" in out
+
+
+def test_forgery_c_logged_costs_never_on_a_hand_entry(repo: Path, tmp_path: Path) -> None:
+    """costlog writes the rule only for sessions read from the logs of an agent that logs
+    costs (Claude Code's OTel events or old transcripts, aider, OpenCode)."""
+    entry = genuine_entry(repo, tmp_path)
+    forge(entry, '{pricing: "cost as logged by the agent: 1 request"}', source="manual")
+    message = (
+        "methods.pricing says costs were logged by the agent, which costlog reads from its "
+        "logs, but the entry's source is manual"
+    )
+    out = run("check", code=3)
+    assert f"{LEDGER_FILE}:{line_of(entry, r'^methods:')}: {message}" in out
+
+
+def test_a_logged_cost_claimed_for_an_agent_without_cost_logs_fails(repo: Path) -> None:
+    entry = _sol_entry("2026-08-01", "0.000001")
+    entry.methods = {"pricing": "cost as logged by the agent: 3 requests"}
+    _write(repo, entry)
+    out = run("check", code=3)
+    path = repo / ".costlog/sessions/codex/sol-1.yaml"
+    assert (
+        f".costlog/sessions/codex/sol-1.yaml:{line_of(path, r'^methods:')}: methods.pricing "
+        "says costs were logged by the agent, but codex does not log costs"
+    ) in out
+
+
+def test_forgery_d_a_repo_price_override_is_named_on_every_check(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Prices of the repo's own file are committed content, visible in review: an entry
+    priced from them passes, and check says how many are and which models there cost less
+    than in the bundled table (on success, and when the check fails for another reason)."""
+    entry = genuine_entry(repo, tmp_path)
+    (repo / ".costlog" / "prices.yaml").write_text(
+        "models:\n  claude-sonnet-4-6:\n    provider: anthropic\n    prices:\n"
+        "      - {from: 2026-01-01, input: 0, output: 0, cache_read: 0, cache_write_5m: 0,"
+        " cache_write_1h: 0}\n"
+    )
+    version = PriceTable.load().version
+    edit(entry, f'cost_usd: "{stored_cost(entry)}"', 'cost_usd: "0.000000"')
+    edit(entry, f'table: "{version}"', f'table: "{version}+repo"')
+    run("render")
+    out = run("check")
+    assert out.startswith("ok:")
+    note = (
+        "note: 1 entry priced from .costlog/prices.yaml (claude-sonnet-4-6 below the bundled price)"
+    )
+    assert note in out.splitlines()
+    (repo / "COST_LOG.md").write_text((repo / "COST_LOG.md").read_text() + "\n<!-- x -->\n")
+    edit(repo / "COST_LOG.md", "claude-sonnet-4-6", "claude-sonnet-4-7")
+    out = run("check", code=3)
+    assert note in out.splitlines() and "differs from the ledger" in out
+    # without the `+repo` table name the entry is checked against the bundled prices
+    edit(entry, f'table: "{version}+repo"', f'table: "{version}"')
+    run("render")
+    out = run("check", code=3)
+    assert "claude-sonnet-4-6 costs $0.000000, but its tokens cost $0.093900" in out
+    assert "note:" not in out
+
+
+def test_a_guide_estimate_at_the_rate_measured_from_the_ledger_passes(
+    repo: Path, tmp_path: Path
+) -> None:
+    """With 5 sessions of a model and task type the guide is measured from the ledger,
+    and a manual entry priced from it is checked against that measurement."""
+    for n in range(5):
+        session = f"8c2d3e4f-0000-4000-8000-00000000001{n}"
+        path = tmp_path / f"{session}.jsonl"
+        path.write_text(transcript(repo, "claude-sonnet-4-6", [2000 * (n + 1)], session=session))
+        run("record", "--transcript", str(path), "--task-types", "2 docs")
+    run("record", "--model", "claude-sonnet-4-6", "--task-types", "1 docs", "--notes", "x")
+    (entry,) = (repo / ".costlog/sessions/manual").iterdir()
+    rate = re.search(r"1 x docs @ \$([0-9.]+)", entry.read_text())
+    assert rate and rate.group(1) != "0.0075"  # measured, not the seed row
+    assert run("check").startswith("ok:")
+    edit(entry, f"@ ${rate.group(1)}", "@ $0.0075")  # the seed's rate, at the measured cost
     run("render")
     assert "is not what its estimation-guide rates give" in run("check", code=3)
 
@@ -289,18 +477,32 @@ def test_every_way_costlog_records_passes_check(repo: Path, tmp_path: Path) -> N
     git(repo, "add", "work_orders")
     git(repo, "commit", "-q", "-m", "Add work orders")
     run("backfill", "--agent", "rundir")  # run directories, estimated
+    shutil.copy(FIXTURES / "aider" / "modern.chat.history.md", repo / ".aider.chat.history.md")
+    run("backfill", "--agent", "aider")  # costs aider logged (its history: parsed)
+    otel = FIXTURES / "claude-otel"
+    path = tmp_path / "sess-otel-1.jsonl"
+    path.write_text(
+        (otel / "projects" / "-work-app" / "sess-otel-1.jsonl")
+        .read_text()
+        .replace('"cwd":"/work/app"', f'"cwd":{json.dumps(str(repo))}')
+    )
+    run("record", "--transcript", str(path), "--otel", str(otel / "otlp.jsonl"))  # OTel
     assert run("check").startswith("ok:")
 
     entries = Ledger(repo_mod.find(repo), ".costlog/sessions").load_all()
-    assert {e.agent for e in entries} == {"manual", "claude-code", "cursor", "rundir"}
-    assert len(entries) == 3 + 1 + 3 + 1 + 1 + 2
+    assert {e.agent for e in entries} == {"manual", "claude-code", "cursor", "rundir", "aider"}
+    assert len(entries) == 3 + 1 + 3 + 1 + 1 + 2 + 2 + 1
+    methods = {(e.agent, k, v) for e in entries for k, v in e.methods.items()}
+    assert {k for _, k, _ in methods} >= {"cost", "pricing", "otel", "tokens"}
+    logged = {a for a, k, v in methods if k == "pricing" and AGENT_LOGGED in v}
+    assert logged == {"aider", "claude-code"}
 
     (repo / ".costlog" / "prices.yaml").write_text(
         "models:\n  claude-sonnet-4-6:\n    provider: anthropic\n    prices:\n"
         "      - {from: 2026-01-01, input: 4, output: 20}\n"
     )
     out = run("reprice")
-    assert re.search(r"changed [1-9]\d* of 11 sessions", out), out
+    assert re.search(r"changed [1-9]\d* of 14 sessions", out), out
     repriced = [
         e
         for e in Ledger(repo_mod.find(repo), ".costlog/sessions").load_all()

@@ -26,14 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from costlog.errors import CostlogError
+from costlog.ledger.methods import HEADLESS, HEADLESS_AGENT
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.timeutil import FIRST_YEAR, in_range
 from costlog.yamlfile import clean_text
-
-METHOD = (
-    "claude -p result: modelUsage.costUSD / total_cost_usd (Claude Code's list-price "
-    "estimate, incl. sub-agents)"
-)
 
 
 def load_result(path: Path) -> dict[str, Any]:
@@ -134,7 +130,7 @@ def headless_entry(
     path: Path,
     *,
     ended: datetime,
-    agent: str = "claude-code",
+    agent: str = HEADLESS_AGENT,
     model: str | None = None,
 ) -> Entry:
     sid = result.get("session_id")
@@ -164,5 +160,5 @@ def headless_entry(
         models=models,
         cost_usd=total,
         source="actual",
-        methods={"cost": METHOD},
+        methods={"cost": HEADLESS},
     )

@@ -9,6 +9,7 @@ from datetime import date, datetime, time, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from costlog.ledger.methods import imported
 from costlog.models import Entry, ModelUsage
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def imported_entry(row: Row, source_name: str, tz: tzinfo, table: PriceTable) ->
         models={model: ModelUsage(requests=0, cost_usd=row.cost, source="manual")},
         cost_usd=row.cost,
         source="manual",
-        methods={"cost": f"imported from {source_name} (hand-kept, task-based estimate)"},
+        methods={"cost": imported(source_name)},
         tasks_completed=tasks,
         task_types=dict(row.task_types),
         notes=row.notes,

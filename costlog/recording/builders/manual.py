@@ -12,6 +12,7 @@ from pathlib import Path
 
 from costlog.config import Config
 from costlog.errors import CostlogError
+from costlog.ledger import methods as method_names
 from costlog.ledger.format import now
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.recording.builders.ids import new_id
@@ -71,10 +72,10 @@ def manual_entry(
     usage = session.usage or Usage()
     if session.cost is not None:
         cost: Decimal | None = session.cost
-        methods["cost"] = "entered by hand"
+        methods["cost"] = method_names.HAND
     elif session.usage is not None:
         cost = table.request_cost(model, usage, started.date())
-        methods["cost"] = f"tokens entered by hand, priced from table {table.version}"
+        methods["cost"] = method_names.hand_tokens(table.version)
         if cost is None:
             warnings.append(
                 f"no price for model {session.model!r}: tokens kept, cost marked "
@@ -121,7 +122,7 @@ def _guide_cost(
     for task_type, count in types.items():
         rate = guide_rate(model, task_type)
         if rate is None:
-            return None, "estimation guide: no matching row"
+            return None, method_names.GUIDE_NO_ROW
         total += rate * count
         parts.append(f"{count} x {task_type} @ ${rate:.4f}")
-    return total, "estimation guide: " + ", ".join(parts)
+    return total, method_names.GUIDE + ", ".join(parts)
