@@ -149,6 +149,12 @@ class Config:
     #: true / estimated tokens per model family and component (input, output), from
     #: `costlog calibrate --write`; token estimates are multiplied by them and say so
     estimate_factors: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: who recorded an entry, as its `author`: name | email | hash (of the e-mail) | none
+    people: str = "name"
+    #: where it was recorded, as its `machine`: hash (of a local random id) | hostname | none
+    machine: str = "hash"
+    #: a cost-per-person table in COST_LOG.md (off: people's spend can be sensitive)
+    people_table: bool = False
     budget: Budget = field(default_factory=Budget)
     rundir: RunDir = field(default_factory=RunDir)
     diff_estimate: DiffEstimate = field(default_factory=DiffEstimate)
@@ -252,7 +258,28 @@ def from_dict(data: dict[str, Any]) -> Config:
     _check_zone(config.timezone)
     _check_patterns(config)
     _check_paths(config)
+    _check_identity(config)
     return config
+
+
+PEOPLE = ("name", "email", "hash", "none")
+MACHINE = ("hash", "hostname", "none")
+
+
+def _check_identity(config: Config) -> None:
+    """The privacy settings take only their listed values: a typo must not store more."""
+    for name, value, allowed in (
+        ("people", config.people, PEOPLE),
+        ("machine", config.machine, MACHINE),
+    ):
+        if value not in allowed:
+            raise ConfigError(
+                f"`{name}` must be one of {', '.join(allowed)}, not {value!r}", path=CONFIG_PATH
+            )
+    if not isinstance(config.people_table, bool):
+        raise ConfigError(
+            f"`people_table` must be true or false, not {config.people_table!r}", path=CONFIG_PATH
+        )
 
 
 #: settings that name a file or directory of the repo ("" allowed where it means "none")
@@ -369,6 +396,9 @@ DEFAULT_TEXT = """\
 # work_item_patterns: ['\\b[A-Z][A-Z0-9]+-\\d+(?:-\\d+)?\\b', '(?<![\\w&])#\\d+\\b']
 # work_item_ignore: [UTF-8, UTF-16, SHA-1, SHA-256, SHA-512, ISO-8601, RFC-2119, X-86, GPT-4, GPT-5]
 # work_item_prefixes: []            # e.g. [WRK, PROJ]: such keys also from the first prompt
+# people: name                      # each entry's author: name | email | hash | none
+# machine: hash                     # each entry's machine: hash | hostname | none
+# people_table: false               # a cost-per-person table in COST_LOG.md
 # budget:
 #   session_spike_usd: 0.50         # any one session above this
 #   monthly_usd: 100                # calendar-month total above this (off when unset)

@@ -170,6 +170,19 @@ def config_set(root: Path, key: str, value: str) -> None:
         raise CostlogError(f"git config {key} failed: {done.stderr.strip()}")
 
 
+def user_identity(root: Path) -> tuple[str, str]:
+    """(user.name, user.email) as git is configured for this repo (every config file,
+    includes too); "" for one that is unset. Only what is configured: never git's guess
+    from the login name and host name, which would put the machine's name in the ledger."""
+    done = _run(root, "config", "-z", "--get-regexp", r"^user\.(name|email)$", check=False)
+    found = {"user.name": "", "user.email": ""}
+    for item in done.stdout.split("\0"):
+        key, _, value = item.partition("\n")
+        if key in found:
+            found[key] = value  # a key set twice: the last one wins, as in git
+    return found["user.name"], found["user.email"]
+
+
 def config_has_section(root: Path, section: str) -> bool:
     """Some key of `[section]` is set in the repository's own config."""
     done = _run(root, "config", "--local", "--get-regexp", f"^{section}\\.", check=False)

@@ -148,6 +148,10 @@ class Entry:
     task_types: dict[str, int] = field(default_factory=dict)
     notes: str | None = None
     recorded: datetime | None = None
+    #: who recorded it, as the config's `people:` says (name, email, a hash or nothing)
+    author: str | None = None
+    #: where it was recorded, as the config's `machine:` says (a hash by default)
+    machine: str | None = None
 
     @property
     def unpriced_models(self) -> list[str]:

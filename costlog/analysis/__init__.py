@@ -19,7 +19,8 @@ The modules, by what they compute:
 - `typical`: the ledger's medians; `summaries`: months, spend tables, trend, methodology;
 - `allocation`: cost by work item and by directory; `estimation`: the estimation guide;
 - `outliers`: anomalies and their causes; `budget`: the budget alerts;
-- `advice`: routing advice (smaller models, risky task types).
+- `advice`: routing advice (smaller models, risky task types);
+- `people`: spend by author and machine (the per-person table is off by default).
 
 Callers use this package's names (`analysis.alerts(...)`); the modules import each other.
 """
@@ -31,6 +32,7 @@ from costlog.analysis.estimation import guide, guide_rate
 from costlog.analysis.facts import ZERO, cost, local_day, primary, short_id, task_types_text
 from costlog.analysis.families import family_of, guide_key, is_small, provider_of
 from costlog.analysis.outliers import anomalies, causes
+from costlog.analysis.people import UNKNOWN, author_of, machine_of, people
 from costlog.analysis.summaries import (
     family_trend,
     methodology,
@@ -42,10 +44,12 @@ from costlog.analysis.summaries import (
 from costlog.analysis.typical import Typical
 
 __all__ = [
+    "UNKNOWN",
     "ZERO",
     "Typical",
     "alerts",
     "anomalies",
+    "author_of",
     "causes",
     "cost",
     "directories",
@@ -56,8 +60,10 @@ __all__ = [
     "guide_rate",
     "is_small",
     "local_day",
+    "machine_of",
     "methodology",
     "months",
+    "people",
     "primary",
     "provider_of",
     "routing",

@@ -41,6 +41,7 @@ from costlog.gitrepo import Repo, relative_cwd
 from costlog.ledger.format import stamp
 from costlog.ledger.store import Ledger
 from costlog.models import Entry, Session
+from costlog.recording import identity
 from costlog.recording.builders.session import session_entry
 from costlog.yamlfile import clean_text
 
@@ -158,6 +159,8 @@ class _Job:
         self.ledger = Ledger(repo, config.ledger_dir)
         #: agents whose scan stopped early: their fingerprint is not kept (read again)
         self.incomplete: set[str] = set()
+        #: who backfills and where (asked once, when the first entry is written)
+        self.identity: identity.Identity | None = None
 
     def agent(self, adapter: sources.Adapter, roots: list[Path]) -> set[str]:
         """Record this agent's new sessions; returns the ids of all its sessions here."""
@@ -239,6 +242,9 @@ class _Job:
         if not self.options.dry_run:
             from costlog.recording.store import merge
 
+            if self.identity is None:
+                self.identity = identity.current(self.repo, self.config)
+            identity.stamp(entry, self.identity)
             with self.ledger.lock():
                 try:
                     entry = merge(self.ledger.get(entry.id), entry)

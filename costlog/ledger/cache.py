@@ -15,7 +15,7 @@ from costlog.ledger.format import parse_entry
 from costlog.models import Entry
 
 #: the parse cache is private, and keyed by the costlog and Python that wrote it
-_CACHE_VERSION = f"3/{__version__}/{sys.version_info[0]}.{sys.version_info[1]}"
+_CACHE_VERSION = f"4/{__version__}/{sys.version_info[0]}.{sys.version_info[1]}"
 
 
 class ParseCache:
@@ -34,6 +34,10 @@ class ParseCache:
         self.dirty = False
         try:
             with open(path, "rb") as handle:
+                # unpickling runs code: only a cache this user wrote (`report --repo` may
+                # point at a repository someone else owns, with a cache planted in it)
+                if os.fstat(handle.fileno()).st_uid != os.geteuid():
+                    raise PermissionError(path)
                 data = pickle.loads(handle.read())
             if data.get("version") == _CACHE_VERSION:
                 self.old = data["files"]

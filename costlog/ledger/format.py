@@ -30,6 +30,14 @@ SOURCE_NAMES: tuple[str, ...] = (*SOURCES, "mixed")
 #: an adapter's name (claude-code, codex, ...), `manual`, or the `--agent NAME` of a record
 #: by hand (cursor, copilot): a plain name, like the ledger folder it is kept in
 AGENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+#: `author`: a person's git name or e-mail, or a hash of it; one line, of bounded length
+AUTHOR_MAX = 200
+#: characters no author may hold: controls, line breaks, bidirectional overrides
+AUTHOR_BAD = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+#: `machine`: a 12-hex hash of the machine id, or a host name (when so configured)
+MACHINE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
 
 # ---------------------------------------------------------------- money and time
 
@@ -82,6 +90,8 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
         doc["ended"] = stamp(entry.ended)
     _put(doc, "cwd", entry.cwd)
     _put(doc, "branch", entry.branch)
+    _put(doc, "author", entry.author)
+    _put(doc, "machine", entry.machine)
     doc["source"] = entry.source
     if entry.methods:
         doc["methods"] = dict(sorted(entry.methods.items()))
@@ -217,6 +227,8 @@ class _Reader:
             source=self.str_(doc, "source") or "manual",
             cwd=self.str_(doc, "cwd"),
             branch=self.str_(doc, "branch"),
+            author=self.str_(doc, "author"),
+            machine=self.str_(doc, "machine"),
             subagents=self.int_(doc, "subagents"),
             notes=self.str_(doc, "notes"),
         )
@@ -255,6 +267,27 @@ class _Reader:
                 "agent",
                 "must be an agent name such as claude-code, manual or "
                 f"cursor (letters, digits, '.', '_', '-'), not {entry.agent!r}",
+            )
+        self._check_identity(entry)
+
+    def _check_identity(self, entry: Entry) -> None:
+        """`author` and `machine` are optional (older entries have neither), but when
+        present they are one plain line each: a person's name in a table cell, never a
+        second line, a bidi trick or a page of text."""
+        author = entry.author
+        if author is not None and (
+            not author.strip() or len(author) > AUTHOR_MAX or AUTHOR_BAD.search(author)
+        ):
+            raise self.fail(
+                "author",
+                f"must be a name or e-mail on one line (at most {AUTHOR_MAX} characters, "
+                f"no control characters), not {author[:60]!r}",
+            )
+        if entry.machine is not None and not MACHINE_NAME.fullmatch(entry.machine):
+            raise self.fail(
+                "machine",
+                "must be a machine hash or host name (letters, digits, '.', '_', '-'), "
+                f"not {entry.machine[:60]!r}",
             )
 
     def _models(self, raw: Any) -> dict[str, ModelUsage]:

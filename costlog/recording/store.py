@@ -48,7 +48,8 @@ class Recorded:
 
 
 def merge(old: Entry | None, new: Entry) -> Entry:
-    """Re-recording a session updates it in place; hand-entered fields it lacks are kept."""
+    """Re-recording a session updates it in place; hand-entered fields it lacks are kept,
+    and so are its author and machine (a later record elsewhere does not move it)."""
     if old is None:
         return new
     new.started = min(old.started, new.started)
@@ -60,11 +61,14 @@ def merge(old: Entry | None, new: Entry) -> Entry:
     new.work_items = new.work_items or old.work_items
     new.commits = new.commits or old.commits
     new.branch = new.branch or old.branch
+    new.author = old.author or new.author  # who and where it was first recorded
+    new.machine = old.machine or new.machine
     return new
 
 
 def save(repo: Repo, config: Config, entry: Entry, *, prepare: Prepare | None = None) -> Recorded:
-    """Merge the entry into the ledger and write it, or fail before writing anything.
+    """Merge the entry into the ledger and write it, or fail before writing anything. It
+    gets its `author` and `machine` here, as the config says to store them.
 
     Everything that can refuse runs first: a symlinked ledger dir, ledger file or
     COST_LOG.md, a broken ledger file, and with `prepare` the caller's COST_LOG.md for the
@@ -73,6 +77,9 @@ def save(repo: Repo, config: Config, entry: Entry, *, prepare: Prepare | None = 
     document is written after the entry, under the same lock. Without `prepare` the
     caller renders later; COST_LOG.md is still checked here for the same reason.
     """
+    from costlog.recording import identity
+
+    identity.stamp(entry, identity.current(repo, config))  # who and where, as configured
     ledger = Ledger(repo, config.ledger_dir)
     with ledger.lock():
         merged = merge(ledger.get(entry.id), entry)

@@ -59,6 +59,8 @@ def build_context(
         "work_items": analysis.work_items(entries),
         "unlinked": analysis.unlinked(entries),
         "directories": analysis.directories(entries, config.cost_directories),
+        # who spent what: only when the config asks (`people_table`), never by default
+        "people": analysis.people(entries) if config.people_table else [],
         "anomalies": [
             {
                 "session": session_row(a["entry"], tz),
