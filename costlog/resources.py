@@ -1,4 +1,4 @@
-"""Files that ship with costlog: the template and hook scripts.
+"""Files that ship with costlog: the template, hook scripts and CI workflows.
 
 In a wheel they live inside the package (`costlog/_templates`, `costlog/_hooks`); in a source
 checkout they are the top-level `templates/` and `hooks/` folders.
@@ -28,6 +28,11 @@ def template() -> Path:
 
 def hook_script(name: str) -> Path:
     return _find("_hooks", "hooks", name)
+
+
+def ci_workflow(ci: str, name: str) -> Path:
+    """A CI file `costlog init --ci` writes, e.g. ("github", "costlog.yml")."""
+    return _find("_templates", "templates", f"ci/{ci}/{name}")
 
 
 def data(name: str) -> Path:

@@ -27,6 +27,11 @@ from costlog.render import code, md, tokens, usd, work_items
 
 ZERO = Decimal(0)
 
+#: the summary's first line: hidden on GitHub, it is how the comment workflow finds the one
+#: comment it posted before and updates it instead of adding another (written as is, never
+#: through `md`, which would escape it into visible text)
+MARKER = "<!-- costlog:pr-summary -->"
+
 
 #: a base git cannot find was, in practice, not fetched (a shallow CI checkout)
 FETCH_HINT = (
@@ -80,7 +85,7 @@ def minus(new: Entry, old: Entry) -> Entry:
 def markdown(entries: list[Entry], updated: int, base: str) -> str:
     total = sum((analysis.cost(e) for e in entries), ZERO)
     unpriced = [e for e in entries if e.cost_usd is None]
-    lines = ["### Agent cost on this branch (costlog)", ""]
+    lines = [MARKER, "### Agent cost on this branch (costlog)", ""]
     if not entries:
         return "\n".join(
             [*lines, f"No agent sessions recorded on this branch since {code(base)}.", ""]

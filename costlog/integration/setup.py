@@ -2,10 +2,10 @@
 
 init (idempotent; `dry_run` only lists): the config file with commented defaults, the
 ledger folder, a first COST_LOG.md, the git hooks (post-commit, post-rewrite, post-merge),
-the COST_LOG.md merge driver and its `.gitattributes` line, and for each agent found the
-`/end-session` command and a SessionEnd hook. uninstall removes what init added, putting
-back every file init changed byte for byte (the ledger and a COST_LOG.md holding recorded
-sessions are data: they stay).
+the COST_LOG.md merge driver and its `.gitattributes` line, for each agent found the
+`/end-session` command and a SessionEnd hook, and with `ci` the CI workflows (`cisetup`).
+uninstall removes what init added, putting back every file init changed byte for byte (the
+ledger and a COST_LOG.md holding recorded sessions are data: they stay).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from costlog import config as config_mod
 from costlog.gitrepo import Repo
-from costlog.integration import agentsetup, gitsetup
+from costlog.integration import agentsetup, cisetup, gitsetup
 from costlog.integration import changeplan as install
 from costlog.integration.changeplan import Change, Plan
 
@@ -27,12 +27,16 @@ def plan(
     agents: Sequence[str] | None = None,
     local: bool = False,
     env: Mapping[str, str] | None = None,
+    ci: str | None = None,
+    force: bool = False,
 ) -> Plan:
     environ = os.environ if env is None else env
     result = Plan()
     config = _core_changes(repo, result)
     gitsetup.hook_changes(repo, result)
     gitsetup.merge_changes(repo, config.output, result)
+    if ci is not None:
+        cisetup.changes(repo, ci, result, force=force)
     chosen = list(agents) if agents else agentsetup.detect(repo, environ)
     agentsetup.changes(repo, agentsetup.targets(repo, chosen, environ, local), result)
     if not chosen:
@@ -84,9 +88,12 @@ def init(
     agents: Sequence[str] | None = None,
     local: bool = False,
     env: Mapping[str, str] | None = None,
+    ci: str | None = None,
+    force: bool = False,
 ) -> list[str]:
-    """Returns a line per file touched (or, dry run, per file it would touch)."""
-    todo = plan(repo, agents=agents, local=local, env=env)
+    """Returns a line per file touched (or, dry run, per file it would touch). `force`
+    lets `ci` replace a workflow file that differs (uninstall puts it back)."""
+    todo = plan(repo, agents=agents, local=local, env=env, ci=ci, force=force)
     if dry_run:
         lines = [
             f"would write {c.what}"
@@ -127,6 +134,7 @@ def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
         is_legacy = path.name.endswith(gitsetup.LEGACY)
         strippers[path] = gitsetup.unlegacy if is_legacy else gitsetup.unhook
     strippers[repo.root / ".gitattributes"] = gitsetup.unattribute
+    strippers.update(cisetup.strippers(repo))
     bases: dict[Path, Path] = {}
     for target in agentsetup.all_targets(repo):
         strippers[target.command_path] = agentsetup.uncommand

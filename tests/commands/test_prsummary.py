@@ -169,3 +169,23 @@ def test_stream_json_output_and_a_bad_file(repo: Path, tmp_path: Path) -> None:
     bad.write_text('{"type": "system"}')
     result = invoke(["record", "--from-json", str(bad)])
     assert result.exit_code == 1 and "no agent result found" in result.output
+
+
+def test_the_first_line_is_the_hidden_marker_the_comment_workflow_finds(repo: Path) -> None:
+    """`<!-- costlog:pr-summary -->` verbatim (not escaped into visible text), with or
+    without sessions: GitHub hides it, and the comment workflow updates the one comment
+    that starts with it instead of posting another."""
+    from markdown_it import MarkdownIt
+
+    from costlog.commands.prsummary import MARKER
+
+    assert MARKER == "<!-- costlog:pr-summary -->"
+    empty = summary()
+    assert empty.splitlines()[0] == MARKER
+    git(repo, "checkout", "-q", "-b", "feature")
+    record(["--cost", "0.50", "--session", "s1", "--started", "2026-11-20T09:00:00Z"])
+    commit(repo, "record s1")
+    text = summary()
+    assert text.splitlines()[0] == MARKER and text.count(MARKER) == 1
+    html = MarkdownIt("commonmark").enable(["table"]).render(text)
+    assert html.startswith(MARKER + "\n<h3>Agent cost on this branch (costlog)</h3>")
