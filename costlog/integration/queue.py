@@ -31,6 +31,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -293,3 +294,71 @@ def dedupe(items: Iterable[Item]) -> list[Item]:
         newer = _count(item.get("queued_at")) >= _count(old.get("queued_at"))
         order[key] = {**old, **item} if newer else {**item, **old}
     return [*order.values(), *anonymous]
+
+
+# ---------------------------------------------------------------- health (costlog doctor)
+
+
+@dataclass
+class Health:
+    """What `costlog doctor` reports about the queue: nothing here changes it."""
+
+    #: sessions waiting in the queue for the next post-commit hook
+    queued: int = 0
+    #: claim files whose process died (their lock is free): the next claim adopts them
+    dead_claims: list[Path] = field(default_factory=list)
+    #: claim files a live process is working on
+    live_claims: int = 0
+    #: queued or claimed items that failed or were interrupted before: (item, times)
+    retried: list[tuple[Item, int]] = field(default_factory=list)
+    #: the earliest `queued_at` of what is waiting (epoch seconds), if known
+    oldest: int | None = None
+
+
+def health(state_dir: Path) -> Health:
+    """A look at the queue and its claims under the queue lock (so no claim is being taken
+    while it looks); a claim's own lock is only tested, never kept."""
+    out = Health()
+    if not pending(state_dir):
+        return out
+    lines: list[Item] = []
+    with _locked(state_dir):
+        with contextlib.suppress(OSError):
+            lines += _parse((state_dir / QUEUE).read_text(encoding="utf-8", errors="replace"))
+        for name in sorted(n for n in os.listdir(state_dir) if _is_claim(n)):
+            path = state_dir / name
+            if _held(path):
+                out.live_claims += 1
+                continue
+            out.dead_claims.append(path)
+            with contextlib.suppress(OSError):
+                lines += _parse(path.read_text(encoding="utf-8", errors="replace"))
+    items = dedupe(line for line in lines if "_mark" not in line)
+    starts: dict[str, int] = {}
+    for mark in (line for line in lines if line.get("_mark") == "start"):
+        starts[str(mark.get("token"))] = starts.get(str(mark.get("token")), 0) + 1
+    out.queued = len(items)
+    for item in items:
+        times = _count(item.get("tries")) + _count(item.get("interrupted"))
+        times += starts.get(token(item), 0)
+        if times:
+            out.retried.append((item, times))
+        when = _count(item.get("queued_at"))
+        if when and (out.oldest is None or when < out.oldest):
+            out.oldest = when
+    return out
+
+
+def _held(path: Path) -> bool:
+    """Whether a live process holds this claim's lock."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except OSError:
+        return True  # gone meanwhile: not stuck
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        handle.close()  # closing drops the test lock
+    return False
