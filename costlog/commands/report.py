@@ -1,4 +1,5 @@
-"""`costlog report`: the ledger grouped by time, agent, model, work item or task type.
+"""`costlog report`: the ledger grouped by time, agent, model, work item, task type,
+author or machine.
 
 The numbers are the ones COST_LOG.md shows for the same ledger: the same Decimal sums,
 the same split rules: a session's cost is split among its work items by the lines its
@@ -26,7 +27,19 @@ from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
 from costlog.models import Entry, Usage
 
-GROUPS = ("day", "week", "month", "agent", "provider", "model", "work-item", "task-type", "session")
+GROUPS = (
+    "day",
+    "week",
+    "month",
+    "agent",
+    "provider",
+    "model",
+    "work-item",
+    "task-type",
+    "session",
+    "author",
+    "machine",
+)
 ZERO = Decimal(0)
 
 
@@ -38,6 +51,15 @@ class Row:
     requests: int = 0
     cost: Decimal = ZERO
     unpriced: int = 0
+
+    def merge(self, other: Row) -> None:
+        """Add another repository's row for the same group (their sessions are distinct)."""
+        self.sessions |= other.sessions
+        self.tasks += other.tasks
+        self.usage.add(other.usage)
+        self.requests += other.requests
+        self.cost += other.cost
+        self.unpriced += other.unpriced
 
     def as_dict(self) -> dict[str, Any]:
         u = self.usage
@@ -71,6 +93,10 @@ def _shares(entry: Entry, by: str, tz: tzinfo) -> Iterator[tuple[str, Decimal, D
         yield entry.agent, one, one
     elif by == "session":
         yield entry.id, one, one
+    elif by == "author":  # entries that do not say: "(unknown)"
+        yield analysis.author_of(entry), one, one
+    elif by == "machine":
+        yield analysis.machine_of(entry), one, one
     elif by == "work-item":
         yield from _work_item_shares(entry)
     elif by == "task-type":
@@ -141,6 +167,10 @@ def select(entries: Sequence[Entry], since: datetime | None, until: datetime | N
 
 
 def totals(entries: Sequence[Entry]) -> dict[str, Any]:
+    return _whole(entries).as_dict()
+
+
+def _whole(entries: Sequence[Entry]) -> Row:
     row = Row()
     for entry in entries:
         row.sessions.add(entry.id)
@@ -149,7 +179,7 @@ def totals(entries: Sequence[Entry]) -> dict[str, Any]:
         row.requests += sum(mu.requests for mu in entry.models.values())
         row.cost += analysis.cost(entry)
         row.unpriced += 1 if entry.cost_usd is None else 0
-    return row.as_dict()
+    return row
 
 
 def as_json(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Any]:
@@ -157,6 +187,28 @@ def as_json(entries: Sequence[Entry], by: str, tz: tzinfo) -> dict[str, Any]:
     return {
         "by": by,
         "totals": totals(entries),
+        "rows": [{by: key, **rows[key].as_dict()} for key in _order(rows, by)],
+    }
+
+
+def as_json_parts(parts: Sequence[tuple[str, Sequence[Entry], tzinfo]], by: str) -> dict[str, Any]:
+    """`as_json` over several repositories' sessions, given as (label, entries, zone): days
+    and months in each repository's own zone, so each repository's rows are exactly what
+    its own `report` shows; `by="repo"` is one row per repository, listed or not."""
+    if by != "repo" and by not in GROUPS:
+        raise CostlogError(f"cannot group by {by!r}", hint="use " + ", ".join((*GROUPS, "repo")))
+    rows: dict[str, Row] = {}
+    for label, entries, tz in parts:
+        found = {label: _whole(entries)} if by == "repo" else group(entries, by, tz)
+        for key, row in found.items():
+            if key in rows:
+                rows[key].merge(row)
+            else:
+                rows[key] = row
+    every = [e for _, entries, _ in parts for e in entries]
+    return {
+        "by": by,
+        "totals": totals(every),
         "rows": [{by: key, **rows[key].as_dict()} for key in _order(rows, by)],
     }
 
