@@ -14,7 +14,7 @@ from typing import NoReturn
 import click
 
 from costlog import __version__
-from costlog.cli import analysis, ledger, pricing, record, setup
+from costlog.cli import analysis, export, ledger, pricing, record, setup
 from costlog.cli.errors import CostlogGroup
 from costlog.gcpause import gc_paused
 
@@ -33,6 +33,7 @@ def cli() -> None:
 for _command in (
     setup.init,
     setup.uninstall,
+    setup.doctor,
     setup.hook,
     record.record,
     analysis.scan,
@@ -43,6 +44,8 @@ for _command in (
     analysis.report,
     analysis.budget,
     analysis.anomalies,
+    export.export,
+    export.query,
     ledger.reprice,
     ledger.import_,
     pricing.reconcile,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from costlog.cli import params
+from costlog.cli.export import chosen, repo_options
 
 if TYPE_CHECKING:
     from costlog.config import Config
@@ -31,7 +32,20 @@ def _entries(
 @click.option(
     "--by",
     type=click.Choice(
-        ["day", "week", "month", "agent", "provider", "model", "work-item", "task-type", "session"]
+        [
+            "day",
+            "week",
+            "month",
+            "agent",
+            "provider",
+            "model",
+            "work-item",
+            "task-type",
+            "session",
+            "author",
+            "machine",
+            "repo",
+        ]
     ),
     default="month",
     show_default=True,
@@ -40,9 +54,10 @@ def _entries(
     "--since", callback=params.when, help="From this date/time (2026-11-01, yesterday, 7d)."
 )
 @click.option("--until", callback=params.when, help="Before this date/time.")
-@click.option("--tz", help="Time zone for days and months (default: the config's).")
+@click.option("--tz", help="Time zone for days and months (default: each repo's config's).")
 @click.option("--json", "as_json", is_flag=True, help="JSON: {by, totals, rows}.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group plus TOTAL.")
+@repo_options
 def report(
     by: str,
     since: datetime | None,
@@ -50,13 +65,17 @@ def report(
     tz: str | None,
     as_json: bool,
     as_csv: bool,
+    repos: tuple[str, ...] = (),
+    repos_from: Path | None = None,
 ) -> None:
     """Spend from the ledger, grouped; the same numbers COST_LOG.md shows."""
     from costlog.commands import report as report_mod
+    from costlog.commands.repos import load
     from costlog.timeutil import zone
 
-    config, entries = _entries(since, until)
-    data = report_mod.as_json(entries, by, zone(tz or config.timezone))
+    loaded = load(chosen(repos, repos_from), since, until)
+    parts = [(s.label, e, zone(tz or s.config.timezone)) for s, e in loaded.parts]
+    data = report_mod.as_json_parts(parts, by)
     if as_json:
         click.echo(report_mod.dumps(data))
     elif as_csv:

@@ -40,7 +40,12 @@ def check() -> None:
     from costlog.commands.context import repo_and_config
 
     repo, config = repo_and_config()
-    click.echo(check_cmd.check(repo, config))
+    notes: list[str] = []
+    try:
+        click.echo(check_cmd.check(repo, config, notes))
+    finally:  # shown when the check fails too, before its error
+        for note in notes:
+            click.echo(note, err=True)
 
 
 @click.command("pr-summary")
@@ -103,6 +108,11 @@ def backfill(
         click.echo("\r\033[K", nl=False, err=True)
     click.echo(backfill_report.to_json(result) if as_json else backfill_report.to_text(result))
     params.warn_lines(result.warnings)
+    if not dry_run:  # what is still unrecorded after the run (normally nothing)
+        from costlog.commands import retention
+
+        for line in retention.warnings(repo, config):
+            params.warn(line)
 
 
 @click.command("import")

@@ -1,4 +1,5 @@
-"""`costlog init`, `uninstall`, the hidden `hook` the installed hooks run, and `demo`."""
+"""`costlog init`, `uninstall`, `doctor`, the hidden `hook` the installed hooks run, and
+`demo`."""
 
 from __future__ import annotations
 
@@ -23,7 +24,18 @@ import click
     type=click.Choice(["claude-code", "codex", "gemini"]),
     help="Set up /end-session for this agent (repeatable; default: those found).",
 )
-def init(dry_run: bool, local: bool, agents: tuple[str, ...]) -> None:
+@click.option(
+    "--ci",
+    type=click.Choice(["github"]),
+    help="Also write CI workflows: github = .github/workflows/costlog.yml (check, read-only "
+    "token) and costlog-comment.yml (the PR comment, safe for forks).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Let --ci replace a workflow that differs (uninstall restores it).",
+)
+def init(dry_run: bool, local: bool, agents: tuple[str, ...], ci: str | None, force: bool) -> None:
     """Set this repo up: config, ledger, COST_LOG.md, git hooks, merge driver, /end-session.
 
     Safe to run again. Coexists with existing hooks (kept and still run), husky and the
@@ -31,7 +43,7 @@ def init(dry_run: bool, local: bool, agents: tuple[str, ...]) -> None:
     """
     from costlog.commands import setup
 
-    for line in setup.init(dry_run=dry_run, agents=agents, local=local):
+    for line in setup.init(dry_run=dry_run, agents=agents, local=local, ci=ci, force=force):
         click.echo(line)
 
 
@@ -47,6 +59,23 @@ def uninstall(dry_run: bool) -> None:
 
     for line in setup.uninstall(dry_run=dry_run):
         click.echo(line)
+
+
+@click.command()
+def doctor() -> None:
+    """Check the set-up, one line per finding (ok / warn / error); exit 1 if any is not ok.
+
+    Git hooks and the Python they name, the merge driver, the SessionEnd queue, the agents'
+    /end-session commands and hooks and the `costlog` they call, and retention: sessions of
+    this repo an agent (Claude Code: `cleanupPeriodDays`) will delete before they are
+    recorded.
+    """
+    from costlog.commands import doctor as doctor_mod
+
+    findings = doctor_mod.run()
+    for finding in findings:
+        click.echo(finding.line())
+    sys.exit(doctor_mod.exit_code(findings))
 
 
 @click.command(hidden=True, context_settings={"ignore_unknown_options": True})
