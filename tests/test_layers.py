@@ -12,6 +12,7 @@ neither of those may reach back into recording.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,15 @@ def layer(module: str) -> str:
 
 def imports(path: Path) -> Iterator[tuple[int, str]]:
     """(line, imported module) for every import outside `if TYPE_CHECKING:` blocks."""
+    yield from _imports(path)
+
+
+@functools.cache
+def _imports(path: Path) -> tuple[tuple[int, str], ...]:
+    return tuple(_read_imports(path))
+
+
+def _read_imports(path: Path) -> Iterator[tuple[int, str]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     skipped: set[int] = set()
     for node in ast.walk(tree):

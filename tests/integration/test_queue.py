@@ -25,6 +25,9 @@ from costlog.integration import hookrun, queue
 from costlog.ledger.store import Ledger
 from tests_support import FIXTURES_DIR, git, run
 
+#: hooks killed at chosen points: long-running by nature (the full suite runs them)
+pytestmark = pytest.mark.slow
+
 FIXTURES = FIXTURES_DIR / "codex" / "real"
 ROLLOUT = FIXTURES / "harness-recall__codex_with_tools.jsonl"
 FIXTURE_ID = "019cd000-1111-2222-3333-444444444444"

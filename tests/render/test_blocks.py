@@ -242,6 +242,7 @@ def test_text_that_only_looks_like_a_block_is_kept_before_the_real_one(hand: str
     )
 
 
+@pytest.mark.slow
 def test_random_documents_split_losslessly_and_render_to_a_fixed_point() -> None:
     """Hand text made of marker-like lines, fences and copies, around real blocks: the
     parts always join back to the text, every hand-written part is kept, and the file

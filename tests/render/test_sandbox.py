@@ -284,6 +284,7 @@ def test_md_renders_exactly_the_characters_and_nothing_else(value: str) -> None:
         assert char not in shown
 
 
+@pytest.mark.slow
 def test_md_escapes_random_markdown_soup() -> None:
     """Thousands of strings made of Markdown's active characters: none renders as markup."""
     import random

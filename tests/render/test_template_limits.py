@@ -25,6 +25,9 @@ from costlog.render.context import build_context
 from costlog.render.sandbox import Template, environment
 from tests_support import git, run
 
+#: kills, forks and memory limits: long-running by nature (the full suite runs them)
+pytestmark = pytest.mark.slow
+
 needs_fork = pytest.mark.skipif(not confined.available(), reason="no os.fork here")
 needs_proc = pytest.mark.skipif(
     not Path("/proc/self/statm").exists(), reason="RLIMIT_AS needs /proc/self/statm"
