@@ -30,18 +30,24 @@ from costlog.integration.changeplan import Change, Plan, read_in
 
 AGENTS = ("claude-code", "codex", "gemini")
 MARK = "costlog-end-session"
-HOOK_COMMAND = "costlog hook session-end --agent {agent}"
+#: stands for the command that runs costlog in the texts below: the installing
+#: interpreter's absolute path (`costlog_command`), as the git shims name it, so an agent
+#: whose PATH lacks a `.venv` still finds it
+COSTLOG = "@COSTLOG@"
+HOOK_COMMAND = COSTLOG + " hook session-end --agent {agent}"
+#: what every SessionEnd handler of ours runs, bare `costlog` (older versions) or not
+HOOK_MARK = "costlog hook session-end"
 
 CLAUDE_COMMAND = f"""\
 ---
 description: Record this session's cost in the costlog ledger and COST_LOG.md
 argument-hint: "[--tasks N] [--task-types \\"2 code, 1 docs\\"] [--notes TEXT] [--commit]"
-allowed-tools: Bash(costlog record *), Bash(costlog record:*)
+allowed-tools: Bash(@COSTLOG@ record *), Bash(@COSTLOG@ record:*)
 disable-model-invocation: true
 ---
 <!-- {MARK}: written by `costlog init`; `costlog uninstall` removes it -->
 
-!`costlog record --agent claude-code --session ${{CLAUDE_SESSION_ID}} $ARGUMENTS`
+!`@COSTLOG@ record --agent claude-code --session ${{CLAUDE_SESSION_ID}} $ARGUMENTS`
 
 Reply with the line above, exactly, and nothing else.
 """
@@ -56,7 +62,7 @@ argument-hint: "[--tasks N] [--task-types \\"2 code, 1 docs\\"] [--notes TEXT] [
 Run this shell command exactly once, from the repository root, then reply with its last
 line of output and nothing else:
 
-    costlog record --agent codex $ARGUMENTS
+    @COSTLOG@ record --agent codex $ARGUMENTS
 """
 
 GEMINI_COMMAND = f"""\
@@ -65,7 +71,7 @@ description = "Record this session's cost in the costlog ledger and COST_LOG.md"
 prompt = \"\"\"
 costlog recorded this session:
 
-!{{costlog record --agent gemini {{{{args}}}}}}
+!{{@COSTLOG@ record --agent gemini {{{{args}}}}}}
 
 Reply with the line above, exactly, and nothing else.
 \"\"\"
@@ -82,6 +88,20 @@ class Target:
     handler: dict[str, Any]
     #: for a command file outside the repo: no symlink below this directory on the way
     command_base: Path | None = None
+
+
+def costlog_command() -> str:
+    """The installing interpreter running costlog, quoted for the shell."""
+    from costlog.integration.gitsetup import python
+
+    return f"{python()} -m costlog"
+
+
+def _filled(text: str, toml: bool = False) -> str:
+    command = costlog_command()
+    if toml:  # inside a TOML basic string a backslash escapes
+        command = command.replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace(COSTLOG, command)
 
 
 def detect(repo: Repo, env: Mapping[str, str]) -> list[str]:
@@ -112,26 +132,34 @@ def targets(repo: Repo, agents: Sequence[str], env: Mapping[str, str], local: bo
         "claude-code": Target(
             "claude-code",
             repo.root / ".claude" / "commands" / "end-session.md",
-            CLAUDE_COMMAND,
+            _filled(CLAUDE_COMMAND),
             repo.root / ".claude" / claude_settings,
-            {"type": "command", "command": HOOK_COMMAND.format(agent="claude-code"), "timeout": 10},
+            {
+                "type": "command",
+                "command": _filled(HOOK_COMMAND.format(agent="claude-code")),
+                "timeout": 10,
+            },
         ),
         "codex": Target(
             "codex",
             codex_home / "prompts" / "end-session.md",
-            CODEX_PROMPT,
+            _filled(CODEX_PROMPT),
             repo.root / ".codex" / "hooks.json",
-            {"type": "command", "command": HOOK_COMMAND.format(agent="codex"), "timeout": 3},
+            {
+                "type": "command",
+                "command": _filled(HOOK_COMMAND.format(agent="codex")),
+                "timeout": 3,
+            },
             command_base=codex_base,
         ),
         "gemini": Target(
             "gemini",
             repo.root / ".gemini" / "commands" / "end-session.toml",
-            GEMINI_COMMAND,
+            _filled(GEMINI_COMMAND, toml=True),
             repo.root / ".gemini" / "settings.json",
             {
                 "type": "command",
-                "command": HOOK_COMMAND.format(agent="gemini"),
+                "command": _filled(HOOK_COMMAND.format(agent="gemini")),
                 "name": "costlog",
                 "timeout": 5000,
             },
@@ -201,9 +229,7 @@ def _load(path: Path, text: str | None) -> dict[str, Any]:
 
 
 def _ours(handler: Any) -> bool:
-    return isinstance(handler, dict) and "costlog hook session-end" in str(
-        handler.get("command", "")
-    )
+    return isinstance(handler, dict) and HOOK_MARK in str(handler.get("command", ""))
 
 
 def merge_settings(path: Path, handler: dict[str, Any], text: str | None) -> str:
@@ -215,9 +241,12 @@ def merge_settings(path: Path, handler: dict[str, Any], text: str | None) -> str
     groups = hooks.setdefault("SessionEnd", [])
     if not isinstance(groups, list):
         raise CostlogError("`hooks.SessionEnd` is not a list", path=path)
-    present = any(_ours(h) for g in groups if isinstance(g, dict) for h in g.get("hooks", []) or [])
-    if present and text is not None:
+    ours = [h for g in groups if isinstance(g, dict) for h in g.get("hooks", []) or [] if _ours(h)]
+    if ours == [handler] and text is not None:
         return text
+    if ours:  # an older one (bare `costlog`, another interpreter): replaced by this one
+        data = json.loads(unsettle(path, json.dumps(data)) or "{}")
+        return merge_settings(path, handler, json.dumps(data) if data else None)
     groups.append({"hooks": [handler]})
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 

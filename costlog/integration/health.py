@@ -2,8 +2,9 @@
 
 Every check only reads: the git hooks and the Python their shims name, the merge driver,
 the SessionEnd queue and its claims, the agents' `/end-session` commands and SessionEnd
-handlers, and whether `costlog` is on PATH for the agents, which call it by that bare name
-(agentsetup writes `costlog record ...` and `costlog hook session-end ...`). Each finding
+handlers, and that the costlog those handlers run is there: the interpreter they name
+(agentsetup writes `/path/to/python -m costlog hook session-end ...`), or, for handlers
+an older version wrote with a bare `costlog`, a costlog on PATH. Each finding
 is one line with a level: `ok`, `warn` (works, but something will be lost or slow) or
 `error` (broken); the fix is named in the line.
 """
@@ -231,17 +232,21 @@ def agents(repo: Repo, env: Mapping[str, str]) -> list[Finding]:
     for target in agentsetup.all_targets(repo, env):
         by_agent.setdefault(target.agent, []).append(target)
     out: list[Finding] = []
-    set_up = []
+    commands: list[str] = []
     for agent, targets in by_agent.items():
         try:
             found = _agent(repo, agent, targets, manifest)
         except CostlogError as exc:
             found = [Finding(ERROR, agent, exc.one_line())]
         if found:
-            set_up.append(agent)
             out += found
-    if set_up:
-        out += _costlog_on_path(env)
+            for target in targets:
+                try:
+                    commands += _handler_commands(_read(repo, target.settings_path))
+                except CostlogError:
+                    continue
+    if commands:
+        out += _costlog_runs(env, commands)
     return out
 
 
@@ -287,29 +292,66 @@ def _agent(
 
 
 def _has_handler(text: str | None) -> bool:
+    return bool(_handler_commands(text))
+
+
+def _handler_commands(text: str | None) -> list[str]:
+    """The commands of our SessionEnd handlers in one settings text."""
     import json
 
     if not text:
-        return False
+        return []
     try:
         data = json.loads(text)
     except ValueError:
-        return False
+        return []
     hooks = data.get("hooks") if isinstance(data, dict) else None
     groups = hooks.get("SessionEnd") if isinstance(hooks, dict) else None
     if not isinstance(groups, list):
-        return False
-    return any(
-        "costlog hook session-end" in str(h.get("command", ""))
+        return []
+    return [
+        str(h.get("command", ""))
         for g in groups
         if isinstance(g, dict) and isinstance(g.get("hooks"), list)
         for h in g["hooks"]
-        if isinstance(h, dict)
-    )
+        if isinstance(h, dict) and agentsetup.HOOK_MARK in str(h.get("command", ""))
+    ]
+
+
+def _costlog_runs(env: Mapping[str, str], commands: list[str]) -> list[Finding]:
+    """The costlog the agents' handlers run is there: the interpreter a handler names, or
+    for one written with a bare `costlog` (by an older version), a costlog on PATH."""
+    out: list[Finding] = []
+    named: set[str] = set()
+    bare = False
+    for command in commands:
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            words = command.split()
+        if words and words[0] == "costlog":
+            bare = True
+        elif words:
+            named.add(words[0])
+    for python in sorted(named):
+        if _runnable(python):
+            out.append(Finding(OK, "agent hooks", f"the agents' hooks run costlog with {python}"))
+        else:
+            out.append(
+                Finding(
+                    ERROR,
+                    "agent hooks",
+                    f"the agents' SessionEnd hooks name {python}, which is gone: "
+                    "run `costlog init` again",
+                )
+            )
+    if bare:
+        out += _costlog_on_path(env)
+    return out
 
 
 def _costlog_on_path(env: Mapping[str, str]) -> list[Finding]:
-    """The agents' hooks and /end-session run bare `costlog`: it must be on their PATH."""
+    """Hooks an older `costlog init` wrote run bare `costlog`: it must be on their PATH."""
     import sys
 
     found = shutil.which("costlog", path=env.get("PATH"))
@@ -320,7 +362,8 @@ def _costlog_on_path(env: Mapping[str, str]) -> list[Finding]:
                 WARN,
                 "PATH",
                 "the agents' SessionEnd hooks and /end-session call `costlog`, which is not on "
-                f"PATH: sessions are not queued; put {here} on PATH (or install with pipx)",
+                f"PATH: sessions are not queued; run `costlog init` again (or put {here} "
+                "on PATH)",
             )
         ]
     interpreter = _shebang(Path(found))

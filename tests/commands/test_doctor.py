@@ -164,11 +164,31 @@ def test_a_stuck_queue_claim_is_reported(repo: Path, claude: Path) -> None:
     assert (state / "queue.jsonl.99999.0.claimed").exists()  # looked at, not taken
 
 
-def test_costlog_not_on_path_is_a_warning(
+def test_hooks_name_the_interpreter_so_costlog_off_path_is_fine(
     repo: Path, claude: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     run("init")
-    bare = tmp_path / "bin"  # git, but no costlog
+    bare = tmp_path / "bin"  # git, but no costlog: a .venv install the agent cannot see
+    bare.mkdir()
+    (bare / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
+    monkeypatch.setenv("PATH", str(bare))
+    _, lines = doctor()
+    assert f"ok    agent hooks: the agents' hooks run costlog with {sys.executable}" in lines
+    assert not any("PATH" in line for line in lines), lines
+
+
+def test_a_bare_costlog_hook_of_an_older_init_off_path_is_a_warning(
+    repo: Path, claude: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    run("init")
+    settings = repo / ".claude" / "settings.json"
+    data = json.loads(settings.read_text())
+    # as costlog init wrote it before it named the interpreter
+    data["hooks"]["SessionEnd"][0]["hooks"][0]["command"] = (
+        "costlog hook session-end --agent claude-code"
+    )
+    settings.write_text(json.dumps(data))
+    bare = tmp_path / "bin"
     bare.mkdir()
     (bare / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
     monkeypatch.setenv("PATH", str(bare))
@@ -176,8 +196,23 @@ def test_costlog_not_on_path_is_a_warning(
     assert code == 1
     assert any(
         line.startswith("warn  PATH: the agents' SessionEnd hooks and /end-session call `costlog`")
+        and "run `costlog init` again" in line
         for line in lines
     ), lines
+
+
+def test_a_hook_naming_a_python_that_is_gone_is_an_error(repo: Path, claude: Path) -> None:
+    run("init")
+    settings = repo / ".claude" / "settings.json"
+    settings.write_text(
+        settings.read_text().replace(json.dumps(sys.executable)[1:-1], "/gone/bin/python3")
+    )
+    code, lines = doctor()
+    assert code == 1
+    assert (
+        "error agent hooks: the agents' SessionEnd hooks name /gone/bin/python3, which is "
+        "gone: run `costlog init` again"
+    ) in lines, lines
 
 
 def test_a_missing_end_session_command_is_reported(repo: Path, claude: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 import tomllib
 from pathlib import Path
 
@@ -13,6 +15,10 @@ from costlog import gitrepo as repo_mod
 from costlog.errors import CostlogError
 from costlog.integration import agentsetup, setup
 from tests_support import git, invoke
+
+#: what init writes to run costlog: the interpreter that installed it, so an agent whose
+#: PATH lacks the `.venv` still finds it
+COSTLOG = f"{shlex.quote(sys.executable)} -m costlog"
 
 USER_SETTINGS = """{
     "permissions": {"allow": ["Bash(npm test)"]},
@@ -123,7 +129,7 @@ def test_settings_are_merged_never_clobbered(repo: Path) -> None:
     assert session_end[1] == {
         "type": "command",
         "timeout": 10,
-        "command": "costlog hook session-end --agent claude-code",
+        "command": f"{COSTLOG} hook session-end --agent claude-code",
     }
     # the user edits the file afterwards: uninstall removes only our handler
     data["env"] = {"FOO": "1"}
@@ -164,10 +170,11 @@ def test_claude_end_session_command(repo: Path) -> None:
     text = (repo / ".claude" / "commands" / "end-session.md").read_text()
     meta = frontmatter(text)
     assert meta["disable-model-invocation"] == "true"
-    assert "Bash(costlog record *)" in meta["allowed-tools"]
+    assert f"Bash({COSTLOG} record *)" in meta["allowed-tools"]
     lines = text.splitlines()
     assert (
-        "!`costlog record --agent claude-code --session ${CLAUDE_SESSION_ID} $ARGUMENTS`" in lines
+        f"!`{COSTLOG} record --agent claude-code --session ${{CLAUDE_SESSION_ID}} $ARGUMENTS`"
+        in lines
     )  # injection only at the start of a line
 
 
@@ -179,15 +186,17 @@ def test_codex_prompt_and_gemini_command(repo: Path, isolated_home: Path) -> Non
     finally:
         del os.environ["CODEX_HOME"]
     prompt = (codex_home / "prompts" / "end-session.md").read_text()
-    assert "costlog record --agent codex $ARGUMENTS" in prompt
+    assert f"    {COSTLOG} record --agent codex $ARGUMENTS" in prompt.splitlines()
     assert "description" in frontmatter(prompt)
     toml = tomllib.loads((repo / ".gemini" / "commands" / "end-session.toml").read_text())
-    assert "!{costlog record --agent gemini {{args}}}" in toml["prompt"]
+    assert f"!{{{COSTLOG} record --agent gemini {{{{args}}}}}}" in toml["prompt"]
     assert toml["description"]
     gemini = json.loads((repo / ".gemini" / "settings.json").read_text())
     assert gemini["hooks"]["SessionEnd"][0]["hooks"][0]["timeout"] == 5000
     codex = json.loads((repo / ".codex" / "hooks.json").read_text())
-    assert codex["hooks"]["SessionEnd"][0]["hooks"][0]["command"].startswith("costlog hook")
+    assert codex["hooks"]["SessionEnd"][0]["hooks"][0]["command"] == (
+        f"{COSTLOG} hook session-end --agent codex"
+    )
 
 
 def test_agents_are_detected_from_their_data_dirs(repo: Path, isolated_home: Path) -> None:
@@ -208,3 +217,37 @@ def test_user_command_of_the_same_name_is_kept(repo: Path) -> None:
     assert any("kept your own" in line for line in lines)
     setup.uninstall(repo_mod.find(repo))
     assert own.read_text() == "my own command\n"
+
+
+OLD_HANDLER = {"type": "command", "command": "costlog hook session-end --agent claude-code"}
+
+
+def test_init_replaces_a_bare_costlog_hook_and_uninstall_removes_one(repo: Path) -> None:
+    # as an older `costlog init` wrote it: bare `costlog`, found only through PATH
+    (repo / ".claude").mkdir()
+    settings = repo / ".claude" / "settings.json"
+    old = {"theme": "dark", "hooks": {"SessionEnd": [{"hooks": [OLD_HANDLER]}]}}
+    settings.write_text(json.dumps(old))
+    setup.init(repo_mod.find(repo), agents=["claude-code"])
+    data = json.loads(settings.read_text())
+    assert data["theme"] == "dark"
+    assert [h["command"] for g in data["hooks"]["SessionEnd"] for h in g["hooks"]] == [
+        f"{COSTLOG} hook session-end --agent claude-code"
+    ]
+    settings.write_text(json.dumps(old))  # a bare one left by an older version
+    setup.uninstall(repo_mod.find(repo))
+    assert json.loads(settings.read_text()) == {"theme": "dark"}
+
+
+def test_the_hook_command_runs_costlog_without_it_on_path(repo: Path) -> None:
+    import subprocess
+
+    setup.init(repo_mod.find(repo), agents=["claude-code"])
+    data = json.loads((repo / ".claude" / "settings.json").read_text())
+    command = data["hooks"]["SessionEnd"][0]["hooks"][0]["command"]
+    version = command.replace("hook session-end --agent claude-code", "--version")
+    done = subprocess.run(
+        ["/bin/sh", "-c", version], env={"PATH": "/nonexistent"}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "costlog" in done.stdout.lower()
