@@ -148,6 +148,7 @@ def sessions_for(
     home = Path(environ.get("HOME") or Path.home())
     names = list(options.agents) or sources.names()
     project = options.project.resolve() if options.project else None
+    given = _Given(options.paths, warn)
     for name in names:
         adapter = sources.get(name) if options.agents else _maybe(name)
         if adapter is None:
@@ -157,9 +158,55 @@ def sessions_for(
         ]
         if not roots:
             continue
-        for session in adapter.scan(roots, project=project, since=options.since, warn=warn):
+        found = adapter.scan(roots, project=project, since=options.since, warn=given.warn)
+        for session in found:
+            given.saw(session)
             if project is None or _inside(session.cwd, project):
                 yield session
+    filtered = options.since is not None or options.until is not None or project is not None
+    given.report(" or ".join(options.agents), filtered)
+
+
+class _Given:
+    """The paths given with `--path`, and whether each was of use: an adapter warned about
+    it or read usage from it. One of no use gets a warning, so a file no adapter can
+    read never makes a silent empty table."""
+
+    def __init__(self, paths: Sequence[Path], warn: Callable[[str], None]) -> None:
+        self.roots = [str(p) for p in paths]
+        self.used: set[str] = set()
+        self.unknown_source = False  # a session that names no file: any root may be its
+        self._warn = warn
+
+    def warn(self, line: str) -> None:
+        self._mark(line.startswith)
+        self._warn(line)
+
+    def saw(self, session: Session) -> None:
+        if not session.requests:  # read as an empty session: the table shows nothing
+            return
+        if not session.paths:
+            self.unknown_source = True
+        for path in session.paths:
+            self._mark(path.startswith)
+            resolved = str(Path(path).resolve())
+            for root in self.roots:
+                if resolved.startswith(str(Path(root).resolve())):
+                    self.used.add(root)
+
+    def _mark(self, starts: Callable[[str], bool]) -> None:
+        for root in self.roots:
+            if starts(root):
+                self.used.add(root)
+
+    def report(self, who: str, filtered: bool) -> None:
+        if self.unknown_source:
+            return
+        scope = " in the range or project asked for" if filtered else ""
+        guess = f"not a log the {who} reader knows?" if who else "not a log any reader knows?"
+        for root in self.roots:
+            if root not in self.used:
+                self._warn(f"{root}: no {who or 'agent'} usage found{scope} ({guess})")
 
 
 def inputs(

@@ -82,3 +82,51 @@ def test_scan_in_a_repo_uses_its_price_overrides(repo: Path, tmp_path: Path) -> 
     after = json.loads(run("scan", "--agent", "api", "--path", str(log), "--json"))
     assert after["totals"]["unpriced_requests"] == 0
     assert after["totals"]["cost_usd"] == "2"
+
+
+_EVERY_AGENT = ("claude-code", "codex", "gemini", "aider", "opencode", "llm", "api", "rundir")
+
+
+def test_every_adapter_warns_about_a_file_it_cannot_use(tmp_path: Path) -> None:
+    # a JSON file that is no agent's log: each reader says so, none prints a bare empty table
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}\n', encoding="utf-8")
+    for agent in _EVERY_AGENT:
+        output = run("scan", "--agent", agent, "--path", str(other))
+        warnings = [line for line in output.splitlines() if "costlog: warning:" in line]
+        assert len(warnings) == 1, (agent, output)
+        assert str(other) in warnings[0], (agent, output)
+
+
+def test_the_api_reader_names_an_empty_folder_and_a_file_out_of_range(tmp_path: Path) -> None:
+    empty = tmp_path / "logs"
+    empty.mkdir()
+    output = run("scan", "--agent", "api", "--path", str(empty))
+    assert f"warning: {empty}: no api usage found (not a log the api reader knows?)" in output
+    log = tmp_path / "calls.jsonl"
+    log.write_text(
+        '{"timestamp": "2026-11-20T09:00:00Z", "model": "gpt-5",'
+        ' "usage": {"prompt_tokens": 54, "completion_tokens": 20}}\n',
+        encoding="utf-8",
+    )
+    assert "warning" not in run("scan", "--agent", "api", "--path", str(log))
+    later = run("scan", "--agent", "api", "--path", str(log), "--since", "2026-11-21")
+    assert f"{log}: no api usage found in the range or project asked for" in later
+
+
+def test_a_path_another_reader_can_use_is_not_warned_about_without_agent(tmp_path: Path) -> None:
+    log = tmp_path / "calls.jsonl"
+    log.write_text(
+        '{"timestamp": "2026-11-20T09:00:00Z", "model": "gpt-5",'
+        ' "usage": {"prompt_tokens": 54, "completion_tokens": 20}}\n',
+        encoding="utf-8",
+    )
+    output = run("scan", "--agent", "api", "--agent", "aider", "--path", str(log))
+    assert "no api or aider usage found" not in output
+
+
+def test_a_warning_met_twice_is_printed_once(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("not json at all\n", encoding="utf-8")
+    output = run("scan", "--agent", "api", "--path", str(junk), "--path", str(junk))
+    assert output.count(f"warning: {junk}:1: corrupt line (not JSON") == 1, output
