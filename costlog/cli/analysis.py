@@ -54,7 +54,11 @@ def _entries(
     "--since", callback=params.when, help="From this date/time (2026-11-01, yesterday, 7d)."
 )
 @click.option("--until", callback=params.when, help="Before this date/time.")
-@click.option("--tz", help="Time zone for days and months (default: each repo's config's).")
+@click.option(
+    "--tz",
+    callback=params.time_zone,
+    help="Time zone for days and months (default: each repo's config's).",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON: {by, totals, rows}.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV, one row per group plus TOTAL.")
 @repo_options
@@ -73,6 +77,8 @@ def report(
     from costlog.commands.repos import load
     from costlog.timeutil import zone
 
+    params.window(since, until)
+    params.one_format(json=as_json, csv=as_csv)
     loaded = load(chosen(repos, repos_from), since, until)
     parts = [(s.label, e, zone(tz or s.config.timezone)) for s, e in loaded.parts]
     data = report_mod.as_json_parts(parts, by)
@@ -125,6 +131,7 @@ def anomalies(as_json: bool) -> None:
     "--agent",
     "agents",
     multiple=True,
+    callback=params.agent_names,
     help="claude-code, codex, gemini, aider, opencode, llm, api (repeatable; default: all found).",
 )
 @click.option(
@@ -143,7 +150,13 @@ def anomalies(as_json: bool) -> None:
     "--since", callback=params.when, help="From this date/time (2026-11-01, 7d, yesterday)."
 )
 @click.option("--until", callback=params.when, help="Before this date/time.")
-@click.option("--tz", default="UTC", show_default=True, help="Time zone for days and months.")
+@click.option(
+    "--tz",
+    default="UTC",
+    show_default=True,
+    callback=params.time_zone,
+    help="Time zone for days and months.",
+)
 @click.option(
     "--by",
     type=click.Choice(["day", "week", "month", "session", "model", "project"]),
@@ -175,6 +188,8 @@ def scan(
     from costlog.commands import scan as scan_mod
     from costlog.timeutil import zone
 
+    params.window(since, until)
+    params.one_format(json=as_json, csv=as_csv)
     options = scan_mod.Options(
         agents=agents, paths=paths, project=project, since=since, until=until, tz=zone(tz), by=by
     )

@@ -73,6 +73,7 @@ def export(
     from costlog.commands import export as export_mod
     from costlog.commands import repos as repos_mod
 
+    params.window(since, until)
     if fmt == "parquet" and output is None:
         raise click.UsageError("Parquet is binary: give --output FILE")
     loaded = repos_mod.load(chosen(repos, repos_from), since, until)

@@ -74,6 +74,7 @@ def pr_summary(base: str) -> None:
     "--agent",
     "agents",
     multiple=True,
+    callback=params.agent_names,
     help="claude-code, codex, gemini, aider, "
     "opencode, llm, api, rundir (repeatable; default: all found).",
 )
@@ -100,6 +101,7 @@ def backfill(
     from costlog.commands import backfill_report
     from costlog.commands.context import repo_and_config
 
+    params.window(since, until)
     repo, config = repo_and_config()
     options = backfill_mod.Options(since=since, until=until, agents=agents, dry_run=dry_run)
     show = sys.stderr.isatty() and not os.environ.get("COSTLOG_NO_PROGRESS")
@@ -146,6 +148,7 @@ def reprice(
     from costlog.commands import reprice as reprice_mod
     from costlog.commands.context import repo_and_config
 
+    params.window(since, until)
     repo, config = repo_and_config()
     result = reprice_mod.run(repo, config, since=since, until=until, model=model, dry_run=dry_run)
     click.echo(reprice_mod.to_text(result, dry_run=dry_run))

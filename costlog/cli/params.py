@@ -46,6 +46,50 @@ def started(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     return moment
 
 
+def time_zone(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An IANA time zone name (checked here, so a typo is a usage error)."""
+    if value is None:
+        return None
+    from costlog.errors import CostlogError
+    from costlog.timeutil import zone
+
+    try:
+        zone(value)
+    except CostlogError as exc:
+        raise click.BadParameter(exc.one_line()) from None
+    return value
+
+
+def agent_names(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Agent names with a log adapter (`--agent`, repeatable)."""
+    if not value:
+        return value
+    from costlog import sources
+
+    known = sources.names()
+    for name in value:
+        if name not in known:
+            raise click.BadParameter(f"unknown agent {name!r} (known: {', '.join(known)})")
+    return value
+
+
+def window(since: datetime | None, until: datetime | None) -> None:
+    """`--since` must come before `--until`: the other way round nothing can match."""
+    if since is not None and until is not None and since >= until:
+        raise click.UsageError(
+            f"--since ({since.isoformat()}) is not before --until ({until.isoformat()})"
+        )
+
+
+def one_format(**flags: bool) -> None:
+    """At most one output format (`--json`, `--csv`) may be given."""
+    given = [f"--{name}" for name, on in flags.items() if on]
+    if len(given) > 1:
+        raise click.UsageError(f"{' and '.join(given)} exclude each other: give one")
+
+
 TOKENS = click.IntRange(min=0)
 
 
@@ -54,7 +98,9 @@ def warn(line: str) -> None:
 
 
 def warn_lines(lines: list[str], limit: int = 5) -> None:
-    """The first `limit` warnings, then how many more (a scan may meet thousands)."""
+    """The first `limit` warnings, then how many more (a scan may meet thousands). Each
+    distinct line once: two readers (or two passes) meeting one problem say it once."""
+    lines = list(dict.fromkeys(lines))
     for line in lines[:limit]:
         warn(line)
     if len(lines) > limit:

@@ -91,10 +91,17 @@ def hook(name: str, args: tuple[str, ...]) -> None:
 
 @click.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-def demo(directory: Path) -> None:
-    """Build a throwaway git repo with a few days of sample sessions and render COST_LOG.md."""
+@click.option("--force", is_flag=True, help="Build an earlier demo in DIR again from scratch.")
+def demo(directory: Path, force: bool) -> None:
+    """Build a throwaway git repo with a few days of sample sessions and render COST_LOG.md.
+
+    Run again on the same DIR, it reuses the demo there (--force builds it again); any
+    other non-empty DIR is refused."""
     from costlog.commands import demo as demo_mod
 
-    path = demo_mod.build(directory)
-    click.echo(f"demo repo: {directory}")
+    reused = not force and demo_mod.existing(directory) is not None
+    path = demo_mod.build(directory, force=force)
+    click.echo(
+        f"demo repo: {directory}" + (" (built earlier; --force rebuilds it)" if reused else "")
+    )
     click.echo(f"open {path}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,8 +64,29 @@ _SESSIONS = [
 ]
 
 
-def build(directory: Path) -> Path:
-    if directory.exists() and any(directory.iterdir()):
+#: left in the demo's git dir, so a second `costlog demo DIR` knows DIR is its own
+_MARKER = "costlog-demo"
+
+
+def existing(directory: Path) -> Path | None:
+    """The COST_LOG.md of a demo an earlier `costlog demo` built in `directory`, if any."""
+    log = directory / "COST_LOG.md"
+    if (directory / ".git" / _MARKER).is_file() and log.is_file():
+        return log.resolve()
+    return None
+
+
+def build(directory: Path, *, force: bool = False) -> Path:
+    """The demo repo in `directory`: built when new or empty; an earlier demo there is
+    reused, or with `force` built again. Any other non-empty directory is refused."""
+    if directory.exists() and not directory.is_dir():
+        raise CostlogError("not a directory", path=directory, hint="give a new or empty one")
+    previous = existing(directory)
+    if previous is not None and not force:
+        return previous
+    if previous is not None:
+        shutil.rmtree(directory)
+    elif directory.exists() and any(directory.iterdir()):
         raise CostlogError(
             "directory is not empty", path=directory, hint="give a new or empty directory"
         )
@@ -120,6 +142,7 @@ def build(directory: Path) -> Path:
     setup.init(repo)
     result = render.render(repo, config)
     gitrepo.commit_all(directory, "Record agent sessions in the cost ledger", env=env)
+    (directory / ".git" / _MARKER).write_text("built by costlog demo\n", encoding="utf-8")
     return result.path
 
 

@@ -79,7 +79,6 @@ def prepare(options: Options) -> Options:
     """Checked and cleaned options: a known agent name, text that can be written, parsed
     task types. Raises CostlogError before the repo is looked at."""
     from costlog import sources
-    from costlog.recording.builders.manual import parse_task_types
     from costlog.yamlfile import clean_text
 
     agent = options.agent
@@ -92,6 +91,8 @@ def prepare(options: Options) -> Options:
         None if v is None else clean_text(v)
         for v in (options.session_id, options.model, options.notes)
     )
+    if session_id is not None and not session_id.strip():
+        session_id = None  # `--session ''`: none given, find the session as in auto mode
     return replace(
         options,
         agent=agent,
@@ -99,8 +100,45 @@ def prepare(options: Options) -> Options:
         model=model,
         notes=notes,
         work_items=tuple(clean_text(w) for w in options.work_items),
-        types=parse_task_types(options.task_types),
+        types=_task_types(options.tasks, options.task_types),
     )
+
+
+#: counts written as words, the usual slip in `--task-types "three code"`
+_NUMBER_WORDS = frozenset(
+    {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"}
+    | {"ten", "eleven", "twelve", "a", "an"}
+)
+
+
+def _task_types(tasks: int | None, text: str | None) -> dict[str, int]:
+    """`--task-types` parsed and checked against `--tasks`: a count goes first, as digits
+    (`"3 code"`), and the counts add up to `--tasks` when both are given. Usage errors."""
+    from costlog.errors import EXIT_USAGE, CostlogError
+    from costlog.recording.builders.manual import parse_task_types
+
+    hint = 'write them like "3 code, 1 docs"'
+    try:
+        types = parse_task_types(text)
+    except CostlogError as exc:
+        raise CostlogError(
+            f"--task-types: {exc.message}", hint=hint, exit_code=EXIT_USAGE
+        ) from None
+    for name in types:
+        words = name.split()
+        if any(w.isdigit() or (w in _NUMBER_WORDS and len(words) > 1) for w in words):
+            raise CostlogError(
+                f"--task-types: cannot read task type {name!r}: the count goes first, as digits",
+                hint=hint,
+                exit_code=EXIT_USAGE,
+            )
+    if tasks is not None and types and sum(types.values()) != tasks:
+        raise CostlogError(
+            f"--tasks {tasks} does not match --task-types {text!r} ({sum(types.values())} tasks)",
+            hint="give counts that add up to --tasks, or leave --tasks out",
+            exit_code=EXIT_USAGE,
+        )
+    return types
 
 
 def record(repo: Repo, config: Config, options: Options, echo: Echo) -> Entry:
@@ -211,6 +249,7 @@ def _by_hand(repo: Repo, config: Config, options: Options, echo: Echo) -> Entry:
         entry, warnings = manual_entry(
             manual, config, repo.root, guide_rate=_guide_rate(repo, config)
         )
+        _branch_and_work_items(repo, config, entry)
     for warning in warnings:
         echo.warn(warning)
     result = store.save(repo, config, entry, prepare=_cost_log(repo, config, options))
@@ -247,6 +286,17 @@ def _guide_rate(repo: Repo, config: Config) -> GuideRate:
         return analysis.guide_rate(rows[0], model, task_type)
 
     return rate
+
+
+def _branch_and_work_items(repo: Repo, config: Config, entry: Entry) -> None:
+    """A record by hand gets the checked-out branch and the work items its name carries,
+    as every other record does (`feature/WRK-400-export`: WRK-400), after any given."""
+    from costlog import gitrepo
+    from costlog.recording.attribution import WorkItems
+
+    entry.branch = gitrepo.current_branch(repo.root)
+    found = WorkItems(config).find(entry.branch or "")
+    entry.work_items = list(dict.fromkeys([*entry.work_items, *found]))
 
 
 def _from_diffs(options: Options, usage: Usage | None) -> bool:

@@ -94,6 +94,18 @@ class PriceTable:
         self._canonical[name] = found
         return found
 
+    def suggest(self, name: str) -> str | None:
+        """For a name the table does not know, the table's name it most likely misspells
+        (`claude-sonet-4-6`: claude-sonnet-4-6), matched over names and aliases; None when
+        nothing is close or the name is known."""
+        import difflib
+
+        if not name or self.canonical(name) is not None:
+            return None
+        text = DATE_SUFFIX.sub("", normalize(name)[0])
+        close = difflib.get_close_matches(text, list(self._index), n=1, cutoff=0.85)
+        return self._index[close[0]] if close else None
+
     def speed_of(self, name: str) -> str | None:
         return normalize(name)[1]
 

@@ -195,9 +195,9 @@ def test_run_directories_join_the_agents(repo: Path, history: dict[str, Path]) -
     assert run(repo).recorded == []
 
 
-def test_unknown_agent_is_a_one_line_error(repo: Path) -> None:
+def test_unknown_agent_is_a_usage_error(repo: Path) -> None:
     result = invoke(["backfill", "--agent", "nope"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad option value (issue 15, item 17)
     assert "unknown agent 'nope'" in result.output
 
 

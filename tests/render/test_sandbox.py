@@ -369,7 +369,10 @@ def _assert_inert(text: str, links: set[str], strong: str) -> None:
     for bold in re.findall(r"<strong>(.*?)</strong>", rendered):
         assert re.fullmatch(strong, bold), bold
     visible = html.unescape(re.sub(r"<[^>]+>", "", rendered))
-    assert not re.search(r"@[A-Za-z0-9]|(?<!WRK-)#[0-9]|https?://evil|www\.evil|:shipit:", visible)
+    # `#12` is a real work item, shown as a key: the one the hostile branch's name
+    # carries, which a record by hand takes as every other record does (issue 15, item 9)
+    refs = r"@[A-Za-z0-9]|(?<!WRK-)#(?!12\b)[0-9]|https?://evil|www\.evil|:shipit:"
+    assert not re.search(refs, visible)
     assert "evil.example" in visible and "octocat" in visible  # shown, as text
     for table in _tables(text):
         widths = {len(re.split(r"(?<!\\)\|", row.strip()[1:-1])) for row in table}

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from costlog.config import Config
 from costlog.errors import CostlogError
@@ -16,6 +17,9 @@ from costlog.ledger import methods as method_names
 from costlog.ledger.format import now
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.recording.builders.ids import new_id
+
+if TYPE_CHECKING:
+    from costlog.pricing.table import PriceTable
 
 #: the estimation guide's price of one task, (model, task type) -> dollars, None when no
 #: row matches; the caller computes the guide from the ledger (costlog.analysis)
@@ -78,16 +82,27 @@ def manual_entry(
         methods["cost"] = method_names.hand_tokens(table.version)
         if cost is None:
             warnings.append(
-                f"no price for model {session.model!r}: tokens kept, cost marked "
-                "unpriced (add it to .costlog/prices.yaml, then `costlog reprice`)"
+                f"no price for model {session.model!r}{_did_you_mean(table, session.model)}: "
+                "tokens kept, cost marked unpriced (add it to .costlog/prices.yaml, then "
+                "`costlog reprice`)"
             )
     else:
         cost, method = _guide_cost(session, model, guide_rate)
         methods["cost"] = method
         if cost is None:
             warnings.append(
-                f"no estimation-guide row matches model {session.model!r}: cost marked unpriced"
+                f"no estimation-guide row matches model {session.model!r}"
+                f"{_did_you_mean(table, session.model)}: cost marked unpriced"
             )
+        elif table.canonical(session.model) is None:
+            warnings.append(
+                f"model {session.model!r} is not in the price table"
+                f"{_did_you_mean(table, session.model)}: priced from the estimation "
+                "guide's nearest row"
+            )
+    hint = _did_you_mean(table, session.model) if session.cost is not None else ""
+    if hint:
+        warnings.append(f"model {session.model!r} is not in the price table{hint}")
     if session.tasks is None and session.task_types:
         session.tasks = sum(session.task_types.values())
     entry = Entry(
@@ -110,6 +125,12 @@ def manual_entry(
         work_items=session.work_items,
     )
     return entry, warnings
+
+
+def _did_you_mean(table: PriceTable, name: str) -> str:
+    """` (did you mean claude-sonnet-4-6?)` for a misspelled model, else nothing."""
+    close = table.suggest(name)
+    return f" (did you mean {close}?)" if close else ""
 
 
 def _guide_cost(
