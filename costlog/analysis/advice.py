@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from costlog.analysis.facts import (
-    MILLION,
     SESSIONS_LISTED,
     ZERO,
     cost,
@@ -23,6 +22,7 @@ from costlog.analysis.families import LARGER, is_small, provider_of, smaller_mod
 from costlog.analysis.typical import Typical, median
 from costlog.config import Config
 from costlog.models import Entry, ModelUsage
+from costlog.pricing.rates import token_cost
 
 if TYPE_CHECKING:
     from costlog.pricing.table import PriceTable
@@ -125,15 +125,7 @@ def _saving(entry: Entry, model: str, small: str, table: PriceTable) -> Decimal:
     rates = table.rates(small, entry.started.date())
     if rates is None or mu.cost_usd is None:
         return ZERO
-    u = mu.usage
-    repriced = (
-        u.input * rates.input
-        + u.output * rates.output
-        + u.cache_read * rates.cache_read
-        + u.cache_write_5m * rates.cache_write_5m
-        + u.cache_write_1h * rates.cache_write_1h
-    ) / MILLION
-    return max(ZERO, mu.cost_usd - repriced)
+    return max(ZERO, mu.cost_usd - token_cost(mu.usage, rates))
 
 
 def _risky(task_type: str, model: str, group: list[Entry]) -> dict[str, Any]:

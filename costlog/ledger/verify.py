@@ -43,7 +43,7 @@ from costlog.ledger.format import MICRO
 from costlog.ledger.guide_check import GuideProblem, GuideSource, check_guide, check_no_row
 from costlog.ledger.methods import usd as _usd
 from costlog.models import Entry, ModelUsage, Usage
-from costlog.pricing.rates import MILLION, RATE_FIELDS, ModelPrices, Rates, Tier
+from costlog.pricing.rates import MILLION, RATE_FIELDS, ModelPrices, Rates, Tier, token_cost
 from costlog.pricing.table import PriceTable
 
 _TIER_NOTE = "long-context rate"
@@ -189,14 +189,7 @@ class Verifier:
             rates = self._usual[key] = None if view is None else view.window(*_days(entry)).rows[0]
         if rates is None:
             return False
-        u = mu.usage
-        exact = (
-            u.input * rates.input
-            + u.output * rates.output
-            + u.cache_read * rates.cache_read
-            + u.cache_write_5m * rates.cache_write_5m
-            + u.cache_write_1h * rates.cache_write_1h
-        ) / MILLION
+        exact = token_cost(mu.usage, rates)
         return abs(cost - exact.quantize(MICRO)) <= MICRO
 
     # ------------------------------------------------------------ the total

@@ -19,6 +19,17 @@ MILLION = Decimal(1_000_000)
 RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h")
 
 
+def token_cost(usage: Usage, rates: Rates | Tier) -> Decimal:
+    """What `usage` costs at `rates` (USD per million tokens), exact: no rounding here."""
+    return (
+        usage.input * rates.input
+        + usage.output * rates.output
+        + usage.cache_read * rates.cache_read
+        + usage.cache_write_5m * rates.cache_write_5m
+        + usage.cache_write_1h * rates.cache_write_1h
+    ) / MILLION
+
+
 @dataclass(frozen=True, slots=True)
 class Tier:
     above: int
@@ -60,14 +71,7 @@ class Plan:
     rules: tuple[str, ...]
 
     def cost(self, usage: Usage) -> Decimal:
-        r = self.rates
-        cost = (
-            usage.input * r.input
-            + usage.output * r.output
-            + usage.cache_read * r.cache_read
-            + usage.cache_write_5m * r.cache_write_5m
-            + usage.cache_write_1h * r.cache_write_1h
-        ) / MILLION
+        cost = token_cost(usage, self.rates)
         return cost * self.factor if self.factor != 1 else cost
 
 
