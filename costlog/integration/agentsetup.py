@@ -16,6 +16,7 @@ do not wait at all; the next commit's post-commit hook does the recording.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -289,3 +290,81 @@ def all_targets(repo: Repo, env: Mapping[str, str] | None = None) -> list[Target
     out = targets(repo, AGENTS, environ, local=False)
     out += [t for t in targets(repo, ["claude-code"], environ, local=True)]
     return out
+
+
+# ------------------------------------------- the shared Codex prompt's users
+
+#: beside the user-wide Codex prompt: the work trees whose init installed it, so one
+#: repo's uninstall leaves it for the others
+USERS_NAME = ".end-session.costlog-repos.json"
+
+
+def users_path(target: Target) -> Path:
+    return target.command_path.with_name(USERS_NAME)
+
+
+def codex_target(repo: Repo, env: Mapping[str, str] | None = None) -> Target:
+    return targets(repo, ["codex"], os.environ if env is None else env, local=False)[0]
+
+
+def read_users(repo: Repo, target: Target) -> list[str]:
+    """The registered work trees; anything unreadable or malformed counts as none."""
+    from costlog.safefs import read_regular
+
+    path = users_path(target)
+    try:
+        read_in(repo, path, target.command_base)
+        data = json.loads(read_regular(path, limit=1 << 20).decode("utf-8"))
+    except (OSError, ValueError, CostlogError):
+        return []
+    repos = data.get("repos") if isinstance(data, dict) else None
+    if not isinstance(repos, list):
+        return []
+    return [r for r in dict.fromkeys(repos) if isinstance(r, str) and r]
+
+
+def write_users(repo: Repo, target: Target, users: Sequence[str]) -> None:
+    from costlog.integration.changeplan import guard, write
+
+    path = users_path(target)
+    guard(repo, path, target.command_base)
+    text = json.dumps({"version": 1, "repos": list(users)}, indent=1) + "\n" if users else None
+    if text is not None and not path.parent.is_dir():
+        return  # no prompt folder: nothing installed to count
+    write(path, text)
+
+
+def uses_codex_hook(root: Path) -> bool:
+    """Whether that work tree still has costlog's Codex SessionEnd handler."""
+    from costlog.safefs import read_repo_text
+
+    try:
+        text = read_repo_text(root, root / ".codex" / "hooks.json")
+    except (OSError, CostlogError):
+        return False
+    return text is not None and HOOK_MARK in text
+
+
+def register(repo: Repo, env: Mapping[str, str]) -> None:
+    """Count this work tree as a user of the Codex prompt."""
+    target = codex_target(repo, env)
+    text = read_in(repo, target.command_path, target.command_base)
+    if text is None or MARK not in text:
+        return
+    users = read_users(repo, target)
+    me = str(repo.root)
+    if me not in users:
+        write_users(repo, target, [*users, me])
+
+
+def other_users(repo: Repo, *, dry_run: bool = False) -> list[str]:
+    """Drop this work tree (and any gone or uninstalled) from the prompt's users; the
+    ones left still use it."""
+    target = codex_target(repo)
+    users = read_users(repo, target)
+    me = str(repo.root)
+    others = [u for u in users if u != me and uses_codex_hook(Path(u))]
+    if not dry_run and (others != users or not others):
+        with contextlib.suppress(CostlogError):  # a linked folder: undo says so itself
+            write_users(repo, target, others)  # none left: the file goes, however it read
+    return others

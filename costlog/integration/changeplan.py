@@ -222,18 +222,24 @@ def undo(
     *,
     dry_run: bool = False,
     bases: Mapping[Path, Path] | None = None,
+    keep: Mapping[Path, str] | None = None,
 ) -> list[str]:
     """Take back what init did: exact restore where unchanged, else strip our parts.
 
     Every path is checked for symlinks (`guard`, `bases` as there) before anything is
     changed. One outside the repo that init never wrote (e.g. a linked ~/.codex) is left
-    alone with a line saying so; anywhere else a link is an error.
+    alone with a line saying so; anywhere else a link is an error. A path in `keep` (a
+    user-wide file another repo still uses) is left alone, its value saying why.
     """
     manifest = Manifest(repo)
     done: list[str] = []
     paths = {Path(p) for p in manifest.files} | set(strippers)
     skipped: set[Path] = set()
-    for path in sorted(paths, key=str):
+    for path, why in (keep or {}).items():
+        skipped.add(path)
+        if os.path.lexists(path):
+            done.append(f"left {shown(repo, path)} alone: {why}")
+    for path in sorted(paths - skipped, key=str):
         try:
             guard(repo, path, (bases or {}).get(path))
         except UnsafePath as exc:

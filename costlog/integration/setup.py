@@ -105,6 +105,8 @@ def init(
         lines.append(f"would render {output}")
         return lines + [f"note: {n}" for n in todo.notes]
     done = [f"wrote {line}" for line in install.apply(repo, todo)]
+    if agentsetup.uses_codex_hook(repo.root):
+        agentsetup.register(repo, os.environ if env is None else env)
     output_path = config_mod.load(repo.root).output_path(repo.root)
     before = install.read_in(repo, output_path)
     rendered = _render_output(repo)
@@ -141,7 +143,15 @@ def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
         strippers[target.settings_path] = agentsetup.unsettle
         if target.command_base is not None:
             bases[target.command_path] = target.command_base
-    done = install.undo(repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run, bases=bases)
+    keep: dict[Path, str] = {}
+    others = agentsetup.other_users(repo, dry_run=dry_run)
+    if others:
+        prompt = agentsetup.codex_target(repo).command_path
+        strippers.pop(prompt, None)
+        keep[prompt] = f"still used by {len(others)} other repo(s), e.g. {others[0]}"
+    done = install.undo(
+        repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run, bases=bases, keep=keep
+    )
     if not dry_run:
         install.forget(repo)
     prefix = "would " if dry_run else ""

@@ -14,7 +14,7 @@ import pytest
 from costlog import gitrepo as repo_mod
 from costlog.errors import CostlogError
 from costlog.integration import agentsetup, setup
-from tests_support import git, invoke
+from tests_support import git, invoke, run
 
 #: what init writes to run costlog: the interpreter that installed it, so an agent whose
 #: PATH lacks the `.venv` still finds it
@@ -251,3 +251,62 @@ def test_the_hook_command_runs_costlog_without_it_on_path(repo: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "costlog" in done.stdout.lower()
+
+
+def _second_repo(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / name
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text(f"# {name}\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "Initial commit")
+    return root
+
+
+def test_the_user_wide_codex_prompt_stays_while_another_repo_uses_it(
+    repo: Path, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompt = isolated_home / ".codex" / "prompts" / "end-session.md"
+    other = _second_repo(tmp_path, "other")
+    for root in (repo, other):
+        monkeypatch.chdir(root)
+        run("init", "--agent", "codex")
+    assert prompt.is_file()
+    monkeypatch.chdir(repo)
+    out = run("uninstall")
+    assert f"left {prompt} alone: still used by 1 other repo(s), e.g. {other}" in out
+    assert prompt.is_file() and not (repo / ".codex").exists()
+    monkeypatch.chdir(other)
+    assert run("uninstall", "--dry-run").count("would remove") >= 1 and prompt.is_file()
+    out = run("uninstall")
+    assert f"remove {prompt}" in out
+    # the folders stay: the first repo's init made them, not this one's
+    assert not prompt.exists() and not list(prompt.parent.iterdir())
+
+
+def test_a_repo_deleted_from_disk_does_not_keep_the_codex_prompt(
+    repo: Path, tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    prompt = isolated_home / ".codex" / "prompts" / "end-session.md"
+    gone = _second_repo(tmp_path, "gone")
+    for root in (gone, repo):
+        monkeypatch.chdir(root)
+        run("init", "--agent", "codex")
+    shutil.rmtree(gone)
+    monkeypatch.chdir(repo)
+    run("uninstall")
+    assert not prompt.exists()
+
+
+def test_a_garbled_codex_prompt_registry_is_no_error(repo: Path, isolated_home: Path) -> None:
+    run("init", "--agent", "codex")
+    registry = isolated_home / ".codex" / "prompts" / agentsetup.USERS_NAME
+    assert json.loads(registry.read_text())["repos"] == [str(repo)]
+    registry.write_text('{"repos": [3, null, "", {"x": 1}]')
+    run("init", "--agent", "codex")
+    assert json.loads(registry.read_text())["repos"] == [str(repo)]
+    registry.write_text('["not", "an object"]')
+    run("uninstall")
+    assert not (isolated_home / ".codex").exists()
