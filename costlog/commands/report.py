@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from costlog import analysis
+from costlog.commands.texttable import text_table
 from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
@@ -262,16 +263,7 @@ def to_table(data: dict[str, Any]) -> str:
                 cost,
             ]
         )
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in [head, *body]
-    ]
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([lines[0], rule, *lines[1:-1], rule, lines[-1]])
+    return text_table(head, body)
 
 
 def dumps(data: dict[str, Any]) -> str:

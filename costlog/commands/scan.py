@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costlog import sources
+from costlog.commands.texttable import text_table
 from costlog.errors import CostlogError
 from costlog.models import Request, Session, Usage
 
@@ -380,14 +381,4 @@ def to_table(result: Result) -> str:
                 cost,
             ]
         )
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in [head, *body]
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    lines.insert(len(lines) - 1, lines[1])
-    return "\n".join(lines)
+    return text_table(head, body)
