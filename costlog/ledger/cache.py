@@ -72,4 +72,5 @@ class ParseCache:
             blob = pickle.dumps(
                 {"version": _CACHE_VERSION, "files": self.new}, protocol=pickle.HIGHEST_PROTOCOL
             )
-            atomic_write(self.path, blob)
+            # temp file in the swept tmp dir, so a reader killed mid-save leaves nothing
+            atomic_write(self.path, blob, self.path.parent / "tmp")
