@@ -8,6 +8,7 @@ published ratios (see `fill_cache_rates`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -103,3 +104,36 @@ def read_model(name: str, raw: Mapping[str, Any], where: str) -> ModelPrices:
         source=str(raw.get("source") or ""),
         retired=str(raw["retired"]) if raw.get("retired") else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Unpriced:
+    """A model an agent can select whose provider publishes no price for it (yet)."""
+
+    name: str
+    provider: str
+    checked: date
+    reason: str
+
+
+def read_unpriced(raw: object, where: str) -> dict[str, Unpriced]:
+    """The table's `unpriced:` list: each name needs the date it was checked and a reason."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise CostlogError(f"price table: {where}: expected a mapping")
+    found: dict[str, Unpriced] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, Mapping) or not entry.get("reason"):
+            raise CostlogError(f"price table: {where}.{name}: needs `checked` and `reason`")
+        try:
+            checked = date.fromisoformat(str(entry.get("checked")))
+        except ValueError:
+            raise CostlogError(
+                f"price table: {where}.{name}: `checked` is not a date: {entry.get('checked')!r}"
+            ) from None
+        key = str(name).lower()
+        found[key] = Unpriced(
+            key, str(entry.get("provider") or "other"), checked, str(entry["reason"])
+        )
+    return found

@@ -31,13 +31,20 @@ from costlog.errors import CostlogError
 from costlog.models import Usage
 from costlog.pricing.names import DATE_SUFFIX, normalize
 from costlog.pricing.rates import RATE_FIELDS, ModelPrices, Plan, Rates, Tier
-from costlog.pricing.schema import read_model
+from costlog.pricing.schema import Unpriced, read_model, read_unpriced
 
 
 class PriceTable:
-    def __init__(self, version: str, models: Mapping[str, ModelPrices]) -> None:
+    def __init__(
+        self,
+        version: str,
+        models: Mapping[str, ModelPrices],
+        unpriced: Mapping[str, Unpriced] | None = None,
+    ) -> None:
         self.version = version
         self._models = dict(models)
+        #: models known to have no published price: name -> when that was checked and why
+        self.unpriced: dict[str, Unpriced] = dict(unpriced or {})
         self._index: dict[str, str] = {}
         self._canonical: dict[str, str | None] = {}
         self._plans: dict[tuple[int, str | None], Plan] = {}
@@ -67,7 +74,8 @@ class PriceTable:
         if not isinstance(models_raw, Mapping):
             raise CostlogError(f"{where}: expected `models:` mapping")
         models = {str(n): read_model(str(n), m, f"{where}: {n}") for n, m in models_raw.items()}
-        return cls(str(data.get("version") or "unversioned"), models)
+        unpriced = read_unpriced(data.get("unpriced"), f"{where}: unpriced")
+        return cls(str(data.get("version") or "unversioned"), models, unpriced)
 
     def merged(self, other: PriceTable, version: str) -> PriceTable:
         models = dict(self._models)
@@ -75,7 +83,8 @@ class PriceTable:
             for old_name in [n for n, m in models.items() if n == name or name in m.aliases]:
                 models.pop(old_name)
             models[name] = model
-        return PriceTable(version, models)
+        unpriced = {**self.unpriced, **other.unpriced}
+        return PriceTable(version, models, {n: u for n, u in unpriced.items() if n not in models})
 
     # ------------------------------------------------------------ lookups
 
@@ -111,6 +120,13 @@ class PriceTable:
 
     def models(self) -> list[str]:
         return sorted(self._models, key=lambda n: (self._models[n].provider, n))
+
+    def known_unpriced(self, name: str | None) -> Unpriced | None:
+        """Why `name` has no price, when the table lists it as published without one."""
+        if not name or self.canonical(name) is not None:
+            return None
+        text = normalize(name)[0]
+        return self.unpriced.get(text) or self.unpriced.get(DATE_SUFFIX.sub("", text))
 
     def model(self, name: str) -> ModelPrices | None:
         canonical = self.canonical(name)

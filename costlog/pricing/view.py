@@ -46,6 +46,13 @@ def list_text(table: PriceTable, *, as_json: bool = False) -> str:
 def show_text(table: PriceTable, model: str) -> str:
     canonical = table.canonical(model)
     if canonical is None:
+        known = table.known_unpriced(model)
+        if known is not None:
+            raise CostlogError(
+                f"no price for model {model!r}: none published as of {known.checked}"
+                f" ({known.reason}); its sessions show as unpriced",
+                hint="add a price to .costlog/prices.yaml if you have one",
+            )
         raise CostlogError(
             f"no price for model {model!r}",
             hint="`costlog pricing list` shows the known models; add yours to .costlog/prices.yaml",

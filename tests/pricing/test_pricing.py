@@ -179,7 +179,7 @@ def test_repo_override_wins_and_adds_models(tmp_path: Path) -> None:
         "      - {from: 2026-01-01, input: 1, output: 2}\n"
     )
     table = PriceTable.load(override)
-    assert table.version == "2026-11-22+acme-2026-11"
+    assert table.version == "2026-12-02+acme-2026-11"
     assert table.request_cost("claude-sonnet-4-6", Usage(input=M)) == Decimal("2.4")
     # derived from Anthropic's ratios when the override leaves cache prices out
     assert table.request_cost("claude-sonnet-4-6", Usage(cache_write_1h=M)) == Decimal("4.8")
