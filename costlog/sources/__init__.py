@@ -178,3 +178,77 @@ def available() -> Iterator[Adapter]:
             yield get(name)
         except CostlogError:
             continue
+
+
+#: how much of a file `recognise` looks at: a first record is small
+_SNIFF_BYTES = 1 << 16
+
+
+def recognise(path: Path) -> list[str]:
+    """The built-in adapters that read this one log file, told by its first record; []
+    when none is sure (then every adapter may try it, as before).
+
+    `scan --path FILE` without `--agent` hands the file only to these, so a valid Codex
+    rollout is not also read as a Gemini chat and warned about line by line.
+    """
+    from costlog.safefs import open_log
+
+    try:
+        with open_log(path) as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError:
+        return []  # unreadable here: every adapter says so in its own words
+    if head.startswith(b"SQLite format 3\x00"):
+        return ["opencode", "llm"]
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    if text.lstrip().startswith("# aider chat started at"):
+        return ["aider"]
+    first = _first_object(text)
+    return [] if first is None else _by_record(first)
+
+
+def _first_object(text: str) -> dict[str, object] | None:
+    import json
+
+    lines = text.lstrip().splitlines()
+    candidates = [lines[0]] if lines else []
+    if text.lstrip().startswith("{") and len(text) < _SNIFF_BYTES:
+        candidates.append(text)  # one pretty-printed JSON document, read whole
+    for candidate in candidates:
+        try:
+            found = json.loads(candidate)
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
+
+
+def _by_record(record: dict[str, object]) -> list[str]:
+    from costlog.sources.formats import HANDLED, IGNORED
+
+    kind = record.get("type")
+
+    def types(agent: str) -> set[str]:
+        names = [*HANDLED.get(agent, {}), *IGNORED.get(agent, {})]
+        return {n.partition(":")[0] for n in names}
+
+    if "payload" in record and kind in types("codex"):
+        return ["codex"]
+    if "projectHash" in record or "$set" in record or "$rewindTo" in record:
+        return ["gemini"]
+    if "sessionId" in record and "messages" in record:
+        return ["gemini"]
+    if "sessionId" in record and (kind in types("claude-code") or "uuid" in record):
+        return ["claude-code"]
+    claude_keys = ("sessionId", "requestId", "isSidechain", "parentUuid")
+    if isinstance(record.get("message"), dict) and any(k in record for k in claude_keys):
+        return ["claude-code"]
+    if "event" in record and "properties" in record:
+        return ["aider"]
+    usage_keys = ("usage", "usageMetadata", "input_tokens", "prompt_tokens", "promptTokenCount")
+    if kind == "message_start" or any(k in record for k in usage_keys):
+        return ["api"]
+    if isinstance(record.get("response"), dict):
+        return ["api"]
+    return []

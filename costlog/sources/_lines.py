@@ -73,6 +73,41 @@ def bounded_lines(fh: IO[bytes]) -> Iterator[bytes | int]:
         yield size
 
 
+#: how much `line_blocks` reads at a time
+BLOCK = 1 << 20
+
+
+def line_blocks(fh: IO[bytes]) -> Iterator[bytes | int]:
+    """The lines of `fh` from where it stands, in blocks of whole lines: for a reader that
+    looks for a few lines by a byte search instead of visiting every line in Python.
+
+    A block (bytes) ends with a newline, except a last line cut short or still being
+    written, which comes as a block of its own. A line over MAX_LINE comes, as from
+    `bounded_lines`, as its size (an int), unread; `Unfinished` when the file ends inside it.
+    Only for MAX_LINE well above BLOCK (a test that lowers MAX_LINE reads by lines).
+    """
+    limit = MAX_LINE
+    read, readline = fh.read, fh.readline
+    while block := read(BLOCK):
+        if block.endswith(b"\n"):
+            yield block
+            continue
+        cut = block.rfind(b"\n") + 1
+        if cut:
+            yield block[:cut]
+        line = block[cut:]
+        line += readline(limit - len(line))  # the rest of the line the block ends inside
+        if line.endswith(b"\n") or len(line) < limit:
+            yield line
+            continue
+        size, line = len(line), b""  # freed before reading on
+        size, ended = _skip_rest(fh, size)
+        if not ended:
+            yield Unfinished(size)
+            return
+        yield size
+
+
 def too_long(size: int) -> str:
     """The reason given for a line skipped for its length."""
     return f"line of {size:,} bytes is too long to hold usage, skipped"
@@ -85,6 +120,27 @@ def loads(raw: bytes) -> Any:
         return json.loads(raw)  # a leading UTF-8 BOM is recognised and dropped
     except UnicodeDecodeError:
         return json.loads(raw.decode("utf-8-sig", "replace"))
+
+
+_FAST_DECODE: Any = None
+_FAST_ERRORS: tuple[type[Exception], ...] = ()
+
+
+def loads_fast(raw: bytes) -> Any:
+    """`loads`, by msgspec where it reads the line the same way (3x faster); anything it
+    refuses (NaN, a byte-order mark, invalid UTF-8, a lone surrogate, bad JSON) goes to
+    `loads`, so the value, or the error and its message, is what `loads` gives. msgspec is
+    imported on first use: callers on the hook path use `loads`."""
+    global _FAST_DECODE, _FAST_ERRORS
+    if _FAST_DECODE is None:
+        import msgspec
+
+        _FAST_DECODE = msgspec.json.Decoder().decode
+        _FAST_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)
+    try:
+        return _FAST_DECODE(raw)
+    except _FAST_ERRORS:
+        return loads(raw)
 
 
 def not_json(exc: Exception, last: bool) -> str:

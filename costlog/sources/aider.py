@@ -12,7 +12,13 @@ Chat history, numbers marked `parsed` because they are scraped from text:
   {r} received.` line, with `Cost: ${m} message, ${s} session.` on the same line or (when
   both cache parts appear) alone on the next line; older versions say `request` for
   `message`, print `12,566`, newer ones `7.8k` / `12k` (read as 7800 / 12000: rounded).
-  `$m` becomes `logged_cost_usd`. A `Tokens:` line that does not parse is warned.
+  A `Tokens:` line that does not parse is warned.
+* The cost: tokens x the table's price, like every other agent. aider's `$m` is rounded
+  to two significant digits ("$0.05" for a call the table prices at $0.0037), so it is
+  kept only as a cross-check, in `methods.logged_cost`, never as the entry's cost.
+* Commits: `> Commit <sha> <subject>` names each commit aider made itself (auto-commits,
+  `/commit`): the session's commit evidence, as a sha in another agent's tool output is.
+  A history has no end time, so no commit is ever linked to it by time alone.
 * What `sent` holds depends on aider's and litellm's versions: recent aider prints
   prompt_tokens + cache writes, and litellm's prompt_tokens already holds cache reads
   (and DeepSeek's always did), so `sent` is the whole prompt; aider 0.50 printed
@@ -22,11 +28,16 @@ Chat history, numbers marked `parsed` because they are scraped from text:
   formula prices them at 1.25x: the 5-minute rate).
 
 Analytics log (`--analytics-log FILE`, JSONL `{"event", "properties", "time"}`), marked
-`actual`: each `message_send` event is one request with input = `prompt_tokens`, output =
-`completion_tokens`, model = `main_model`, `cost` -> logged_cost_usd. It has no cache
-split, so cached prompt tokens count as input there (the logged cost is the better
-figure). A `launched` event starts a new session, id `aider-YYYYmmddTHHMMSS-analytics`
-(local time of its first event); cwd is unknown (the log lives wherever the user put it).
+`estimated`: each `message_send` event is one request with input = `prompt_tokens`, output
+= `completion_tokens`, model = `main_model`. With streaming (aider's default) those are
+aider's own tokenizer counts, not the API's usage (2.5k logged against 12,345 true prompt
+tokens in one run), and the entry says so in `methods.tokens`; `cost` is aider's figure
+from them, kept as the cross-check only. It has no cache split, so cached prompt tokens
+count as input there. A `launched` event starts a new session, with the id the chat
+history gives the same run, `aider-YYYYmmddTHHMMSS` (the local time of its first event: the
+two are written in the same second), so recording one and backfilling the other keeps one
+entry. It ends at its last event (`exit`); cwd is unknown (the log lives wherever the user
+put it).
 
 Roots: aider keeps no global data dir. `default_roots` returns the current directory's
 `.aider.chat.history.md` (or `$AIDER_CHAT_HISTORY_FILE`), the natural root for `scan
@@ -62,8 +73,11 @@ _USAGE = re.compile(
 _COST_LINE = re.compile(rf"^>?\s*{_COST}")
 _HEADER = re.compile(r"^# aider chat started at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")
 _MODEL = re.compile(r"^> (?:Main model|Model): (\S+)")
+_COMMIT = re.compile(r"^> Commit ([0-9a-f]{7,40}) (.+?)\s*$")
 _PROMPT = "#### "
 _SCALE = {"k": 1000, "m": 1_000_000}
+#: the analytics log's costs are floats (0.005457999999999999): shown to the micro-dollar
+_MICRO = Decimal("0.000001")
 
 
 # -- chat history ---------------------------------------------------------------------
@@ -107,6 +121,8 @@ class _HistoryReader:
         self.session: Session | None = None
         self.pending: Request | None = None
         self.seen: dict[str, int] = {}
+        #: the costs aider printed, per session (by object id): a cross-check only
+        self.logged: dict[int, Decimal] = {}
 
     def sessions(self) -> Iterator[Session]:
         try:
@@ -143,8 +159,11 @@ class _HistoryReader:
 
     def _content(self, number: int, text: str) -> None:
         model = _MODEL.match(text)
+        commit = _COMMIT.match(text) if model is None else None
         if model:
             self.model = model.group(1)
+        elif commit:  # aider's own commit: the sha and subject, as tool output has them
+            self._current().tool_output_refs.update((commit.group(1), commit.group(2)))
         elif text.startswith(_PROMPT):
             session = self._current()
             session.first_prompt = session.first_prompt or text[len(_PROMPT) :].strip()
@@ -168,8 +187,10 @@ class _HistoryReader:
     def _flush(self, cost: Decimal | None) -> None:
         if self.pending is None:
             return
-        self.pending.logged_cost_usd = cost
-        self._current().requests.append(self.pending)
+        session = self._current()
+        session.requests.append(self.pending)
+        if cost is not None:
+            self.logged[id(session)] = self.logged.get(id(session), Decimal(0)) + cost
         self.pending = None
 
     def _current(self) -> Session:
@@ -196,13 +217,36 @@ class _HistoryReader:
     def _finish(self) -> Session | None:
         self._flush(None)
         done, self.session = self.session, None
+        if done is not None:
+            _label(done, HISTORY_TOKENS, self.logged.pop(id(done), None))
         return done
 
 
 # -- analytics log --------------------------------------------------------------------
 
 
-def _analytics_request(props: Mapping[str, Any], when: datetime | None) -> Request:
+#: what `methods.tokens` says about the numbers of each of aider's files
+HISTORY_TOKENS = "aider's own token counts, as its chat history prints them (rounded)"
+ANALYTICS_TOKENS = (
+    "aider's own tokenizer counts from its analytics log (with streaming, not the API's usage)"
+)
+
+
+def _label(session: Session, tokens: str, logged: Decimal | None) -> None:
+    """Say what the numbers are, and keep aider's own cost figure beside them."""
+    if not session.requests:
+        return
+    session.methods["tokens"] = tokens
+    if logged is not None:
+        session.methods["logged_cost"] = (
+            f"aider logged ${logged.quantize(_MICRO).normalize():f} "
+            "(a cross-check: the cost is tokens x price)"
+        )
+
+
+def _analytics_request(
+    props: Mapping[str, Any], when: datetime | None
+) -> tuple[Request, Decimal | None]:
     usage = Usage(input=count(props, "prompt_tokens"), output=count(props, "completion_tokens"))
     cost = props.get("cost")
     logged: Decimal | None = None
@@ -211,51 +255,60 @@ def _analytics_request(props: Mapping[str, Any], when: datetime | None) -> Reque
             raise BadUsage(f"cost is not a non-negative number: {cost!r}")
         logged = Decimal(str(cost))
     model = props.get("main_model")
-    return Request(
+    request = Request(
         model=model if isinstance(model, str) and model else "unknown",
         usage=usage,
         timestamp=when,
-        source="actual",
-        logged_cost_usd=logged,
+        source="estimated",
     )
+    return request, logged
 
 
 def _analytics_id(when: datetime | None, fallback: str) -> str:
     if when is None:
         return f"aider-{fallback}-analytics"
-    return "aider-" + when.astimezone().strftime("%Y%m%dT%H%M%S") + "-analytics"
+    return "aider-" + when.astimezone().strftime("%Y%m%dT%H%M%S")
 
 
 def read_analytics(path: Path, warn: Warn) -> Iterator[Session]:
     """Sessions of an analytics JSONL, split at `launched` events."""
     session: Session | None = None
+    logged: Decimal | None = None
     for number, obj in iter_json_lines(path, warn):
         when = log_time(obj.get("time"), f"{path}:{number}", warn)
         event = obj.get("event")
         if session is None or event == "launched":
             if session is not None:
-                yield _close(session)
+                yield _close(session, logged)
             session = Session(
                 agent="aider",
                 session_id=_analytics_id(when, path.stem),
                 started=when,
                 paths=[str(path)],
             )
+            logged = None
+        if when is not None and (session.ended is None or when > session.ended):
+            session.ended = when  # its last event, `exit` when aider ended normally
         if event != "message_send":
             continue
         props = obj.get("properties")
         try:
             if not isinstance(props, Mapping):
                 raise BadUsage("message_send without properties")
-            session.requests.append(_analytics_request(props, when))
+            request, cost = _analytics_request(props, when)
         except BadUsage as exc:
             warn(f"{path}:{number}: {exc}")
+            continue
+        session.requests.append(request)
+        if cost is not None:
+            logged = cost + (logged or Decimal(0))
     if session is not None:
-        yield _close(session)
+        yield _close(session, logged)
 
 
-def _close(session: Session) -> Session:
+def _close(session: Session, logged: Decimal | None) -> Session:
     span(session)
+    _label(session, ANALYTICS_TOKENS, logged)
     return session
 
 

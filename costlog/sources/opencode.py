@@ -30,6 +30,13 @@ Counting rules:
   the assistant's `path.cwd`. A child session (`parent_id`, a subagent task) is folded
   into its root session: its requests are `subagent=True` and the root's `subagents`
   counts it.
+* Attribution (`opencode_parts`): the commits its `bash` tool parts made, the files its
+  edit tools changed, and the first prompt (in memory only), a child's with its root's.
+
+`$OPENCODE_DB` names the database OpenCode uses instead of `<data dir>/opencode.db` (a
+relative name is inside the data dir, as OpenCode resolves it; `:memory:` keeps nothing on
+disk, so there is nothing to read). All roots of one scan are read into one store, so a
+database reached twice (by `$OPENCODE_DB` and through its folder) is read once.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from costlog.safefs import check_log, read_regular
 from costlog.sources import Warn, covers, span
 from costlog.sources._sqlite import columns, open_readonly
 from costlog.sources._usage import BadUsage, count
+from costlog.sources.opencode_parts import TOOL_LIKE, Facts, prompt_text, tool_part
 from costlog.timeutil import log_time
 
 DB_GLOB = "opencode*.db"
@@ -99,6 +107,15 @@ class _Store:
     parents: dict[str, str] = field(default_factory=dict)
     messages: dict[str, _Message] = field(default_factory=dict)
     paths: dict[str, set[str]] = field(default_factory=dict)
+    #: per session: commits its tools made, files they edited (in memory only)
+    facts: dict[str, Facts] = field(default_factory=dict)
+    #: per session: its first user message (time, id), and that message's prompt text
+    first_user: dict[str, tuple[float, str]] = field(default_factory=dict)
+    prompts: dict[str, str] = field(default_factory=dict)
+    #: the database files read, resolved: one reached by two roots is read once
+    read: set[Path] = field(default_factory=set)
+    #: first user message id -> its session (built from `first_user` when parts are read)
+    _firsts: dict[str, str] | None = None
 
     def session_info(self, sid: str, directory: Any, parent: Any) -> None:
         if isinstance(directory, str) and directory:
@@ -115,13 +132,38 @@ class _Store:
         if data.get("role") == "assistant":
             self.messages[mid] = _Message(mid, sid, data, where)
             self.paths.setdefault(sid, set()).add(source)
+        elif data.get("role") == "user":
+            time = data.get("time")
+            created = time.get("created") if isinstance(time, dict) else None
+            key = (float(created) if isinstance(created, int | float) else 0.0, mid)
+            if sid not in self.first_user or key < self.first_user[sid]:
+                self.first_user[sid] = key
+                self._firsts = None
 
     def step(self, mid: str, pid: str, data: Any, where: str) -> None:
-        message = self.messages.get(mid)
-        if message is None or not isinstance(data, dict) or data.get("type") != "step-finish":
+        """One part: a step's usage, a tool's commit or edit, a first prompt's text."""
+        if not isinstance(data, dict):
             return
-        if all(pid != seen for seen, _, _ in message.steps):
+        message = self.messages.get(mid)
+        if message is None:
+            self._user_part(mid, data)
+        elif data.get("type") == "tool":
+            facts = self.facts.setdefault(message.session_id, Facts())
+            tool_part(data, facts, self.directories.get(message.session_id))
+        elif data.get("type") == "step-finish" and all(pid != s for s, _, _ in message.steps):
             message.steps.append((pid, data, where))
+
+    def _user_part(self, mid: str, data: dict[str, Any]) -> None:
+        if self._firsts is None:  # messages are all read before their parts
+            self._firsts = {first: sid for sid, (_, first) in self.first_user.items()}
+        sid = self._firsts.get(mid)
+        if sid is not None and sid not in self.prompts:
+            text = prompt_text(data)
+            if text is not None:
+                self.prompts[sid] = text
+
+    def first_user_ids(self) -> list[str]:
+        return [mid for _, mid in self.first_user.values()]
 
 
 def _loads(text: Any, where: str, warn: Warn) -> Any:
@@ -138,6 +180,13 @@ def _loads(text: Any, where: str, warn: Warn) -> Any:
 
 
 def _read_db(path: Path, store: _Store) -> None:
+    try:
+        resolved = path.resolve()
+    except OSError:
+        resolved = path
+    if resolved in store.read:
+        return
+    store.read.add(resolved)
     try:
         with closing(open_readonly(path)) as db:
             _db_sessions(db, store)
@@ -168,9 +217,22 @@ def _db_messages(db: sqlite3.Connection, path: Path, store: _Store) -> None:
 
 
 def _db_parts(db: sqlite3.Connection, path: Path, store: _Store) -> None:
-    sql = "SELECT id, message_id, data FROM part WHERE data LIKE '%step-finish%' ORDER BY id"
-    for row in db.execute(sql):
+    likes = " OR ".join("data LIKE ?" for _ in TOOL_LIKE)
+    sql = f"SELECT id, message_id, data FROM part WHERE data LIKE '%step-finish%' OR {likes}"
+    for row in db.execute(sql + " ORDER BY id", TOOL_LIKE):
         if row["message_id"] in store.messages:
+            where = f"{path}:part:{row['id']}"
+            store.step(row["message_id"], row["id"], _loads(row["data"], where, store.warn), where)
+    firsts = store.first_user_ids()
+    for start in range(0, len(firsts), 500):  # SQLite's limit on bound parameters
+        chunk = firsts[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        rows = db.execute(
+            "SELECT id, message_id, data FROM part WHERE message_id IN "
+            f"({marks}) AND data LIKE '%\"text\"%' ORDER BY id",
+            chunk,
+        )
+        for row in rows:
             where = f"{path}:part:{row['id']}"
             store.step(row["message_id"], row["id"], _loads(row["data"], where, store.warn), where)
 
@@ -264,6 +326,7 @@ def _sessions(store: _Store) -> list[Session]:
     sessions: dict[str, Session] = {}
     children: dict[str, set[str]] = {}
     for message in store.messages.values():
+        _facts(store, message.session_id, sessions, _root(store, message.session_id))
         root = _root(store, message.session_id)
         session = sessions.get(root)
         if session is None:
@@ -287,6 +350,24 @@ def _sessions(store: _Store) -> list[Session]:
     return [s for s in sessions.values() if s.requests]
 
 
+def _facts(store: _Store, sid: str, sessions: dict[str, Session], root: str) -> None:
+    """Hand one session's attribution facts to its root session (once per session)."""
+    facts = store.facts.pop(sid, None)
+    prompt = store.prompts.pop(sid, None) if sid == root else None
+    if facts is None and prompt is None:
+        return
+    session = sessions.get(root)
+    if session is None:
+        session = sessions[root] = Session(
+            agent="opencode", session_id=root, cwd=store.directories.get(root)
+        )
+    if facts is not None:
+        session.tool_output_refs |= facts.refs
+        session.edited_files |= facts.edited
+    if prompt is not None and session.first_prompt is None:
+        session.first_prompt = prompt
+
+
 def _fill_cwd(session: Session, message: _Message) -> None:
     path = message.data.get("path")
     if session.cwd is None and isinstance(path, Mapping) and isinstance(path.get("cwd"), str):
@@ -294,8 +375,8 @@ def _fill_cwd(session: Session, message: _Message) -> None:
 
 
 def _stores(roots: Sequence[Path], warn: Warn) -> Iterator[_Store]:
+    store = _Store(warn=warn)
     for root in roots:
-        store = _Store(warn=warn)
         if root.is_file():
             _read_db(root, store)
         elif root.exists() and not root.is_dir():
@@ -306,18 +387,28 @@ def _stores(roots: Sequence[Path], warn: Warn) -> Iterator[_Store]:
                     _read_db(db, store)
             storage = root if (root / "message").is_dir() else root / "storage"
             _read_storage(storage, store)
-        yield store
+    yield store
 
 
 class OpenCodeAdapter:
     name = "opencode"
 
     def default_roots(self, env: Mapping[str, str], home: Path) -> list[Path]:
-        """`$OPENCODE_DATA_DIR`, else `${XDG_DATA_HOME:-~/.local/share}/opencode`."""
+        """`$OPENCODE_DB` (when set), then the data dir: `$OPENCODE_DATA_DIR`, else
+        `${XDG_DATA_HOME:-~/.local/share}/opencode`."""
         if env.get("OPENCODE_DATA_DIR"):
-            return [Path(env["OPENCODE_DATA_DIR"]).expanduser()]
-        data = Path(env["XDG_DATA_HOME"]) if env.get("XDG_DATA_HOME") else home / ".local" / "share"
-        return [data / "opencode"]
+            folder = Path(env["OPENCODE_DATA_DIR"]).expanduser()
+        else:
+            data = (
+                Path(env["XDG_DATA_HOME"])
+                if env.get("XDG_DATA_HOME")
+                else home / ".local" / "share"
+            )
+            folder = data / "opencode"
+        named = env.get("OPENCODE_DB", "").strip()
+        if not named or named == ":memory:":
+            return [folder]
+        return [folder / Path(named).expanduser(), folder]  # an absolute name stays as it is
 
     def scan(
         self,

@@ -1,4 +1,4 @@
-"""aider: chat-history usage lines (parsed) and the analytics JSONL (actual)."""
+"""aider: chat-history usage lines (parsed) and the analytics JSONL (aider's estimates)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -35,8 +34,11 @@ def _scan(*roots: Path) -> tuple[list[Session], list[str]]:
     return list(ADAPTER.scan(list(roots), warn=warnings.append)), warnings
 
 
-def _rows(session: Session) -> list[tuple[str, Usage, Decimal | None]]:
-    return [(r.model, r.usage, r.logged_cost_usd) for r in session.requests]
+def _rows(session: Session) -> list[tuple[str, Usage]]:
+    """Each request's model and tokens; aider's own (rounded) cost is never the request's
+    cost: it is priced from the table, with aider's figure kept in methods.logged_cost."""
+    assert all(r.logged_cost_usd is None for r in session.requests)
+    return [(r.model, r.usage) for r in session.requests]
 
 
 def test_registered_under_aider() -> None:
@@ -57,27 +59,15 @@ def test_real_history_excerpt_every_variant() -> None:
     haiku = "anthropic/claude-3-haiku-20240307"
     assert [_rows(s) for s in found] == [
         # older "request" wording, comma thousands
-        [("gpt-4o-mini", Usage(input=12566, output=84), Decimal("0.0019"))],
+        [("gpt-4o-mini", Usage(input=12566, output=84))],
         # DeepSeek: sent includes the cache hit
-        [
-            (
-                "deepseek/deepseek-coder",
-                Usage(input=7571, cache_read=13952, output=9),
-                Decimal("0.0030"),
-            )
-        ],
+        [("deepseek/deepseek-coder", Usage(input=7571, cache_read=13952, output=9))],
         # aider 0.50 + Anthropic: sent (194) is the uncached input alone
-        [(haiku, Usage(input=194, cache_write_5m=9474, output=7), Decimal("0.0000088"))],
-        [(haiku, Usage(input=194, cache_read=9474, output=7), Decimal("0.00029"))],
-        [(haiku, Usage(input=194, cache_read=9474, output=7), Decimal("0.00029"))],
+        [(haiku, Usage(input=194, cache_write_5m=9474, output=7))],
+        [(haiku, Usage(input=194, cache_read=9474, output=7))],
+        [(haiku, Usage(input=194, cache_read=9474, output=7))],
         # both cache parts: the Cost part sits alone on the next, unquoted line
-        [
-            (
-                haiku,
-                Usage(input=502, cache_write_5m=11191, cache_read=1270, output=105),
-                Decimal("0.05"),
-            )
-        ],
+        [(haiku, Usage(input=502, cache_write_5m=11191, cache_read=1270, output=105))],
     ]
     first = found[0]
     assert first.started == datetime(2024, 8, 5, 20, 39, 59, tzinfo=UTC)
@@ -100,13 +90,12 @@ def test_modern_history_k_suffixes_model_switch_and_bad_lines() -> None:
         (
             "anthropic/claude-sonnet-4-5-20250929",
             Usage(input=1500, cache_write_5m=2100, cache_read=8400, output=1200),
-            Decimal("0.03"),
         ),
-        ("gpt-4.1", Usage(input=7800, output=155), None),
-        ("gpt-4.1", Usage(input=2200, cache_read=1000, output=999), Decimal("0.0071")),
+        ("gpt-4.1", Usage(input=7800, output=155)),
+        ("gpt-4.1", Usage(input=2200, cache_read=1000, output=999)),
     ]
     assert main.first_prompt == "fix the PROJ-42 login bug"
-    assert _rows(second) == [("gpt-4.1", Usage(input=1500000, output=2), Decimal("3.00"))]
+    assert _rows(second) == [("gpt-4.1", Usage(input=1500000, output=2))]
 
 
 @pytest.mark.parametrize(
@@ -123,7 +112,7 @@ def test_token_number_forms(text: str, value: int) -> None:
     assert parse_tokens(text) == value
 
 
-def test_analytics_log_is_actual_and_split_at_launch() -> None:
+def test_analytics_log_is_aiders_estimate_and_split_at_launch() -> None:
     path = FIXTURES / "analytics.jsonl"
     found, warnings = _scan(path)
     assert warnings == [
@@ -131,23 +120,22 @@ def test_analytics_log_is_actual_and_split_at_launch() -> None:
         f"{path}:10: corrupt line (not JSON: Expecting ',' delimiter), skipped",
     ]
     assert [s.session_id for s in found] == [
-        "aider-20251120T090000-analytics",
-        "aider-20251121T090000-analytics",
+        "aider-20251120T090000",
+        "aider-20251121T090000",
     ]
     first, second = found
     assert _rows(first) == [
-        (
-            "anthropic/claude-sonnet-4-5-20250929",
-            Usage(input=10500, output=1200),
-            Decimal("0.0315"),
-        ),
-        ("gpt-4.1", Usage(input=7800, output=155), Decimal("0.01684")),
+        ("anthropic/claude-sonnet-4-5-20250929", Usage(input=10500, output=1200)),
+        ("gpt-4.1", Usage(input=7800, output=155)),
     ]
     assert first.started == datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
-    assert first.ended == datetime(2025, 11, 20, 9, 2, tzinfo=UTC)
+    assert first.ended == datetime(2025, 11, 20, 9, 3, 20, tzinfo=UTC)  # its last event
     assert first.cwd is None
-    assert all(r.source == "actual" for r in first.requests)
-    assert _rows(second) == [("gpt-4.1", Usage(input=100, output=10), Decimal("0.00028"))]
+    # aider's own tokenizer counts, said so: never `actual`; its cost is a cross-check only
+    assert all(r.source == "estimated" for r in first.requests)
+    assert "tokenizer" in first.methods["tokens"]
+    assert first.methods["logged_cost"].startswith("aider logged $0.04834 ")
+    assert _rows(second) == [("gpt-4.1", Usage(input=100, output=10))]
 
 
 def test_directory_root_and_default_roots(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -182,4 +170,4 @@ def test_preamble_before_any_header(tmp_path: Path) -> None:
     [session], warnings = _scan(path)
     assert warnings == []
     assert session.session_id == "aider-unknown-start"
-    assert _rows(session) == [("gpt-4o", Usage(input=10, output=2), None)]
+    assert _rows(session) == [("gpt-4o", Usage(input=10, output=2))]

@@ -195,12 +195,14 @@ def test_fork_file_alone_finds_its_parent_in_its_codex_home() -> None:
     assert len(sessions[B].requests) == 1
 
 
-def test_fork_without_its_parent_counts_the_replay_once(tmp_path: Path) -> None:
-    # outside any CODEX_HOME the replayed calls are only in the fork: counted there, once
+def test_fork_without_its_parent_counts_only_its_own_calls(tmp_path: Path) -> None:
+    # outside any CODEX_HOME the parent's file is not there: the replay is known from the
+    # fork's own file (its rows written within a second of its session_meta) and is the
+    # parent's usage, not the fork's; the fork's own call steps from the replayed total
     alone = tmp_path / B_FILE.name
     shutil.copy(B_FILE, alone)
     sessions, _ = scan(alone)
-    assert total(sessions[B]) == Usage(input=9_000, cache_read=52_000, output=2_200, reasoning=650)
+    assert total(sessions[B]) == Usage(input=3_000, cache_read=28_000, output=700, reasoning=200)
 
 
 def test_parent_file_alone_still_rolls_up_its_subagent() -> None:

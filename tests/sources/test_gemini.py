@@ -51,12 +51,12 @@ def own(session: Session) -> list[tuple[str, Usage]]:
 
 def test_real_sample_is_api_responses_not_a_chat_file() -> None:
     # The only public Gemini sample is recorded generateContentStream responses: the chat
-    # adapter must not invent a session from it, and says why, one line per record.
+    # adapter must not invent a session from it, and says why, once for the file (a file
+    # with no chat record at all is another kind of log, not a chat with bad lines).
     sessions, warnings = scan(SAMPLE)
     assert sessions == {}
     assert warnings == [
-        f"{SAMPLE}:1: not a Gemini CLI chat record, skipped",
-        f"{SAMPLE}:2: not a Gemini CLI chat record, skipped",
+        f"{SAMPLE}:1: not a Gemini CLI chat file (2 lines of another kind from here on), skipped",
     ]
 
 

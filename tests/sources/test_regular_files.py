@@ -102,8 +102,9 @@ def test_scan_skips_a_fifo_and_a_link_to_dev_zero_named_like_logs(
     assert done.returncode == 0, done.stderr
     assert f"{fifo}: skipped, {FIFO}" in done.stderr
     assert f"{zero}: skipped, {DEVICE}" in done.stderr
-    total = next(line for line in done.stdout.splitlines() if line.startswith("TOTAL"))
-    assert total.split()[-1] not in ("0", "0.00")  # the real logs beside them still count
+    total = next(line for line in done.stdout.splitlines() if " TOTAL " in line)
+    cost = total.replace("│", "|").split("|")[-2].strip()
+    assert cost not in ("$0", "$0.00")  # the real logs beside them still count
 
 
 def test_scan_of_a_fifo_given_by_path_says_so(tmp_path: Path) -> None:

@@ -138,12 +138,13 @@ def _read_all(
     cache = FileCache(AGENT, SCHEMA, enabled=use_cache)
     states: dict[Path, FileState | None] = {}
     cold: list[Job] = []
+    afresh: list[Job] = []
     for log in logs:
         collect = log.path in fresh
         states[log.path] = read_file(
-            log, warn_for(log.path), None if collect else cache, collect, cold
+            log, warn_for(log.path), None if collect else cache, collect, cold, afresh
         )
-    states.update(read_many(cold, warn_for, cache))
+    states.update(read_many(cold, warn_for, cache, afresh))
     cache.save()
     return build_sessions(Part(log, states[log.path] or FileState()) for log in logs)
 

@@ -28,6 +28,11 @@ for Claude Code"; the joins themselves are in `enrich_otel` and `enrich_state`):
    is reported, not added: it is what the transcript cannot show (auxiliary calls,
    advisor, lost sub-agent finals).
 
+3. **`cost-state` lines** of the transcript itself (Claude Code 2.1.332 and later): its own
+   running totals, title and summary calls included (`coststate`). After the OTel join,
+   what they count beyond the session is added once as auxiliary usage with its cache
+   split (`methods.auxiliary`); the `~/.claude.json` residual is then not reported again.
+
 Nothing changes silently: every number taken from these sources is named in `methods`, and
 with neither source the session is returned untouched. Only numbers, ids and model names
 are read; no prompt or event text is kept.
@@ -42,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from costlog.models import Request, Session
+from costlog.sources.claude.coststate import CostState, apply_cost_state, read_cost_state
 from costlog.sources.claude.enrich_otel import apply_otel
 from costlog.sources.claude.enrich_state import apply_state
 from costlog.sources.claude.otel import ApiEvent
@@ -69,9 +75,10 @@ def reconcile(
     events: Iterable[ApiEvent] = (),
     state: LastSession | None = None,
     table: PriceTable | None = None,
+    cost_state: CostState | None = None,
 ) -> Reconciled:
-    """The session corrected by the OTel events and the state file (a copy; the input is
-    not changed), and the residual lines."""
+    """The session corrected by the OTel events, the transcript's own cost-state totals and
+    the state file (a copy; the input is not changed), and the residual lines."""
     out = replace(
         session,
         requests=[_copy(r) for r in session.requests],
@@ -81,7 +88,9 @@ def reconcile(
     lines: list[str] = []
     mine = [e for e in events if e.session_id in (None, session.session_id)]
     join = apply_otel(out, mine, lines) if mine else None
-    if state is not None and state.session_id == session.session_id:
+    counted = cost_state is not None and apply_cost_state(out, cost_state, table, lines)
+    if state is not None and state.session_id == session.session_id and not counted:
+        # with the cost-state added, the state file would report the same calls again
         apply_state(out, state, table, fix_output=join is None, lines=lines)
     return Reconciled(out, lines, join.auxiliary if join else [])
 
@@ -109,7 +118,8 @@ def otel_file(
 
 def report_lines(methods: Mapping[str, str]) -> list[str]:
     """The residual lines a recorded entry's methods hold, for the `record` output."""
-    return [f"residual: {methods[k]}" for k in ("residual", "state_residual") if k in methods]
+    keys = ("residual", "auxiliary", "state_residual")
+    return [f"residual: {methods[k]}" for k in keys if k in methods]
 
 
 # ---------------------------------------------------------------- applying it
@@ -143,7 +153,10 @@ def apply(
     from costlog.sources.claude.otel import read_events
     from costlog.sources.claude.state import last_session
 
-    if session.agent != AGENT or (sources.otel is None and sources.state is None):
+    if session.agent != AGENT:
+        return Reconciled(session)
+    cost_state = read_cost_state(session.paths, session.session_id, warn)
+    if sources.otel is None and sources.state is None and cost_state is None:
         return Reconciled(session)
     events: list[ApiEvent] = []
     if sources.otel is not None:
@@ -158,9 +171,9 @@ def apply(
         if sources.state is not None and session.cwd
         else None
     )
-    if not events and state is None:
+    if not events and state is None and cost_state is None:
         return Reconciled(session)
-    return reconcile(session, events=events, state=state, table=table)
+    return reconcile(session, events=events, state=state, table=table, cost_state=cost_state)
 
 
 def with_otel(

@@ -42,14 +42,27 @@ def apply_otel(session: Session, events: Sequence[ApiEvent], lines: list[str]) -
             by_rid.setdefault(request.request_id, []).append(i)
     taken: set[int] = set()
     pending: list[ApiEvent] = []
+    steps: set[int] = set()
     for event in _last_per_request_id(events):
-        index = _id_match(session.requests, by_rid.get(event.request_id or "", []), event, taken)
+        same_id = by_rid.get(event.request_id or "", [])
+        index = _id_match(session.requests, same_id, event, taken)
         if index is not None:
             taken.add(index)
             join.by_id += 1
+            # the executor steps of one call split from a line's `usage.iterations[]`: the
+            # event holds the whole call, so it replaces all of them (advisors keep theirs)
+            more = {
+                i for i in same_id if i not in taken and session.requests[i].model == event.model
+            }
+            join.extra_output -= sum(session.requests[i].usage.output for i in more)
+            steps |= more
+            taken |= more
             join.extra_output += _replace(session, index, event)
         else:
             pending.append(event)
+    if steps:
+        session.requests = [r for i, r in enumerate(session.requests) if i not in steps]
+        taken = {i - sum(1 for s in steps if s < i) for i in taken - steps}
     for event in pending:
         index = _shape_match(session.requests, event, taken) if not event.request_id else None
         if index is not None:
@@ -104,7 +117,10 @@ def _shape_match(requests: Sequence[Request], event: ApiEvent, taken: set[int]) 
 def _replace(session: Session, index: int, event: ApiEvent) -> int:
     """Put the event's numbers on the request; returns how much output it added."""
     old = session.requests[index]
-    c5, c1 = _cache_split(old.usage, event.usage.cache_write_5m)
+    if event.split:  # the event's own split is final
+        c5, c1 = event.usage.cache_write_5m, event.usage.cache_write_1h
+    else:
+        c5, c1 = _cache_split(old.usage, event.usage.cache_write_5m)
     new = event.usage.output
     session.requests[index] = replace(
         old,
@@ -120,7 +136,7 @@ def _replace(session: Session, index: int, event: ApiEvent) -> int:
 
 
 def _cache_split(old: Usage, total: int) -> tuple[int, int]:
-    """The event gives one cache-creation total: keep the transcript's 5m/1h split."""
+    """An older event gives one cache-creation total: keep the transcript's 5m/1h split."""
     if old.cache_write_5m + old.cache_write_1h == total:
         return old.cache_write_5m, old.cache_write_1h
     one_hour = min(old.cache_write_1h, total)

@@ -77,7 +77,7 @@ def _their_totals(state: LastSession, key: _Key) -> dict[str, ModelTotals]:
             if seen.cost_usd is None or totals.cost_usd is None
             else seen.cost_usd + totals.cost_usd
         )
-        out[key(name)] = ModelTotals(usage=usage, cost_usd=cost)
+        out[key(name)] = ModelTotals(usage=usage, cost_usd=cost, split=seen.split and totals.split)
     return out
 
 
@@ -135,7 +135,8 @@ def _residual_parts(
         their_usage = totals.usage if totals is not None else Usage()
         their_cost = totals.cost_usd if totals is not None else Decimal(0)
         our_cost = ours_cost.get(model) if model in ours_usage else Decimal(0)
-        part = _diff(their_usage, ours_usage.get(model, Usage()), their_cost, our_cost)
+        split = totals is None or totals.split
+        part = _diff(their_usage, ours_usage.get(model, Usage()), their_cost, our_cost, split)
         if part:
             parts.append(f"{model}: {part}")
     return parts
@@ -157,19 +158,35 @@ def _costs(
     return out
 
 
-def _diff(theirs: Usage, ours: Usage, their_cost: Decimal | None, our_cost: Decimal | None) -> str:
-    kinds = (
+def _diff(
+    theirs: Usage,
+    ours: Usage,
+    their_cost: Decimal | None,
+    our_cost: Decimal | None,
+    split: bool = False,
+) -> str:
+    """The difference by kind; cache writes by 5m and 1h when Claude Code split its own
+    (a 1-hour write costs 1.6x a 5-minute one, so the total alone cannot be priced)."""
+    kinds: tuple[tuple[str, int], ...] = (
         ("input", theirs.input - ours.input),
         ("output", theirs.output - ours.output),
         ("cache read", theirs.cache_read - ours.cache_read),
-        (
-            "cache write",
-            theirs.cache_write_5m
-            + theirs.cache_write_1h
-            - ours.cache_write_5m
-            - ours.cache_write_1h,
-        ),
     )
+    if split:
+        kinds += (
+            ("cache write 5m", theirs.cache_write_5m - ours.cache_write_5m),
+            ("cache write 1h", theirs.cache_write_1h - ours.cache_write_1h),
+        )
+    else:
+        kinds += (
+            (
+                "cache write",
+                theirs.cache_write_5m
+                + theirs.cache_write_1h
+                - ours.cache_write_5m
+                - ours.cache_write_1h,
+            ),
+        )
     bits = [f"{name} {delta:+,}" for name, delta in kinds if delta]
     if their_cost is not None and our_cost is not None:
         money = their_cost - our_cost

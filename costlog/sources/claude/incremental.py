@@ -19,12 +19,14 @@ from costlog.sources.cache import FileCache, tail_hash
 from costlog.sources.claude.discovery import LogFile
 from costlog.sources.claude.filestate import FileState
 from costlog.sources.claude.transcript import FileReader
+from costlog.sources.progress import Progress
 
 Warn = Callable[[str], None]
 
 #: bump when the cached per-file state changes shape or meaning (2: responses as named
-#: fields, flattened in a new order)
-SCHEMA = 2
+#: fields, flattened in a new order; 3: a response's costUSD from its most complete line,
+#: and its executor steps)
+SCHEMA = 3
 #: cold reads of at least this many bytes are spread over worker processes
 PARALLEL_BYTES = 64_000_000
 
@@ -38,9 +40,11 @@ def read_file(
     cache: FileCache | None,
     collect: bool,
     defer: list[Job] | None = None,
+    afresh: list[Job] | None = None,
 ) -> FileState | None:
     """One file's state: from the cache when unchanged, else (re-)read. A file that must be
-    read whole is appended to `defer` instead (and None returned) when `defer` is given."""
+    read whole is appended to `defer` instead (and None returned) when `defer` is given; a
+    file to read afresh (`collect`), to `afresh` when that is given."""
     path = log.path
     name = str(path)
     try:
@@ -58,6 +62,9 @@ def read_file(
         return restored
     if status == "miss" and defer is not None and not collect:
         defer.append((log, st))
+        return None
+    if collect and afresh is not None:
+        afresh.append((log, st))
         return None
     try:
         with open_log(path) as fh:  # a regular file only, read within a time bound
@@ -84,48 +91,80 @@ def read_file(
 
 
 def read_many(
-    jobs: Sequence[Job], warn_for: Callable[[Path], Warn], cache: FileCache
+    jobs: Sequence[Job],
+    warn_for: Callable[[Path], Warn],
+    cache: FileCache,
+    afresh: Sequence[Job] = (),
 ) -> dict[Path, FileState]:
-    """Whole-file reads, spread over processes when there is a lot to read."""
-    order = sorted(jobs, key=lambda job: -job[1].st_size)  # biggest first: better balance
+    """Whole-file reads, spread over processes when there is a lot to read: `jobs` through
+    the cache, `afresh` with the attribution fields and not cached."""
+    both = [(job, False) for job in jobs] + [(job, True) for job in afresh]
+    both.sort(key=lambda item: -item[0][1].st_size)  # biggest first: better balance
+    order = [job for job, _ in both]
     paths = [str(log.path) for log, _ in order]
-    workers = _workers(jobs)
-    if workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-            results = list(pool.map(_cold_read, paths))
-    else:
-        results = [_cold_read(p) for p in paths]
+    fresh = [collect for _, collect in both]
+    workers = _workers(order)
+    shown = Progress(len(order), sum(st.st_size for _, st in order), "reading Claude Code logs")
     out: dict[Path, FileState] = {}
-    for (log, st), result in zip(order, results, strict=True):
-        warn = warn_for(log.path)
+    said: list[tuple[Path, list[str]]] = []  # warned after the progress line is gone
+
+    def take(job: Job, result: _Read | str) -> None:
+        """One file's result, as it arrives (while the workers read on)."""
+        log, st = job
         if isinstance(result, str):
-            warn(result)
+            said.append((log.path, [result]))
             out[log.path] = FileState()
-            continue
-        data, offset, tail, messages = result
+        else:
+            data, offset, tail, messages, facts = result
+            said.append((log.path, messages))
+            state = FileState.from_json(data) or FileState()
+            if facts is None:
+                cache.put(str(log.path), st, offset, tail, data)
+            else:
+                state.first_prompt, state.refs, state.edited = facts
+            out[log.path] = state
+        shown.add(st.st_size)
+
+    try:
+        if workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+            context = multiprocessing.get_context(method)
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                done = pool.map(_cold_read, paths, fresh)
+                for job, result in zip(order, done, strict=True):
+                    take(job, result)
+        else:
+            for job, path, collect in zip(order, paths, fresh, strict=True):
+                take(job, _cold_read(path, collect))
+    finally:
+        shown.close()
+    for where, messages in said:
+        warn = warn_for(where)
         for message in messages:
             warn(message)
-        cache.put(str(log.path), st, offset, tail, data)
-        out[log.path] = FileState.from_json(data) or FileState()
     return out
 
 
-def _cold_read(path: str) -> tuple[list[Any], int, str, list[str]] | str:
-    """Read one whole file (runs in a worker process): (cached form of its state, offset,
-    tail hash, warnings), or why it could not be read."""
+#: a whole-file read: (cached form of its state, offset, tail hash, warnings, and for a
+#: read afresh its attribution fields: first prompt, commit refs, edited files)
+_Read = tuple[list[Any], int, str, list[str], tuple[str | None, set[str], set[str]] | None]
+
+
+def _cold_read(path: str, collect: bool = False) -> _Read | str:
+    """Read one whole file (may run in a worker process), or say why it could not be."""
     messages: list[str] = []
     state = FileState()
     try:
         with open_log(path) as fh:
-            offset = FileReader(Path(path), state, messages.append, False).read(fh, 0)
+            offset = FileReader(Path(path), state, messages.append, collect).read(fh, 0)
             tail = tail_hash(fh, offset)
     except OSError as exc:
         return f"{path}: cannot read ({exc.strerror})"
-    return state.to_json(), offset, tail, messages
+    facts = (state.first_prompt, state.refs, state.edited) if collect else None
+    return state.to_json(), offset, tail, messages, facts
 
 
 def _workers(jobs: Sequence[Job]) -> int:

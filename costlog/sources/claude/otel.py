@@ -3,7 +3,9 @@
 With `CLAUDE_CODE_ENABLE_TELEMETRY=1` and a logs exporter, Claude Code emits one
 `claude_code.api_request` event per model call it makes, with the call's final usage as the
 API reported it (`input_tokens`, `output_tokens`, `cache_read_tokens`,
-`cache_creation_tokens`), the `cost_usd` Claude Code computed for it, `model`, `session.id`,
+`cache_creation_tokens`, split as `cache_creation_5m_tokens` / `cache_creation_1h_tokens` by
+current versions), the `cost_usd` (and exact `cost_usd_micros`) Claude Code computed for it,
+`model`, `session.id`,
 `event.timestamp`, `query_source` (`repl_main_thread`, `compact`, a sub-agent name, ...)
 and, when the API returned one, `request_id` (the same `req_...` the transcript logs as
 `requestId`). That makes it the best local source of truth for Claude Code's cost: the
@@ -51,6 +53,8 @@ FULL_EVENT = "claude_code.api_request"
 _EVENT_BYTES = EVENT.encode()
 _TOKEN_KEYS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
 _OTLP_VALUES = ("stringValue", "intValue", "doubleValue", "boolValue")
+_SPLIT_KEYS = ("cache_creation_5m_tokens", "cache_creation_1h_tokens")
+_FLOAT_NOISE = Decimal("1e-12")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +62,9 @@ class ApiEvent:
     """One `claude_code.api_request`: a billed model call as Claude Code saw it."""
 
     model: str
-    #: input / output / cache_read are as logged; all cache creation is in cache_write_5m
-    #: (the event does not split 5-minute and 1-hour writes)
+    #: input / output / cache_read are as logged; cache creation is split 5m/1h when the
+    #: event carries `cache_creation_5m_tokens` / `cache_creation_1h_tokens` (`split`), else
+    #: it is all in cache_write_5m
     usage: Usage
     cost_usd: Decimal | None
     session_id: str | None = None
@@ -70,6 +75,8 @@ class ApiEvent:
     speed: str | None = None
     #: where it was read, "path:line"
     where: str = ""
+    #: True when the event split its cache writes into 5-minute and 1-hour ones
+    split: bool = False
 
 
 def read_events(
@@ -195,9 +202,14 @@ def _event(attrs: Mapping[str, Any], nanos: Any, where: str) -> ApiEvent | str:
     if isinstance(cost, str):
         return cost
     inp, out, cread, cwrite = counts
+    split = _cache_split(attrs, cwrite)
+    if isinstance(split, str):
+        return split
+    five, hour = split or (cwrite, 0)
     return ApiEvent(
         model=model,
-        usage=Usage(inp, out, cread, cwrite, 0),
+        usage=Usage(inp, out, cread, five, hour),
+        split=split is not None,
         cost_usd=cost,
         session_id=_text(attrs.get("session.id")),
         request_id=_text(attrs.get("request_id")),
@@ -228,11 +240,30 @@ def _count(value: Any) -> int | str:
     return number
 
 
+def _cache_split(attrs: Mapping[str, Any], total: int) -> tuple[int, int] | str | None:
+    """(5-minute, 1-hour) cache writes from `cache_creation_5m_tokens` and
+    `cache_creation_1h_tokens`, or None when the event has neither. A total above their sum
+    keeps the unsplit rest in 5m (the rate a write without a TTL gets)."""
+    if attrs.get(_SPLIT_KEYS[0]) is None and attrs.get(_SPLIT_KEYS[1]) is None:
+        return None
+    parts: list[int] = []
+    for key in _SPLIT_KEYS:
+        count = _count(attrs.get(key))
+        if isinstance(count, str):
+            return f"{key} {count}"
+        parts.append(count)
+    five, hour = parts
+    return five + max(total - five - hour, 0), hour
+
+
 def _cost(attrs: Mapping[str, Any]) -> Decimal | str | None:
-    value = attrs.get("cost_usd")
-    scale = Decimal(1)
-    if value is None and attrs.get("cost_usd_micros") is not None:
-        value, scale = attrs["cost_usd_micros"], Decimal(1_000_000)
+    """Claude Code's cost of the call: `cost_usd_micros` (an exact integer) when present,
+    else `cost_usd`, a binary float: its printing noise past 12 decimals (0.111825999999999995)
+    is dropped, which changes no micro-dollar."""
+    value = attrs.get("cost_usd_micros")
+    scale = Decimal(1_000_000)
+    if value is None:
+        value, scale = attrs.get("cost_usd"), Decimal(1)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -243,6 +274,9 @@ def _cost(attrs: Mapping[str, Any]) -> Decimal | str | None:
         return f"cost_usd is not a number: {str(value)[:40]!r}"
     if not cost.is_finite() or cost < 0:
         return f"cost_usd is out of range: {value}"
+    exponent = cost.as_tuple().exponent
+    if scale == 1 and isinstance(exponent, int) and exponent < -12:
+        cost = cost.quantize(_FLOAT_NOISE).normalize()
     return cost
 
 

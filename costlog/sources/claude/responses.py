@@ -17,6 +17,19 @@ number. Otherwise the logged number is only a lower bound, and the request gets
 the logged count is kept apart as `estimated_output`. Even a perfect reading is a lower
 bound of the bill: transcripts never show Claude Code's auxiliary calls (titles, summaries,
 classifiers).
+
+An old transcript's `costUSD` is the cost of the line it is on, so it is taken from the
+most complete line of the response (the first final one, else the one with the largest
+output count), never from a placeholder line that priced a count of 1-30 output tokens.
+
+One line's usage may cover several model calls: with server-side tools such as the advisor,
+`usage.iterations[]` lists each sampling step, and the top-level counts of a final line are
+the sum of its `"message"` (executor) steps, while each step read its own prompt. The long-
+context premium is charged per model call on that call's prompt, so two steps of 117k
+prompt tokens each are two requests under 200k, not one of 234k. When the executor steps
+add up exactly to the top-level counts, each becomes a request of its own (same model, id
+and time); when they do not, the top-level counts stay one request, as logged. Non-message
+steps (the advisor's own call, at its model) are separate responses (`transcript`).
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ from itertools import starmap
 from typing import Any
 
 from costlog.models import Request, Usage
-from costlog.sources.claude.counts import SPEEDS, Numbers
+from costlog.sources.claude.counts import SPEEDS, Numbers, logged_cost, usage_numbers
 from costlog.sources.claude.output_estimate import claude_output_estimate
 from costlog.timeutil import from_epoch
 
@@ -59,8 +72,10 @@ class Response:
     blocks: int
     #: index in `counts.SPEEDS`
     speed: int
-    #: an old transcript's `costUSD`, as its repr
+    #: an old transcript's `costUSD`, as its repr (of the most complete line)
     logged_cost: str | None
+    #: the counts of each executor step in `usage.iterations[]`, when there are two or more
+    steps: tuple[Numbers, ...] | None = None
 
     # ------------------------------------------------------------ the cache boundary
 
@@ -85,6 +100,7 @@ class Response:
             self.blocks,
             self.speed,
             self.logged_cost,
+            self.steps,
         )
 
     @classmethod
@@ -102,10 +118,14 @@ class Response:
         content: tuple[int, int, int, int],
         speed: int,
         timestamp: float | None,
+        cost: Any = None,
     ) -> None:
         """Fold in a further line of the same response: the largest of each count (never
-        the sum), the content of this line's blocks added to the earlier ones."""
+        the sum), the content of this line's blocks added to the earlier ones, and the
+        line's `costUSD` when it is more complete than every earlier line."""
         inp, out, cread, c5, c1, reasoning = numbers
+        if (final and not self.final) or (final == self.final and out > self.output):
+            self.logged_cost = logged_cost(cost)
         if out > self.output:
             self.output = out
         if inp > self.input:
@@ -155,8 +175,28 @@ class Response:
             max(self.signature_chars, other.signature_chars),
             max(self.blocks, other.blocks),
             max(self.speed, other.speed),
-            self.logged_cost if self.logged_cost is not None else other.logged_cost,
+            self._complete_cost(other),
+            self.steps if self.steps is not None else other.steps,
         )
+
+    def _complete_cost(self, other: Response) -> str | None:
+        """The logged cost of the more complete copy (final, then larger output)."""
+        if (other.final, other.output) > (self.final, self.output):
+            return other.logged_cost if other.logged_cost is not None else self.logged_cost
+        return self.logged_cost if self.logged_cost is not None else other.logged_cost
+
+    def note_steps(self, iterations: Sequence[Any]) -> None:
+        """Keep the counts of the executor steps of a line's `usage.iterations[]` (module
+        docstring); fewer than two, or one that does not read, keeps none."""
+        steps: list[Numbers] = []
+        for step in iterations:
+            if isinstance(step, dict) and step.get("type") == "message":
+                numbers = usage_numbers(step)
+                if isinstance(numbers, str):
+                    return
+                steps.append(numbers)
+        if len(steps) >= 2:
+            self.steps = tuple(steps)
 
     def total(self) -> int:
         """All its tokens: which of two copies of a `/btw` aside carries more."""
@@ -165,6 +205,38 @@ class Response:
         )
 
     # ------------------------------------------------------------ the request
+
+    def to_requests(self) -> list[Request]:
+        """The billed requests: one per executor step when the steps add up to the logged
+        counts (module docstring), else the one `to_request`."""
+        steps = self.steps
+        if steps is None or self.logged_cost is not None or not self.final:
+            return [self.to_request()]
+        sums = [sum(column) for column in zip(*steps, strict=True)]
+        whole = [
+            self.input,
+            self.output,
+            self.cache_read,
+            self.cache_write_5m,
+            self.cache_write_1h,
+        ]
+        if sums[:5] != whole:
+            return [self.to_request()]
+        when = None if self.timestamp is None else from_epoch(self.timestamp)
+        return [
+            Request(
+                self.model,
+                Usage(inp, out, cread, c5, c1, min(reasoning, out)),
+                when,
+                "actual",
+                0,
+                SPEEDS[self.speed],
+                self.request_id,
+                None,
+                self.sidechain,
+            )
+            for inp, out, cread, c5, c1, reasoning in steps
+        ]
 
     def to_request(self) -> Request:
         """The billed request: the output estimate fills in for a placeholder count."""

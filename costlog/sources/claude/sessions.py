@@ -55,7 +55,7 @@ def build_sessions(parts: Iterable[Part]) -> list[Session]:
     placeholders: dict[str, int] = {}
     for key, response in merger.responses.items():
         sid = merger.owner[key]
-        sessions[sid].requests.append(response.to_request())
+        sessions[sid].requests.extend(response.to_requests())
         if not response.final:
             placeholders[sid] = placeholders.get(sid, 0) + 1
     for sid, session in sessions.items():

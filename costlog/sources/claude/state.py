@@ -38,10 +38,38 @@ LEGACY_NAME = ".config.json"
 
 @dataclass(frozen=True, slots=True)
 class ModelTotals:
-    #: cache creation is all in cache_write_5m (the tracker does not split it)
+    #: cache creation split 5m/1h when the tracker wrote `cacheCreationEphemeral5m/1h...`
+    #: (`split`), else all in cache_write_5m
     usage: Usage
     cost_usd: Decimal | None = None
     web_search_requests: int = 0
+    split: bool = False
+
+
+def model_totals(mu: Mapping[str, Any]) -> ModelTotals:
+    """One model's totals as Claude Code's cost tracker writes them (`~/.claude.json`
+    `lastModelUsage`, a transcript's `cost-state` line). Current versions also split cache
+    creation into `cacheCreationEphemeral5mInputTokens` / `...1hInputTokens`; a total above
+    their sum keeps the unsplit rest in 5m."""
+    total = _int(mu.get("cacheCreationInputTokens"))
+    five, hour = (
+        mu.get("cacheCreationEphemeral5mInputTokens"),
+        mu.get("cacheCreationEphemeral1hInputTokens"),
+    )
+    split = five is not None or hour is not None
+    c5, c1 = (_int(five), _int(hour)) if split else (total, 0)
+    return ModelTotals(
+        usage=Usage(
+            input=_int(mu.get("inputTokens")),
+            output=_int(mu.get("outputTokens")),
+            cache_read=_int(mu.get("cacheReadInputTokens")),
+            cache_write_5m=c5 + max(total - c5 - c1, 0),
+            cache_write_1h=c1,
+        ),
+        cost_usd=_money(mu.get("costUSD")),
+        web_search_requests=_int(mu.get("webSearchRequests")),
+        split=split,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,16 +135,7 @@ def _parse(entry: Mapping[str, Any], cwd: str, path: str) -> LastSession:
     raw_models = entry.get("lastModelUsage")
     for name, mu in raw_models.items() if isinstance(raw_models, dict) else []:
         if isinstance(name, str) and isinstance(mu, dict):
-            models[name] = ModelTotals(
-                usage=Usage(
-                    input=_int(mu.get("inputTokens")),
-                    output=_int(mu.get("outputTokens")),
-                    cache_read=_int(mu.get("cacheReadInputTokens")),
-                    cache_write_5m=_int(mu.get("cacheCreationInputTokens")),
-                ),
-                cost_usd=_money(mu.get("costUSD")),
-                web_search_requests=_int(mu.get("webSearchRequests")),
-            )
+            models[name] = model_totals(mu)
     duration = entry.get("lastAPIDuration")
     return LastSession(
         session_id=str(entry["lastSessionId"]),

@@ -1,8 +1,10 @@
 """Reading one Claude Code transcript (`<project>/<session>.jsonl`) into a FileState.
 
-Reading is streamed in binary: only lines containing `"usage"` are parsed as JSON, and a
-further line of a response already read with its final count (>= 2.1.97 repeats the final
-usage on every content-block line) is recognised on its bytes and not parsed at all. A
+Reading is streamed in binary: only lines containing `"usage"` are parsed as JSON. A scan
+(no attribution fields wanted) finds them by a byte search over blocks of whole lines and
+decodes only the fields it uses, with msgspec (`linestruct`); every usage line is decoded,
+repeats of a final count included (>= 2.1.97 repeats it on every content-block line): that
+costs less than recognising them on their bytes, and the file's times see every line. A
 corrupt line costs only itself (`file:line: reason`); a line still being written (no newline
 yet) is counted if it is whole JSON, and the next read resumes before it.
 
@@ -19,14 +21,16 @@ responses of their own, priced at their model.
 from __future__ import annotations
 
 import json
-import re
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from costlog.sources._lines import Unfinished, bounded_lines, too_long
+from costlog.sources import _lines
+from costlog.sources._lines import Unfinished, bounded_lines, line_blocks, too_long
 from costlog.sources.claude.attribution import add_commit_refs, add_edited_files, user_prompt
-from costlog.sources.claude.counts import SPEEDS, Numbers, logged_cost, speed_code, usage_numbers
+from costlog.sources.claude.counts import Numbers, logged_cost, speed_code, usage_numbers
+from costlog.sources.claude.evidence import add_git_operation
 from costlog.sources.claude.filestate import FileState, response_key
 from costlog.sources.claude.output_estimate import content_features
 from costlog.sources.claude.responses import Response
@@ -34,12 +38,11 @@ from costlog.timeutil import BAD_TIME, parse_log_time
 
 Warn = Callable[[str], None]
 
+#: bytes to read afresh from which the msgspec decode pays for its import (~15 ms)
+FAST_AFRESH = 4 << 20
 #: keys only the `message_delta` (final) usage has
 _FINAL_KEYS = frozenset({"server_tool_use", "iterations", "speed", "output_tokens_details"})
-_MID = re.compile(rb'"id":"(msg_[A-Za-z0-9_-]+)"')
-_OUT_TOKENS = re.compile(rb'"output_tokens":(\d+)')
 _NO_CONTENT = (0, 0, 0, 0)
-_FAST = SPEEDS.index("fast")
 
 
 def _epoch(value: Any) -> float | None:
@@ -64,10 +67,20 @@ class FileReader:
         self.state = state
         self.warn = warn
         self.collect = collect
+        #: decode usage lines with msgspec (`linestruct`): always in a scan; when read
+        #: afresh (`record`, the hooks), only for a big read, worth msgspec's import
+        self.fast = not collect
 
     def read(self, fh: IO[bytes], start: int) -> int:
         """Read from byte `start` to the end; returns the offset after the last full line."""
         fh.seek(start)
+        if not self.collect and _lines.MAX_LINE >= 8 * _lines.BLOCK:
+            return self._read_blocks(fh, start)
+        if not self.fast:
+            try:
+                self.fast = os.fstat(fh.fileno()).st_size - start >= FAST_AFRESH
+            except (OSError, AttributeError, ValueError):  # not a real file: keep `json`
+                self.fast = False
         offset = start
         state = self.state
         lineno = state.lines
@@ -91,8 +104,6 @@ class FileReader:
             state.lines = lineno
             last_complete = raw
             if b'"usage"' in raw:
-                if not self.collect and self._repeat(raw):
-                    continue
                 self._usage_line(raw, lineno)
             elif state.first_ts is None or self.collect:
                 self._other_line(raw, lineno)
@@ -103,26 +114,64 @@ class FileReader:
             self._last_line(last_complete)
         return offset
 
-    def _repeat(self, raw: bytes) -> bool:
-        """A further line of a response already read with its final count, adding nothing:
-        skip the JSON parse. Checked on the bytes: same ids, no larger output count, same
-        sidechain and speed."""
-        found = _MID.search(raw)
-        if found is None:
-            return False
-        at = raw.rfind(b'"requestId":"')
-        rid = raw[at + 13 : raw.find(b'"', at + 13)].decode() if at >= 0 else None
-        response = self.state.responses.get(response_key(found.group(1).decode(), rid, None))
-        if (
-            response is None
-            or not response.final
-            or b'"type":"progress"' in raw
-            or (b'"isSidechain":true' in raw) != response.sidechain
-            or (b'"speed":"fast"' in raw and response.speed != _FAST)
-        ):
-            return False
-        limit = response.output
-        return all(int(n) <= limit for n in _OUT_TOKENS.findall(raw))
+    def _read_blocks(self, fh: IO[bytes], start: int) -> int:
+        """`read` without the attribution fields, by blocks: only the lines holding
+        `"usage"` (found by a byte search) are visited, and, until the file's first time is
+        known, the lines before them. Same results and warnings as the line loop."""
+        offset = start
+        state = self.state
+        lineno = state.lines
+        last_block = b""
+        partial: bytes | None = None
+        for block in line_blocks(fh):
+            if type(block) is not bytes:  # an over-long line (its size), left unread
+                lineno += 1
+                if isinstance(block, Unfinished):
+                    partial = b""
+                    break
+                size = int(block)
+                offset += size
+                state.lines = lineno
+                self._bad(lineno, too_long(size))
+                continue
+            if not block.endswith(b"\n"):
+                partial = block
+                lineno += 1
+                break
+            offset += len(block)
+            last_block = block
+            lineno = self._block(block, lineno)
+            state.lines = lineno
+        if partial is not None:
+            # a line still being written: count it if it is whole JSON, but resume before it
+            self._partial(partial, lineno)
+        if last_block:
+            self._last_line(last_block[last_block.rfind(b"\n", 0, len(last_block) - 1) + 1 :])
+        return offset
+
+    def _block(self, block: bytes, lineno: int) -> int:
+        """Read the lines of one block of whole lines that follow line `lineno`; returns the
+        number of the block's last line."""
+        state = self.state
+        find, count = block.find, block.count
+        pos, end = 0, len(block)
+        while state.first_ts is None and pos < end:  # every line counts for the first time
+            stop = find(b"\n", pos) + 1
+            raw = block[pos:stop]
+            lineno += 1
+            pos = stop
+            if b'"usage"' in raw:
+                self._usage_line(raw, lineno)
+            else:
+                self._other_line(raw, lineno)
+        while (hit := find(b'"usage"', pos)) >= 0:
+            begin = block.rfind(b"\n", pos, hit) + 1 or pos
+            stop = find(b"\n", hit) + 1
+            lineno += count(b"\n", pos, begin) + 1
+            raw = block[begin:stop]
+            pos = stop
+            self._usage_line(raw, lineno)
+        return lineno + count(b"\n", pos, end)
 
     def _parse(self, raw: bytes, lineno: int, quiet: bool = False) -> Any:
         try:
@@ -165,6 +214,7 @@ class FileReader:
                 self._prompt(obj)
         if self.collect and b"tool_result" in raw:
             add_commit_refs(raw, state.refs)
+            add_git_operation(raw, state.refs)
 
     def _prompt(self, obj: Mapping[str, Any]) -> None:
         if self.state.first_prompt is None:
@@ -173,38 +223,89 @@ class FileReader:
     def _time(self, obj: Mapping[str, Any], lineno: int) -> float | None:
         """The line's time; a `timestamp` that is there but unusable is warned about once,
         naming the line, and the line still counts (without a time)."""
-        value = obj.get("timestamp")
+        return self._time_of(obj.get("timestamp"), lineno)
+
+    def _time_of(self, value: Any, lineno: int) -> float | None:
         ts = _epoch(value)
         if ts is None and value not in (None, ""):
             self._bad(lineno, BAD_TIME)
         return ts
 
     def _meta(self, obj: Mapping[str, Any], ts: float | None = None) -> None:
+        get = obj.get
+        self._meta_of(ts, get("timestamp"), get("cwd"), get("gitBranch"), get("version"))
+
+    def _meta_of(self, ts: float | None, stamp: Any, cwd: Any, branch: Any, version: Any) -> None:
         state = self.state
         if ts is None:
-            ts = _epoch(obj.get("timestamp"))
+            ts = _epoch(stamp)
         if ts is not None:
             if state.first_ts is None or ts < state.first_ts:
                 state.first_ts = ts
             if state.last_ts is None or ts > state.last_ts:
                 state.last_ts = ts
-        if state.cwd is None:
-            cwd = obj.get("cwd")
-            if isinstance(cwd, str) and cwd:
-                state.cwd = cwd
-        branch = obj.get("gitBranch")
+        if state.cwd is None and isinstance(cwd, str) and cwd:
+            state.cwd = cwd
         if branch != state.branch and isinstance(branch, str) and branch and branch != "HEAD":
             state.branch = branch
-        version = obj.get("version")
         if version != state.version and isinstance(version, str) and version:
             state.version = version
 
     def _usage_line(self, raw: bytes, lineno: int) -> None:
+        fast = _decode_fast(raw) if self.fast else None
+        if fast is not None:
+            self._take_fast(fast, lineno)
+            return
         obj = self._parse(raw, lineno)
         if isinstance(obj, dict):
             self._take(obj, lineno)
         elif obj is not None:
             self._bad(lineno, "not a JSON object")
+
+    def _take_fast(self, obj: Any, lineno: int) -> None:
+        """`_take` over a line decoded into a `linestruct.Line` (only the fields read; the
+        content stays raw bytes until an output estimate needs it)."""
+        ts = self._time_of(obj.timestamp, lineno)
+        self._meta_of(ts, obj.timestamp, obj.cwd, obj.gitBranch, obj.version)
+        line = obj
+        side = obj.isSidechain is True
+        if obj.type == "progress":
+            data = obj.data
+            inner = data.message if data is not None else None
+            if inner is None:
+                return
+            line, side = inner, True
+            ts = self._time_of(inner.timestamp, lineno) or ts
+        msg = line.message
+        if msg is None:
+            return
+        usage = msg.usage
+        if type(usage) is not dict:
+            return
+        model = msg.model
+        if model == "<synthetic>" or line.isApiErrorMessage:
+            return
+        if not isinstance(model, str) or not model:
+            self._bad(lineno, "usage without a model name, skipped")
+            return
+        numbers = usage_numbers(usage)
+        if isinstance(numbers, str):
+            self._bad(lineno, f"rejected usage: {numbers}")
+            return
+        if side:
+            agent = line.agentId or obj.agentId
+            if isinstance(agent, str) and agent and agent not in self.state.agent_ids:
+                self.state.agent_ids.append(agent)
+        mid, rid, cost = msg.id, line.requestId, line.costUSD
+        content = msg.content
+        final = msg.stop_reason is not None or not _FINAL_KEYS.isdisjoint(usage)
+        sizes = _NO_CONTENT if final or not content else content_features(_raw(content))
+        if self.collect:
+            add_edited_files(_raw(content) if content else None, self.state.edited)
+        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, usage, cost)
+        iterations = usage.get("iterations")
+        if iterations and isinstance(iterations, list):
+            self._advisors(mid, rid, cost, iterations, side, ts, lineno)
 
     def _take(self, obj: dict[str, Any], lineno: int) -> None:
         ts = self._time(obj, lineno)
@@ -238,15 +339,22 @@ class FileReader:
             agent = line.get("agentId") or obj.get("agentId")
             if isinstance(agent, str) and agent and agent not in self.state.agent_ids:
                 self.state.agent_ids.append(agent)
-        self._response(line, msg, usage, model, numbers, side, ts, lineno)
+        mid, rid, cost = msg.get("id"), line.get("requestId"), line.get("costUSD")
+        final = msg.get("stop_reason") is not None or not _FINAL_KEYS.isdisjoint(usage)
+        content = msg.get("content")
+        sizes = _NO_CONTENT if final else content_features(content)
+        if self.collect:
+            add_edited_files(content, self.state.edited)
+        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, usage, cost)
         iterations = usage.get("iterations")
         if iterations and isinstance(iterations, list):
-            self._advisors(line, msg, iterations, side, ts, lineno)
+            self._advisors(mid, rid, cost, iterations, side, ts, lineno)
 
     def _advisors(
         self,
-        line: Mapping[str, Any],
-        msg: Mapping[str, Any],
+        mid: Any,
+        rid: Any,
+        cost: Any,
         iterations: list[Any],
         side: bool,
         ts: float | None,
@@ -254,10 +362,12 @@ class FileReader:
     ) -> None:
         """Advisor calls appear only in `usage.iterations[]` (type other than "message",
         with their own model); the top-level usage is the executor's. Each is a request of
-        its own, priced at its model."""
-        mid = msg.get("id")
+        its own, priced at its model (final: it has a count of its own, and no content)."""
         if not isinstance(mid, str):
             return
+        executor = self.state.responses.get(response_key(mid, rid if type(rid) is str else None, 0))
+        if executor is not None:  # its executor steps: each its own request (`responses`)
+            executor.note_steps(iterations)
         for i, step in enumerate(iterations):
             if not isinstance(step, dict) or step.get("type") in (None, "message"):
                 continue
@@ -268,41 +378,34 @@ class FileReader:
             if isinstance(numbers, str):
                 self._bad(lineno, f"rejected advisor usage: {numbers}")
                 continue
-            advisor = {
-                **msg,
-                "id": f"{mid}~{step.get('type')}{i}",
-                "stop_reason": "advisor",
-                "content": None,
-            }
-            self._response(line, advisor, step, model, numbers, side, ts, lineno)
+            advisor = f"{mid}~{step.get('type')}{i}"
+            self._response(
+                advisor, rid, model, numbers, side, ts, lineno, True, _NO_CONTENT, step, cost
+            )
 
     def _response(
         self,
-        line: Mapping[str, Any],
-        msg: Mapping[str, Any],
-        usage: Mapping[str, Any],
+        mid: Any,
+        rid: Any,
         model: str,
         numbers: Numbers,
         side: bool,
         ts: float | None,
         lineno: int,
+        final: bool,
+        sizes: tuple[int, int, int, int],
+        usage: Mapping[str, Any],
+        cost: Any,
     ) -> None:
         """Start the line's response, or fold the line into it."""
-        mid = msg.get("id")
-        rid = line.get("requestId")
         if type(mid) is not str:
             mid = None
         if type(rid) is not str:
             rid = None
-        final = msg.get("stop_reason") is not None or not _FINAL_KEYS.isdisjoint(usage)
-        content = msg.get("content")
-        sizes = _NO_CONTENT if final else content_features(content)
-        if self.collect:
-            add_edited_files(content, self.state.edited)
         key = response_key(mid, rid, lineno)
         response = self.state.responses.get(key)
         if response is not None:
-            response.add_line(numbers, final, side, sizes, speed_code(usage), ts)
+            response.add_line(numbers, final, side, sizes, speed_code(usage), ts, cost)
             return
         inp, out, cread, c5, c1, reasoning = numbers
         text, tool, sig, blocks = sizes
@@ -325,5 +428,37 @@ class FileReader:
             sig,
             blocks,
             speed_code(usage),
-            logged_cost(line.get("costUSD")),
+            logged_cost(cost),
         )
+
+
+# ---------------------------------------------------------------- the fast decode
+
+_DECODER: Any = None
+_ERRORS: tuple[type[Exception], ...] = ()
+
+
+def _decode_fast(raw: bytes) -> Any:
+    """The line decoded into `linestruct.Line` (named fields only, the rest skipped
+    unbuilt), or None when it does not fit (not an object, a field of another shape, not
+    JSON): then the plain JSON path reads it, with its warnings. Invalid UTF-8 in a field
+    not read here does not cost the line its usage."""
+    global _DECODER, _ERRORS
+    if _DECODER is None:
+        from costlog.sources.claude import linestruct
+
+        _DECODER, _ERRORS = linestruct.DECODER, linestruct.ERRORS
+    try:
+        return _DECODER.decode(raw)
+    except _ERRORS:
+        return None
+
+
+def _raw(content: Any) -> Any:
+    """A raw `content` value decoded (all of it: the output estimate measures it). By
+    msgspec, which `_take_fast` (the only caller) has loaded: `loads_fast` gives what
+    `json.loads` gives, 3x faster."""
+    try:
+        return _lines.loads_fast(bytes(content))
+    except (ValueError, RecursionError):
+        return json.loads(bytes(content).decode("utf-8", "replace"))

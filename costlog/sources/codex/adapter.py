@@ -26,6 +26,8 @@ class _Files:
         self.warn = warn
         self.cache = FileCache(AGENT, SCHEMA, enabled=use_cache) if use_cache else None
         self.hits: dict[Path, FileData] = {}
+        #: files read afresh ahead (`prefetch`), with their attribution facts
+        self.fresh: dict[Path, FileData] = {}
 
     def head(self, path: Path) -> Head:
         """A file's head: from the cache when the file is unchanged, else its first lines."""
@@ -42,8 +44,8 @@ class _Files:
         return read_head(path)
 
     def read(self, head: Head, collect: bool) -> FileData:
-        hit = self.hits.get(head.path)
-        if hit is not None and not collect:
+        hit = self.fresh.pop(head.path, None) if collect else self.hits.get(head.path)
+        if hit is not None:
             for message in hit.warnings:
                 self.warn(message)
             return hit
@@ -85,15 +87,98 @@ class _Files:
         if self.cache is not None:
             self.cache.save()
 
+    def prefetch(self, heads: Sequence[Head], afresh: Sequence[Head] = ()) -> None:
+        """Read the files that must be read whole (no usable cache entry), and those of
+        `afresh` (with the attribution facts), in worker processes, biggest first, when
+        there is enough to read to pay for them (a cold scan of a large history, a
+        backfill); `read` then takes their states as it takes cache hits."""
+        if self.cache is None:
+            return
+        todo: list[tuple[Head, int, bool]] = []
+        for head, collect in [(h, False) for h in heads] + [(h, True) for h in afresh]:
+            if head.path in self.hits and not collect:
+                continue
+            try:
+                st = head.path.stat()
+            except OSError:
+                continue  # `read` says why
+            if collect or self.cache.lookup(str(head.path), st)[0] == "miss":
+                todo.append((head, st.st_size, collect))
+        workers = _workers(sum(size for _, size, _ in todo), len(todo))
+        if workers < 2:
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        todo.sort(key=lambda job: -job[1])
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            done = pool.map(_cold_read, [h for h, _, _ in todo], [c for _, _, c in todo])
+            for (head, _, _), result in zip(todo, done, strict=True):
+                if result is None:
+                    continue  # `read` tries again, and says why it cannot
+                st, offset, tail, state, data = result
+                self.cache.put(str(head.path), st, offset, tail, state)
+                if data is not None:
+                    self.fresh[head.path] = data
+                elif offset == st.st_size:  # else `read` reads the unfinished last line
+                    self.hits[head.path] = FileData.from_json(head.path, state)
+
+
+#: cold reads of at least this many bytes are spread over worker processes
+PARALLEL_BYTES = 64_000_000
+
+
+def _workers(size: int, files: int) -> int:
+    """Worker processes for a cold read of `size` bytes in `files` files
+    (`COSTLOG_SCAN_WORKERS=N` to choose; 1 turns them off)."""
+    configured = os.environ.get("COSTLOG_SCAN_WORKERS", "")
+    if configured.isdigit():
+        wanted = int(configured)
+    elif size < PARALLEL_BYTES:
+        return 1
+    else:
+        try:
+            wanted = min(4, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            wanted = min(4, os.cpu_count() or 1)
+    return max(1, min(wanted, files))
+
+
+def _cold_read(
+    head: Head, collect: bool = False
+) -> tuple[os.stat_result, int, str, dict[str, Any], FileData | None] | None:
+    """One whole file read (in a worker process): what stat said, the offset read to, the
+    tail hash, the cacheable state and, read afresh (`collect`), the file's data with its
+    attribution facts; None when it cannot be read."""
+    data = FileData(head=head)
+    try:
+        with open_log(head.path) as fh:
+            st = os.fstat(fh.fileno())
+            offset, state = Reader(data, _quiet, collect).read(fh, 0)
+            tail = tail_hash(fh, offset)
+    except OSError:
+        return None
+    return st, offset, tail, state, data if collect else None
+
+
+def _quiet(_message: str) -> None:
+    """The warnings of a worker's read travel in its state, and are said by `read`."""
+
 
 def _sessions(
     files: _Files, heads: Sequence[Head], wanted: set[Path], fresh: set[Path]
 ) -> Iterator[Session]:
     """Sessions holding a wanted file, read one family of related files at a time. A family
     with a `fresh` file is read in full, with the attribution facts, bypassing the cache."""
-    for family in families(heads):
-        if not any(h.path in wanted for h in family):
-            continue
+    groups = [f for f in families(heads) if any(h.path in wanted for h in f)]
+    read_afresh = [any(h.path in fresh for h in f) for f in groups]
+    files.prefetch(
+        [h for f, c in zip(groups, read_afresh, strict=True) if not c for h in f],
+        [h for f, c in zip(groups, read_afresh, strict=True) if c for h in f],
+    )
+    for family in groups:
         collect = any(h.path in fresh for h in family)
         for session in sessions_of([files.read(h, collect) for h in family]):
             if wanted.intersection(Path(p) for p in session.paths):
@@ -120,8 +205,11 @@ class CodexAdapter:
         """Every session under `roots`. Files given as roots are read afresh, with the
         attribution fields; directories go through the incremental cache (no attribution
         fields) unless `use_cache` is False."""
-        files = _Files(warn, use_cache)
         named, context = named_files(roots, warn)
+        # the rest of a named file's CODEX_HOME is read for its family only: its own bad
+        # lines are not the user's to hear about (they did not name those files)
+        unnamed = tuple(str(p) for p in context)
+        files = _Files(lambda line: None if line.startswith(unnamed) else warn(line), use_cache)
         heads = [files.head(p) for p in [*named, *context]]
         given = set(named)
         wanted = {

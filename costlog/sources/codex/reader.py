@@ -9,19 +9,32 @@ can be told apart from its own (see `sessions`).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import IO, Any
 
 from costlog.models import Request, Usage
-from costlog.sources import Warn
-from costlog.sources._lines import NOT_OBJECT, Unfinished, bounded_lines, loads, not_json, too_long
+from costlog.sources import Warn, _lines
+from costlog.sources._lines import (
+    NOT_OBJECT,
+    Unfinished,
+    bounded_lines,
+    line_blocks,
+    loads,
+    loads_fast,
+    not_json,
+    too_long,
+)
 from costlog.sources._tools import absolute, commit_refs, digest, is_git_commit
 from costlog.sources._usage import MAX_TOKENS, MAX_TOTAL_TOKENS, BadUsage, token_count
+from costlog.sources.codex import evidence, limits
 from costlog.sources.codex.rollout import FIELDS, FileData, Key
-from costlog.timeutil import log_time
+from costlog.timeutil import log_time, parse_log_time
 
+#: bytes to read afresh from which msgspec pays for its import (~15 ms)
+FAST_AFRESH = 4 << 20
 #: prompts are kept this long (in memory only): enough to find work-item keys
 PROMPT_CHARS = 4000
 FALLBACK_MODEL = "gpt-5"
@@ -37,7 +50,14 @@ class Reader:
         self._warn = warn
         #: also gather the attribution facts (prompts, edits, commit refs): never cached
         self.collect = collect
+        #: parse lines with msgspec (`_lines.loads_fast`): always in a scan; when reading
+        #: afresh (`record`, `backfill`, the hooks), only for a big read, worth its import
+        self.fast = not collect
         self.commands: dict[str, tuple[str, str | None]] = {}
+        #: the latest time in Codex's own form not yet in `data.ended` (see `_unread`)
+        self._latest = ""
+        #: the days of such times that parsed as log times
+        self._days: set[str] = set()
         self.where = ""
         if data.cwd is None:
             data.cwd = data.head.cwd
@@ -52,11 +72,18 @@ class Reader:
         whole JSON, but read again next time)."""
         fh.seek(start)
         offset = start
-        for raw in bounded_lines(fh):
+        if not self.fast:
+            try:
+                self.fast = os.fstat(fh.fileno()).st_size - start >= FAST_AFRESH
+            except (OSError, AttributeError, ValueError):  # not a real file: keep `json`
+                self.fast = False
+        blocks = line_blocks(fh) if _lines.MAX_LINE >= 8 * _lines.BLOCK else bounded_lines(fh)
+        for raw in blocks:
             if self.data.foreign:
                 break
             if isinstance(raw, int):
                 if isinstance(raw, Unfinished):  # maybe still being written: read it again
+                    self._settle()
                     snapshot = self.data.to_json()
                     self.warn(f"{self.data.head.path}:{self.data.lines + 1}: {too_long(raw)}")
                     return offset, snapshot
@@ -65,20 +92,104 @@ class Reader:
                 self.warn(f"{self.data.head.path}:{self.data.lines}: {too_long(raw)}")
                 continue
             if not raw.endswith(b"\n"):
+                self._settle()
                 snapshot = self.data.to_json()
                 self._line(raw, self.data.lines + 1, last=True)
                 return offset, snapshot
-            offset += len(raw)
-            self.data.lines += 1
-            self._line(raw, self.data.lines)
+            if self._block(raw):
+                offset += len(raw)
+                continue
+            done = 0
+            for line in _split(raw):  # one line at a time, as `bounded_lines` gives them
+                if self._foreign():
+                    break
+                known = self.data.rollout
+                offset += len(line)
+                done += len(line)
+                self.data.lines += 1
+                self._line(line, self.data.lines)
+                # the file's first record showed it is a rollout: the rest in one go
+                if not known and done < len(raw) and self._block(raw[done:]):
+                    offset += len(raw) - done
+                    break
+        self._settle()
         return offset, self.data.to_json()
 
-    def _line(self, raw: bytes, number: int, last: bool = False) -> None:
-        if not raw.strip():
+    def _foreign(self) -> bool:
+        """The file turned out not to be a rollout (`_line` says so): stop reading."""
+        return self.data.foreign
+
+    def _block(self, block: bytes) -> bool:
+        """Read a block of whole lines in one msgspec call (`linestruct`), when this is a
+        scan of a file known to be a rollout and msgspec reads every line of the block:
+        the records only their time is wanted from are never built, the records a scan
+        reads (token counts, turn contexts) are read from the fields the struct holds, and
+        any other line by `_line`. False (nothing read) when the block must be read line by
+        line."""
+        if self.collect or not self.data.rollout:
+            return False
+        records = _records(block)
+        if records is None:
+            return False
+        parts: list[bytes] | None = None
+        first = self.data.lines
+        days, fixed = self._days, _FIXED.fullmatch
+        for number, record in enumerate(records, first + 1):
+            payload, kind = record.payload, record.type
+            if payload is not None and (
+                kind == "response_item"
+                or (kind == "event_msg" and payload.type not in _COUNTED_EVENTS)
+            ):
+                stamp = record.timestamp  # `_unread`'s common case, without a call
+                if type(stamp) is str and stamp[:10] in days and fixed(stamp):
+                    if stamp > self._latest:
+                        self._latest = stamp
+                else:
+                    self._unread(stamp, number)
+                continue
+            # a token_usage_record's response id and usage are not in the struct: parsed
+            if payload is not None and type(kind) is str and kind != "token_usage_record":
+                self._decoded(record, kind, number)
+                continue
+            if parts is None:
+                parts = block.split(b"\n")
+            self._line(parts[number - first - 1] + b"\n", number, known=True)
+        self.data.lines = first + len(records)
+        return True
+
+    def _decoded(self, record: Any, kind: str, number: int) -> None:
+        """What `_line` does with a record of a scan, from its `linestruct.Record` (the
+        payload's fields a scan reads are in the struct): decoding the line again as a dict
+        was most of the cost of a token_count line."""
+        self.where = f"{self.data.head.path}:{number}"
+        when = log_time(record.timestamp, self.where, self.warn)
+        if when and (self.data.ended is None or when > self.data.ended):
+            self.data.ended = when
+        payload = record.payload
+        if kind == "turn_context":
+            model = payload.model or payload.model_name
+            if isinstance(model, str) and model:
+                self.data.model = model
+            cwd = payload.cwd
+            if isinstance(cwd, str) and cwd:
+                self.data.cwd = cwd
+        elif kind == "event_msg":  # a counted one: see `_event`
+            self._token_count(payload.info, when, payload.model)
+            limits.observe(self.data, payload.rate_limits, self.warn, self.where)
+        # session_meta and any other kind: only their time (see `_record`)
+
+    def _line(self, raw: bytes, number: int, last: bool = False, known: bool = False) -> None:
+        """One line; `known`: `_block` found it is not a record only its time is read."""
+        if not self.collect and not last and not known and self.data.rollout:
+            unread = _unread(raw)
+            if unread is not None:  # a record only its time is wanted from: not parsed
+                self._unread(unread.timestamp, number)
+                return
+        if not raw or raw.isspace():
             return
         self.where = f"{self.data.head.path}:{number}"
         try:
-            record = loads(raw)
+            record = loads_fast(raw) if self.fast else loads(raw)
         except (ValueError, RecursionError) as exc:
             self.warn(f"{self.where}: {not_json(exc, last)}")
             return
@@ -100,16 +211,63 @@ class Reader:
             self.data.ended = when
         self._record(kind, payload, when, number)
 
+    def _unread(self, stamp: object, number: int) -> None:
+        """Fold the time of a record not otherwise read into the file's end. Parsing every
+        time is most of the cost of such a line, so a time written the way Codex writes it
+        (`2026-10-20T08:30:00.123Z`) on a day already parsed, which is then a valid time
+        that sorts as its string, is only compared: the latest is parsed once, by
+        `_settle`."""
+        if type(stamp) is str and stamp[:10] in self._days and _FIXED.fullmatch(stamp):
+            if stamp > self._latest:
+                self._latest = stamp
+            return
+        self.where = f"{self.data.head.path}:{number}"
+        when = log_time(stamp, self.where, self.warn)
+        if when is None:
+            return
+        if self.data.ended is None or when > self.data.ended:
+            self.data.ended = when
+        if type(stamp) is str and _FIXED.fullmatch(stamp):
+            self._days.add(stamp[:10])
+
+    def _settle(self) -> None:
+        """Count the latest time `_unread` only compared into the file's end."""
+        when = parse_log_time(self._latest) if self._latest else None
+        if when is not None and (self.data.ended is None or when > self.data.ended):
+            self.data.ended = when
+
     def _record(
         self, kind: str, payload: dict[str, Any], when: datetime | None, number: int
     ) -> None:
         # session_meta was read by read_head; later ones are a fork's replayed parent header
         if kind == "turn_context":
             self._turn_context(payload)
+        elif kind == "token_usage_record":
+            self._usage_record(payload)
         elif kind == "event_msg":
+            if not self.collect:
+                self._event(payload, when, number)
+                return
+            data = self.data
+            counts = (len(data.prompts), len(data.edits), len(data.refs))
             self._event(payload, when, number)
+            self._mark(counts, when)
         elif kind == "response_item" and self.collect:
+            data = self.data
+            counts = (len(data.prompts), len(data.edits), len(data.refs))
             self._item(payload, number)
+            self._mark(counts, when)
+
+    def _mark(self, counts: tuple[int, int, int], when: datetime | None) -> None:
+        """Note where the facts this line added were read (see `FileData.prompt_marks`)."""
+        data = self.data
+        mark = (len(data.calls), when)
+        for facts, marks, before in (
+            (data.prompts, data.prompt_marks, counts[0]),
+            (data.edits, data.edit_marks, counts[1]),
+            (data.refs, data.ref_marks, counts[2]),
+        ):
+            marks.extend([mark] * (len(facts) - before))
 
     def _turn_context(self, payload: Mapping[str, Any]) -> None:
         model = payload.get("model") or payload.get("model_name")
@@ -124,7 +282,8 @@ class Reader:
     def _event(self, payload: Mapping[str, Any], when: datetime | None, number: int) -> None:
         kind = payload.get("type")
         if kind == "token_count":
-            self._token_count(payload.get("info"), when)
+            self._token_count(payload.get("info"), when, payload.get("model"))
+            limits.observe(self.data, payload.get("rate_limits"), self.warn, self.where)
         elif not self.collect:
             return
         elif kind == "user_message":
@@ -135,8 +294,23 @@ class Reader:
             self._exec_end(payload, number)
         elif kind in ("patch_apply_begin", "patch_apply_end"):
             self._patch_event(payload, number)
+        elif kind == "item_completed":  # Codex >= 0.171: commands and prompts as items
+            evidence.item_completed(self.data, payload, f"{self.data.head.path}:{number}")
 
-    def _token_count(self, info: object, when: datetime | None) -> None:
+    def _usage_record(self, payload: Mapping[str, Any]) -> None:
+        """Codex >= 0.171 writes each response's usage with its `response_id` before the
+        token_count that holds the same numbers: the id is kept, to name that call."""
+        rid = payload.get("response_id")
+        try:
+            usage = self._usage_numbers(payload.get("usage"), MAX_TOKENS)
+        except BadUsage:
+            usage = None  # the token_count is checked, and warned about, itself
+        if isinstance(rid, str) and rid and usage is not None:
+            self.data.pending = (rid, tuple(usage[k] for k in FIELDS))
+        else:
+            self.data.pending = None
+
+    def _token_count(self, info: object, when: datetime | None, named: object = None) -> None:
         if not isinstance(info, dict):
             return  # `info: null`: a rate-limit update only
         try:
@@ -151,8 +325,13 @@ class Reader:
         if step is None or not any(step.values()):
             return
         key = _event_key(total, last, when)
-        model = info.get("model") if isinstance(info.get("model"), str) else None
-        request = Request(model=model or self._model(), usage=self._usage(step), timestamp=when)
+        pending, self.data.pending = self.data.pending, None
+        if pending is not None and pending[1] == tuple(step[k] for k in FIELDS):
+            key = ("response", pending[0])  # the response's own id: the natural key
+        model = info.get("model") or named
+        if isinstance(model, str) and model:
+            self.data.model = model  # the model named last serves the events that name none
+        request = Request(model=self._model(), usage=self._usage(step), timestamp=when)
         self.data.calls.append((key, request))
 
     @staticmethod
@@ -163,8 +342,12 @@ class Reader:
         if not isinstance(value, dict):
             raise BadUsage("token usage is not an object")
         numbers: dict[str, int] = {}
+        get = value.get
         for name in FIELDS:
-            raw = value.get(name, 0)
+            raw = get(name, 0)
+            if type(raw) is int and 0 <= raw <= limit:  # the common case, without a call
+                numbers[name] = raw
+                continue
             count = token_count(raw, limit)
             if count is None:
                 raise BadUsage(f"invalid {name} {raw!r}")
@@ -216,6 +399,8 @@ class Reader:
             self._function_call(call_id, payload)
         elif kind == "custom_tool_call" and payload.get("name") in _EDIT_TOOLS:
             self._patch_text(call_id, payload.get("input"), self.data.cwd)
+        elif kind == "custom_tool_call":  # code mode: its script is the command (evidence)
+            self._remember_command(call_id, payload.get("input"), {})
         elif kind == "local_shell_call":
             action = payload.get("action")
             if isinstance(action, dict):
@@ -298,12 +483,74 @@ class Reader:
 def _event_key(
     total: dict[str, int] | None, last: dict[str, int] | None, when: datetime | None
 ) -> Key:
+    """The key of a call with no `response_id` (Codex before 0.171 writes none): its
+    running total, which grows with every response and so names one; a replay or a copy
+    of the line carries the same total. Where a `token_usage_record` names the response,
+    its id is the key instead (`Reader._token_count`): the total alone would take a 0.171
+    fork's call (whose total continues from its parent's) for the parent's call of the
+    same size made after the fork."""
+
     def frozen(n: dict[str, int] | None) -> Key | None:
         return tuple(n[k] for k in FIELDS) if n is not None else None
 
     if total is None:  # no running total to tell two equal calls apart: use the time
         return ("call", when.isoformat() if when else None, frozen(last))
-    return ("call", frozen(total), frozen(last))
+    # the running total alone names the event: a replay of a parent's total-only row may
+    # carry `last_token_usage` too (and the other way round), and is still the same event
+    return ("call", frozen(total))
+
+
+#: a log time as Codex writes it: UTC, milliseconds; such strings sort as their times
+_FIXED = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z", re.ASCII)
+#: the `event_msg` kinds read without the attribution facts: keep in step with `_event`
+_COUNTED_EVENTS = ("token_count",)  # a tuple: `x in` works for any JSON value
+_DECODER: Any = None
+_ERRORS: tuple[type[Exception], ...] = ()
+
+
+def _records(block: bytes) -> list[Any] | None:
+    """The block's lines decoded as `linestruct.Record`s, one per line; None when msgspec
+    does not read every line so (a blank line, bad JSON, a byte-order mark, ...)."""
+    global _DECODER, _ERRORS
+    if _DECODER is None:
+        from costlog.sources.codex import linestruct
+
+        _DECODER, _ERRORS = linestruct.DECODER, linestruct.ERRORS
+    try:
+        records: list[Any] = _DECODER.decode_lines(block)
+    except _ERRORS:
+        return None
+    return records if len(records) == block.count(b"\n") else None
+
+
+def _split(block: bytes) -> list[bytes]:
+    """A block's whole lines, each with its newline."""
+    parts = block.split(b"\n")
+    parts.pop()  # the empty rest after the block's last newline
+    return [line + b"\n" for line in parts]
+
+
+def _unread(raw: bytes) -> Any:
+    """The line decoded as a `linestruct.Record`, when it is a record a scan without the
+    attribution facts does not read (a `response_item`, an `event_msg` other than those
+    counted): then only its time is wanted, and the rest of the line (most of a rollout's
+    bytes: tool output, reasoning) is checked but never built. None for any other line,
+    which is then parsed in full."""
+    global _DECODER, _ERRORS
+    if _DECODER is None:
+        from costlog.sources.codex import linestruct
+
+        _DECODER, _ERRORS = linestruct.DECODER, linestruct.ERRORS
+    try:
+        record = _DECODER.decode(raw)
+    except _ERRORS:
+        return None
+    payload, kind = record.payload, record.type
+    if payload is None or not (
+        kind == "response_item" or (kind == "event_msg" and payload.type not in _COUNTED_EVENTS)
+    ):
+        return None
+    return record
 
 
 def _output_text(output: object) -> str:

@@ -19,12 +19,15 @@ from costlog.sources._lines import iter_json_lines
 from costlog.timeutil import parse_log_time
 
 Key = tuple[Any, ...]
+#: where a fact was read: (calls read before it, its line's time)
+Mark = tuple[int, datetime | None]
 
 AGENT = "codex"
 #: the first lines searched for the file's own `session_meta`
 HEAD_LINES = 20
-#: bump when the cached per-file state changes shape or meaning
-SCHEMA = 1
+#: bump when the cached per-file state changes shape or meaning (5: calls keyed by their
+#: `response_id` where a `token_usage_record` names it, and the pending one kept)
+SCHEMA = 5
 #: the counts of a usage object, in the order the cache stores them
 FIELDS = (
     "input_tokens",
@@ -48,6 +51,9 @@ class Head:
     forked_from: str | None = None
     parent_thread: str | None = None
     model: str | None = None
+    #: False for a fork that names where its history starts instead of copying it
+    #: (`history_base` / `forked_from_ordinal_exclusive`, Codex >= 0.171): no replayed rows
+    copies_history: bool = True
 
 
 @dataclass(slots=True)
@@ -69,6 +75,17 @@ class FileData:
     model: str | None = None
     cwd: str | None = None
     prev_total: dict[str, int] | None = None
+    #: the last `token_usage_record` not yet matched by its token_count: (response id, its
+    #: usage counts in FIELDS order); kept in the cache, as the token_count may come later
+    pending: tuple[str, tuple[int, ...]] | None = None
+    #: rate-limit reports, consecutive equal ones once (see `limits`)
+    limits: list[tuple[Any, ...]] = field(default_factory=list)
+    #: for each prompt, edit and ref (in memory only, like them): how many calls the file
+    #: held when its line was read, and the line's time; a fork's replayed parent facts are
+    #: told by them (`sessions.own_facts`)
+    prompt_marks: list[Mark] = field(default_factory=list)
+    edit_marks: list[Mark] = field(default_factory=list)
+    ref_marks: list[Mark] = field(default_factory=list)
 
     @property
     def rank(self) -> tuple[datetime, str]:
@@ -108,10 +125,13 @@ class FileData:
             "foreign": self.foreign,
             "lines": self.lines,
             "warnings": list(self.warnings),
+            "limits": [list(snap) for snap in self.limits],
+            "copies_history": h.copies_history,
             "resume": [
                 self.model,
                 self.cwd,
                 None if self.prev_total is None else [self.prev_total[k] for k in FIELDS],
+                None if self.pending is None else [self.pending[0], list(self.pending[1])],
             ],
         }
 
@@ -133,7 +153,10 @@ class FileData:
             data.calls.append(
                 (_freeze(key), Request(model=name, usage=usage, timestamp=parse_log_time(when)))
             )
-        data.model, data.cwd, total = state["resume"]
+        data.limits = [tuple(snap) for snap in state.get("limits", [])]
+        head.copies_history = bool(state.get("copies_history", True))
+        data.model, data.cwd, total, pending = state["resume"]
+        data.pending = None if pending is None else (pending[0], tuple(pending[1]))
         data.prev_total = None if total is None else dict(zip(FIELDS, total, strict=True))
         return data
 
@@ -162,6 +185,8 @@ def _meta_fields(head: Head, payload: Mapping[str, Any]) -> None:
         head.branch = git["branch"]
     forked = payload.get("forked_from_id")
     head.forked_from = forked if isinstance(forked, str) else None
+    points = "history_base" in payload or "forked_from_ordinal_exclusive" in payload
+    head.copies_history = not points
     head.parent_thread = _parent_thread(payload.get("source"))
     model = payload.get("model")
     head.model = model if isinstance(model, str) and model else None

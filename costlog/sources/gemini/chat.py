@@ -1,4 +1,5 @@
-"""One Gemini CLI chat file: its messages (the last record of an id wins) and their usage.
+"""One Gemini CLI chat file: its messages (the last record of an id wins, keeping what an
+earlier record knew and it lacks) and their usage.
 
 A `.jsonl` chat is a log of changes: whole messages re-appended when they change,
 `$set` metadata updates, `$rewindTo` truncations (ignored: rewound calls were billed).
@@ -92,8 +93,7 @@ class _Reader:
         if self.chat.path.suffix == ".json":
             self._legacy()
         else:
-            for number, record in iter_json_lines(self.chat.path, self.warn):
-                self._record(record, f"{self.chat.path}:{number}")
+            self._lines()
         self._touch(parse_log_time(self.chat.meta.get("lastUpdated")))
         return self.chat
 
@@ -112,9 +112,33 @@ class _Reader:
             return
         self._set(record, f"{path}:1")
 
-    def _record(self, record: dict[str, Any], where: str) -> None:
+    def _lines(self) -> None:
+        """The records of a JSON-lines chat. Lines of another kind in a chat are each
+        named; a file with no chat record at all (another agent's log) is named once."""
+        foreign: list[str] = []
+        chat = False
+        for number, record in iter_json_lines(self.chat.path, self.warn):
+            where = f"{self.chat.path}:{number}"
+            if self._record(record, where):
+                if not chat:
+                    chat = True
+                    for line in foreign:
+                        self.warn(f"{line}: not a Gemini CLI chat record, skipped")
+            elif chat:
+                self.warn(f"{where}: not a Gemini CLI chat record, skipped")
+            else:
+                foreign.append(where)
+        if foreign and not chat:
+            n = len(foreign)
+            self.warn(
+                f"{foreign[0]}: not a Gemini CLI chat file ({n} line{'s' if n != 1 else ''} "
+                "of another kind from here on), skipped"
+            )
+
+    def _record(self, record: dict[str, Any], where: str) -> bool:
+        """Reads one record; False when it is not a chat record."""
         if isinstance(record.get("$rewindTo"), str):
-            return  # hidden from the chat, but those calls were billed: keep them
+            return True  # hidden from the chat, but those calls were billed: keep them
         if isinstance(record.get("id"), str):
             self._message(record, where)
         elif isinstance(record.get("$set"), dict):
@@ -122,7 +146,8 @@ class _Reader:
         elif isinstance(record.get("sessionId"), str):
             self._set(record, where)
         else:
-            self.warn(f"{where}: not a Gemini CLI chat record, skipped")
+            return False
+        return True
 
     def _set(self, values: Mapping[str, Any], where: str) -> None:
         for name, value in values.items():
@@ -130,6 +155,10 @@ class _Reader:
                 for message in value if isinstance(value, list) else []:
                     if isinstance(message, dict) and isinstance(message.get("id"), str):
                         self._message(message, where)
+            elif name == "startTime" and _later(value, self.chat.meta.get(name)):
+                # a resume within the same minute appends to the same file and writes a
+                # second metadata line: the session began at the first one
+                continue
             else:
                 self.chat.meta[name] = value
 
@@ -154,7 +183,10 @@ class _Reader:
             self._tools(message, record.get("toolCalls"))
         elif message.kind == "user":
             message.prompt = _text(record.get("displayContent")) or _text(record.get("content"))
-        self.chat.messages[message.id] = message  # last record of an id wins
+        earlier = self.chat.messages.get(message.id)
+        if earlier is not None and earlier.kind == message.kind:
+            keep_known(message, earlier)
+        self.chat.messages[message.id] = message  # last record of an id wins, see keep_known
 
     def _tools(self, message: Message, calls: object) -> None:
         for call in calls if isinstance(calls, list) else []:
@@ -174,6 +206,30 @@ class _Reader:
     def _touch(self, when: datetime | None) -> None:
         if when and (self.chat.last is None or when > self.chat.last):
             self.chat.last = when
+
+
+def keep_known(message: Message, earlier: Message) -> None:
+    """Fill `message` (a later record of the same id) with what `earlier` knew and it lacks.
+
+    A resume rewrites the whole history as a `$set.messages` whose copies carry no tokens,
+    tool calls or model and are stamped with the time of the resume; taking them as they
+    are loses those requests and shifts the session, so the earlier facts stay.
+    """
+    if message.tokens is None:
+        message.tokens = earlier.tokens
+        message.where = earlier.where  # warnings about those tokens name the line they are on
+    message.model = message.model or earlier.model
+    message.prompt = message.prompt or earlier.prompt
+    message.edits |= earlier.edits
+    message.refs |= earlier.refs
+    if earlier.timestamp and (message.timestamp is None or earlier.timestamp < message.timestamp):
+        message.timestamp = earlier.timestamp
+
+
+def _later(value: object, current: object) -> bool:
+    """True when the time `value` is after the time `current` (both as the log writes them)."""
+    new, old = parse_log_time(value), parse_log_time(current)
+    return new is not None and old is not None and new > old
 
 
 def _strings(value: object) -> Iterator[str]:

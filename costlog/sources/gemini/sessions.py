@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from costlog.models import Request, Session
 from costlog.sources import Warn
-from costlog.sources.gemini.chat import AGENT, ChatFile, Message, message_usage
+from costlog.sources.gemini.chat import AGENT, ChatFile, Message, keep_known, message_usage
 
 UNKNOWN_MODEL = "unknown"
 _MIN = datetime.min.replace(tzinfo=UTC)
@@ -34,7 +34,13 @@ def build(chats: Sequence[ChatFile], warn: Warn) -> list[Session]:
         session = sessions.setdefault(sid, Session(agent=AGENT, session_id=sid))
         _merge_meta(session, chat)
         messages = merged.setdefault(sid, {})
-        messages.update((k, m) for k, m in chat.messages.items() if owners.get(k) == sid)
+        for key, message in chat.messages.items():
+            if owners.get(key) != sid:
+                continue
+            earlier = messages.get(key)
+            if earlier is not None and earlier.kind == message.kind:
+                keep_known(message, earlier)  # a later copy without tokens keeps the counted ones
+            messages[key] = message
     for sid, session in sessions.items():
         _fill(session, merged[sid].values(), warn)
     return _roll_up(sessions, chats)

@@ -1,0 +1,158 @@
+"""Rate limits and plan from Codex `token_count` events.
+
+Every `token_count` event may carry `rate_limits`: the `primary` (300-minute) and
+`secondary` (weekly) windows with `used_percent`, `window_minutes` and `resets_at` (epoch
+seconds), `rate_limit_reached_type` (null until a limit is hit) and `plan_type` (`"plus"`,
+..., or null when the CLI runs on an API key). costlog keeps, per session, the peak
+`used_percent` of each window, the last `window_minutes` and `resets_at`, how many times a
+limit was reached (distinct events, see `summarize`), and the plan the log names.
+
+Each report is kept (in the read cache) as a compact list of those values; consecutive
+equal reports are one. Its key is its values, so a fork that replays its parent's lines
+does not count the parent's reports again (see `sessions`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from costlog.models import LimitWindow, RateLimits
+from costlog.sources.codex.rollout import FileData, Key
+
+#: a plan or limit name as a log may write it; anything else is not kept
+_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+#: far beyond any real epoch second (year ~2500); a larger one is not a time
+_MAX_EPOCH = 17_000_000_000
+_MAX_MINUTES = 1_000_000
+#: used_percent above this is not a share of a window (it may pass 100 slightly)
+_MAX_PCT = Decimal(1000)
+
+Snapshot = tuple[Any, ...]
+
+
+def key_of(snapshot: Snapshot) -> Key:
+    return ("limits", *snapshot)
+
+
+def observe(data: FileData, raw: object, warn: Any, where: str) -> None:
+    """Keep one `rate_limits` report of a token_count event (absent or null: nothing)."""
+    if not isinstance(raw, Mapping):
+        return
+    snap = snapshot(raw)
+    if snap is None:
+        warn(f"{where}: rate_limits not understood, not counted")
+        return
+    if data.limits and data.limits[-1] == snap:
+        return
+    data.limits.append(snap)
+
+
+def _window(raw: object) -> tuple[str | None, int | None, int | None] | None:
+    """(used_percent as text, window_minutes, resets_at), or None when malformed."""
+    if raw is None:
+        return (None, None, None)
+    if not isinstance(raw, Mapping):
+        return None
+    used, minutes, resets = raw.get("used_percent"), raw.get("window_minutes"), raw.get("resets_at")
+    pct: str | None = None
+    if used is not None:
+        if isinstance(used, bool) or not isinstance(used, int | float):
+            return None
+        try:
+            value = Decimal(str(used))
+        except InvalidOperation:
+            return None
+        if not value.is_finite() or value < 0 or value > _MAX_PCT:
+            return None
+        pct = str(value.normalize()) if value != value.to_integral() else str(int(value))
+    for number, top in ((minutes, _MAX_MINUTES), (resets, _MAX_EPOCH)):
+        if number is not None and (
+            isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= top
+        ):
+            return None
+    return (pct, minutes, resets)
+
+
+def snapshot(raw: Mapping[str, Any]) -> Snapshot | None:
+    """The values costlog keeps of one report, or None when they are not well formed."""
+    primary, secondary = _window(raw.get("primary")), _window(raw.get("secondary"))
+    if primary is None or secondary is None:
+        return None
+    reached = raw.get("rate_limit_reached_type")
+    if not isinstance(reached, str) or not reached:
+        reached = None  # only a name says a limit was reached; true, 1 or {} say nothing
+    elif not _NAME.fullmatch(reached):
+        reached = "other"
+    stated = "plan_type" in raw
+    plan = raw.get("plan_type")
+    if plan is not None and not (isinstance(plan, str) and _NAME.fullmatch(plan)):
+        stated, plan = False, None  # a value no plan has: as if the log did not say
+    return (*primary, *secondary, reached, stated, plan)
+
+
+def _peak(
+    window: LimitWindow | None, pct: str | None, minutes: int | None, resets: int | None
+) -> LimitWindow | None:
+    if pct is None and window is None:
+        return None
+    when = datetime.fromtimestamp(resets, UTC) if resets is not None else None
+    if window is None:
+        return LimitWindow(Decimal(pct or 0), minutes, when)
+    if pct is not None and Decimal(pct) > window.peak_pct:
+        window.peak_pct = Decimal(pct)
+    window.window_minutes = minutes if minutes is not None else window.window_minutes
+    window.resets_at = when if when is not None else window.resets_at
+    return window
+
+
+#: resets_at of one window may be written a few seconds apart between reports
+_SAME_WINDOW_SECONDS = 60
+
+
+def _same_window(a: int | None, b: int | None) -> bool:
+    return a == b or (a is not None and b is not None and abs(a - b) <= _SAME_WINDOW_SECONDS)
+
+
+def summarize(snapshots: Iterable[Snapshot], into: RateLimits | None = None) -> RateLimits | None:
+    """The session's figures from its reports, in order, added to `into` when given.
+
+    `reached` counts reach events, not reports: Codex repeats `rate_limit_reached_type` on
+    every report while a limit holds, so a report starts a new event only when the one
+    before it did not say reached, named another limit, or was of another window."""
+    out = into
+    before: tuple[str | None, int | None, int | None] = (None, None, None)
+    for snap in snapshots:
+        p_pct, p_min, p_reset, s_pct, s_min, s_reset, reached, stated, plan = snap
+        if out is None:
+            out = RateLimits()
+        out.primary = _peak(out.primary, p_pct, p_min, p_reset)
+        out.secondary = _peak(out.secondary, s_pct, s_min, s_reset)
+        was, was_primary, was_secondary = before
+        if reached is not None and (
+            reached != was
+            or not _same_window(p_reset, was_primary)
+            or not _same_window(s_reset, was_secondary)
+        ):
+            out.reached += 1
+        before = (reached, p_reset, s_reset)
+        if stated:
+            out.plan_stated, out.plan_type = True, plan
+    return out
+
+
+def merge(into: RateLimits | None, other: RateLimits | None) -> RateLimits | None:
+    """Two sessions' figures as one (a sub-agent rolled into its parent)."""
+    if other is None or into is None:
+        return into or other
+    for name in ("primary", "secondary"):
+        mine, theirs = getattr(into, name), getattr(other, name)
+        if mine is None or (theirs is not None and theirs.peak_pct > mine.peak_pct):
+            setattr(into, name, theirs)
+    into.reached += other.reached
+    if other.plan_stated and not into.plan_stated:
+        into.plan_stated, into.plan_type = True, other.plan_type
+    return into
