@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 from dataclasses import dataclass, field, fields
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ class Budget:
     rolling_7d_usd: Decimal | None = None
     opus_share_max: Decimal = Decimal("0.30")
     haiku_min_sessions: int = 1
+    #: which figure the money alerts watch where sessions ran on a subscription plan:
+    #: api_equivalent (list prices, as before) or paid (plan fees + pay-as-you-go)
+    watch: str = "api_equivalent"
+    #: the in-agent guard (`costlog init --guard`): warn once / block past these per session
+    session_soft_usd: Decimal | None = None
+    session_hard_usd: Decimal | None = None
 
 
 @dataclass
@@ -155,6 +162,8 @@ class Config:
     machine: str = "hash"
     #: a cost-per-person table in COST_LOG.md (off: people's spend can be sensitive)
     people_table: bool = False
+    #: which subscription plan sessions ran on (see docs/plans.md): rules, first match wins
+    plans: list[PlanRule] = field(default_factory=list)
     budget: Budget = field(default_factory=Budget)
     rundir: RunDir = field(default_factory=RunDir)
     diff_estimate: DiffEstimate = field(default_factory=DiffEstimate)
@@ -221,11 +230,14 @@ def load(root: Path) -> Config:
     if not data:
         return Config()
     try:
-        return from_dict(data)
+        config = from_dict(data)
     except ConfigError as exc:  # name the line of the setting, where it can be found
         if exc.line is None:
-            exc.line = _line_of(text, exc.message)
+            exc.line = _plan_line(text, exc.message) or _line_of(text, exc.message)
         raise
+    for rule, line in zip(config.plans, plan_item_lines(text), strict=False):
+        rule.line = line
+    return config
 
 
 def _line_of(text: str, message: str) -> int | None:
@@ -259,7 +271,107 @@ def from_dict(data: dict[str, Any]) -> Config:
     _check_patterns(config)
     _check_paths(config)
     _check_identity(config)
+    config.plans = [_plan_rule(n, item) for n, item in enumerate(config.plans, 1)]
+    if config.budget.watch not in WATCH:
+        raise ConfigError(
+            f"`budget.watch` must be one of {', '.join(WATCH)}, not {config.budget.watch!r}",
+            path=CONFIG_PATH,
+        )
     return config
+
+
+@dataclass
+class PlanRule:
+    """One `plans:` row: sessions of `agent` (any when unset) by `author` (anyone) between
+    `start` and `end` (inclusive; open when unset) ran on `plan`, at `fee_usd` a month
+    when set (else the plan table's fee)."""
+
+    plan: str
+    agent: str | None = None
+    author: str | None = None
+    start: date | None = None
+    end: date | None = None
+    fee_usd: Decimal | None = None
+    #: where the row is in the config, for messages
+    line: int | None = None
+
+
+WATCH = ("api_equivalent", "paid")
+_PLAN_KEYS = ("plan", "agent", "author", "from", "until", "fee_usd")
+
+
+def _plan_rule(number: int, item: Any) -> PlanRule:
+    """A `plans:` item checked: a typo or a bad date must fail here, naming its line."""
+    where = f"`plans` item {number}"
+    if isinstance(item, PlanRule):
+        return item
+    if not isinstance(item, dict):
+        raise ConfigError(f"{where} must be a mapping with `plan:`", path=CONFIG_PATH)
+    for key in item:
+        if key not in _PLAN_KEYS:
+            close = difflib.get_close_matches(str(key), _PLAN_KEYS, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else None
+            raise ConfigError(f"{where}: unknown key `{key}`", path=CONFIG_PATH, hint=hint)
+    texts: dict[str, str | None] = {}
+    for key in ("plan", "agent", "author"):
+        value = item.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{where}: `{key}` must be text, not {value!r}", path=CONFIG_PATH)
+        texts[key] = value
+    if not texts["plan"]:
+        raise ConfigError(f"{where} has no `plan:`", path=CONFIG_PATH)
+    days: dict[str, date | None] = {}
+    for key in ("from", "until"):
+        value = item.get(key)
+        try:
+            days[key] = None if value is None else date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(
+                f"{where}: `{key}` must be a date (YYYY-MM-DD), not {value!r}", path=CONFIG_PATH
+            ) from None
+    start, end = days["from"], days["until"]
+    if start and end and end < start:
+        raise ConfigError(f"{where}: `until` {end} is before `from` {start}", path=CONFIG_PATH)
+    fee = item.get("fee_usd")
+    if fee is not None:
+        try:
+            fee = _coerce("fee_usd", fee, Decimal(0))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc.message}", path=CONFIG_PATH) from None
+    return PlanRule(
+        plan=str(texts["plan"]),
+        agent=texts["agent"],
+        author=texts["author"],
+        start=start,
+        end=end,
+        fee_usd=fee,
+    )
+
+
+def _plan_line(text: str, message: str) -> int | None:
+    """The line of the `plans` item a message names (`plans` item 2: ...)."""
+    import re
+
+    named = re.match(r"`plans` item (\d+)", message)
+    lines = plan_item_lines(text) if named else []
+    index = int(named.group(1)) - 1 if named else -1
+    return lines[index] if 0 <= index < len(lines) else None
+
+
+def plan_item_lines(text: str) -> list[int]:
+    """The line of each item of the top-level `plans:` list (1-based), in order."""
+    import re
+
+    lines: list[int] = []
+    inside = False
+    for number, line in enumerate(text.splitlines(), 1):
+        if re.match(r"plans[ \t]*:", line):
+            inside = True
+        elif inside and re.match(r"[^\s#]", line):
+            break
+        elif inside and re.match(r"[ \t]*- ", line):
+            lines.append(number)
+    return lines
 
 
 PEOPLE = ("name", "email", "hash", "none")
@@ -327,6 +439,12 @@ def _check_zone(name: Any) -> None:
     """An unknown `timezone` fails here, naming the config file, not later in a report."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    if name is None or name == "":
+        raise ConfigError(
+            "`timezone` has no value",
+            path=CONFIG_PATH,
+            hint="give an IANA name such as Europe/Berlin or UTC, or delete the line",
+        )
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -375,7 +493,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 
 DEFAULT_TEXT = """\
-# costlog settings. Every line below is a default; uncomment to change it.
+# costlog settings. Each commented line shows a default, except the lines marked
+# "off when unset", whose values are only examples. Uncomment a line to change it.
 # Docs: costlog --help, and the README.
 
 # ledger_dir: .costlog/sessions     # one YAML file per session (committed)
@@ -399,12 +518,17 @@ DEFAULT_TEXT = """\
 # people: name                      # each entry's author: name | email | hash | none
 # machine: hash                     # each entry's machine: hash | hostname | none
 # people_table: false               # a cost-per-person table in COST_LOG.md
+# plans: []                        # subscription plans, e.g. (docs/plans.md):
+#   - {plan: claude-max-5x, agent: claude-code, from: 2026-01-01}
 # budget:
 #   session_spike_usd: 0.50         # any one session above this
 #   monthly_usd: 100                # calendar-month total above this (off when unset)
 #   rolling_7d_usd: 30              # last 7 days above this (off when unset)
 #   opus_share_max: 0.30            # share of a month's sessions on Opus
 #   haiku_min_sessions: 1           # fewer small-model sessions in a month warns
+#   watch: api_equivalent           # on plans: api_equivalent | paid (fees + pay-as-you-go)
+#   session_soft_usd: 5             # guard: one warning in the agent past this (off when unset)
+#   session_hard_usd: 20            # guard: blocks the next prompt or tool call past this
 # rundir:                           # run directories of a home-grown agent runner
 #   runs_dir: .system/runs          # one sub-directory per run (`costlog backfill`)
 #   run_log: run.log                # model names, iteration markers, timestamps

@@ -5,7 +5,7 @@ Exit codes (documented in the README):
   1  error (bad input, broken ledger or config, a failed operation)
   2  usage error (click's own code for a bad option)
   3  check failed: COST_LOG.md is stale or the ledger is invalid
-  4  over budget: an alert fired and ``--fail-on warning`` was given
+  4  over budget: `budget --fail-on LEVEL` and an alert at that level fired
 """
 
 from __future__ import annotations

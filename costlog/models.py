@@ -78,6 +78,30 @@ class Request:
 
 
 @dataclass(slots=True)
+class LimitWindow:
+    """One rate-limit window as an agent's log reported it (Codex: 300 minutes, weekly)."""
+
+    #: the highest share of the window used that the log showed, 0-100
+    peak_pct: Decimal
+    window_minutes: int | None = None
+    #: when the window resets, as of the last report
+    resets_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class RateLimits:
+    """What a session's log said about its plan's rate limits (counts and names only)."""
+
+    primary: LimitWindow | None = None
+    secondary: LimitWindow | None = None
+    #: reports that said a limit was reached (Codex `rate_limit_reached_type` not null)
+    reached: int = 0
+    #: whether the log named the plan at all; `plan_type` None then means an API key
+    plan_stated: bool = False
+    plan_type: str | None = None
+
+
+@dataclass(slots=True)
 class Session:
     """One agent session as read from its logs (in memory only)."""
 
@@ -101,6 +125,8 @@ class Session:
     edited_files: set[str] = field(default_factory=set)
     #: one-line problems met while reading ("file:line: ...")
     warnings: list[str] = field(default_factory=list)
+    #: rate-limit usage and plan, where the log reports them
+    rate_limits: RateLimits | None = None
 
 
 @dataclass(slots=True)
@@ -152,6 +178,8 @@ class Entry:
     author: str | None = None
     #: where it was recorded, as the config's `machine:` says (a hash by default)
     machine: str | None = None
+    #: rate-limit usage and plan as the session's log reported them (optional)
+    rate_limits: RateLimits | None = None
 
     @property
     def unpriced_models(self) -> list[str]:

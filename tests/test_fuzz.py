@@ -432,6 +432,7 @@ def test_found_yaml_reader(text: str, message: str) -> None:
     ("text", "message"),
     [
         (b"timezone: Mars\n", ".costlog/config.yaml:1: `timezone`: unknown time zone 'Mars'"),
+        (b"# zone\ntimezone:\n", ".costlog/config.yaml:2: `timezone` has no value"),
         (b"a: 1\n\xff\n", ".costlog/config.yaml:2: not UTF-8 text (invalid start byte at byte 5)"),
         (
             b"# x\nwork_item_patterns: ['(']\n",

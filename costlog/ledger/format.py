@@ -15,7 +15,16 @@ from typing import Any
 
 from costlog import yamlfile
 from costlog.errors import LedgerError
-from costlog.models import SOURCES, TOKEN_FIELDS, Commit, Entry, ModelUsage, Usage
+from costlog.models import (
+    SOURCES,
+    TOKEN_FIELDS,
+    Commit,
+    Entry,
+    LimitWindow,
+    ModelUsage,
+    RateLimits,
+    Usage,
+)
 from costlog.timeutil import FIRST_YEAR, LAST_YEAR, in_range
 
 SCHEMA = 1
@@ -102,6 +111,8 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
     doc["cost_usd"] = None if entry.cost_usd is None else money(entry.cost_usd)
     if entry.subagents:
         doc["subagents"] = entry.subagents
+    if entry.rate_limits is not None:
+        doc["rate_limits"] = limits_to_dict(entry.rate_limits)
     if entry.commits:
         doc["commits"] = [_commit_dict(c) for c in entry.commits]
     if entry.work_items:
@@ -115,6 +126,29 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
         doc["tasks"] = tasks
     _put(doc, "notes", entry.notes)
     return doc
+
+
+#: a plan name as an agent's log writes it (Codex `plan_type`: plus, pro, ...)
+PLAN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+
+
+def limits_to_dict(limits: RateLimits) -> dict[str, Any]:
+    """The rate-limit figures as stored: peaks as text (exact), times as stamps."""
+    out: dict[str, Any] = {}
+    if limits.plan_stated:
+        out["plan_type"] = limits.plan_type
+    for name in ("primary", "secondary"):
+        window: LimitWindow | None = getattr(limits, name)
+        if window is None:
+            continue
+        item: dict[str, Any] = {"peak_pct": str(window.peak_pct)}
+        if window.window_minutes is not None:
+            item["window_minutes"] = window.window_minutes
+        if window.resets_at is not None:
+            item["resets_at"] = stamp(window.resets_at)
+        out[name] = item
+    out["reached"] = limits.reached
+    return out
 
 
 def _put(doc: dict[str, Any], key: str, value: Any) -> None:
@@ -152,7 +186,7 @@ class _Reader:
             f"field `{key}`: {message}",
             path=self.path,
             line=self.line_of(key),
-            hint="fix or restore the file (git checkout -- FILE)",
+            hint="fix or restore the file: git checkout -- FILE",
         )
 
     def line_of(self, key: str) -> int | None:
@@ -215,6 +249,8 @@ class _Reader:
                     "schema",
                     f"version {schema} is newer than this costlog understands; upgrade costlog",
                 )
+            if schema is None:
+                raise self.fail("schema", f"no `schema: {SCHEMA}` line: not a ledger entry")
             raise self.fail("schema", f"expected {SCHEMA}, found {schema!r}")
         started = self.time_(doc, "started", required=True)
         assert started is not None
@@ -248,10 +284,62 @@ class _Reader:
         if not isinstance(types, dict):
             raise self.fail("tasks", "`types` must be a mapping of type: count")
         entry.task_types = {str(k): self.int_(types, k, "tasks") for k in types}
+        if doc.get("rate_limits") is not None:
+            entry.rate_limits = self._limits(doc["rate_limits"])
         if entry.cost_usd is None and not entry.unpriced_models and entry.models:
             raise self.fail("cost_usd", "is missing although every model is priced")
         self._check_names(entry)
         return entry
+
+    def _limits(self, raw: Any) -> RateLimits:
+        """`rate_limits:` (optional; older entries have none): counts, times, a plan name."""
+        if not isinstance(raw, dict):
+            raise self.fail("rate_limits", "expected a mapping")
+        out = RateLimits(reached=self.int_(raw, "reached", "rate_limits"))
+        if "plan_type" in raw:
+            plan = raw["plan_type"]
+            if plan is not None and not (isinstance(plan, str) and PLAN_NAME.fullmatch(plan)):
+                raise self.fail("rate_limits", f"`plan_type` is not a plan name: {plan!r}")
+            out.plan_stated, out.plan_type = True, plan
+        for name in ("primary", "secondary"):
+            window = raw.get(name)
+            if window is None:
+                continue
+            if not isinstance(window, dict):
+                raise self.fail("rate_limits", f"`{name}` must be a mapping")
+            try:
+                peak = Decimal(str(window.get("peak_pct")))
+            except InvalidOperation:
+                peak = Decimal("NaN")
+            if not peak.is_finite() or not 0 <= peak <= 1000:
+                raise self.fail("rate_limits", f"`{name}.peak_pct` must be a percentage")
+            resets = window.get("resets_at")
+            setattr(
+                out,
+                name,
+                LimitWindow(
+                    peak,
+                    self.int_(window, "window_minutes", "rate_limits")
+                    if window.get("window_minutes") is not None
+                    else None,
+                    self._window_time(name, resets),
+                ),
+            )
+        return out
+
+    def _window_time(self, name: str, value: Any) -> datetime | None:
+        """A window's `resets_at`, or an error at the window's own line (the windows are
+        written in flow style, so the key never starts a line of its own)."""
+        if value is None:
+            return None
+        try:
+            if not isinstance(value, str):
+                raise ValueError
+            return parse_stamp(value)
+        except ValueError:
+            raise self.fail(
+                name, f"`rate_limits.{name}.resets_at` is not an ISO 8601 time: {value!r}"
+            ) from None
 
     def _check_names(self, entry: Entry) -> None:
         """`source` and `agent` are names from short lists, not free text: a hand-edited
@@ -340,5 +428,21 @@ class _Reader:
         return {str(k): str(v) for k, v in value.items()}
 
 
+#: a line git writes into a file it could not merge (diff3 style adds `|||||||`)
+_CONFLICT = re.compile(r"^(?:<{7}|={7}|>{7}|\|{7})(?: |$)", re.M)
+
+
 def parse_entry(text: str, path: str) -> Entry:
+    # named before YAML sees them: "mapping values are not allowed" would hide the cause
+    conflict = _CONFLICT.search(text)
+    if conflict is not None:
+        raise LedgerError(
+            f"unresolved merge conflict: a `{conflict.group(0).strip()}` marker line",
+            path=path,
+            line=text.count("\n", 0, conflict.start()) + 1,
+            hint="keep one side of the conflict and delete the marker lines, or "
+            "`git checkout --theirs FILE`; then `costlog check`",
+        )
+    if not text.strip():
+        raise LedgerError("the file is empty: no ledger entry in it", path=path, line=1)
     return _Reader(path, text).entry(yamlfile.load_text(text, path=path))

@@ -104,6 +104,8 @@ def from_transcript(
         if found:  # only the adapter that understood the file may warn about it
             for line in problems:
                 warn(line)
+            if adapter.name == "aider":  # one file holds every run: the newest is this one
+                return max(found, key=_last)
             return max(found, key=lambda s: len(s.requests))
     raise CostlogError(
         "no agent usage found in this file",
@@ -200,7 +202,7 @@ def record_session(
             "reprice`)"
         )
     result = store.save(repo, config, entry, prepare=prepare)
-    return result.entry, warnings
+    return result.entry, warnings + result.warnings
 
 
 def first_line(exc: BaseException) -> str:

@@ -81,21 +81,30 @@ def save(repo: Repo, config: Config, entry: Entry, *, prepare: Prepare | None = 
 
     identity.stamp(entry, identity.current(repo, config))  # who and where, as configured
     ledger = Ledger(repo, config.ledger_dir)
+    from costlog.recording.attribution import released
+
     with ledger.lock():
         merged = merge(ledger.get(entry.id), entry)
         path = ledger.path_for(merged.id)
         check_repo_path(repo.root, path)
         check_repo_path(repo.root, config.output_path(repo.root))
+        # a commit is one session's: others holding one of this entry's by a weaker link lose it
+        moved = released(ledger.load_all(), merged)
         document = None
         if prepare is not None:
             stored = as_stored(merged, ledger.rel(path))
-            entries = [e for e in ledger.load_all() if e.id != stored.id] + [stored]
+            others = {e.id: e for e in ledger.load_all() if e.id != stored.id}
+            others.update((e.id, e) for e, _ in moved)
+            entries = [*others.values(), stored]
             entries.sort(key=lambda e: (e.started, e.id))
             document = prepare(entries)
         path, changed = ledger.write(merged)
+        for other, _ in moved:
+            ledger.write(other)
         if document is not None and document.changed:
             atomic_write(document.path, document.text, repo.state_dir / "tmp", root=repo.root)
-    return Recorded(merged, ledger.rel(path), changed)
+    notes = [line for _, lines in moved for line in lines]
+    return Recorded(merged, ledger.rel(path), changed, notes)
 
 
 def as_stored(entry: Entry, rel: str) -> Entry:

@@ -2,8 +2,13 @@
 from the commits it produced: `costlog record --agent cursor --model M [--since REF]`.
 
 Which commits: `REF..HEAD` with `--since REF`, else the commits on HEAD made after the
-previous recorded session ended (every commit on HEAD when the ledger is empty). Merge
-commits are left out.
+previous recorded session ended and after the commit that set costlog up (the one that added
+`.costlog/config.yaml`): work from before costlog was there belongs to no session it can
+know of. Never counted: merge commits, costlog's own files (the ledger, `.costlog/`, the
+configured output), and so costlog's own commits (the set-up commit, ledger-only commits
+such as `record --commit`'s), which touch nothing else once those files are left out.
+No commit left means nothing to estimate from: the record is refused rather than stored
+with a made-up number of turns.
 
 How many tokens (the method is written into the entry, which is marked `estimated`):
 - output: the tokens of the text the commits add (`costlog.estimate.tokens.count_tokens`, the
@@ -21,9 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from costlog import gitrepo
-from costlog.config import Config, DiffEstimate
+from costlog.config import CONFIG_PATH, Config, DiffEstimate
+from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
-from costlog.ledger.format import now
 from costlog.ledger.store import Ledger
 from costlog.models import Commit, Entry, ModelUsage, Usage
 from costlog.recording.attribution import WorkItems
@@ -51,25 +56,53 @@ def count_tokens(text: str) -> int:
     return count(text)
 
 
-def _range(repo: Repo, config: Config, since: str | None) -> list[str]:
+def _range(repo: Repo, config: Config, since: str | None, setup: str | None) -> list[str]:
     if since is not None:
         return [f"{since}..HEAD"]
+    bounds = ["HEAD"] if setup is None else ["HEAD", f"^{setup}"]
     entries = Ledger(repo, config.ledger_dir).load_all()
-    if not entries:
-        return ["HEAD"]
-    last = max((e.ended or e.started) for e in entries)
-    return ["HEAD", f"--since={int(last.timestamp()) + 1}"]  # git's --since is inclusive
+    if entries:
+        last = max((e.ended or e.started) for e in entries)
+        bounds.append(f"--since={int(last.timestamp()) + 1}")  # git's --since is inclusive
+    return bounds
+
+
+def _setup_commit(repo: Repo) -> str | None:
+    """The newest commit on HEAD that added costlog's config: `git add -A && git commit`
+    right after `costlog init` (README's quickstart); None when it was never committed."""
+    found = gitrepo.log(
+        repo.root, "--no-merges", "--diff-filter=A", "--format=%H", "HEAD", "--", CONFIG_PATH
+    ).split()
+    return found[0] if found else None
+
+
+def own_paths(config: Config) -> list[str]:
+    """git pathspecs leaving out the files costlog writes: its output is not agent work."""
+    paths = dict.fromkeys([".costlog", config.ledger_dir.strip("/"), config.output.strip("/")])
+    return [".", *(f":(top,exclude){p}" for p in paths if p)]
 
 
 def commits(repo: Repo, config: Config, since: str | None) -> list[DiffCommit]:
-    shas = gitrepo.rev_list(repo.root, "--no-merges", "--reverse", *_range(repo, config, since))
-    return [_commit(repo, sha) for sha in shas]
+    setup = _setup_commit(repo)
+    spec = own_paths(config)
+    shas = gitrepo.rev_list(
+        repo.root,
+        "--no-merges",
+        "--full-history",  # every commit touching those paths, not git's simplified history
+        "--reverse",
+        *_range(repo, config, since, setup),
+        "--",
+        *spec,
+    )
+    return [_commit(repo, sha, spec) for sha in shas if sha != setup]
 
 
-def _commit(repo: Repo, sha: str) -> DiffCommit:
+def _commit(repo: Repo, sha: str, spec: list[str]) -> DiffCommit:
     head = gitrepo.show(repo.root, "-s", "--format=%ct%x1f%s%x1f%b", sha)
     ct, subject, body = head.split("\x1f", 2)
-    diff = gitrepo.show(repo.root, "--format=", "--unified=0", "--no-color", "--no-ext-diff", sha)
+    diff = gitrepo.show(
+        repo.root, "--format=", "--unified=0", "--no-color", "--no-ext-diff", sha, "--", *spec
+    )
     added = [
         line[1:]
         for line in diff.splitlines()
@@ -95,11 +128,12 @@ def usage_for(found: list[DiffCommit], model: DiffModel) -> tuple[Usage, int, st
     """(tokens, model turns, the method in words)."""
     written = sum(count_tokens(c.added_text) for c in found)
     output = int(written * model.output_factor)
-    turns = max(len(found), 1) * model.turns_per_commit
+    turns = len(found) * model.turns_per_commit
     context = turns * model.context_tokens
     cached = int(context * model.cache_share)
+    commits = f"{len(found)} commit{'' if len(found) == 1 else 's'}"
     method = (
-        f"estimated from {len(found)} commit(s): output = {written:,} tokens of added "
+        f"estimated from {commits}: output = {written:,} tokens of added "
         f"text x {model.output_factor}; input = {turns} turns ({model.turns_per_commit}"
         f"/commit) x {model.context_tokens:,} context tokens, {model.cache_share:.0%} "
         "cache reads"
@@ -120,11 +154,21 @@ def estimate_entry(
     from costlog.pricing.table import PriceTable
 
     found = commits(repo, config, since)
-    warnings = [] if found else ["no commits found to estimate from: recorded with zero tokens"]
+    if not found:
+        where = (
+            f"in {since}..HEAD"
+            if since is not None
+            else "since the last recorded session and costlog's set-up"
+        )
+        raise CostlogError(
+            f"no commits {where} to estimate from; costlog's own files and commits do not count",
+            hint="pass --since REF, or give --tasks/--task-types or token counts",
+        )
+    warnings: list[str] = []
     usage, turns, method = usage_for(found, diff_model or config.diff_estimate)
     table = PriceTable.load(config.prices_path(repo.root))
     name = table.canonical(model) or model
-    started = found[0].when if found else now()
+    started = found[0].when
     cost = table.request_cost(name, usage, started.date())
     if cost is None:
         warnings.append(f"no price for model {model!r}: tokens kept, cost marked unpriced")
@@ -137,7 +181,7 @@ def estimate_entry(
         id=f"{agent}/{session_id or new_id(started)}",
         agent=agent,
         started=started,
-        ended=found[-1].when if found else None,
+        ended=found[-1].when,
         models={name: ModelUsage(requests=turns, usage=usage, cost_usd=cost, source="estimated")},
         cost_usd=cost,
         source="estimated",

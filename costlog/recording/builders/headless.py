@@ -12,9 +12,17 @@ For agent runs in CI, whose transcript is gone with the runner. Reads what
 
 `modelUsage` and `total_cost_usd` include sub-agents (`usage` covers only the main loop), so
 they are what is recorded: per-model tokens and Claude Code's own cost, source `actual`.
-The cost is Claude Code's own estimate, computed on the client at list prices (not what
-the account is billed), and the method says so. Commits are linked by the run's time
-window (labelled as such, by `recording.headless`).
+Current versions split each model's cache writes (`cacheCreationEphemeral5mInputTokens`,
+`...1hInputTokens`); the split is kept, as a 1-hour write costs 1.6x a 5-minute one. The
+cost is Claude Code's own estimate, computed on the client at list prices (not what the
+account is billed), and the method says so; it is a binary float, kept to the micro-dollar.
+
+The result carries no times, only `duration_ms`. The run's times come from the session's
+transcript when it is on this machine (its first and last request); else the result file's
+modification time is taken as the end (the result is written when the run ends) and the
+start as that minus `duration_ms`. `methods.times` says which. Commits are linked (by
+`recording.headless`) by the transcript's evidence when it is here, else by the run's time
+window, labelled as such.
 """
 
 from __future__ import annotations
@@ -27,9 +35,12 @@ from typing import Any
 
 from costlog.errors import CostlogError
 from costlog.ledger.methods import HEADLESS, HEADLESS_AGENT
-from costlog.models import Entry, ModelUsage, Usage
-from costlog.timeutil import FIRST_YEAR, in_range
+from costlog.models import Entry, ModelUsage, Session, Usage
+from costlog.timeutil import FIRST_YEAR, from_epoch, in_range
 from costlog.yamlfile import clean_text
+
+#: Claude Code's costUSD is a float: its noise below the micro-dollar is dropped
+_MICRO = Decimal("0.000001")
 
 
 def load_result(path: Path) -> dict[str, Any]:
@@ -71,6 +82,9 @@ def _money(value: Any, path: Path, field: str) -> Decimal | None:
         raise CostlogError(f"`{field}` is not a number: {value!r}", path=path) from None
     if not amount.is_finite() or amount < 0:
         raise CostlogError(f"`{field}` must be a cost >= 0, not {value!r}", path=path)
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        amount = amount.quantize(_MICRO)
     return amount
 
 
@@ -87,11 +101,13 @@ def _models(result: dict[str, Any], path: Path, turns: int) -> dict[str, ModelUs
     for name, numbers in raw.items():
         if not isinstance(numbers, dict):
             continue
+        five, hour = _cache_writes(numbers)
         usage = Usage(
             input=_count(numbers, "inputTokens"),
             output=_count(numbers, "outputTokens"),
             cache_read=_count(numbers, "cacheReadInputTokens"),
-            cache_write_5m=_count(numbers, "cacheCreationInputTokens"),
+            cache_write_5m=five,
+            cache_write_1h=hour,
         )
         cost = _money(numbers.get("costUSD"), path, f"modelUsage.{name}.costUSD")
         models[clean_text(str(name))] = ModelUsage(
@@ -101,6 +117,48 @@ def _models(result: dict[str, Any], path: Path, turns: int) -> dict[str, ModelUs
             source="actual",
         )
     return models
+
+
+def _cache_writes(numbers: dict[str, Any]) -> tuple[int, int]:
+    """(5-minute, 1-hour) cache writes of one model; a total above the split's sum (or no
+    split, from an older Claude Code) is counted at the 5-minute rate."""
+    total = _count(numbers, "cacheCreationInputTokens")
+    five = _count(numbers, "cacheCreationEphemeral5mInputTokens")
+    hour = _count(numbers, "cacheCreationEphemeral1hInputTokens")
+    return five + max(total - five - hour, 0), hour
+
+
+def run_times(
+    result: dict[str, Any], path: Path, transcript: Session | None, ended: datetime | None
+) -> tuple[datetime, datetime, str]:
+    """(started, ended, what they are based on) of the run."""
+    if transcript is not None and transcript.started and transcript.ended:
+        where = transcript.paths[0] if transcript.paths else "its transcript"
+        return transcript.started, transcript.ended, f"from the session's transcript ({where})"
+    duration = result.get("duration_ms")
+    seconds = duration / 1000 if isinstance(duration, int | float) and duration > 0 else 0
+    if ended is not None:
+        based = "ended when recorded (given); started = that minus the result's duration_ms"
+    else:
+        try:
+            ended = from_epoch(path.stat().st_mtime)
+        except OSError:
+            ended = None
+        if ended is None:
+            raise CostlogError("cannot tell when the run ended (no file time)", path=path)
+        based = (
+            "no transcript of the session here: ended = when the result file was written, "
+            "started = that minus the result's duration_ms"
+        )
+    try:
+        started = ended - timedelta(seconds=seconds)
+    except OverflowError:  # 1e300 ms, inf
+        started = datetime.min
+    if not in_range(started):
+        raise CostlogError(
+            f"`duration_ms` {duration!r} would start the run before {FIRST_YEAR}", path=path
+        )
+    return started, ended, based
 
 
 def _fallback_model(result: dict[str, Any], model: str | None, path: Path) -> dict[str, ModelUsage]:
@@ -129,24 +187,15 @@ def headless_entry(
     result: dict[str, Any],
     path: Path,
     *,
-    ended: datetime,
+    ended: datetime | None = None,
+    transcript: Session | None = None,
     agent: str = HEADLESS_AGENT,
     model: str | None = None,
 ) -> Entry:
-    sid = result.get("session_id")
-    if not isinstance(sid, str) or not sid:
-        raise CostlogError("the result has no session_id", path=path)
-    sid = clean_text(sid)  # a lone surrogate or NUL from the JSON: replaced, never a crash
-    duration = result.get("duration_ms")
-    seconds = duration / 1000 if isinstance(duration, int | float) and duration > 0 else 0
-    try:
-        started = ended - timedelta(seconds=seconds)
-    except OverflowError:  # 1e300 ms, inf
-        started = datetime.min
-    if not in_range(started):
-        raise CostlogError(
-            f"`duration_ms` {duration!r} would start the run before {FIRST_YEAR}", path=path
-        )
+    """The entry of one result. `transcript`: the session's transcript when found (its times
+    are the run's); `ended`: when the run ended, if known (else the file's time)."""
+    sid = result_session_id(result, path)
+    started, ended, based = run_times(result, path, transcript, ended)
     turns = result.get("num_turns") if isinstance(result.get("num_turns"), int) else 1
     models = _models(result, path, int(turns or 1)) or _fallback_model(result, model, path)
     total = _money(result.get("total_cost_usd"), path, "total_cost_usd")
@@ -160,5 +209,12 @@ def headless_entry(
         models=models,
         cost_usd=total,
         source="actual",
-        methods={"cost": HEADLESS},
+        methods={"cost": HEADLESS, "times": based},
     )
+
+
+def result_session_id(result: dict[str, Any], path: Path) -> str:
+    sid = result.get("session_id")
+    if not isinstance(sid, str) or not sid:
+        raise CostlogError("the result has no session_id", path=path)
+    return clean_text(sid)  # a lone surrogate or NUL from the JSON: replaced, never a crash

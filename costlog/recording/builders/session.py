@@ -72,6 +72,7 @@ def session_entry(
         subagents=session.subagents,
         commits=commits,
         work_items=items,
+        rate_limits=session.rate_limits,
     )
 
 
