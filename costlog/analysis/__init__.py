@@ -26,7 +26,14 @@ Callers use this package's names (`analysis.alerts(...)`); the modules import ea
 """
 
 from costlog.analysis.advice import routing
-from costlog.analysis.allocation import directories, unlinked, work_item_split, work_items
+from costlog.analysis.allocation import (
+    directories,
+    split_count,
+    split_usage,
+    unlinked,
+    work_item_split,
+    work_items,
+)
 from costlog.analysis.budget import alerts
 from costlog.analysis.estimation import guide, guide_rate
 from costlog.analysis.facts import ZERO, cost, local_day, primary, short_id, task_types_text
@@ -70,6 +77,8 @@ __all__ = [
     "short_id",
     "spend_by",
     "spend_tables",
+    "split_count",
+    "split_usage",
     "task_types_text",
     "trend",
     "unlinked",

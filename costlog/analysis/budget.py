@@ -1,5 +1,12 @@
 """The five budget alerts: a session spike, the monthly total, the rolling week, too few
-small-model sessions and too many Opus ones, against the thresholds of the config."""
+small-model sessions and too many Opus ones, against the thresholds of the config.
+
+Two kinds, two levels when they fire: the first three are about money spent (`warning`);
+the last two are routing checks (`review`), a prompt to look at which model does what,
+not a sign of overspending: a quiet month of five cheap Sonnet sessions has "too few
+Haiku sessions" yet spent nothing worth stopping a build for. `budget --fail-on warning`
+fails on spend alone, `--fail-on review` on either.
+"""
 
 from __future__ import annotations
 
@@ -33,10 +40,17 @@ def alerts(
     month = f"{end.year:04d}-{end.month:02d}"
     recent = _since(entries, tz, min(end.replace(day=1), end - timedelta(days=6)))
     in_month = [e for e in recent if month_of(e, tz) == month]
+    spent, fees = entries, None  # what the money alerts add up
+    if config.budget.watch == "paid":  # money paid: plan fees, and no plan session's cost
+        from costlog.analysis import plans as plan_analysis
+
+        spent, fees = plan_analysis.paid_view(entries, config, tz, month)
+    paid = {e.id for e in spent}
+    recent_paid = [e for e in recent if e.id in paid]
     return [
-        _spike(entries, config),
-        _monthly(in_month, config, month),
-        _rolling(recent, config, tz, end),
+        _spike(spent, config),
+        _monthly([e for e in in_month if e.id in paid], config, month, fees),
+        _rolling(recent_paid, config, tz, end),
         _small_use(in_month, config, month),
         _opus_use(in_month, config, month),
     ]
@@ -63,10 +77,16 @@ def _spike(entries: Sequence[Entry], config: Config) -> dict[str, Any]:
     )
 
 
-def _monthly(in_month: list[Entry], config: Config, month: str) -> dict[str, Any]:
+def _monthly(
+    in_month: list[Entry], config: Config, month: str, fees: Decimal | None = None
+) -> dict[str, Any]:
     limit = config.budget.monthly_usd
-    spent = sum((cost(e) for e in in_month), ZERO)
-    name = f"Monthly total ({month})"
+    spent = sum((cost(e) for e in in_month), fees or ZERO)
+    name = (
+        f"Monthly total ({month})"
+        if fees is None
+        else f"Monthly paid, plan fees included ({month})"
+    )
     if limit is None:
         return _off(name, spent, "budget.monthly_usd", "Set a monthly budget")
     return _alert(
@@ -112,6 +132,7 @@ def _small_use(in_month: list[Entry], config: Config, month: str) -> dict[str, A
         [],
         "Are we using a large model for everything?",
         unit="count",
+        level="review",
     )
 
 
@@ -127,6 +148,7 @@ def _opus_use(in_month: list[Entry], config: Config, month: str) -> dict[str, An
         opus if over else [],
         "Are architecture decisions this frequent?",
         unit="share",
+        level="review",
     )
 
 
@@ -138,7 +160,9 @@ def _alert(
     sessions: Sequence[Entry],
     action: str,
     unit: str = "usd",
+    level: str = "warning",
 ) -> dict[str, Any]:
+    """One alert's row; `state` is `level` when it fired, else `ok`."""
     shown = (
         heapq.nsmallest(SESSIONS_LISTED, sessions, key=lambda e: (-cost(e), e.id)) if fired else []
     )
@@ -147,7 +171,7 @@ def _alert(
         "value": value,
         "unit": unit,
         "threshold": threshold,
-        "state": "warning" if fired else "ok",
+        "state": level if fired else "ok",
         "action": action,
         "sessions": [e.id for e in shown],
         "more": max(0, len(sessions) - SESSIONS_LISTED) if fired else 0,
@@ -155,6 +179,6 @@ def _alert(
 
 
 def _off(name: str, value: Decimal, setting: str, action: str) -> dict[str, Any]:
-    row = _alert(name, value, f"not set ({setting})", False, [], action)
+    row = _alert(name, value, f"not set: {setting}", False, [], action)  # no nested ( )
     row["state"] = "off"
     return row

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import cost, priced, primary, tasks
+from costlog.analysis.facts import primary, tasks
 from costlog.analysis.families import guide_key
 from costlog.config import Config
 from costlog.models import Entry
@@ -39,13 +39,16 @@ def guide(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
 
 def sample(entry: Entry) -> tuple[list[tuple[str, str]], Decimal] | None:
     """The guide rows a session counts in and its cost per task; None when it feeds none."""
+    amount = entry.cost_usd  # None: unpriced; else the known cost (`facts.cost`)
+    if amount is None or entry.source == "manual":
+        return None
     n, model = tasks(entry), primary(entry)
-    if not model or not n or entry.source == "manual" or not priced(entry):
+    if not model or not n:
         return None
     family = guide_key(model)
     keys = [(family, task_type) for task_type in entry.task_types]
     keys += [(family, "*"), ("*", "*")]  # any other task type: the family's pool
-    return keys, cost(entry) / n
+    return keys, amount / n
 
 
 def guide_rows(

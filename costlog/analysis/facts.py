@@ -12,6 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from costlog.models import Entry
+from costlog.money import format_usd
 
 ZERO = Decimal(0)
 MILLION = Decimal(1_000_000)
@@ -78,8 +79,12 @@ def month_of(entry: Entry, tz: tzinfo) -> str:
 
 
 def short_id(entry_id: str) -> str:
-    """The id as tables show it: eight characters after the agent prefix."""
-    return entry_id.split("/", 1)[-1][:8]
+    """The id as tables show it, from the id alone (`costlog.analysis.shortids.stable`);
+    tables that know the whole ledger use its `ShortIds`, which differ only for ids that
+    would otherwise read alike."""
+    from costlog.analysis.shortids import stable
+
+    return stable(entry_id)
 
 
 def task_types_text(types: dict[str, int]) -> str:
@@ -87,5 +92,6 @@ def task_types_text(types: dict[str, int]) -> str:
 
 
 def dollars(value: Decimal) -> str:
-    """An amount as alert thresholds and anomaly causes write it: `$1,234.50`."""
-    return f"${value:,.2f}"
+    """An amount as alert thresholds and anomaly causes write it: `$1,234.50`, and under
+    a cent `$0.0037` (the one money rule, `costlog.money`)."""
+    return format_usd(value)

@@ -1,5 +1,14 @@
 """Anomalies: priced sessions that cost far more than the ledger's median session, each
-with the likely causes (where the session is far from the medians)."""
+with the likely causes (where the session is far from the medians).
+
+Which cost is an anomaly is judged against the whole ledger: money is money whatever the
+agent. A session's shape (context, requests, subagents, hours) is judged against sessions
+of the same kind only, since what a session counts depends on who recorded it: a record
+by hand or an aider chat says 1 request, a Claude Code log counts every API call. So the
+shape medians are those of the same agent's priced sessions when there are at least
+`PEERS` of them, else those of the sessions read from agent logs, else the ledger's; each
+cause names which.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import cost, dollars, hours, priced, primary, requests
+from costlog.analysis.facts import dollars, hours, priced, primary, requests
 from costlog.analysis.typical import Typical
 from costlog.config import Config
 from costlog.models import Entry
@@ -24,39 +33,85 @@ def anomalies(
     Causes are judged for the first `explain` rows (all when None): COST_LOG.md shows a few.
     """
     typical = typical or Typical.of(entries)
-    if sum(1 for e in entries if priced(e)) < 3 or typical.cost <= 0:
+    if typical.cost <= 0 or sum(1 for e in entries if e.cost_usd is not None) < 3:
         return []
     limit = typical.cost * config.anomaly_factor
+    # a priced session's cost is its own total (`facts.cost`), read once per entry
     out: list[dict[str, Any]] = [
-        {"entry": e, "cost": cost(e), "ratio": cost(e) / typical.cost}
+        {"entry": e, "cost": amount, "ratio": amount / typical.cost}
         for e in entries
-        if priced(e) and cost(e) > limit
+        if (amount := e.cost_usd) is not None and amount > limit
     ]
     out.sort(key=lambda row: (-row["cost"], row["entry"].id))
+    peers = Peers(entries, typical)
     for row in out[:explain]:
-        row["causes"] = causes(row["entry"], typical, config.anomaly_factor)
+        label, like = peers.of(row["entry"])
+        row["causes"] = causes(row["entry"], typical, config.anomaly_factor, like, label)
     return out
 
 
-def causes(entry: Entry, typical: Typical, factor: Decimal) -> list[str]:
-    """Likely reasons a session is expensive: where it is far from the ledger's median."""
+#: how many priced sessions of one agent make its own medians worth comparing with
+PEERS = 3
+#: entry sources whose counts were read from an agent's log (not typed or estimated)
+_LOGGED = ("actual", "parsed")
+
+
+class Peers:
+    """The sessions a session's shape is compared with (module docstring), each group's
+    medians computed once."""
+
+    def __init__(self, entries: Sequence[Entry], typical: Typical) -> None:
+        self._entries = entries
+        self._typical = typical
+        self._found: dict[str, tuple[str, Typical]] = {}
+
+    def of(self, entry: Entry) -> tuple[str, Typical]:
+        """(whose medians, as the word before "median" in a cause; the medians)."""
+        if entry.agent not in self._found:
+            self._found[entry.agent] = self._choose(entry.agent)
+        return self._found[entry.agent]
+
+    def _choose(self, agent: str) -> tuple[str, Typical]:
+        same = [e for e in self._entries if e.agent == agent]
+        if sum(1 for e in same if priced(e)) >= PEERS:
+            return agent, Typical.of(same)
+        if "logged" not in self._found:
+            logged = [e for e in self._entries if e.source in _LOGGED]
+            enough = sum(1 for e in logged if priced(e)) >= PEERS
+            self._found["logged"] = (
+                ("logged-session", Typical.of(logged)) if enough else ("ledger", self._typical)
+            )
+        return self._found["logged"]
+
+
+def causes(
+    entry: Entry,
+    typical: Typical,
+    factor: Decimal,
+    like: Typical | None = None,
+    label: str = "ledger",
+) -> list[str]:
+    """Likely reasons a session is expensive: a model whose sessions cost more than the
+    ledger's median, or a shape far from the medians of `like` (sessions of its kind,
+    named by `label`; the ledger's when None)."""
     f = float(factor)
+    like = like or typical
     found = [_model_cause(entry, typical, factor)]
     tokens = entry.tokens
-    if tokens.prompt_tokens > f * typical.prompt_tokens > 0:
+    if tokens.prompt_tokens > f * like.prompt_tokens > 0:
         share = tokens.cache_read / tokens.prompt_tokens
         found.append(
             f"large context: {tokens.prompt_tokens:,} prompt tokens, "
-            f"{tokens.prompt_tokens / typical.prompt_tokens:.1f}x the median "
+            f"{tokens.prompt_tokens / like.prompt_tokens:.1f}x the {label} median "
             f"({share:.0%} cache reads)"
         )
-    if entry.subagents >= 3 and entry.subagents > f * typical.subagents:
-        found.append(f"many subagents: {entry.subagents} (median {typical.subagents:g})")
-    if requests(entry) > f * typical.requests > 0:
-        found.append(f"many requests: {requests(entry)} (median {typical.requests:g})")
+    if entry.subagents >= 3 and entry.subagents > f * like.subagents:
+        found.append(f"many subagents: {entry.subagents} ({label} median {like.subagents:g})")
+    if requests(entry) > f * like.requests > 0:
+        found.append(f"many requests: {requests(entry)} ({label} median {like.requests:g})")
     duration = hours(entry)
-    if duration is not None and duration >= 1 and duration > f * typical.hours:
-        found.append(f"long session: {duration:.1f} h (median {typical.hours:.1f} h)")
+    if duration is not None and duration >= 1 and duration > f * like.hours:
+        found.append(f"long session: {duration:.1f} h ({label} median {like.hours:.1f} h)")
     return [c for c in found if c] or ["no single cause stands out"]
 
 

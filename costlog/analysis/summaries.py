@@ -6,14 +6,15 @@ Sums count an unpriced session as $0 and say how many such sessions each row hol
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import ZERO, cost, local_day, month_of, priced, primary, short_id
+from costlog.analysis.facts import ZERO, cost, local_day, priced, primary, short_id
 from costlog.analysis.families import family_of, provider_of
 from costlog.models import Entry
 
@@ -37,8 +38,14 @@ class Money:
 def months(entries: Sequence[Entry], tz: tzinfo) -> list[dict[str, Any]]:
     """One row per calendar month, newest first; primary model = most sessions."""
     groups: dict[str, list[Entry]] = defaultdict(list)
+    # a ledger spans few days: name each day's month once (`month_of`), not per session
+    month_on: dict[date, str] = {}
     for entry in entries:
-        groups[month_of(entry, tz)].append(entry)
+        day = local_day(entry, tz)
+        month = month_on.get(day)
+        if month is None:
+            month = month_on[day] = f"{day.year:04d}-{day.month:02d}"
+        groups[month].append(entry)
     return [_month_row(month, groups[month]) for month in sorted(groups, reverse=True)]
 
 
@@ -47,10 +54,14 @@ def _month_row(month: str, group: list[Entry]) -> dict[str, Any]:
     model_count: Counter[str] = Counter()
     model_cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for entry in group:
-        total.add(entry)
+        amount = cost(entry)  # once per session, for the row's sums and its model's
+        total.sessions += 1
+        total.tasks += entry.tasks_completed or 0
+        total.cost += amount
+        total.unpriced += 0 if entry.cost_usd is not None else 1  # `priced`
         model = primary(entry) or "-"
         model_count[model] += 1
-        model_cost[model] += cost(entry)
+        model_cost[model] += amount
     top = max(model_count, key=lambda m: (model_count[m], model_cost[m], m))
     return {
         "month": month,
@@ -87,21 +98,26 @@ def spend_tables(
     """Several spend tables in one pass: a session counts once in each row it touches."""
     labels = [(key, _LABELS[key]) for key in keys]
     sums: dict[tuple[str, str], list[Any]] = {}  # [cost, sessions, tokens, unpriced]
+    # a ledger names few models: label each once, not once per session
+    slots_of: dict[str, list[tuple[str, str]]] = {}
     for entry in entries:
         seen: set[tuple[str, str]] = set()
         unpriced: set[tuple[str, str]] = set()
         for model, mu in entry.models.items():
-            for key, label in labels:
-                slot = (key, label(model))
+            slots = slots_of.get(model)
+            if slots is None:
+                slots = slots_of[model] = [(key, label(model)) for key, label in labels]
+            amount, tokens = mu.cost_usd, mu.usage.total  # once per model, not per table
+            for slot in slots:
                 row = sums.get(slot)
                 if row is None:
                     row = sums[slot] = [ZERO, 0, 0, 0]
-                row[0] += mu.cost_usd or ZERO
-                row[2] += mu.usage.total
+                row[0] += amount or ZERO
+                row[2] += tokens
                 if slot not in seen:
                     seen.add(slot)
                     row[1] += 1
-                if mu.cost_usd is None and slot not in unpriced:
+                if amount is None and slot not in unpriced:
                     unpriced.add(slot)
                     row[3] += 1
     return {
@@ -152,27 +168,89 @@ def family_trend(entries: Sequence[Entry], n: int = 30) -> list[dict[str, Any]]:
 
 
 def methodology(entries: Sequence[Entry]) -> list[dict[str, Any]]:
-    """Cost per source (actual, parsed, estimated, ...) with its three commonest methods, so
-    a reader sees how much of the total rests on estimates."""
+    """Cost per source (actual, parsed, estimated, ...) and how its numbers were obtained,
+    so a reader sees how much of the total rests on estimates.
+
+    Each method is named once with the number of sessions that used it (`method_kinds`),
+    however many sessions wrote it with their own counts."""
     cost_by: dict[str, Decimal] = defaultdict(lambda: ZERO)
     count: Counter[str] = Counter()
-    methods: dict[str, Counter[str]] = defaultdict(Counter)
+    methods: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for entry in entries:
         cost_by[entry.source] += cost(entry)
         count[entry.source] += 1
-        if entry.methods:
-            methods[entry.source].update(f"{k}: {v}" for k, v in entry.methods.items())
+        methods[entry.source].extend(entry.methods.items())
     total = sum(cost_by.values(), ZERO)
     order = ["actual", "parsed", "estimated", "mixed", "manual"]
     order += sorted(s for s in count if s not in order)
-    return [
-        {
-            "source": s,
-            "sessions": count[s],
-            "cost": cost_by[s],
-            "share": cost_by[s] / total if total else ZERO,
-            "methods": [m for m, _ in methods[s].most_common(3)],
-        }
-        for s in order
-        if count[s]
-    ]
+    rows = []
+    for s in order:
+        if not count[s]:
+            continue
+        kinds = method_kinds(methods[s])
+        rows.append(
+            {
+                "source": s,
+                "sessions": count[s],
+                "cost": cost_by[s],
+                "share": cost_by[s] / total if total else ZERO,
+                # text for a template of an earlier costlog (`m.methods | join("; ")`)
+                "methods": [_kind_text(k) for k in kinds[:METHOD_KINDS]],
+                "method_kinds": kinds[:METHOD_KINDS],
+                "methods_more": max(len(kinds) - METHOD_KINDS, 0),
+            }
+        )
+    return rows
+
+
+#: method kinds the methodology table names per source (the rest are counted)
+METHOD_KINDS = 5
+#: a number as method texts write it: 5, 1,234, 0.0123, $0.0123, +1,234
+_NUMBER = re.compile(r"[+-]?\$?\d[\d,]*(?:\.\d+)?")
+
+
+def method_kinds(methods: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    """One row per kind of method, commonest first: the sessions' `methods` texts that
+    differ only in their numbers are one kind. A number that is the same in every session
+    stays (a threshold, a tokenizer's name); one that differs reads as its range
+    (`5-6 of 6 responses ...`), so the text stays true of each session."""
+    groups: dict[tuple[str, str], list[list[str]]] = defaultdict(list)
+    for key, text in methods:
+        text = _COMMITS.sub(" commit(s)", text)  # `1 commit`, `3 commits`: one kind
+        groups[(key, _NUMBER.sub("#", text))].append(_NUMBER.findall(text))
+    kinds: list[dict[str, Any]] = []
+    for (key, shape), numbers in groups.items():
+        parts = shape.split("#")
+        text = parts[0]
+        for slot, part in enumerate(parts[1:]):
+            values = [n[slot] for n in numbers]
+            text += values[0] if len(set(values)) == 1 else _range(values)
+            text += part
+        kinds.append({"key": key, "text": _plural_commits(text), "sessions": len(numbers)})
+    kinds.sort(key=lambda k: (-k["sessions"], k["key"], k["text"]))
+    return kinds
+
+
+#: `commit(s)` as older costlog wrote it, `commit` and `commits` as it writes them now
+_COMMITS = re.compile(r"(?<=\d) commit(?:\(s\)|s)?(?![\w(])")
+_COUNTED_COMMITS = re.compile(r"(\d[\d,]*(?:\u2013\d[\d,]*)?) commit\(s\)")
+
+
+def _plural_commits(text: str) -> str:
+    """`1 commit`, `2 commits`, `1\u20133 commits`: a count of commits read as words."""
+    return _COUNTED_COMMITS.sub(
+        lambda m: f"{m[1]} commit" if m[1] == "1" else f"{m[1]} commits", text
+    )
+
+
+def _kind_text(kind: dict[str, Any]) -> str:
+    n = kind["sessions"]
+    return f"{kind['key']}, {n} session{'' if n == 1 else 's'}: {kind['text']}"
+
+
+def _range(values: list[str]) -> str:
+    def amount(value: str) -> Decimal:
+        return Decimal(value.replace("$", "").replace(",", ""))
+
+    low, high = min(values, key=amount), max(values, key=amount)
+    return f"{low}\u2013{high}"

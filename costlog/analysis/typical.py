@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import ZERO, cost, hours, priced, primary, prompt_tokens, requests
+from costlog.analysis.facts import ZERO, primary, prompt_tokens, requests
 from costlog.models import Entry
 
 
@@ -44,12 +44,27 @@ class Typical:
         model_costs: dict[str, list[Decimal]] = defaultdict(list)
         model_hours: dict[str, list[float]] = defaultdict(list)
         for entry in entries:
-            if not priced(entry):
+            amount = entry.cost_usd  # priced: its cost is the entry's own total
+            if amount is None:
                 continue
-            amount, model, duration = cost(entry), primary(entry) or "-", hours(entry)
+            # the same facts as `primary`, `prompt_tokens` and `requests`, read once: this
+            # loop runs over the whole ledger (and again per agent for the anomalies)
+            if len(entry.models) == 1:
+                ((name, mu),) = entry.models.items()
+                model, usage = name or "-", mu.usage
+                prompts.append(
+                    usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h
+                )
+                counts.append(mu.requests)
+            else:
+                model = primary(entry) or "-"
+                prompts.append(prompt_tokens(entry))
+                counts.append(requests(entry))
+            ended = entry.ended  # `hours`, inline
+            duration = (
+                None if ended is None else max(0.0, (ended - entry.started).total_seconds() / 3600)
+            )
             costs.append(amount)
-            prompts.append(prompt_tokens(entry))
-            counts.append(requests(entry))
             subagents.append(entry.subagents)
             model_costs[model].append(amount)
             if duration is not None:

@@ -7,15 +7,18 @@ format it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from costlog import analysis
+from costlog.analysis import plans as plan_analysis
+from costlog.analysis.shortids import ShortIds
 from costlog.config import Config
 from costlog.ledger.format import MICRO
 from costlog.models import Entry
+from costlog.money import CENT, cents_adding_up
 from costlog.pricing.table import PriceTable
 from costlog.timeutil import zone
 
@@ -44,17 +47,37 @@ def build_context(
     typical = analysis.Typical.of(entries)
     anomalies = analysis.anomalies(entries, config, typical, explain=ANOMALY_ROWS)
     spend = analysis.spend_tables(entries)
+    short = ShortIds(e.id for e in entries).of  # distinct in the ledger, for every table
+    trend = analysis.trend(entries, tz)
+    for point in trend:
+        point["short_id"] = short(point["id"])
+    alerts = analysis.alerts(entries, config, tz, today)
+    for alert in alerts:
+        alert["short_sessions"] = [short(i) for i in alert["sessions"]]
+    plans = plan_analysis.context(entries, config, tz)
+    on_plan = set(plans["on_plan"])
+    rows = [session_row(e, tz, short) for e in shown]
+    for entry, row in zip(shown, rows, strict=True):
+        row["on_plan"] = row["id"] in on_plan  # its cost is API-equivalent: the row says so
+        limits = plan_analysis.limits_text(entry.rate_limits)  # what its own log reported
+        if limits:
+            row["notes"] = f"{row['notes']}; {limits}" if row["notes"] else limits
+    plans["watch"] = config.budget.watch
+    plans["api_note"] = plan_analysis.api_note(len(on_plan))
     context = {
         "timezone": config.timezone,
         "price_table": price_table,
+        "prices": _prices(price_table, config),
         "totals": _totals(entries, months, typical, tz),
-        "sessions": [session_row(e, tz) for e in shown],
+        "sessions": rows,
         "sessions_omitted": len(entries) - len(shown),
+        # the one year of every row shown, so the table can write `12-01` (narrower)
+        "sessions_year": _one_year(rows),
         "months": months,
         "providers": spend["provider"],
         "families": spend["family"],
         "models": spend["model"],
-        "trend": analysis.trend(entries, tz),
+        "trend": trend,
         "family_trend": analysis.family_trend(entries),
         "work_items": analysis.work_items(entries),
         "unlinked": analysis.unlinked(entries),
@@ -63,7 +86,7 @@ def build_context(
         "people": analysis.people(entries) if config.people_table else [],
         "anomalies": [
             {
-                "session": session_row(a["entry"], tz),
+                "session": session_row(a["entry"], tz, short),
                 "cost": a["cost"],
                 "ratio": a["ratio"],
                 "causes": a["causes"],
@@ -72,13 +95,16 @@ def build_context(
         ],
         "anomalies_total": len(anomalies),
         "anomaly_factor": config.anomaly_factor,
-        "alerts": analysis.alerts(entries, config, tz, today),
+        "alerts": alerts,
         "routing": analysis.routing(entries, config, table, typical),
         "risky_task_types": config.risky_task_types,
         "guide": analysis.guide(entries, config),
         "guide_min_sessions": config.guide_min_sessions,
         "methodology": analysis.methodology(entries),
+        # subscription plans and rate limits (issue 13): empty unless configured or logged
+        "plans": plans,
     }
+    _cents_adding_up(context)
     data: dict[str, Any] = jsonable(context)
     return data
 
@@ -102,10 +128,60 @@ def _totals(
     }
 
 
-def session_row(entry: Entry, tz: Any) -> dict[str, Any]:
+def _one_year(rows: Sequence[dict[str, Any]]) -> str | None:
+    years = {str(row["date"])[:4] for row in rows}
+    return years.pop() if len(years) == 1 else None
+
+
+def _prices(version: str | None, config: Config) -> dict[str, str | None]:
+    """The price table's version in words: the bundled table's date, and the version of
+    the repo's price file when one is merged over it (`2026-11-22+2026-12-01`)."""
+    bundled, plus, repo = (version or "").partition("+")
+    return {"bundled": bundled or None, "repo": repo if plus else None, "file": config.prices_file}
+
+
+def _cents_adding_up(context: dict[str, Any]) -> None:
+    """The cents each row of the monthly and the work-item tables shows (`cost_shown`),
+    rounded so that the rows add up to the total as the summary line shows it, ties by
+    the row's key (its month, its work item), so the cents do not depend on the order the
+    template lists them in. A lone row, or a total under a cent, reads as the total does
+    (no `cost_shown`). A month's averages are its shown total's, so that a month of one
+    session shows one amount twice. Spend shares are whole percentages adding up to 100
+    (`share_shown`)."""
+    total = context["totals"]["cost"]
+    months = context["months"]
+    _shown(months, total, [m["month"] for m in months])
+    for m in months:
+        shown = m.get("cost_shown")
+        every = shown if shown else m["cost"]  # `<$0.01`: the exact average, not $0
+        m["per_session_shown"] = every / m["sessions"] if m["sessions"] else m["per_session"]
+        m["per_task_shown"] = every / m["tasks"] if m["tasks"] else m["per_task"]
+    rows = [*context["work_items"], context["unlinked"]]
+    _shown(rows, total, [str(r.get("work_item", "")) for r in rows])
+    for name in ("providers", "families", "models", "people", "methodology"):
+        table = context[name]
+        label = {"providers": "provider", "families": "family", "models": "model"}.get(name)
+        keys = [str(r.get(label or "author", r.get("source", ""))) for r in table]
+        shares = cents_adding_up([r["share"] for r in table], keys=keys)
+        for row, share in zip(table, shares, strict=True):
+            row["share_shown"] = share
+
+
+def _shown(rows: list[dict[str, Any]], total: Decimal, keys: list[str]) -> None:
+    if len(rows) < 2 or abs(total) < CENT:
+        return
+    for row, shown in zip(
+        rows, cents_adding_up([r["cost"] for r in rows], total, keys), strict=True
+    ):
+        row["cost_shown"] = shown
+
+
+def session_row(
+    entry: Entry, tz: Any, short: Callable[[str], str] = analysis.short_id
+) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "short_id": analysis.short_id(entry.id),
+        "short_id": short(entry.id),
         "date": entry.started.astimezone(tz).date().isoformat(),
         "agent": entry.agent,
         "models": sorted(entry.models, key=lambda m: (-(entry.models[m].cost_usd or 0), m)),

@@ -91,7 +91,8 @@ def check(repo: Repo, config: Config, notes: list[str] | None = None) -> str:
             line=line,
             hint="run `costlog render` and commit the result",
         )
-    return f"ok: {config.output} matches {len(entries)} ledger sessions"
+    n = len(entries)
+    return f"ok: {config.output} matches {n} ledger session{'' if n == 1 else 's'}"
 
 
 def _verify_costs(

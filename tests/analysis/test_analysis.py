@@ -110,11 +110,11 @@ def test_rolling_seven_days_counts_only_the_last_week() -> None:
 
 def test_small_model_under_use() -> None:
     big_only = [entry(1, "0.1"), entry(2, "0.1")]
-    assert alert(analysis.alerts(big_only, Config(), UTC_TZ), "Small")["state"] == "warning"
+    assert alert(analysis.alerts(big_only, Config(), UTC_TZ), "Small")["state"] == "review"
     mixed = [*big_only, entry(3, "0.01", "claude-haiku-4-5")]
     assert alert(analysis.alerts(mixed, Config(), UTC_TZ), "Small")["state"] == "ok"
     gemini_pro = [*big_only, entry(3, "0.01", "gemini-2.5-pro")]  # "ge-mini" is not small
-    assert alert(analysis.alerts(gemini_pro, Config(), UTC_TZ), "Small")["state"] == "warning"
+    assert alert(analysis.alerts(gemini_pro, Config(), UTC_TZ), "Small")["state"] == "review"
 
 
 def test_opus_over_use_share() -> None:
@@ -122,7 +122,7 @@ def test_opus_over_use_share() -> None:
     assert alert(analysis.alerts(three, Config(), UTC_TZ), "Opus")["state"] == "ok"  # 25%
     more = [*three, entry(5, "0.1", "claude-opus-4-6")]
     row = alert(analysis.alerts(more, Config(), UTC_TZ), "Opus")
-    assert row["state"] == "warning" and row["value"] == Decimal("0.4")
+    assert row["state"] == "review" and row["value"] == Decimal("0.4")  # routing, not spend
     assert sorted(row["sessions"]) == ["claude-code/s001", "claude-code/s005"]
 
 
@@ -139,8 +139,8 @@ def base() -> list[Entry]:
         (entry(50, "0.90", "claude-opus-4-6"), "expensive model: claude-opus-4-6"),
         (entry(50, "0.90", usage=Usage(100, 1000, 4_000_000)), "large context: 4,000,100"),
         (entry(50, "0.90", subagents=5), "many subagents: 5"),
-        (entry(50, "0.90", requests=200), "many requests: 200 (median 10)"),
-        (entry(50, "0.90", hours=5), "long session: 5.0 h (median 1.0 h)"),
+        (entry(50, "0.90", requests=200), "many requests: 200 (claude-code median 10)"),
+        (entry(50, "0.90", hours=5), "long session: 5.0 h (claude-code median 1.0 h)"),
     ],
 )
 def test_anomaly_cause_fires(odd: Entry, cause: str) -> None:

@@ -130,7 +130,7 @@ def test_context_holds_only_the_rows_the_template_shows() -> None:
 def test_default_config_renders_unset_budgets_as_off() -> None:
     context = render.build_context(_entries(20), Config())
     text = render.render_text(context, resources.template())
-    assert "| Monthly total (2026-11) | $36.00 | not set (budget.monthly_usd) | off |" in text
+    assert "| Monthly total (2026-11) | $36.00 | not set: budget.monthly_usd | off |" in text
 
 
 def test_an_empty_ledger_renders_every_block() -> None:
@@ -141,6 +141,7 @@ def test_an_empty_ledger_renders_every_block() -> None:
         "guide",
         "sessions",
         "monthly",
+        "plans",
         "spend",
         "work-items",
         "anomalies",
@@ -150,7 +151,7 @@ def test_an_empty_ledger_renders_every_block() -> None:
     ]
     assert "**0 sessions, $0.00 in total**." in text
     assert "No session is linked to a work item yet." in text
-    assert "| Monthly total (-) | $0.00 | not set (budget.monthly_usd) | off |" in text
+    assert "| Monthly total (-) | $0.00 | not set: budget.monthly_usd | off |" in text
     assert "20" not in text.split("costlog:begin alerts")[1].split("costlog:end alerts")[0]
 
 
