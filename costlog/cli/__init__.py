@@ -35,6 +35,8 @@ for _command in (
     setup.uninstall,
     setup.doctor,
     setup.hook,
+    setup.statusline,
+    setup.guard,
     record.record,
     analysis.scan,
     ledger.backfill,

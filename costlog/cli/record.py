@@ -142,5 +142,25 @@ def record(
     repo, config = repo_and_config()
     if options.from_json is None and options.model is None and options.by_hand_numbers:
         raise click.UsageError("--cost and token counts need --model (a record by hand)")
+    if since_ref is not None:
+        _check_since(repo.root, since_ref, options.by_hand_numbers)
     echo = record_cmd.Echo(out=click.echo, warn=params.warn, warn_many=params.warn_lines)
     record_cmd.record(repo, config, options, echo)
+
+
+def _check_since(root: Path, ref: str, numbers: bool) -> None:
+    """`--since` picks commits to estimate from: with --cost or token counts there is
+    nothing to estimate, and a ref git does not know is a bad value (usage errors, 2)."""
+    from costlog import gitrepo
+    from costlog.errors import CostlogError
+
+    if numbers:
+        raise click.UsageError(
+            "--since estimates from commits; it cannot go with --cost or token counts"
+        )
+    try:
+        gitrepo.rev_list(root, "--max-count=1", f"{ref}^{{commit}}", "--")
+    except CostlogError:
+        raise click.BadParameter(
+            f"{ref!r} is not a commit in this repository", param_hint="--since"
+        ) from None

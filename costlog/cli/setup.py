@@ -21,7 +21,7 @@ import click
     "--agent",
     "agents",
     multiple=True,
-    type=click.Choice(["claude-code", "codex", "gemini"]),
+    type=click.Choice(["claude-code", "codex", "gemini", "opencode", "aider"]),
     help="Set up /end-session for this agent (repeatable; default: those found).",
 )
 @click.option(
@@ -35,7 +35,27 @@ import click
     is_flag=True,
     help="Let --ci replace a workflow that differs (uninstall restores it).",
 )
-def init(dry_run: bool, local: bool, agents: tuple[str, ...], ci: str | None, force: bool) -> None:
+@click.option(
+    "--statusline",
+    is_flag=True,
+    help="Claude Code status line: session, work item, today, month budget "
+    "(wraps an existing statusLine; uninstall restores it).",
+)
+@click.option(
+    "--guard",
+    is_flag=True,
+    help="Claude Code budget guard: warn past budget.session_soft_usd, block prompts and "
+    "tool calls past budget.session_hard_usd.",
+)
+def init(
+    dry_run: bool,
+    local: bool,
+    agents: tuple[str, ...],
+    ci: str | None,
+    force: bool,
+    statusline: bool = False,
+    guard: bool = False,
+) -> None:
     """Set this repo up: config, ledger, COST_LOG.md, git hooks, merge driver, /end-session.
 
     Safe to run again. Coexists with existing hooks (kept and still run), husky and the
@@ -43,7 +63,15 @@ def init(dry_run: bool, local: bool, agents: tuple[str, ...], ci: str | None, fo
     """
     from costlog.commands import setup
 
-    for line in setup.init(dry_run=dry_run, agents=agents, local=local, ci=ci, force=force):
+    for line in setup.init(
+        dry_run=dry_run,
+        agents=agents,
+        local=local,
+        ci=ci,
+        force=force,
+        statusline=statusline,
+        guard=guard,
+    ):
         click.echo(line)
 
 
@@ -105,3 +133,29 @@ def demo(directory: Path, force: bool) -> None:
         f"demo repo: {directory}" + (" (built earlier; --force rebuilds it)" if reused else "")
     )
     click.echo(f"open {path}")
+
+
+@click.command()
+@click.option("--window", is_flag=True, help="Also the active 5-hour window and its time left.")
+def statusline(window: bool) -> None:
+    """Claude Code's statusLine command: one line from the JSON on stdin.
+
+    `$1.23 session · $8.40 WRK-237 · $14 today · 62% of Nov budget`. Never fails (problems go
+    to the state dir's live.log). `init --statusline` registers the faster
+    `python -m costlog.integration.statusline`, which skips this CLI's start-up.
+    """
+    from costlog.integration import statusline as statusline_mod
+
+    sys.exit(statusline_mod.main(["--window"] if window else []))
+
+
+@click.command()
+def guard() -> None:
+    """Claude Code's budget guard hook (UserPromptSubmit, PreToolUse): the JSON on stdin.
+
+    Warns once past budget.session_soft_usd, blocks past budget.session_hard_usd; fails
+    open. `init --guard` registers the faster `python -m costlog.integration.guard`.
+    """
+    from costlog.integration import guard as guard_mod
+
+    sys.exit(guard_mod.main())

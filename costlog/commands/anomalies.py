@@ -34,9 +34,12 @@ def to_json(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def to_text(rows: Sequence[dict[str, Any]], config: Config) -> str:
+    from costlog.money import format_usd
+
     if not rows:
         return f"no session costs more than {config.anomaly_factor}x the median"
     return "\n".join(
-        f"{r['entry'].id}  ${r['cost']:,.2f}  {r['ratio']:.1f}x median  {'; '.join(r['causes'])}"
+        f"{r['entry'].id}  {format_usd(r['cost'])}  {r['ratio']:.1f}x median  "
+        f"{'; '.join(r['causes'])}"
         for r in rows
     )

@@ -43,6 +43,7 @@ from costlog.ledger.store import Ledger
 from costlog.models import Entry, Session
 from costlog.recording import identity
 from costlog.recording.builders.session import session_entry
+from costlog.sources.progress import allowed as shown_progress
 from costlog.yamlfile import clean_text
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ def run(
             result.skipped_agents.append(adapter.name)
             result.unchanged += len(saved["ids"])
             continue
-        ids = job.agent(adapter, roots)
+        with shown_progress():  # a big cold read says how far it is (on a terminal)
+            ids = job.agent(adapter, roots)
         if options.complete and adapter.name not in job.incomplete:
             state[adapter.name] = {"fingerprint": mark, "ids": sorted(ids)}
     if result.recorded and not options.dry_run:
@@ -240,6 +242,7 @@ class _Job:
         self.result.warnings += session.warnings
         old = self.known.get(entry.id)
         if not self.options.dry_run:
+            from costlog.recording.attribution import released
             from costlog.recording.store import merge
 
             if self.identity is None:
@@ -249,6 +252,10 @@ class _Job:
                 try:
                     entry = merge(self.ledger.get(entry.id), entry)
                     self.ledger.write(entry)
+                    for other, lines in released(self.known.values(), entry):
+                        self.ledger.write(other)  # it held one of this entry's commits weakly
+                        self.known[other.id] = other
+                        self.result.warnings += lines
                 except (CostlogError, OSError):
                     raise
                 except Exception as exc:  # e.g. a value the writer cannot hold
@@ -292,7 +299,8 @@ def _same(entry: Entry | None, session: Session) -> bool:
     requests = sum(mu.requests for mu in entry.models.values())
     ended = None if session.ended is None else stamp(session.ended)
     recorded_end = None if entry.ended is None else stamp(entry.ended)
-    return requests == len(session.requests) and ended == recorded_end
+    # a log that knows no end (aider's history) cannot be newer than an entry that does
+    return requests == len(session.requests) and ended in (recorded_end, None)
 
 
 def _enrich(adapter: sources.Adapter, sessions: Sequence[Session]) -> None:

@@ -1,5 +1,6 @@
 """`costlog budget`: the budget alerts table, as COST_LOG.md shows it (thresholds in the
-config's `budget` section); with `--fail-on warning`, exit 4 when an alert fires."""
+config's `budget` section). With `--fail-on warning`, exit 4 when a spend alert fires;
+with `--fail-on review`, also when a routing check does (`analysis.budget`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def alerts(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
-    """Every configured alert with its value, threshold and state (`ok` / `warning`)."""
+    """Every configured alert with its value, threshold and state (`ok`, `off`, `warning`
+    for spend, `review` for routing checks)."""
     from costlog import analysis
     from costlog.timeutil import zone
 
@@ -43,8 +45,13 @@ def _value(row: dict[str, Any]) -> str:
     return str(int(row["value"]))
 
 
-def fail_on(rows: Sequence[dict[str, Any]], state: str) -> None:
-    """OverBudget (exit 4) when `state` is `warning` and any alert is in it."""
-    fired = [r["alert"] for r in rows if r["state"] == "warning"]
-    if state == "warning" and fired:
-        raise OverBudget(f"{len(fired)} budget alert(s): {'; '.join(fired)}")
+#: `--fail-on` level -> the states that fail it
+FAILING = {"never": (), "warning": ("warning",), "review": ("warning", "review")}
+
+
+def fail_on(rows: Sequence[dict[str, Any]], level: str) -> None:
+    """OverBudget (exit 4) when an alert is in a state `level` fails on (FAILING)."""
+    fired = [f"{r['alert']} ({r['state']})" for r in rows if r["state"] in FAILING[level]]
+    if fired:
+        alerts = "alert" if len(fired) == 1 else "alerts"
+        raise OverBudget(f"{len(fired)} budget {alerts}: {'; '.join(fired)}")

@@ -60,6 +60,11 @@ class Parsed:
     monthly_table: Table | None
     guide_table: Table | None
     warnings: list[str] = field(default_factory=list)
+    #: the hand-kept Budget Alerts table: replaced by the generated alerts block
+    alerts_table: Table | None = None
+    #: the hand-kept "Tasks that should use Haiku / need Opus" tables, in file order: the
+    #: generated routing block (which has both, with its own headings) replaces them
+    routing_tables: list[Table] = field(default_factory=list)
 
 
 def tables(text: str) -> list[Table]:
@@ -116,6 +121,18 @@ def _is_guide(table: Table) -> bool:
     return "task type" in heads and "per task" in heads
 
 
+def _is_alerts(table: Table) -> bool:
+    heads = [h.strip().lower() for h in table.header]
+    return bool(heads) and heads[0] in ("alert", "alerts") and "threshold" in heads
+
+
+def _is_routing(table: Table) -> bool:
+    heads = {h.strip().lower() for h in table.header}
+    return {"task type", "current model"} <= heads and bool(
+        heads & {"recommended", "should be", "recommended model"}
+    )
+
+
 def parse(text: str, where: str) -> Parsed:
     """The classic log's session rows and tables; CostlogError on the first bad row."""
     from costlog.render import has_blocks
@@ -137,6 +154,8 @@ def parse(text: str, where: str) -> Parsed:
     monthly = next((t for t in found if _is_monthly(t)), None)
     guide = next((t for t in found if _is_guide(t)), None)
     parsed = Parsed(rows, sessions, monthly, guide)
+    parsed.alerts_table = next((t for t in found if _is_alerts(t)), None)
+    parsed.routing_tables = [t for t in found if _is_routing(t)]
     if monthly is not None:
         parsed.warnings = check_monthly(rows, monthly, where)
     return parsed
@@ -221,3 +240,34 @@ def check_monthly(rows: Sequence[Row], monthly: Table, where: str) -> list[str]:
                     f"{actual[key]}"
                 )
     return warnings
+
+
+def without_blocks(text: str) -> str:
+    """A classic log that generated blocks were added to (an `init` of an earlier costlog
+    appended them under the hand-kept tables), less those blocks: the ledger makes them
+    again, and the hand-kept session table is what `import` reads. Any other text comes
+    back as it is, so that `parse` says what it is."""
+    from costlog.render import has_blocks, split_blocks
+
+    if not has_blocks(text):
+        return text
+    try:
+        parts = split_blocks(text, "text")
+    except CostlogError:
+        return text
+    hand = "".join(part.text for part in parts if not part.name)
+    if not is_classic(hand):
+        return text
+    # the blank lines render put between the blocks it appended go with them
+    ending = "\r\n" if hand.endswith("\r\n") else "\n"
+    return hand.rstrip("\r\n") + ending
+
+
+def is_classic(text: str) -> bool:
+    """Whether a text is a hand-kept cost log in the classic format: a session table (Date,
+    Model, Estimated Cost) and no generated block. `init` stops on one: `import` turns its
+    rows into ledger entries and its tables into generated blocks, where rendering over it
+    would put a second set of tables under the hand-kept ones."""
+    from costlog.render import has_blocks
+
+    return not has_blocks(text) and any(_is_sessions(t) for t in tables(text))

@@ -1,5 +1,5 @@
 """The imported COST_LOG.md: the classic text with costlog's generated blocks in place of its
-session, monthly and estimation-guide tables.
+session, monthly, estimation-guide, budget-alert and model-routing tables.
 
 Every other line (intro, ROI notes, budget notes, optimisation notes) is kept byte for
 byte, outside the blocks, so it survives every later `costlog render`. Blocks the classic
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from costlog.commands.classic_log import Parsed
+from costlog.commands.classic_log import Parsed, Table
 from costlog.config import Config
 from costlog.gitrepo import Repo
 
@@ -81,19 +81,25 @@ def convert(text: str, parsed: Parsed, blocks: Sequence[tuple[str, str]]) -> str
         lines[-1] += "\n"
     replaced: dict[int, tuple[int, str]] = {}
     span: dict[str, tuple[int, int]] = {}
+    template = {name for name, _ in blocks}
     for name, table in (
         ("sessions", parsed.sessions_table),
         ("monthly", parsed.monthly_table),
         ("guide", parsed.guide_table),
+        ("alerts", parsed.alerts_table),
     ):
+        if name == "alerts" and name not in template:  # a template without that block
+            continue
         if table is not None:
             replaced[table.start] = (table.end, _markers(name))
             span[name] = (table.start, table.end)
+    if parsed.routing_tables and "routing" in template:
+        _replace_routing(lines, parsed.routing_tables, replaced, span)
     inserts: list[tuple[int, int, str]] = []
     previous: int | None = None
     for seq, (name, lead) in enumerate(blocks):
         if name in span:
-            previous = span[name][1]
+            previous = max(previous or 0, span[name][1])  # after the furthest placed so far
             continue
         heading = _heading_of(lead)
         at = _section_end(lines, heading) if heading else None
@@ -111,6 +117,46 @@ def convert(text: str, parsed: Parsed, blocks: Sequence[tuple[str, str]]) -> str
         inserts.append((at, seq, body + "\n" if at in replaced else "\n" + body))
         previous = at
     return _assemble(lines, replaced, sorted(inserts))
+
+
+def _replace_routing(
+    lines: Sequence[str],
+    tables: Sequence[Table],
+    replaced: dict[int, tuple[int, str]],
+    span: dict[str, tuple[int, int]],
+) -> None:
+    """The routing block in place of the hand-kept "Tasks that should use Haiku" and
+    "Tasks that need Opus" tables. The block brings both sub-sections with their headings,
+    so the hand-written sub-headings go too (else each would read twice); the prose under
+    them stays, above the block."""
+    last = tables[-1]
+    for table in tables:
+        heading = _subheading(lines, table.start)
+        if heading is not None:
+            replaced[heading] = (_past_blanks(lines, heading + 1), "")
+        if table is not last:
+            replaced[table.start] = (_past_blanks(lines, table.end), "")
+    replaced[last.start] = (last.end, _markers("routing"))
+    span["routing"] = (tables[0].start, last.end)
+
+
+def _subheading(lines: Sequence[str], start: int) -> int | None:
+    """The sub-section heading (### or deeper) a table sits under, with only prose
+    between them; None when a rule, another table or a section heading comes first."""
+    for index in range(start - 1, -1, -1):
+        line = lines[index].strip()
+        match = _HEADING.match(line)
+        if match:
+            return index if len(match.group(1)) >= 3 else None
+        if _RULE.match(line) or line.startswith("|"):
+            return None
+    return None
+
+
+def _past_blanks(lines: Sequence[str], index: int) -> int:
+    while index < len(lines) and not lines[index].strip():
+        index += 1
+    return index
 
 
 def _assemble(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from costlog import config as config_mod
 from costlog import gitrepo, render
-from costlog.errors import CostlogError
+from costlog.errors import EXIT_USAGE, CostlogError
 from costlog.gitrepo import Repo
 from costlog.integration import setup
 from costlog.ledger.store import Ledger
@@ -79,8 +79,11 @@ def existing(directory: Path) -> Path | None:
 def build(directory: Path, *, force: bool = False) -> Path:
     """The demo repo in `directory`: built when new or empty; an earlier demo there is
     reused, or with `force` built again. Any other non-empty directory is refused."""
+    # DIR is the command's argument: a bad one is a usage error (2), said in one line
     if directory.exists() and not directory.is_dir():
-        raise CostlogError("not a directory", path=directory, hint="give a new or empty one")
+        raise CostlogError(
+            "not a directory", path=directory, hint="give a new or empty one", exit_code=EXIT_USAGE
+        )
     previous = existing(directory)
     if previous is not None and not force:
         return previous
@@ -88,9 +91,20 @@ def build(directory: Path, *, force: bool = False) -> Path:
         shutil.rmtree(directory)
     elif directory.exists() and any(directory.iterdir()):
         raise CostlogError(
-            "directory is not empty", path=directory, hint="give a new or empty directory"
+            "directory is not empty",
+            path=directory,
+            hint="give a new or empty directory, or the folder of an earlier demo",
+            exit_code=EXIT_USAGE,
         )
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CostlogError(
+            f"cannot create the directory: {exc.strerror or exc}",
+            path=directory,
+            hint="give a new or empty directory you can write to",
+            exit_code=EXIT_USAGE,
+        ) from None
     env = _git_env()
     gitrepo.init(directory, env=env)
     repo = Repo(directory.resolve(), (directory / ".git").resolve())

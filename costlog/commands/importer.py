@@ -8,7 +8,8 @@ The log is read by classic_log, and then:
 * the hand-kept monthly summary is checked against the imported rows (a mismatch is a
   warning: the rows are the data, the summary was arithmetic done by hand);
 * COST_LOG.md is rewritten by classic_rewrite, with costlog's generated blocks in place of
-  the session, monthly and estimation-guide tables and every other line kept.
+  the session, monthly, estimation-guide, budget-alert and model-routing tables (the
+  README's promise: its tables become generated blocks) and every other line kept.
 
 Every problem in a row is one error naming file and line; nothing is written then.
 """
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from costlog.commands.classic_log import parse
+from costlog.commands.classic_log import Parsed, parse, without_blocks
 from costlog.commands.classic_rewrite import convert, template_blocks
 from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
 from costlog.models import Entry
+from costlog.money import format_usd
 from costlog.recording.builders.imported import Row, imported_entry
 from costlog.timeutil import zone
 
@@ -36,6 +38,8 @@ class Imported:
     warnings: list[str]
     output: str
     output_rewritten: bool
+    #: the hand-kept tables the rewrite replaced by generated blocks, in words
+    replaced: tuple[str, ...] = ()
 
 
 def run(repo: Repo, config: Config, source: Path) -> Imported:
@@ -50,6 +54,7 @@ def run(repo: Repo, config: Config, source: Path) -> Imported:
         text = source.read_bytes().decode("utf-8")  # CRLF kept: the prose stays as written
     except (OSError, UnicodeDecodeError) as exc:
         raise CostlogError(f"cannot read: {exc}", path=where) from None
+    text = without_blocks(text)  # blocks an earlier `init` put under the hand-kept tables
     parsed = parse(text, where)
     table = PriceTable.load(config.prices_path(repo.root))
     tz = zone(config.timezone)
@@ -60,7 +65,8 @@ def run(repo: Repo, config: Config, source: Path) -> Imported:
 
     check_repo_path(repo.root, output)  # before anything is read through it or written
     rewrite = not output.exists() or output.resolve() == source.resolve()
-    document = convert(text, parsed, template_blocks(repo, config)) if rewrite else None
+    blocks = template_blocks(repo, config) if rewrite else []
+    document = convert(text, parsed, blocks) if rewrite else None
     ledger = Ledger(repo, config.ledger_dir)
     with ledger.lock():
         already = [e.id for e in entries if ledger.get(e.id) is not None]
@@ -76,7 +82,20 @@ def run(repo: Repo, config: Config, source: Path) -> Imported:
         if document is not None:
             atomic_write(output, document, repo.state_dir / "tmp", root=repo.root)
         renderer.render(repo, config)
-    return Imported(entries, parsed.warnings, config.output, rewrite)
+    names = {name for name, _ in blocks}
+    return Imported(entries, parsed.warnings, config.output, rewrite, _replaced(parsed, names))
+
+
+def _replaced(parsed: Parsed, blocks: set[str]) -> tuple[str, ...]:
+    """The hand-kept tables `convert` put a generated block in place of, in words."""
+    found = (
+        ("session log", parsed.sessions_table is not None),
+        ("monthly summary", parsed.monthly_table is not None),
+        ("estimation guide", parsed.guide_table is not None),
+        ("budget alerts", parsed.alerts_table is not None and "alerts" in blocks),
+        ("model routing", bool(parsed.routing_tables) and "routing" in blocks),
+    )
+    return tuple(name for name, replaced in found if replaced)
 
 
 def _no_duplicates(entries: Sequence[Entry], rows: Sequence[Row], where: str) -> None:
@@ -93,11 +112,15 @@ def _no_duplicates(entries: Sequence[Entry], rows: Sequence[Row], where: str) ->
 
 def to_text(result: Imported) -> str:
     total = sum((e.cost_usd or Decimal(0) for e in result.entries), Decimal(0))
-    lines = [f"imported {len(result.entries)} sessions (${total:,.2f}, marked manual)"]
+    count = len(result.entries)
+    lines = [
+        f"imported {count} session{'' if count == 1 else 's'} ({format_usd(total)}, marked manual)"
+    ]
     if result.output_rewritten:
+        tables = ", ".join(result.replaced) or "none"
         lines.append(
-            f"{result.output}: tables replaced by generated blocks; your other "
-            "sections are kept outside them"
+            f"{result.output}: hand-kept tables replaced by generated blocks ({tables}); "
+            "your other text is kept outside them"
         )
     else:
         lines.append(

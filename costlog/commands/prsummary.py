@@ -14,14 +14,17 @@ added: its numbers minus the version at the merge base.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from costlog import analysis, gitrepo
+from costlog.analysis.shortids import ShortIds, ledger_ids
 from costlog.config import Config
 from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
-from costlog.ledger.store import changed_at, entries_at
+from costlog.ledger.store import Ledger, changed_at, entries_at
 from costlog.models import Entry, ModelUsage, Usage
 from costlog.render import code, md, tokens, usd, work_items
 
@@ -35,8 +38,8 @@ MARKER = "<!-- costlog:pr-summary -->"
 
 #: a base git cannot find was, in practice, not fetched (a shallow CI checkout)
 FETCH_HINT = (
-    "fetch the base first, e.g. `git fetch origin main` (in CI: "
-    "actions/checkout with fetch-depth: 0)"
+    "fetch the base first, e.g. `git fetch origin main`; in CI, check out with "
+    "actions/checkout and fetch-depth: 0"
 )
 
 
@@ -82,7 +85,17 @@ def minus(new: Entry, old: Entry) -> Entry:
     )
 
 
-def markdown(entries: list[Entry], updated: int, base: str) -> str:
+def markdown(
+    entries: list[Entry],
+    updated: int,
+    base: str,
+    short: Callable[[str], str] | None = None,
+    on_plan: Collection[str] = frozenset(),
+) -> str:
+    """The comment; `short` gives each session's short id in the whole ledger (default:
+    among the branch's sessions); `on_plan`, the ids of the sessions on a subscription plan
+    (their cost reads "API-eq.": list prices, not money paid)."""
+    short = short or ShortIds(e.id for e in entries).of
     total = sum((analysis.cost(e) for e in entries), ZERO)
     unpriced = [e for e in entries if e.cost_usd is None]
     lines = [MARKER, "### Agent cost on this branch (costlog)", ""]
@@ -95,6 +108,8 @@ def markdown(entries: list[Entry], updated: int, base: str) -> str:
         head += f" ({updated} re-recorded: counted by what they added)"
     if unpriced:
         head += f"; {len(unpriced)} with an unpriced model (not in the total)"
+    if on_plan:  # list prices, not what a flat-fee plan cost
+        head += f"; {len(on_plan)} on a subscription plan: API-equivalent, not money paid"
     lines += [
         head,
         "",
@@ -102,7 +117,7 @@ def markdown(entries: list[Entry], updated: int, base: str) -> str:
         "",
         *_by_work_item(entries),
         "",
-        *_sessions(entries),
+        *_sessions(entries, short, on_plan),
         "",
         f"<sub>From the ledger files this branch adds vs {code(base)}; sources: "
         f"{_sources(entries)}.</sub>",
@@ -114,11 +129,22 @@ def markdown(entries: list[Entry], updated: int, base: str) -> str:
 def _by_model(entries: list[Entry]) -> list[str]:
     rows = ["| Model | Sessions | Tokens | Cost |", "|---|---:|---:|---:|"]
     for row in analysis.spend_by(entries, "model"):
-        cost = "unpriced" if row["unpriced"] else usd(row["cost"])
+        cost = _model_cost(row)
         rows.append(
             f"| {md(row['model'])} | {row['sessions']} | {tokens(row['tokens'])} | {cost} |"
         )
     return rows
+
+
+def _model_cost(row: dict[str, Any]) -> str:
+    """A model's cost as `report --by model` writes it: what is priced, then how many of
+    its sessions are not (`$0.04 (+1 unpriced)`); `unpriced` alone when none is priced."""
+    unpriced = int(row["unpriced"])
+    if not unpriced:
+        return usd(row["cost"])
+    if unpriced == row["sessions"] and not row["cost"]:
+        return "unpriced"
+    return f"{usd(row['cost'])} (+{unpriced} unpriced)"
 
 
 def _by_work_item(entries: list[Entry]) -> list[str]:
@@ -131,7 +157,9 @@ def _by_work_item(entries: list[Entry]) -> list[str]:
     return rows
 
 
-def _sessions(entries: list[Entry]) -> list[str]:
+def _sessions(
+    entries: list[Entry], short: Callable[[str], str], on_plan: Collection[str] = ()
+) -> list[str]:
     rows = [
         "<details><summary>Sessions</summary>",
         "",
@@ -141,8 +169,9 @@ def _sessions(entries: list[Entry]) -> list[str]:
     for e in entries:
         rows.append(
             f"| {e.started.date().isoformat()} | {md(e.agent)} | "
-            f"{md(analysis.short_id(e.id))} | {md(analysis.primary(e) or '-')} | "
-            f"{len(e.commits)} | {work_items(e.work_items)} | {usd(e.cost_usd)} | "
+            f"{md(short(e.id))} | {md(analysis.primary(e) or '-')} | "
+            f"{len(e.commits)} | {work_items(e.work_items)} | {usd(e.cost_usd)}"
+            f"{' API-eq.' if e.id in on_plan else ''} | "
             f"{md(e.source)} |"
         )
     return [*rows, "", "</details>"]
@@ -157,4 +186,9 @@ def _sources(entries: list[Entry]) -> str:
 
 def summary(repo: Repo, config: Config, base: str) -> str:
     entries, updated = branch_entries(repo, config, base)
-    return markdown(entries, updated, base)
+    # short ids as COST_LOG.md shows them: unique among all the ledger's sessions
+    ids = [*ledger_ids(Ledger(repo, config.ledger_dir)), *(e.id for e in entries)]
+    from costlog.analysis import plans as plan_analysis
+
+    on_plan = {i for i, r in plan_analysis.view(entries, config).by_id.items() if r.plan}
+    return markdown(entries, updated, base, ShortIds(ids).of, on_plan)

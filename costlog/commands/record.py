@@ -165,7 +165,6 @@ def _from_json(
     repo: Repo, config: Config, options: Options, extra: dict[str, Any], echo: Echo
 ) -> Entry:
     from costlog.recording import headless
-    from costlog.recording.summary import summary_line
 
     assert options.from_json is not None
     entry = headless.record(
@@ -176,13 +175,12 @@ def _from_json(
         extra=extra,
         prepare=_cost_log(repo, config, options),
     )
-    echo.out(summary_line(entry))
+    _say(repo, config, entry, echo)
     return entry
 
 
 def _auto(repo: Repo, config: Config, options: Options, extra: dict[str, Any], echo: Echo) -> Entry:
     from costlog.recording import auto as autorecord
-    from costlog.recording.summary import summary_line
     from costlog.sources.claude import enrich as truth
 
     problems: list[str] = []
@@ -202,7 +200,7 @@ def _auto(repo: Repo, config: Config, options: Options, extra: dict[str, Any], e
         otel=options.otel,
     )
     echo.warn_many(list(dict.fromkeys(problems + warnings)))  # a reader may say both
-    echo.out(summary_line(entry))
+    _say(repo, config, entry, echo)
     for line in truth.report_lines(entry.methods):
         echo.out(f"  {line}")
     return entry
@@ -212,7 +210,6 @@ def _by_hand(repo: Repo, config: Config, options: Options, echo: Echo) -> Entry:
     from costlog.models import Usage
     from costlog.recording import store
     from costlog.recording.builders.manual import ManualSession, manual_entry
-    from costlog.recording.summary import summary_line
 
     counts = options.counts
     usage = Usage(*(c or 0 for c in counts)) if any(c is not None for c in counts) else None
@@ -253,8 +250,27 @@ def _by_hand(repo: Repo, config: Config, options: Options, echo: Echo) -> Entry:
     for warning in warnings:
         echo.warn(warning)
     result = store.save(repo, config, entry, prepare=_cost_log(repo, config, options))
-    echo.out(summary_line(result.entry))
+    _say(repo, config, result.entry, echo)
     return result.entry
+
+
+def _say(repo: Repo, config: Config, entry: Entry, echo: Echo) -> None:
+    """The record line, after a warning when the session starts in the future."""
+    from costlog.recording.summary import future_start, summary_line
+
+    warning = future_start(entry)
+    if warning:
+        echo.warn(warning)
+    echo.out(summary_line(entry, _short(repo, config, entry)))
+
+
+def _short(repo: Repo, config: Config, entry: Entry) -> str:
+    """The entry's short id among the ledger's, as COST_LOG.md shows it."""
+    from costlog.analysis.shortids import ShortIds, ledger_ids
+    from costlog.ledger.store import Ledger
+
+    ids = ledger_ids(Ledger(repo, config.ledger_dir))
+    return ShortIds([*ids, entry.id]).of(entry.id)
 
 
 def _cost_log(repo: Repo, config: Config, options: Options) -> Prepare | None:

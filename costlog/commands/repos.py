@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from costlog.errors import CostlogError
+from costlog.errors import EXIT_USAGE, CostlogError
 
 if TYPE_CHECKING:
     from costlog.config import Config
@@ -70,14 +70,21 @@ def sources(
     here = base or Path.cwd()
     for text in paths:
         named.extend(_expand(text, here, where=None))
+    from_option = len(named)  # those are an option's values: a bad one is a usage error
     if repos_from is not None:
         named.extend(_from_file(repos_from))
     if not named:
         return current()
     found: list[tuple[Repo, Config]] = []
     roots: set[Path] = set()
-    for path, strict in named:
-        opened = _open(path, strict)
+    for number, (path, strict) in enumerate(named):
+        try:
+            opened = _open(path, strict)
+        except CostlogError as exc:
+            if number < from_option and exc.message.startswith(_NOT_A_REPO):
+                exc.message = f"--repo {exc.path or path}: {exc.message}"
+                exc.path, exc.exit_code = None, EXIT_USAGE
+            raise
         if opened is not None and opened[0].root not in roots:
             roots.add(opened[0].root)
             found.append(opened)
@@ -126,6 +133,11 @@ def _from_file(list_file: Path) -> Iterator[tuple[Path, bool]]:
         item = line.strip()
         if item and not item.startswith("#"):
             yield from _expand(item, base, where=f"{list_file}:{number}")
+
+
+#: what `_open` says of a path that is no costlog repository: given to `--repo`, a bad
+#: option value (exit 2); a broken config or ledger inside one stays an error (1)
+_NOT_A_REPO = ("no such directory", "not a git repository", "has no costlog ledger")
 
 
 def _open(path: Path, strict: bool) -> tuple[Repo, Config] | None:

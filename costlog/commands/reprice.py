@@ -260,7 +260,7 @@ def to_text(result: Result, *, dry_run: bool) -> str:
     skipped = sum(1 for c in result.changes if c.skipped)
     if skipped:
         lines.append(
-            f"{skipped} session(s) left as they are (cost entered by hand, imported "
-            "or logged by the agent)"
+            f"{skipped} session{'' if skipped == 1 else 's'} left as they are: cost entered "
+            "by hand, imported or logged by the agent"
         )
     return "\n".join(lines)

@@ -12,20 +12,26 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from costlog import sources
-from costlog.commands.texttable import text_table
+from costlog.commands.texttable import PLAIN, View, text_table
 from costlog.errors import CostlogError
 from costlog.models import Request, Session, Usage
+from costlog.sources import progress
+from costlog.sources.claude import coststate
 
 if TYPE_CHECKING:
     from costlog.pricing.table import PriceTable
 
-GROUPS = ("day", "week", "month", "session", "model", "project")
+GROUPS = ("day", "week", "month", "session", "model", "project", "agent", "provider")
+#: groups whose rows are in time order (the rest: costliest first)
+TIMED = ("day", "week", "month", "session")
+#: where a session without a single dated request sorts
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 TOTAL_KEYS = (
     "input_tokens",
     "output_tokens",
@@ -49,6 +55,8 @@ class Options:
     until: datetime | None = None
     tz: tzinfo | None = None
     by: str = "day"
+    #: also sum each row per model (`--breakdown`)
+    breakdown: bool = False
 
 
 @dataclass
@@ -65,8 +73,19 @@ class Bucket:
     estimated_output_tokens: int = 0
     session_ids: set[str] = field(default_factory=set)
     models: set[str] = field(default_factory=set)
+    #: the latest request's time (a session row's "last activity")
+    last: datetime | None = None
 
-    def add(self, session_id: str, request: Request, cost: Decimal | None, model: str) -> None:
+    def add(
+        self,
+        session_id: str,
+        request: Request,
+        cost: Decimal | None,
+        model: str,
+        when: datetime | None = None,
+    ) -> None:
+        if when is not None and (self.last is None or when > self.last):
+            self.last = when
         u = request.usage
         self.input_tokens += u.input
         self.output_tokens += u.output
@@ -99,6 +118,8 @@ class Bucket:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.session_ids |= other.session_ids
         self.models |= other.models
+        if other.last is not None and (self.last is None or other.last > self.last):
+            self.last = other.last
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,19 +142,53 @@ class Result:
     rows: dict[str, Bucket]
     by: str
     warnings: list[str]
+    #: with `breakdown`: each row's buckets per model
+    details: dict[str, dict[str, Bucket]] = field(default_factory=dict)
+    #: the zone days and times are shown in
+    tz: tzinfo | None = None
+    #: `--order`: None keeps each group's own order (time ascending, else costliest first
+    #: in tables; JSON and CSV rows by key, as they always were)
+    order: str | None = None
+    #: sessions whose log names a subscription plan: their cost is API-equivalent
+    on_plan: set[str] = field(default_factory=set)
+    #: the plan each of those sessions' log names (`ChatGPT Plus`), by session id
+    plan_of: dict[str, str] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
+    def keys(self, table: bool = False) -> list[str]:
+        """The rows in the order asked: by key (time order) or, in a table of a group that
+        is not time, by cost, costliest first; `--order` turns either way round."""
+        if self.by == "session" and table:  # in the order they were last active
+            keys = sorted(self.rows, key=lambda k: (self.rows[k].last or _EARLIEST, k))
+            return keys[::-1] if self.order == "desc" else keys
+        if self.by in TIMED or not table:
+            keys = sorted(self.rows)
+            return keys[::-1] if self.order == "desc" else keys
+        keys = sorted(self.rows, key=lambda k: (-self.rows[k].cost_usd, k))
+        return keys[::-1] if self.order == "asc" else keys
+
+    def as_json(self, table: bool = False) -> dict[str, Any]:
         rows = []
-        for key in sorted(self.rows):
+        for key in self.keys(table):
             bucket = self.rows[key]
-            rows.append(
-                {
-                    self.by: key,
-                    **bucket.as_dict(),
-                    "models": sorted(bucket.models),
-                    "estimated_output_tokens": bucket.estimated_output_tokens,
-                }
-            )
+            row = {
+                self.by: key,
+                **bucket.as_dict(),
+                "models": sorted(bucket.models),
+                "estimated_output_tokens": bucket.estimated_output_tokens,
+            }
+            if self.by == "session":
+                row["last_activity"] = bucket.last.isoformat() if bucket.last else None
+            # on a plan the log names: the cost is list prices (API-equivalent), not paid
+            named = sorted({self.plan_of[i] for i in bucket.session_ids if i in self.plan_of})
+            row["plan"] = ", ".join(named) or None
+            row["api_equivalent"] = bool(named)
+            if key in self.details:
+                models = self.details[key]
+                order = sorted(models, key=lambda m: (-models[m].cost_usd, m))
+                if self.order == "asc":  # the models under a row as cheap-first as the rows
+                    order.reverse()
+                row["breakdown"] = [{"model": m, **models[m].as_dict()} for m in order]
+            rows.append(row)
         return {
             "by": self.by,
             "totals": self.totals.as_dict(),
@@ -150,22 +205,40 @@ def sessions_for(
     names = list(options.agents) or sources.names()
     project = options.project.resolve() if options.project else None
     given = _Given(options.paths, warn)
+    routed = _routed(options.paths, names) if options.paths and not options.agents else None
     for name in names:
         adapter = sources.get(name) if options.agents else _maybe(name)
         if adapter is None:
             continue
-        roots = list(options.paths) or [
-            p for p in adapter.default_roots(environ, home) if p.exists()
-        ]
+        if routed is not None:
+            roots = routed[name]
+        else:
+            roots = list(options.paths) or [
+                p for p in adapter.default_roots(environ, home) if p.exists()
+            ]
         if not roots:
             continue
-        found = adapter.scan(roots, project=project, since=options.since, warn=given.warn)
-        for session in found:
-            given.saw(session)
-            if project is None or _inside(session.cwd, project):
-                yield session
+        with progress.allowed():  # a big cold read says how far it is (on a terminal)
+            found = adapter.scan(roots, project=project, since=options.since, warn=given.warn)
+            for session in found:
+                given.saw(session)
+                if project is None or _inside(session.cwd, project):
+                    yield session
     filtered = options.since is not None or options.until is not None or project is not None
     given.report(" or ".join(options.agents), filtered)
+
+
+def _routed(paths: Sequence[Path], names: Sequence[str]) -> dict[str, list[Path]]:
+    """`--path` without `--agent`: each file goes only to the adapters that recognise it
+    (sources.recognise), so the others neither read it nor warn about it; a directory,
+    or a file none is sure of, goes to every adapter, as before."""
+    routed: dict[str, list[Path]] = {name: [] for name in names}
+    for path in paths:
+        claimed = sources.recognise(path) if path.is_file() else []
+        for name in claimed or names:
+            if name in routed:
+                routed[name].append(path)
+    return routed
 
 
 class _Given:
@@ -257,14 +330,29 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
     """
     if options.by not in GROUPS:
         raise CostlogError(f"cannot group by {options.by!r}", hint="use " + ", ".join(GROUPS))
+    memo, memo_key = _memo(options, table, sessions)
+    if memo is not None and memo_key is not None:  # nothing changed since a scan like it
+        kept = memo.get(memo_key, options.tz, _KEPT)
+        if isinstance(kept, Result):
+            return kept
     warnings: list[str] = []
     stream = sessions if sessions is not None else sessions_for(options, warnings.append)
+    # Claude Code's own totals (title and summary calls), as `record` adds them
+    stream = coststate.in_scan(stream, table, warnings.append)
     totals = Bucket()
     rows: dict[str, Bucket] = {}
-    pending: dict[tuple[str, Any], Usage] = {}  # (row, plan) -> summed tokens
+    details: dict[str, dict[str, Bucket]] = {}
+    pending: dict[tuple[str, str, Any], Usage] = {}  # (row, model, plan) -> summed tokens
+    split = options.breakdown
+    provider = _provider_of() if options.by == "provider" else None
     names: dict[str, tuple[str, str | None]] = {}  # logged name -> (table name, speed)
+    on_plan: set[str] = set()
+    plan_of: dict[str, str] = {}
     for session in stream:
         session_id = f"{session.agent}/{session.session_id}"
+        planned = session.rate_limits is not None and bool(session.rate_limits.plan_type)
+        if planned and session.rate_limits is not None and session.rate_limits.plan_type:
+            plan_of[session_id] = _plan_name(session.agent, session.rate_limits.plan_type)
         for request in session.requests:
             when = request.timestamp or session.started
             if not _in_range(when, options):
@@ -276,7 +364,7 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                     table.speed_of(request.model),
                 )
             model = named[0]
-            key = _group_key(options, session, model, when)
+            key = _group_key(options, session, provider(model) if provider else model, when)
             row = rows.get(key)
             if row is None:
                 row = rows[key] = Bucket()
@@ -290,17 +378,54 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                     request.speed or named[1],
                 )
                 if plan is not None:
-                    total = pending.get((key, plan))
+                    slot = (key, model if split else "", plan)
+                    total = pending.get(slot)
                     if total is None:
-                        total = pending[(key, plan)] = Usage()
+                        total = pending[slot] = Usage()
                     total.add(request.usage)
                     cost = Decimal(0)  # priced below, per plan
-            row.add(session_id, request, cost, model)
-    for (key, plan), usage in pending.items():
-        rows[key].cost_usd += plan.cost(usage)
+            row.add(session_id, request, cost, model, when)
+            if planned:
+                on_plan.add(session_id)
+            if split:
+                detail = details.setdefault(key, {}).get(model)
+                if detail is None:
+                    detail = details[key][model] = Bucket()
+                detail.add(session_id, request, cost, model, when)
+    for (key, model, plan), usage in pending.items():
+        priced = plan.cost(usage)
+        rows[key].cost_usd += priced
+        if split:
+            details[key][model].cost_usd += priced
     for row in rows.values():
         totals.merge(row)
-    return Result(totals, rows, options.by, warnings)
+    result = Result(totals, rows, options.by, warnings, details, options.tz)
+    result.on_plan = on_plan
+    result.plan_of = {k: v for k, v in plan_of.items() if k in on_plan}
+    if memo is not None and memo_key is not None:
+        memo.put(memo_key, result, options.tz, _KEPT)
+    return result
+
+
+#: the record types a kept result is made of (see `scan_memo`)
+_KEPT: dict[str, type] = {"Result": Result, "Bucket": Bucket}
+
+
+def _memo(options: Options, table: Any, sessions: Iterable[Session] | None) -> tuple[Any, Any]:
+    """The kept results and this scan's key in them, when the scan reads the logs itself
+    and depends on nothing but them (`scan_memo`); (None, None) otherwise."""
+    if sessions is not None or os.environ.get("COSTLOG_NO_SCAN_MEMO"):
+        return None, None
+    from costlog.commands import scan_memo
+
+    memo_key = scan_memo.key(options, table, scan_memo.reader_roots(options))
+    return (scan_memo.Memo(), memo_key) if memo_key is not None else (None, None)
+
+
+def _provider_of() -> Callable[[str], str]:
+    from costlog.analysis.families import provider_of
+
+    return provider_of
 
 
 def _in_range(when: datetime | None, options: Options) -> bool:
@@ -328,8 +453,10 @@ def _group_key(options: Options, session: Session, model: str, when: datetime | 
     by = options.by
     if by == "session":
         return f"{session.agent}/{session.session_id}"
-    if by == "model":
+    if by in ("model", "provider"):  # `model` is the provider's name for `provider`
         return model
+    if by == "agent":
+        return session.agent
     if by == "project":
         return session.cwd or "(unknown)"
     if when is None:
@@ -343,6 +470,15 @@ def _group_key(options: Options, session: Session, model: str, when: datetime | 
     return day.strftime("%Y-%m")
 
 
+def _plan_name(agent: str, log_name: str) -> str:
+    """The plan table's name for a plan a log names (`plus`: ChatGPT Plus), else the name
+    as the log wrote it."""
+    from costlog.pricing.plans import from_log_name
+
+    info = from_log_name(log_name, agent)
+    return info.name if info is not None else f"{agent} plan {log_name!r}"
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -353,32 +489,89 @@ def to_json(result: Result) -> str:
 def to_csv(result: Result) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    columns = [result.by, *TOTAL_KEYS, "models"]
+    columns = [result.by, *TOTAL_KEYS, "models", "plan", "api_equivalent"]
     writer.writerow(columns)
     for row in result.as_json()["rows"]:
-        writer.writerow([row[result.by], *(row[k] for k in TOTAL_KEYS), " ".join(row["models"])])
+        writer.writerow(
+            [
+                row[result.by],
+                *(row[k] for k in TOTAL_KEYS),
+                " ".join(row["models"]),
+                row["plan"] or "",
+                "true" if row["api_equivalent"] else "false",
+            ]
+        )
     total = result.totals.as_dict()
-    writer.writerow(["TOTAL", *(total[k] for k in TOTAL_KEYS), ""])
+    writer.writerow(["TOTAL", *(total[k] for k in TOTAL_KEYS), "", "", ""])
     return out.getvalue()
 
 
-def to_table(result: Result) -> str:
-    head = [result.by, "input", "output", "cache read", "cache write", "requests", "cost (USD)"]
-    body = []
-    for row in [*result.as_json()["rows"], {result.by: "TOTAL", **result.totals.as_dict()}]:
+def to_table(result: Result, view: View = PLAIN) -> str:
+    """ccusage's columns: the group, its models (one a line), last activity for a session,
+    input, output, cache write, cache read, total tokens, requests, cost; `view.compact`
+    keeps the group, models, input, output and cost. Group costs are cents that add up to
+    the TOTAL row (largest remainder, ties by key), a cost below a cent shown as such, never
+    as $0.00; a lone row reads as the TOTAL does, a session as its own cost."""
+    from costlog.money import format_rows_usd, format_usd
+
+    data = result.as_json(table=True)
+    rows = data["rows"]
+    models = result.by != "model" and not result.details  # a breakdown lists them instead
+    session = result.by == "session" and not view.compact
+    head = [result.by, *(["models"] if models else []), *(["last activity"] if session else [])]
+    head += (
+        ["input", "output", "cost"]
+        if view.compact
+        else ["input", "output", "cache write", "cache read", "total tokens", "requests", "cost"]
+    )
+    total = result.totals
+    amounts = [Decimal(r["cost_usd"]) for r in rows]
+    if result.by == "session":  # a session's own cost, as `record` and COST_LOG.md show it
+        shown = [format_usd(a) for a in amounts]
+    else:  # ties by the group's key, so a row reads the same in either --order
+        shown = format_rows_usd(amounts, total.cost_usd, [str(r[result.by]) for r in rows])
+
+    def numbers(row: dict[str, Any], money: str) -> list[str]:
         writes = row["cache_write_5m_tokens"] + row["cache_write_1h_tokens"]
-        cost = f"{Decimal(row['cost_usd']):,.2f}"
+        every = row["input_tokens"] + row["output_tokens"] + row["cache_read_tokens"] + writes
         if row["unpriced_requests"]:
-            cost += f" +{row['unpriced_requests']} unpriced"
-        body.append(
-            [
-                str(row[result.by]),
-                f"{row['input_tokens']:,}",
-                f"{row['output_tokens']:,}",
-                f"{row['cache_read_tokens']:,}",
-                f"{writes:,}",
-                f"{row['requests']:,}",
-                cost,
+            money += f" +{row['unpriced_requests']} unpriced"
+        if view.compact:
+            return [f"{row['input_tokens']:,}", f"{row['output_tokens']:,}", money]
+        return [
+            f"{row['input_tokens']:,}",
+            f"{row['output_tokens']:,}",
+            f"{writes:,}",
+            f"{row['cache_read_tokens']:,}",
+            f"{every:,}",
+            f"{row['requests']:,}",
+            money,
+        ]
+
+    body: list[list[str]] = []
+    details: dict[int, list[list[str]]] = {}
+    for i, (row, money) in enumerate(zip(rows, shown, strict=True)):
+        lead = [str(row[result.by])]
+        if models:
+            lead.append("\n".join(row["models"]))
+        if session:
+            lead.append(_local_time(row["last_activity"], result.tz))
+        body.append(lead + numbers(row, money))
+        if "breakdown" in row:
+            pad = [""] * (len(lead) - 1)
+            details[i] = [
+                [m["model"], *pad, *numbers(m, format_usd(Decimal(m["cost_usd"])))]
+                for m in row["breakdown"]
             ]
-        )
-    return text_table(head, body)
+    every = total.as_dict()
+    lead = ["TOTAL", *([""] * (len(head) - len(numbers(every, "")) - 1))]
+    body.append(lead + numbers(every, format_usd(total.cost_usd)))
+    return text_table(head, body, details=details, left=len(lead), view=view)
+
+
+def _local_time(when: str | None, tz: tzinfo | None) -> str:
+    """A session's last activity as people read it: `2026-12-01 14:05` in the zone shown."""
+    if not when:
+        return "-"
+    moment = datetime.fromisoformat(when)
+    return (moment.astimezone(tz) if tz else moment).strftime("%Y-%m-%d %H:%M")

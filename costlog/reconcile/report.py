@@ -26,6 +26,13 @@ def _usd(value: Decimal) -> str:
     return f"${_cents(value):,.2f}"
 
 
+def _signed_usd(value: Decimal) -> str:
+    """A difference as money: `+$4.45`, `-$0.20`, `$0.00`, like every other amount."""
+    text = _usd(abs(value))
+    cents = _cents(value)
+    return f"+{text}" if cents > 0 else f"-{text}" if cents < 0 else text
+
+
 def _pct(cell: Cell) -> str:
     pct = cell.delta_pct
     if pct is None:
@@ -51,7 +58,7 @@ def to_text(result: Result) -> str:
     total = result.total()
     out.append(
         f"\ntotal: est {_usd(total.estimated)}, billed {_usd(total.billed)} "
-        f"({_pct(total)}, {_cents(total.delta):+,.2f} USD)"
+        f"({_pct(total)}, {_signed_usd(total.delta)})"
     )
     out.extend(_token_lines(result))
     out.extend(_gap_lines(result))
@@ -100,18 +107,28 @@ def _gap_lines(result: Result) -> list[str]:
     return lines
 
 
+def _sessions(count: int) -> str:
+    return f"{count} ledger session" + ("" if count == 1 else "s")
+
+
+def _verb(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
 def _note_lines(result: Result) -> list[str]:
     lines = []
     for provider, cell in sorted(result.unbilled.items()):
         lines.append(
-            f"{provider}: {len(cell.sessions)} ledger session(s), "
-            f"{_usd(cell.estimated)} at API prices, have no bill rows in these "
+            f"{provider}: {_sessions(len(cell.sessions))}, "
+            f"{_usd(cell.estimated)} at API prices, {_verb(len(cell.sessions), 'has', 'have')} "
+            "no bill rows in these "
             "files. Subscription usage (Claude Max, ChatGPT-login Codex) has no "
             "bill to reconcile; compare it with the plan price instead."
         )
     if result.outside:
         lines.append(
-            f"{result.outside} ledger session(s) fall outside the exports' dates "
+            f"{_sessions(result.outside)} {_verb(result.outside, 'falls', 'fall')} outside the "
+            "exports' dates "
             "and were not compared"
         )
     if result.unpriced_usage:

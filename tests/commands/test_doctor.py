@@ -80,7 +80,9 @@ def test_warns_of_unrecorded_sessions_then_is_ok_after_backfill(
         "warn  retention: 3 Claude Code sessions of this repo are not recorded yet and "
         "Claude Code deletes transcripts after 10 days (cleanupPeriodDays in "
         f"{claude / 'settings.json'}), 2 of them within 7 days: run `costlog backfill` to keep "
-        "them"
+        "them",
+        "warn  unrecorded: 3 sessions of this repo in the agents' logs are not in the ledger "
+        "nor queued (claude-code 3): `costlog backfill` records them",
     ], lines
     assert not lines_of(lines, "error"), lines
     assert any(line.startswith("ok    git hooks: post-commit, post-rewrite") for line in lines)
@@ -173,7 +175,10 @@ def test_hooks_name_the_interpreter_so_costlog_off_path_is_fine(
     (bare / "git").symlink_to(shutil.which("git") or "/usr/bin/git")
     monkeypatch.setenv("PATH", str(bare))
     _, lines = doctor()
-    assert f"ok    agent hooks: the agents' hooks run costlog with {sys.executable}" in lines
+    assert (
+        f"ok    agent hooks: the agents' hooks run costlog with {sys.executable} "
+        "(.git/costlog/bin/costlog)"
+    ) in lines
     assert not any("PATH" in line for line in lines), lines
 
 
@@ -201,18 +206,18 @@ def test_a_bare_costlog_hook_of_an_older_init_off_path_is_a_warning(
     ), lines
 
 
-def test_a_hook_naming_a_python_that_is_gone_is_an_error(repo: Path, claude: Path) -> None:
+def test_a_launcher_naming_a_python_that_is_gone_is_said_once(repo: Path, claude: Path) -> None:
     run("init")
-    settings = repo / ".claude" / "settings.json"
-    settings.write_text(
-        settings.read_text().replace(json.dumps(sys.executable)[1:-1], "/gone/bin/python3")
-    )
+    launcher = repo / ".git" / "costlog" / "bin" / "costlog"
+    launcher.write_text(launcher.read_text().replace(sys.executable, "/gone/bin/python3"))
     code, lines = doctor()
     assert code == 1
-    assert (
-        "error agent hooks: the agents' SessionEnd hooks name /gone/bin/python3, which is "
-        "gone: run `costlog init` again"
-    ) in lines, lines
+    hooks = [line for line in lines if " agent hooks: " in line]
+    assert hooks == [
+        "warn  agent hooks: .git/costlog/bin/costlog names /gone/bin/python3, which is gone; "
+        f"the hooks fall back to {shutil.which('costlog')} on PATH: run `costlog init` in "
+        "this clone"
+    ], lines
 
 
 def test_a_missing_end_session_command_is_reported(repo: Path, claude: Path) -> None:

@@ -85,7 +85,7 @@ def test_json_by_work_item_and_provider_equal_the_markdown(golden_repo: tuple[Pa
     for key, (_, sessions, cost, _last) in items.items():
         assert by_item[key]["sessions"] == int(sessions)
         assert cents(by_item[key]["cost_usd"]) == dollars(cost)
-    unlinked = re.search(r"(\d+) session\(s\) name no work item \((\$[\d.,]+)\)", markdown)
+    unlinked = re.search(r"(\d+) sessions? names? no work item: (\$[\d.,]+)\.", markdown)
     assert unlinked and by_item["(none)"]["sessions"] == int(unlinked.group(1))
     assert cents(by_item["(none)"]["cost_usd"]) == dollars(unlinked.group(2))
     providers = {r[0]: r for r in table_rows(block(markdown, "spend"))}

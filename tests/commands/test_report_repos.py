@@ -75,15 +75,17 @@ def test_by_repo_is_one_row_per_repo_with_its_own_totals(fleet: Fleet) -> None:
 
 
 def test_each_repo_is_read_with_its_own_config(fleet: Fleet) -> None:
-    """b keeps its ledger elsewhere; c counts months in its own zone: its session at 19:00
-    UTC on the last day before the quarter is in the quarter's first month there."""
+    """b keeps its ledger elsewhere, and `report` finds it there. Days and months are this
+    machine's (UTC in the tests), as in scan, git and ccusage; c's own zone (Auckland) is
+    what its COST_LOG.md uses, and `--tz` gives it: c's session at 19:00 UTC on the last day
+    before the quarter is in the quarter's first month there."""
     months = report_json("--by", "month", *fleet.args("c"))
     own = report_json("--by", "month", cwd=fleet.repos["c"])
     assert months["rows"] == own["rows"]
-    assert [r["sessions"] for r in own["rows"]] == [3, 4]
+    assert [r["sessions"] for r in own["rows"]] == [4, 3]
     assert report_json(*fleet.args("b"))["totals"]["sessions"] == 6
-    utc = report_json("--by", "month", "--tz", "UTC", *fleet.args("c"))
-    assert [r["sessions"] for r in utc["rows"]] == [4, 3]
+    there = report_json("--by", "month", "--tz", "Pacific/Auckland", *fleet.args("c"))
+    assert [r["sessions"] for r in there["rows"]] == [3, 4]
 
 
 def test_a_fork_counts_a_session_it_shares_with_its_parent_once(fleet: Fleet) -> None:
@@ -159,7 +161,7 @@ def test_a_path_that_is_no_costlog_repo_is_a_one_line_error_naming_it(
 ) -> None:
     path = make(fleet.root)
     result = invoke(["report", "--repo", str(fleet.repos["a"]), "--repo", str(path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad option value: a usage error (issue 15, item 17)
     assert result.output.count("\n") == 1
     assert str(path) in result.output and said in result.output
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from agent_logs import claude_session
 
-from costlog.errors import EXIT_ERROR, EXIT_USAGE
+from costlog.errors import EXIT_USAGE
 from tests_support import invoke, run
 
 SID = "5b0c6f7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
@@ -101,15 +101,16 @@ def test_the_demo_refuses_a_directory_it_did_not_build(tmp_path: Path) -> None:
     (target / "notes.txt").write_text("keep me\n")
     for args in (["demo", str(target)], ["demo", "--force", str(target)]):
         result = invoke(args)
-        assert result.exit_code == EXIT_ERROR
+        assert result.exit_code == EXIT_USAGE  # DIR is a bad argument (issue 15, item 17)
         assert result.output == (
-            f"costlog: error: {target}: directory is not empty (give a new or empty directory)\n"
+            f"costlog: error: {target}: directory is not empty (give a new or empty "
+            "directory, or the folder of an earlier demo)\n"
         )
     assert (target / "notes.txt").read_text() == "keep me\n"
 
 
 def test_the_demo_in_an_impossible_place_is_one_clean_line(tmp_path: Path) -> None:
     result = invoke(["demo", "/proc/nope"])
-    assert result.exit_code == EXIT_ERROR
+    assert result.exit_code == EXIT_USAGE
     assert result.output.count("\n") == 1
     assert result.output.startswith("costlog: error: /proc/nope: ")

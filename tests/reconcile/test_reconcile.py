@@ -106,10 +106,10 @@ def test_text_output_says_subscription_usage_has_no_bill() -> None:
     text = report.to_text(_run("anthropic_cost_report.json"))
     assert "anthropic: exports cover 2026-11-02 to 2026-11-03 (UTC)" in text
     assert "claude-haiku-4-5" in text and "+25.8%  <-- gap" in text
-    assert "openai: 1 ledger session(s), $0.50 at API prices, have no bill rows" in text
+    assert "openai: 1 ledger session, $0.50 at API prices, has no bill rows" in text
     assert "Subscription usage (Claude Max, ChatGPT-login Codex) has no bill" in text
-    assert "1 ledger session(s) fall outside the exports' dates" in text
-    assert "total: est $4.20, billed $4.55 (+8.2%, +0.35 USD)" in text
+    assert "1 ledger session falls outside the exports' dates" in text
+    assert "total: est $4.20, billed $4.55 (+8.2%, +$0.35)" in text
 
 
 def test_usage_report_hourly_buckets_priced_and_token_ratios() -> None:
