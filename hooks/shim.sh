@@ -1,19 +1,97 @@
 #!/bin/sh
-# costlog-hook-shim v1: installed by `costlog init`; `costlog uninstall` removes it and puts
+# costlog-hook-shim v2: installed by `costlog init`; `costlog uninstall` removes it and puts
 # back the hook that was here before (kept beside it as @HOOK@.costlog-legacy), if any.
 # It runs that hook first, then costlog with the Python that installed it. It never fails
 # the git command: costlog's own errors go to .git/costlog/hook.log.
 hook=@HOOK@
 py=@PYTHON@
-here=$(dirname -- "$0")
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
 input=
 if [ "$hook" = post-rewrite ]; then input=$(cat); fi
 feed() { if [ -n "$input" ]; then printf '%s\n' "$input"; fi; }
+
+# Whether costlog has nothing to do on this commit, decided without starting Python (a
+# commit should not pay for it). Anything unsure answers "no" and Python decides, as it
+# always did. costlog/integration/watch.py explains its `idle-watch` files.
+nothing_to_do() {
+    [ -d .git ] && [ -z "${GIT_DIR:-}" ] || return 1  # a plain checkout at its root only
+    if [ "$hook" = post-merge ]; then
+        [ "${1:-}" = 1 ] || return 1
+        # a squash merge moves no commit: the commit that follows it checks COST_LOG.md,
+        # against the branch it squashed (the newest commit SQUASH_MSG names)
+        [ -f .costlog/config.yaml ] || return 0
+        [ -d .git/costlog ] || return 1
+        tip=
+        if [ -f .git/SQUASH_MSG ]; then
+            while IFS= read -r line; do
+                case $line in "commit "*) tip=${line#commit }; break ;; esac
+            done <.git/SQUASH_MSG
+        fi
+        printf '%s\n' "$tip" 2>/dev/null >.git/costlog/squash-merged
+        return
+    fi
+    [ "$hook" = post-commit ] || return 1
+    for f in rebase-merge rebase-apply MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
+        [ -e ".git/$f" ] && return 0  # costlog waits for the operation to finish
+    done
+    [ -f .costlog/config.yaml ] || return 0  # not set up in this repo
+    s=.git/costlog
+    w=$s/idle-watch
+    [ ! -s "$s/queue.jsonl" ] && [ -f "$w" ] && [ -f "$w.stamp" ] || return 1
+    if [ -e "$s/squash-merged" ]; then squash_settled || return 1; fi
+    for f in "$s"/queue.jsonl.*.claimed; do [ -e "$f" ] && return 1; done
+    [ .costlog/config.yaml -nt "$w" ] && return 1
+    n=0
+    minutes=
+    set --
+    while IFS= read -r line; do
+        n=$((n + 1))
+        case $n in
+        1) [ "$line" = "costlog idle-watch 1" ] || return 1 ;;
+        2) minutes=$line ;;
+        3) [ "$line" = "${HOME:-}|${CLAUDE_CONFIG_DIR:-}|${XDG_CONFIG_HOME:-}" ] || return 1 ;;
+        *)
+            [ "$line" -nt "$w" ] && return 1  # a log was added or removed there
+            if [ -d "$line" ]; then set -- "$@" "$line"; fi
+            ;;
+        esac
+    done <"$w"
+    [ "$n" -ge 3 ] || return 1
+    [ $# -gt 0 ] || return 0
+    case $minutes in '' | *[!0-9]*) return 1 ;; esac
+    # a log changed since the last look (its ctime: a restored or touched mtime moves it
+    # too) that has gone quiet for idle_minutes (less one, so rounding never makes it
+    # later) is a session to record: Python records it
+    if [ "$minutes" -gt 0 ]; then
+        found=$(find "$@" -maxdepth 1 -name '*.jsonl' -cnewer "$w.stamp" -mmin +$((minutes - 1)) \
+            -print 2>/dev/null) || return 1
+    else
+        found=$(find "$@" -maxdepth 1 -name '*.jsonl' -cnewer "$w.stamp" -print 2>/dev/null) || return 1
+    fi
+    [ -z "$found" ]
+}
+
+# The commit of a squash merge whose ledger and COST_LOG.md are, as a whole, the squashed
+# branch's or the commit's parent's: nothing for costlog to render. Only for the default
+# ledger_dir and output (the config names neither).
+squash_settled() {
+    tip=
+    IFS= read -r tip <"$s/squash-merged" || return 1
+    case $tip in '' | *[!0-9a-f]*) return 1 ;; esac
+    grep -Eq '^[[:space:]]*(ledger_dir|output)[[:space:]]*:' .costlog/config.yaml && return 1
+    if git diff --quiet "$tip" HEAD -- .costlog COST_LOG.md 2>/dev/null ||
+        git diff --quiet HEAD^ HEAD -- .costlog COST_LOG.md 2>/dev/null; then
+        rm -f "$s/squash-merged"
+        return 0
+    fi
+    return 1
+}
+
 status=0
 if [ -x "$here/$hook.costlog-legacy" ]; then
     feed | "$here/$hook.costlog-legacy" "$@" || status=$?
 fi
-if [ "${COSTLOG_SKIP:-}" != 1 ]; then
+if [ "${COSTLOG_SKIP:-}" != 1 ] && ! nothing_to_do "$@"; then
     if [ -x "$py" ]; then
         feed | "$py" -m costlog.integration.hookrun "$hook" "$@"
     elif command -v costlog >/dev/null 2>&1; then

@@ -39,6 +39,13 @@ def session_ids(count: int, rounds: int) -> list[str]:
     return [f"019c{r:04x}-1111-4222-8333-{n:012d}" for r in range(rounds) for n in range(count)]
 
 
+def start_of(sid: str) -> str:
+    """A distinct hour for each session (`YYYY-MM-DDTHH:`): rollouts that start at the same
+    instant with the same usage are copies of one file, which costlog counts once."""
+    k = int(sid[4:8], 16) * 64 + int(sid[-12:])
+    return f"2026-{1 + k // (14 * 28):02d}-{1 + k // 14 % 28:02d}T{8 + k % 14:02d}:"
+
+
 def rollout(root: Path, sid: str) -> Path:
     return (
         root
@@ -96,13 +103,13 @@ def end_sessions(root: Path, repo: Path, env: dict[str, str], sids: list[str]) -
     payload Codex gives it on stdin."""
     text = ROLLOUT.read_text(encoding="utf-8")
     payloads = []
-    for n, sid in enumerate(sids):
+    for sid in sids:
         path = rollout(root, sid)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
             text.replace(FIXTURE_ID, sid)
             .replace(FIXTURE_CWD, str(repo))
-            .replace("2026-03-10T10:", f"2026-03-10T{n % 14 + 8:02d}:"),
+            .replace("2026-03-10T10:", start_of(sid)),
             encoding="utf-8",
         )
         payloads.append(

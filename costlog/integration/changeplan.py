@@ -140,8 +140,12 @@ class Manifest:
         old = self.files.get(key)
         if old is None:
             self.files[key] = {"before": before, "before_mode": mode, "after": after}
-        else:
-            old["after"] = after
+            return
+        if before != old["after"]:
+            # edited by hand since the last init: restoring the first `before` would lose
+            # that edit, so undo must strip costlog's parts instead
+            old["edited"] = True
+        old["after"] = after
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +255,7 @@ def undo(
     for path in sorted(paths - skipped, key=str):
         current = read(path)
         record = manifest.files.get(str(path))
-        if record is not None and current == record["after"]:
+        if record is not None and current == record["after"] and not record.get("edited"):
             new, mode = record["before"], record["before_mode"]
         elif current is not None and path in strippers:
             new, mode = strippers[path](path, current), file_mode(path)

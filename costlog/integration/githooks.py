@@ -14,7 +14,7 @@ from typing import IO
 
 from costlog import gitrepo
 from costlog.gitrepo import Repo
-from costlog.integration import queue
+from costlog.integration import agentlogs, queue
 
 
 def ledger_busy(repo: Repo) -> bool:
@@ -33,16 +33,22 @@ def ledger_busy(repo: Repo) -> bool:
 
 
 def post_commit(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    from costlog.integration import watch
     from costlog.sources.claude import idle
 
+    started = time.time()
+    tip = watch.take_squash(repo)
+    lines = _after_squash(repo, tip) if tip is not None else []
+    agentlogs.queue_changed(repo)  # aider has no SessionEnd hook: its history grew
     # the common case, nothing queued and no log went idle: a few stats, no heavy import
     minutes = idle.quick_idle_minutes(repo.root)
     if not queue.pending(repo.state_dir) and not idle.idle_transcripts(
-        repo, minutes, os.environ, time.time()
+        repo, minutes, os.environ, started
     ):
-        return []
+        watch.write(repo, minutes, os.environ, started)
+        return lines
     if ledger_busy(repo):
-        return []  # a `costlog record` or backfill is writing: the queue waits for next time
+        return lines  # a `costlog record` or backfill is writing: the queue waits for next time
     from costlog.integration import pending
 
     written: list[str] = []
@@ -51,10 +57,40 @@ def post_commit(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
         if written:
             _stage(repo, written)
 
-    lines = pending.process_pending(repo, on_record=written.append, before_release=stage)
+    lines += pending.process_pending(repo, on_record=written.append, before_release=stage)
     if written:
         lines.append("staged the ledger and COST_LOG.md for your next commit")
+    watch.write(repo, minutes, os.environ, started)
     return lines
+
+
+def _after_squash(repo: Repo, tip: str) -> list[str]:
+    """The commit of a `git merge --squash`: its COST_LOG.md may predate the ledger files
+    the squash brought (git takes one side's file when only that side changed it). Not
+    when the ledger and COST_LOG.md are, as a whole, the squashed branch's (`tip`) or the
+    parent's: then they are as right as they were there, and nothing is rendered."""
+    from costlog import config as config_mod
+    from costlog import render
+    from costlog.errors import CostlogError
+
+    config = config_mod.load(repo.root)
+    ours = [config.ledger_dir, config.output]
+    for since in [tip, "HEAD^"] if tip else ["HEAD^"]:
+        try:
+            if not gitrepo.diff_names(repo.root, since, "HEAD", ours[0]) and not (
+                gitrepo.diff_names(repo.root, since, "HEAD", ours[1])
+            ):
+                return []
+        except CostlogError:
+            continue  # an unknown commit: render
+    result = render.render(repo, config)
+    if not result.changed:
+        return []
+    gitrepo.stage(repo.root, [config.output])
+    return [
+        f"re-rendered {config.output} for the squash-merged ledger and staged it; commit it "
+        "(e.g. `git commit --amend --no-edit`)"
+    ]
 
 
 def _stage(repo: Repo, ledger_paths: Sequence[str]) -> None:
@@ -78,6 +114,11 @@ def post_merge(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
     from costlog import config as config_mod
     from costlog.errors import CostlogError
 
+    if args and args[0] == "1":  # a squash merge made no commit: the commit after it checks
+        from costlog.integration import watch
+
+        watch.mark_squash(repo, watch.squash_tip(gitrepo.git_dir(repo)))
+        return []
     config = config_mod.load(repo.root)
     try:
         if not gitrepo.diff_names(repo.root, "ORIG_HEAD", "HEAD", config.ledger_dir):

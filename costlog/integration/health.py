@@ -2,9 +2,9 @@
 
 Every check only reads: the git hooks and the Python their shims name, the merge driver,
 the SessionEnd queue and its claims, the agents' `/end-session` commands and SessionEnd
-handlers, and that the costlog those handlers run is there: the interpreter they name
-(agentsetup writes `/path/to/python -m costlog hook session-end ...`), or, for handlers
-an older version wrote with a bare `costlog`, a costlog on PATH. Each finding
+handlers, and that the costlog those handlers run is there: this clone's launcher in the
+git dir (the committed handlers and commands run it, agentsetup explains why), or, for
+handlers an older version wrote, the interpreter they name or a costlog on PATH. Each finding
 is one line with a level: `ok`, `warn` (works, but something will be lost or slow) or
 `error` (broken); the fix is named in the line.
 """
@@ -34,6 +34,7 @@ STALE_QUEUE = 24 * 3600
 _MAX_READ = 1 << 20
 _SHIM_PY = re.compile(r"^py=(.+)$", re.M)
 _BLOCK_PY = re.compile(r"if \[ -x (.+?) \]; then", re.M)
+_LAUNCH_PY = re.compile(r"^exec (.+?) -m costlog ", re.M)
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def agents(repo: Repo, env: Mapping[str, str]) -> list[Finding]:
                 except CostlogError:
                     continue
     if commands:
-        out += _costlog_runs(env, commands)
+        out += _costlog_runs(repo, env, commands)
     return out
 
 
@@ -303,8 +304,8 @@ def _handler_commands(text: str | None) -> list[str]:
         return []
     try:
         data = json.loads(text)
-    except ValueError:
-        return []
+    except ValueError:  # not JSON settings: an OpenCode plugin of ours names its command
+        return agentsetup.plugin_commands(text)
     hooks = data.get("hooks") if isinstance(data, dict) else None
     groups = hooks.get("SessionEnd") if isinstance(hooks, dict) else None
     if not isinstance(groups, list):
@@ -318,13 +319,22 @@ def _handler_commands(text: str | None) -> list[str]:
     ]
 
 
-def _costlog_runs(env: Mapping[str, str], commands: list[str]) -> list[Finding]:
-    """The costlog the agents' handlers run is there: the interpreter a handler names, or
-    for one written with a bare `costlog` (by an older version), a costlog on PATH."""
-    out: list[Finding] = []
-    named: set[str] = set()
+def _costlog_runs(repo: Repo, env: Mapping[str, str], commands: list[str]) -> list[Finding]:
+    """One `agent hooks` finding: the costlog the agents' handlers run is there. A portable
+    handler runs this clone's launcher (or `costlog` on PATH); one an older version wrote
+    names an interpreter, which only works on the clone that wrote it; a bare `costlog`
+    needs it on PATH. The worst of them is said, once."""
+    problems: list[Finding] = []
+    good: list[str] = []
     bare = False
-    for command in commands:
+    for command in dict.fromkeys(commands):
+        if agentsetup.PORTABLE_MARK in command or agentsetup.RUNNER in command:
+            found = _launcher(repo, env)
+            if found.level == OK:
+                good.append(found.message)
+            else:
+                problems.append(found)
+            continue
         try:
             words = shlex.split(command)
         except ValueError:
@@ -332,22 +342,69 @@ def _costlog_runs(env: Mapping[str, str], commands: list[str]) -> list[Finding]:
         if words and words[0] == "costlog":
             bare = True
         elif words:
-            named.add(words[0])
-    for python in sorted(named):
-        if _runnable(python):
-            out.append(Finding(OK, "agent hooks", f"the agents' hooks run costlog with {python}"))
-        else:
-            out.append(
+            python = words[0]
+            gone = "" if _runnable(python) else ", which is gone here"
+            problems.append(
                 Finding(
-                    ERROR,
+                    ERROR if gone else WARN,
                     "agent hooks",
-                    f"the agents' SessionEnd hooks name {python}, which is gone: "
-                    "run `costlog init` again",
+                    f"the agents' hooks name {python}{gone} (written by an older costlog; "
+                    "other clones do not have it): run `costlog init` again to make them "
+                    "portable",
                 )
             )
     if bare:
-        out += _costlog_on_path(env)
-    return out
+        problems += [f for f in _costlog_on_path(env) if f.level != OK]
+    if problems:
+        return list({f.line(): f for f in problems}.values())
+    if bare and not good:
+        return _costlog_on_path(env)
+    return [Finding(OK, "agent hooks", good[0])] if good else []
+
+
+def _launcher(repo: Repo, env: Mapping[str, str]) -> Finding:
+    """What the portable hooks and commands will run in this clone."""
+    path = agentsetup.launcher_path(repo)
+    where = shown(repo, path)
+    runner = agentsetup.runner_path(repo)
+    try:
+        runner_text = _read(repo, runner)
+    except CostlogError as exc:
+        return Finding(ERROR, "agent hooks", exc.one_line())
+    if runner_text is None:
+        return Finding(
+            ERROR,
+            "agent hooks",
+            f"{agentsetup.RUNNER}, which /end-session runs, is missing: run `costlog init`",
+        )
+    text = _read(repo, path)
+    python = None
+    if text is not None and agentsetup.LAUNCHER_ID in text:
+        found = _LAUNCH_PY.search(text)
+        python = _unquote(found.group(1)) if found else None
+    if python is not None and _runnable(python) and os.access(path, os.X_OK):
+        return Finding(OK, "agent hooks", f"the agents' hooks run costlog with {python} ({where})")
+    fallback = shutil.which("costlog", path=env.get("PATH"))
+    broken = (
+        f"{where} is missing"
+        if text is None
+        else f"{where} names {python}, which is gone"
+        if python is not None and not _runnable(python)
+        else f"{where} is not costlog's launcher or not executable"
+    )
+    if fallback:
+        return Finding(
+            WARN,
+            "agent hooks",
+            f"{broken}; the hooks fall back to {fallback} on PATH: run `costlog init` in this "
+            "clone",
+        )
+    return Finding(
+        ERROR,
+        "agent hooks",
+        f'{broken} and no costlog is on PATH: the hooks only say "costlog is not set up in '
+        'this clone"; run `costlog init`',
+    )
 
 
 def _costlog_on_path(env: Mapping[str, str]) -> list[Finding]:

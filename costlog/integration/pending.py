@@ -136,6 +136,9 @@ class _Pending:
             self._give_up(item, f"its runs were interrupted {item.get('interrupted')} times")
 
     def queued(self, item: dict[str, object]) -> None:
+        if item.get("session_id") and f"{item.get('agent')}/{item['session_id']}" in self.seen:
+            self.claim.mark("done", item)  # queued again (OpenCode queues each idle): done
+            return
         transcript = item.get("transcript_path")
         path = Path(transcript) if isinstance(transcript, str) and transcript else None
         sid = item.get("session_id")

@@ -313,6 +313,8 @@ class Health:
     retried: list[tuple[Item, int]] = field(default_factory=list)
     #: the earliest `queued_at` of what is waiting (epoch seconds), if known
     oldest: int | None = None
+    #: the waiting sessions' `agent/session-id` keys
+    keys: set[str] = field(default_factory=set)
 
 
 def health(state_dir: Path) -> Health:
@@ -338,6 +340,7 @@ def health(state_dir: Path) -> Health:
     for mark in (line for line in lines if line.get("_mark") == "start"):
         starts[str(mark.get("token"))] = starts.get(str(mark.get("token")), 0) + 1
     out.queued = len(items)
+    out.keys = {key(item) for item in items}
     for item in items:
         times = _count(item.get("tries")) + _count(item.get("interrupted"))
         times += starts.get(token(item), 0)

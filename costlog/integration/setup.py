@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from costlog import config as config_mod
+from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
 from costlog.integration import agentsetup, cisetup, gitsetup
 from costlog.integration import changeplan as install
@@ -29,6 +30,8 @@ def plan(
     env: Mapping[str, str] | None = None,
     ci: str | None = None,
     force: bool = False,
+    statusline: bool = False,
+    guard: bool = False,
 ) -> Plan:
     environ = os.environ if env is None else env
     result = Plan()
@@ -38,10 +41,22 @@ def plan(
     if ci is not None:
         cisetup.changes(repo, ci, result, force=force)
     chosen = list(agents) if agents else agentsetup.detect(repo, environ)
-    agentsetup.changes(repo, agentsetup.targets(repo, chosen, environ, local), result)
+    if (statusline or guard) and "claude-code" not in chosen:  # both are Claude Code's
+        chosen.append("claude-code")
+        asked = [n for n, on in (("--statusline", statusline), ("--guard", guard)) if on]
+        result.notes.append(
+            f"claude-code set up too: {' and '.join(asked)} work in Claude Code only"
+        )
+    agentsetup.changes(
+        repo,
+        agentsetup.targets(repo, chosen, environ, local),
+        result,
+        statusline=statusline,
+        guard=guard,
+    )
     if not chosen:
         result.notes.append(
-            "no agent found: pass --agent claude-code|codex|gemini for its /end-session command"
+            "no agent found: pass --agent claude-code|codex|gemini|opencode|aider to set it up"
         )
     return result
 
@@ -90,10 +105,21 @@ def init(
     env: Mapping[str, str] | None = None,
     ci: str | None = None,
     force: bool = False,
+    statusline: bool = False,
+    guard: bool = False,
 ) -> list[str]:
     """Returns a line per file touched (or, dry run, per file it would touch). `force`
     lets `ci` replace a workflow file that differs (uninstall puts it back)."""
-    todo = plan(repo, agents=agents, local=local, env=env, ci=ci, force=force)
+    todo = plan(
+        repo,
+        agents=agents,
+        local=local,
+        env=env,
+        ci=ci,
+        force=force,
+        statusline=statusline,
+        guard=guard,
+    )
     if dry_run:
         lines = [
             f"would write {c.what}"
@@ -124,10 +150,42 @@ def init(
     return done
 
 
+#: in the manifest's record of COST_LOG.md: the text init first wrote there. Later inits
+#: re-render it (with sessions or hand-written text by then); only this text is init's own.
+INIT_TEXT = "init_text"
+
+
 def _remember(repo: Repo, path: Path, before: str | None) -> None:
     manifest = install.Manifest(repo)
-    manifest.note(path, before, install.file_mode(path), install.read(path))
+    text = install.read(path)
+    manifest.note(path, before, install.file_mode(path), text)
+    manifest.files[str(path)].setdefault(INIT_TEXT, text)
     manifest.save()
+
+
+def _output_kept(repo: Repo) -> tuple[Path, str] | None:
+    """COST_LOG.md and why uninstall leaves it, unless it is exactly what init first wrote
+    into a ledger with no sessions: a rendered ledger or hand-written text is data."""
+    try:
+        config = config_mod.load(repo.root)
+    except CostlogError:
+        return None  # an unreadable config: nothing to tell COST_LOG.md by; undo decides
+    path = config.output_path(repo.root)
+    record = install.Manifest(repo).files.get(str(path))
+    current = install.read(path)
+    if record is None or current is None:
+        return None
+    from costlog.ledger.store import Ledger
+
+    try:
+        sessions = Ledger(repo, config.ledger_dir).file_names()
+    except CostlogError:
+        sessions = ["?"]  # unsure: keep it
+    if sessions:
+        return path, "it holds recorded sessions"
+    if current != record.get(INIT_TEXT, record["after"]):
+        return path, "it changed since `costlog init` wrote it"
+    return None
 
 
 def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
@@ -140,20 +198,26 @@ def uninstall(repo: Repo, *, dry_run: bool = False) -> list[str]:
     bases: dict[Path, Path] = {}
     for target in agentsetup.all_targets(repo):
         strippers[target.command_path] = agentsetup.uncommand
-        strippers[target.settings_path] = agentsetup.unsettle
+        strippers[target.settings_path] = agentsetup.unsettle_all
         if target.command_base is not None:
             bases[target.command_path] = target.command_base
+    # the committed runner and this clone's launcher, whichever version wrote the rest
+    strippers[agentsetup.runner_path(repo)] = agentsetup.uncommand
+    strippers[agentsetup.launcher_path(repo)] = agentsetup.unlaunch
     keep: dict[Path, str] = {}
     others = agentsetup.other_users(repo, dry_run=dry_run)
     if others:
         prompt = agentsetup.codex_target(repo).command_path
         strippers.pop(prompt, None)
         keep[prompt] = f"still used by {len(others)} other repo(s), e.g. {others[0]}"
+    output = _output_kept(repo)
+    if output is not None:
+        keep[output[0]] = output[1]
     done = install.undo(
         repo, strippers, [gitsetup.MERGE_SECTION], dry_run=dry_run, bases=bases, keep=keep
     )
     if not dry_run:
         install.forget(repo)
     prefix = "would " if dry_run else ""
-    lines = [f"{prefix}{line}" for line in done]
+    lines = [line if line.startswith("left ") else f"{prefix}{line}" for line in done]
     return lines or ["nothing of costlog's to remove"]

@@ -291,7 +291,7 @@ def test_an_agent_without_logs_is_estimated_from_its_commits(repo: Path) -> None
     assert "cursor c1: claude-sonnet-4-6, 2 commits (WRK-41, PROJ-12)" in result.output
     assert "(estimated)" in result.output
     text = (repo / ".costlog" / "sessions" / "cursor" / "c1.yaml").read_text()
-    assert "estimated from 2 commit(s)" in text and first[:12] in text and second[:12] in text
+    assert "estimated from 2 commits" in text and first[:12] in text and second[:12] in text
     # without --since: only the commits after the previous recorded session
     commit_at(repo, "late.py", "x = 1\n", "Late fix", "2026-11-20T16:00:00+00:00")
     again = invoke(
