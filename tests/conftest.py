@@ -43,6 +43,8 @@ def isolated_home(
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "dev@example.com")
     monkeypatch.setenv("GIT_AUTHOR_DATE", FIXED_DATE)
     monkeypatch.setenv("GIT_COMMITTER_DATE", FIXED_DATE)
+    # `scan` shows days in the machine's zone: the same on every machine in the tests
+    monkeypatch.setenv("TZ", "UTC")
     yield home
 
 
