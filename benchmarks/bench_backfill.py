@@ -175,6 +175,12 @@ def main() -> None:
         "COSTLOG_CACHE_DIR": str(work / "cache"),
         "XDG_CACHE_HOME": str(work / "cache"),
     }
+    # issue 12: a cold backfill against a cold scan of the same tree (its own empty cache)
+    scan_env = {**env, "COSTLOG_CACHE_DIR": str(work / "scan-cache")}
+    scan_env["XDG_CACHE_HOME"] = scan_env["COSTLOG_CACHE_DIR"]
+    scan_cmd = [sys.executable, "-m", "costlog", "scan", "--agent", "claude-code"]
+    scan_wall, _, _ = child([*scan_cmd, "--agent", "codex", "--json"], repo, scan_env)
+    print(f"scan   {scan_wall:7.1f} s  (cold, both agents, the same tree)")
     cmd = [sys.executable, "-m", "costlog", "backfill"]
     runs = [
         ("cold", None),
@@ -190,6 +196,7 @@ def main() -> None:
         print(f"{name:6} {wall:7.1f} s  peak RSS {rss:6.0f} MB  | {first}")
         if name == "cold":
             print("\n".join("       " + line for line in out.splitlines()[1:8]))
+            print(f"ratio backfill cold / scan cold wall: {wall / scan_wall:.2f}x (one pair)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Core benchmarks (issues 2 and 5): `--help`, one manual record, and render / check /
-report on large ledgers (targets: render and report warm <= 1 s at 10k, <= 5 s at 100k).
+"""Core benchmarks (issues 2, 5 and 12): `--help`, one manual record, and render / check /
+report on large ledgers (targets: render and report warm <= 1 s at 10k, <= 5 s at 100k;
+render and check warm <= 0.3 s at 10k, <= 2 s and <= 300 MiB peak RSS at 100k).
 
 Each command is timed as a whole process (what a user waits for), median of several runs,
 next to a baseline measured in the same run (`python -c pass`). Peak RSS from wait4().
@@ -57,6 +58,8 @@ def bench(name: str, cmd: list[str], cwd: Path, runs: int) -> dict[str, float]:
 
 
 TARGETS = {10_000: 1.0, 100_000: 5.0}  # render / report, warm (issue 5)
+#: render / check, warm (issue 12): seconds, and peak RSS MiB where one is set
+TARGETS_12 = {10_000: (0.3, None), 100_000: (2.0, 300.0)}
 
 
 def ledger_benches(n: int, runs: int, tmp: Path) -> dict[str, dict[str, float]]:
@@ -113,6 +116,18 @@ def ledger_benches(n: int, runs: int, tmp: Path) -> dict[str, dict[str, float]]:
             runs,
         ),
     }
+    seconds, mib = TARGETS_12.get(n, (None, None))
+    if seconds is not None:
+        for name in ("render", "check"):
+            wall, rss = out[name]["wall"], out[name]["rss"]
+            ok = wall <= seconds and (mib is None or rss <= mib)
+            print(
+                f"  target {name} <= {seconds} s"
+                + (f", <= {mib:.0f} MiB" if mib else "")
+                + f": {'ok' if ok else 'OVER'} (ratio to target {wall / seconds:.2f}x wall, "
+                f"{out[name]['cpu'] / seconds:.2f}x cpu"
+                + (f", {rss / mib:.2f}x RSS)" if mib else ")")
+            )
     target = TARGETS.get(n)
     if target:
         for name in ("render", "report", "report-json"):

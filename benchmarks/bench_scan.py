@@ -1,16 +1,26 @@
-"""`costlog scan` against ccusage 20.0.24 on a generated Claude Code corpus (issue #3).
+"""`costlog scan` against ccusage 20.0.24 on generated Claude Code and Codex corpora
+(issue 12).
 
-Both tools read the same files in the same run, alternating, with the OS page cache warm
-for both. "cold" for costlog means an empty scan cache; "warm" is a re-scan with nothing
-new. Wall time and peak RSS come from wait4(). Token totals are checked against the
-generator's truth.
+Both tools read the same files in the same run, in alternating pairs, with the OS page
+cache warm for both (one untimed read first). Per pair:
 
-    npm install --prefix /tmp/ccusage ccusage@20.0.24
-    python benchmarks/bench_scan.py --size-mb 500 \
-        --ccusage /tmp/ccusage/node_modules/@ccusage/ccusage-linux-x64/bin/ccusage
+* `ccusage`: `ccusage claude daily --offline --json` (or `codex daily`);
+* `cold`: costlog with an empty cache directory (no per-file cache, no kept result);
+* `warm`: the same again, nothing changed (answered from the kept result);
+* `warm-files`: the same with COSTLOG_NO_SCAN_MEMO=1 (the per-file cache only);
+* with `--baseline DIR`: `base-cold` and `base-warm`, another costlog package (a `before`,
+  e.g. `git archive HEAD costlog | tar -x -C DIR`) run the same way.
 
-`--single` also times a cold scan restricted to one process (COSTLOG_SCAN_WORKERS=1), and
-`--corpus DIR` reuses (or creates, and keeps) a generated corpus.
+Ratios are the median over the pairs of costlog / ccusage wall time; peak RSS is the
+largest seen (GNU time's %M where there is one, else wait4()). Totals are checked
+against the generator's truth and against ccusage's.
+
+ccusage is installed from npm into a temp dir (`npm install --prefix DIR ccusage@20.0.24`;
+the native binary is in `@ccusage/ccusage-<os>-<arch>`) unless `--ccusage PATH` names one.
+
+    python benchmarks/bench_scan.py                     # both corpora, 500 MB each, 3 pairs
+    python benchmarks/bench_scan.py --agent claude-code --size-mb 100 --runs 5
+    python benchmarks/bench_scan.py --corpus /tmp/corpora   # generate once, keep, reuse
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -25,122 +36,225 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gen_claude_corpus import generate
+import gen_claude_corpus
+import gen_codex_corpus
+
+CCUSAGE = "ccusage@20.0.24"
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
-    """(wall s, peak RSS MiB, CPU s user+sys incl. worker processes, stdout)"""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    assert proc.stdout is not None
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}")
-    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out
+def install_ccusage(folder: Path) -> Path:
+    """ccusage's native binary, installed from npm into `folder` (once)."""
+    machine = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64"}
+    arch = machine.get(platform.machine().lower(), platform.machine().lower())
+    system = "darwin" if sys.platform == "darwin" else "linux"
+    binary = folder / "node_modules" / "@ccusage" / f"ccusage-{system}-{arch}" / "bin" / "ccusage"
+    if not binary.exists():
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(folder), CCUSAGE],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    binary.chmod(0o755)  # the package ships it without the executable bit
+    return binary
+
+
+#: GNU time, to read a child's own peak RSS: wait4() of a child forked from this (large)
+#: process can report this process's size, which the child inherits across exec
+GNU_TIME = "/usr/bin/time" if sys.platform == "linux" and Path("/usr/bin/time").exists() else None
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str]:
+    """(wall s, peak RSS MiB, CPU s user+sys incl. worker processes, stdout); run in the
+    temp dir, so `python -m costlog` imports the package installed (or on PYTHONPATH),
+    never a checkout in the current directory"""
+    wrapped = [GNU_TIME, "-f", "PEAK-RSS-KB %M", *cmd] if GNU_TIME else cmd
+    with tempfile.TemporaryFile(mode="w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            wrapped,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            cwd=tempfile.gettempdir(),
+        )
+        assert proc.stdout is not None
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        errors = err.read()
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{errors[-2000:]}")
+    rss = usage.ru_maxrss / 1024
+    for line in errors.splitlines():
+        if line.startswith("PEAK-RSS-KB "):
+            rss = int(line.split()[1]) / 1024
+    return wall, rss, usage.ru_utime + usage.ru_stime, out
+
+
+def corpus(base: Path, agent: str, size_mb: float) -> tuple[Path, dict[str, Any]]:
+    root = base / agent
+    if not (root / "truth.json").exists():
+        t0 = time.perf_counter()
+        if agent == "claude-code":
+            gen_claude_corpus.generate(root, size_mb)
+        else:
+            cwds = [f"/home/dev/code/project-{i:02d}" for i in range(8)]
+            gen_codex_corpus.generate(root, size_mb, cwds, [1.0] * len(cwds))
+        print(f"generated {size_mb:.0f} MB {agent} corpus in {time.perf_counter() - t0:.1f} s")
+    truth: dict[str, Any] = json.loads((root / "truth.json").read_text())
+    return root, truth
+
+
+def truth_check(agent: str, truth: dict[str, Any], costlog: dict[str, Any]) -> dict[str, Any]:
+    """What differs between costlog's totals and the corpus truth (empty: all equal)."""
+    if agent == "claude-code":
+        pairs = {
+            "input": "input_tokens",
+            "output": "output_tokens",
+            "cache_read": "cache_read_tokens",
+            "cache_write_5m": "cache_write_5m_tokens",
+            "cache_write_1h": "cache_write_1h_tokens",
+            "requests": "requests",
+        }
+        return {k: (truth[k], costlog[v]) for k, v in pairs.items() if truth[k] != costlog[v]}
+    want = {
+        "input_tokens": truth["input_tokens"] - truth["cached_input_tokens"],
+        "cache_read_tokens": truth["cached_input_tokens"],
+        "output_tokens": truth["output_tokens"],
+        "reasoning_tokens": truth["reasoning_output_tokens"],
+        "requests": truth["requests"],
+    }
+    return {k: (v, costlog[k]) for k, v in want.items() if v != costlog[k]}
+
+
+def ccusage_check(agent: str, cc: dict[str, Any], costlog: dict[str, Any]) -> dict[str, Any]:
+    """What differs between the two tools' token totals and cost (to the cent)."""
+    mine = {
+        "inputTokens": costlog["input_tokens"],
+        "outputTokens": costlog["output_tokens"],
+        "cacheReadTokens": costlog["cache_read_tokens"],
+    }
+    if agent == "claude-code":
+        mine["cacheCreationTokens"] = (
+            costlog["cache_write_5m_tokens"] + costlog["cache_write_1h_tokens"]
+        )
+    wrong = {k: (cc.get(k), v) for k, v in mine.items() if cc.get(k) != v}
+    cost = cc.get("totalCost", cc.get("costUSD"))
+    if cost is None or abs(float(costlog["cost_usd"]) - float(cost)) >= 0.01:
+        wrong["cost"] = (cost, costlog["cost_usd"])
+    return wrong
+
+
+def bench(
+    agent: str,
+    root: Path,
+    truth: dict[str, Any],
+    ccusage: Path,
+    runs: int,
+    baseline: Path | None = None,
+) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix="costlog-bench-scan-"))
+    (work / "home").mkdir()
+    cache = work / "cache"
+    env = {
+        **os.environ,
+        "HOME": str(work / "home"),
+        "COSTLOG_CACHE_DIR": str(cache),
+        "XDG_CACHE_HOME": str(cache),
+        "CLAUDE_CONFIG_DIR": str(root) if agent == "claude-code" else str(work / "none"),
+        "CODEX_HOME": str(root) if agent == "codex" else str(work / "none"),
+    }
+    env.pop("COSTLOG_NO_SCAN_MEMO", None)
+    costlog = [sys.executable, "-m", "costlog", "scan", "--agent", agent, "--json"]
+    theirs = [str(ccusage), "claude" if agent == "claude-code" else "codex"]
+    theirs += ["daily", "--offline", "--json"]
+    for path in root.rglob("*.jsonl"):  # the page cache warm for both
+        path.read_bytes()
+    rows: dict[str, list[tuple[float, float, float]]] = {
+        "ccusage": [],
+        "cold": [],
+        "warm": [],
+        "warm-files": [],
+    }
+    if baseline is not None:
+        rows["base-cold"], rows["base-warm"] = [], []
+    ours: dict[str, Any] = {}
+    cc: dict[str, Any] = {}
+    for _ in range(runs):
+        if baseline is not None:  # another costlog (e.g. `git archive` of an older commit)
+            base_env = {**env, "PYTHONPATH": str(baseline), "COSTLOG_CACHE_DIR": str(work / "b")}
+            shutil.rmtree(work / "b", ignore_errors=True)
+            rows["base-cold"].append(timed(costlog, base_env)[:3])
+            rows["base-warm"].append(timed(costlog, base_env)[:3])
+        wall, rss, cpu, out = timed(theirs, env)
+        rows["ccusage"].append((wall, rss, cpu))
+        cc = json.loads(out)["totals"]
+        shutil.rmtree(cache, ignore_errors=True)
+        wall, rss, cpu, out = timed(costlog, env)
+        rows["cold"].append((wall, rss, cpu))
+        ours = json.loads(out)["totals"]
+        rows["warm"].append(timed(costlog, env)[:3])
+        files_only = {**env, "COSTLOG_NO_SCAN_MEMO": "1"}
+        rows["warm-files"].append(timed(costlog, files_only)[:3])
+    shutil.rmtree(work, ignore_errors=True)
+    lines = [
+        f"{agent} corpus: {truth['bytes'] / 1e6:.0f} MB, "
+        f"{sum(1 for _ in root.rglob('*.jsonl')):,} files, {truth['requests']:,} requests"
+    ]
+    for name, samples in rows.items():
+        wall = statistics.median(s[0] for s in samples)
+        rss = max(s[1] for s in samples)
+        cpu = statistics.median(s[2] for s in samples)
+        lines.append(
+            f"  {name:<10} median wall {wall:7.3f} s   cpu {cpu:7.3f} s   "
+            f"peak RSS {rss:7.1f} MiB   (n={len(samples)})"
+        )
+    for name in [n for n in rows if n != "ccusage"]:
+        pairs = [o[0] / c[0] for o, c in zip(rows[name], rows["ccusage"], strict=True)]
+        lines.append(
+            f"ratio {agent} scan {name} / ccusage wall: {statistics.median(pairs):.2f}x "
+            f"(pairs {', '.join(f'{p:.2f}' for p in pairs)})"
+        )
+    rss_ratio = max(s[1] for s in rows["cold"]) / max(s[1] for s in rows["ccusage"])
+    lines.append(f"ratio {agent} scan cold / ccusage peak RSS: {rss_ratio:.2f}x")
+    lines.append(f"  warm absolute: median {statistics.median(s[0] for s in rows['warm']):.3f} s")
+    wrong = truth_check(agent, truth, ours)
+    lines.append(f"  costlog totals == corpus truth: {not wrong} {wrong or ''}")
+    differ = ccusage_check(agent, cc, ours)
+    lines.append(f"  costlog totals == ccusage totals: {not differ} {differ or ''}")
+    lines.append(f"  (load average at the end: {os.getloadavg()[0]:.2f})")
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--agent", choices=["claude-code", "codex", "both"], default="both")
     parser.add_argument("--size-mb", type=float, default=500)
-    parser.add_argument("--corpus", type=Path, help="reuse a generated corpus dir")
-    parser.add_argument("--ccusage", type=Path, help="path to the ccusage native binary")
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--single", action="store_true", help="also time a one-process cold scan")
-    args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="costlog-bench-"))
-    corpus = args.corpus or work / "claude"
-    if not (corpus / "truth.json").exists():
-        t0 = time.perf_counter()
-        generate(corpus, args.size_mb)
-        print(f"generated {args.size_mb:.0f} MB corpus in {time.perf_counter() - t0:.1f} s")
-    truth = json.loads((corpus / "truth.json").read_text())
-    home = work / "home"
-    home.mkdir(exist_ok=True)
-    cache = work / "cache"
-    env = {
-        **os.environ,
-        "HOME": str(home),
-        "CLAUDE_CONFIG_DIR": str(corpus),
-        "COSTLOG_CACHE_DIR": str(cache),
-    }
-    costlog = [sys.executable, "-m", "costlog", "scan", "--agent", "claude-code", "--json"]
-    rows: dict[str, list[tuple[float, float, float]]] = {
-        "ccusage": [],
-        "cold": [],
-        "cold-1cpu": [],
-        "warm": [],
-    }
-    result = None
-    cc: dict[str, float] = {}
-    for _ in range(args.runs):
-        if args.ccusage:
-            wall, rss, cpu, out = run([str(args.ccusage), "daily", "--offline", "--json"], env)
-            rows["ccusage"].append((wall, rss, cpu))
-            cc = json.loads(out)["totals"]
-        shutil.rmtree(cache, ignore_errors=True)
-        wall, rss, cpu, out = run(costlog, env)
-        rows["cold"].append((wall, rss, cpu))
-        result = json.loads(out)["totals"]
-        wall, rss, cpu, _ = run(costlog, env)
-        rows["warm"].append((wall, rss, cpu))
-        if args.single:
-            shutil.rmtree(cache, ignore_errors=True)
-            wall, rss, cpu, _ = run(costlog, {**env, "COSTLOG_SCAN_WORKERS": "1"})
-            rows["cold-1cpu"].append((wall, rss, cpu))
-    print(
-        f"corpus: {truth['bytes'] / 1e6:.0f} MB, {truth['sessions']} sessions, "
-        f"{truth['requests']:,} requests"
+    parser.add_argument("--runs", type=int, default=3, help="pairs (default 3)")
+    parser.add_argument("--corpus", type=Path, help="dir to generate corpora in, kept")
+    parser.add_argument("--ccusage", type=Path, help="ccusage's native binary")
+    parser.add_argument(
+        "--baseline", type=Path, help="also time the costlog package in DIR (a `before`)"
     )
-    for name, samples in rows.items():
-        if samples:
-            wall = statistics.median(s[0] for s in samples)
-            rss = max(s[1] for s in samples)
-            cpu = statistics.median(s[2] for s in samples)
-            print(
-                f"{name:<9} median wall {wall:7.3f} s   cpu {cpu:7.3f} s   "
-                f"peak RSS {rss:7.1f} MiB   (n={len(samples)})"
-            )
-    if rows["ccusage"]:
-        ratio = statistics.median(s[0] for s in rows["cold"]) / statistics.median(
-            s[0] for s in rows["ccusage"]
-        )
-        cpu_ratio = statistics.median(s[2] for s in rows["cold"]) / statistics.median(
-            s[2] for s in rows["ccusage"]
-        )
-        print(
-            f"cold costlog / ccusage: wall {ratio:.2f}x, cpu {cpu_ratio:.2f}x "
-            f"(load average at the end: {os.getloadavg()[0]:.2f})"
-        )
-        writes = truth["cache_write_5m"] + truth["cache_write_1h"]
-        print(f"ccusage cost: ${cc['totalCost']:.2f}")
-        print(
-            "ccusage totals == truth:",
-            cc["inputTokens"] == truth["input"]
-            and cc["outputTokens"] == truth["output"]
-            and cc["cacheReadTokens"] == truth["cache_read"]
-            and cc["cacheCreationTokens"] == writes,
-        )
-    assert result is not None
-    checks = {
-        "input": "input_tokens",
-        "output": "output_tokens",
-        "cache_read": "cache_read_tokens",
-        "cache_write_5m": "cache_write_5m_tokens",
-        "cache_write_1h": "cache_write_1h_tokens",
-        "requests": "requests",
-    }
-    wrong = {k: (truth[k], result[v]) for k, v in checks.items() if truth[k] != result[v]}
-    print("costlog totals == truth:", not wrong, wrong or "")
-    print(f"costlog cost: ${result['cost_usd']}")
-    shutil.rmtree(work, ignore_errors=True)  # a --corpus DIR lives outside it and is kept
+    args = parser.parse_args()
+    temp = Path(tempfile.mkdtemp(prefix="costlog-bench-"))
+    try:
+        ccusage = args.ccusage or install_ccusage(temp / "ccusage")
+        base = args.corpus or temp / "corpora"
+        agents = ["claude-code", "codex"] if args.agent == "both" else [args.agent]
+        for agent in agents:
+            root, truth = corpus(base, agent, args.size_mb)
+            lines = bench(agent, root, truth, ccusage, args.runs, args.baseline)
+            print("\n".join(lines), flush=True)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)  # a --corpus dir lives outside it
 
 
 if __name__ == "__main__":

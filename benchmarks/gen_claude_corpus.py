@@ -1,7 +1,9 @@
 """Deterministic generator of a realistic Claude Code log corpus, with its true totals.
 
-Shape, as seen in real `~/.claude/projects` trees:
-- ~20 projects; many small sessions and a long tail of 5-50 MB session files;
+Shape, as seen in real `~/.claude/projects` trees (500 MB: ~1,300 files, half of them
+under 50 kB, ~45k requests, ~11 kB of log per request; by bytes about 54% tool results,
+38% assistant lines, 6% hook progress lines):
+- ~20 projects; many small sessions (3-150 kB), some of 0.5-3 MB and a tail of 4-20 MB;
 - one line per content block (thinking / text / tool_use) of each API response. In
   "2.1.110" sessions every line repeats the response's final usage (>= 2.1.97), so a reader
   must de-duplicate by message.id + requestId and never sum the lines of one response; in
@@ -10,7 +12,10 @@ Shape, as seen in real `~/.claude/projects` trees:
 - resumed sessions: a new file that starts with a verbatim copy of an earlier session's
   lines (each call counts once); `/btw` sidechain replays of a message under a new
   requestId; `<synthetic>` API-error lines (not billed);
-- user lines carrying tool results of 0.2-20 kB (most of the bytes, none of the usage);
+- user lines carrying tool results of 0.15-10 kB, each twice (the message's
+  `tool_result` and Claude Code's structured `toolUseResult` copy): most of the bytes,
+  none of the usage; `hook_progress` lines after tool calls, `file-history-snapshot`
+  lines; Write and Edit calls whose input carries 0.6-20 kB of new text;
 - sub-agent transcripts in `<session>/subagents/agent-<id>.jsonl` (isSidechain: true),
   mirrored as `progress` lines in the parent file;
 - 1-hour and 5-minute cache writes, several models.
@@ -82,6 +87,9 @@ class Corpus:
     def __init__(self, root: Path, seed: int) -> None:
         self.root = root
         self.rng = random.Random(seed)
+        #: a second stream for what only shapes the bytes (hook progress lines, tool-result
+        #: copies, big tool inputs), so the usage stream of a seed stays as it was
+        self.shape = random.Random(seed + 1)
         self.truth: Counter[str] = Counter()
         self.per_model: dict[str, Counter[str]] = {}
         self.sessions = 0
@@ -129,7 +137,7 @@ class Corpus:
         when = start
         model = self.rng.choice(MODELS)
         context = self.rng.randint(15_000, 30_000)
-        subagents = self.rng.random() < 0.25
+        subagents = self.rng.random() < 0.35
         every_line_final = self.rng.random() < 0.6
         kept: list[str] = []
         with open(folder / f"{sid}.jsonl", "w", encoding="utf-8") as out:
@@ -249,10 +257,13 @@ class Corpus:
                             },
                         },
                     )
+                for _ in range(self.shape.choice([0, 1, 1, 2, 3])):  # hooks report progress
+                    size += self.line(out, self.hook_progress(base, when))
+                output = self.text(self.shape.choice([150, 400, 1_200, 3_500, 10_000]))
                 result = {
                     "type": "tool_result",
                     "tool_use_id": self.uid("toolu_"),
-                    "content": self.text(self.rng.choice([200, 800, 2_000, 6_000, 20_000])),
+                    "content": output,
                 }
                 size += self.line(
                     out,
@@ -262,10 +273,22 @@ class Corpus:
                         "uuid": self.uid("u"),
                         "timestamp": self.stamp(when),
                         "message": {"role": "user", "content": [result]},
+                        # Claude Code keeps a second, structured copy of every tool result
+                        "toolUseResult": {"stdout": output, "stderr": "", "interrupted": False},
                     },
                     kept if keep else None,
                 )
-                if subagents and turn % 40 == 5:
+                if self.shape.random() < 0.1:  # a file-history snapshot before an edit
+                    size += self.line(
+                        out,
+                        {
+                            "type": "file-history-snapshot",
+                            "messageId": self.uid("m"),
+                            "snapshot": {"trackedFileBackups": {}, "timestamp": self.stamp(when)},
+                            "isSnapshotUpdate": False,
+                        },
+                    )
+                if subagents and turn % 30 == 4:
                     size += self.subagent(folder / sid / "subagents", base, when, out)
         self.bytes += size
         return kept
@@ -290,13 +313,14 @@ class Corpus:
         if self.rng.random() < 0.7:
             blocks.append({"type": "text", "text": self.text(self.rng.randint(40, 900))})
         for _ in range(self.rng.choice([1, 1, 1, 2, 4])):
+            path = f"/work/src/{self.rng.choice(WORDS)}.py"
+            tool: dict[str, object] = {"file_path": path}
+            name = "Read"
+            if self.shape.random() < 0.12:  # Write and Edit carry the new text in the input
+                name = self.shape.choice(["Write", "Edit"])
+                tool["content"] = self.text(self.shape.choice([600, 2_000, 6_000, 20_000]))
             blocks.append(
-                {
-                    "type": "tool_use",
-                    "id": self.uid("toolu_"),
-                    "name": "Read",
-                    "input": {"file_path": f"/work/src/{self.rng.choice(WORDS)}.py"},
-                }
+                {"type": "tool_use", "id": self.uid("toolu_"), "name": name, "input": tool}
             )
         return usage, blocks  # type: ignore[return-value]
 
@@ -345,6 +369,22 @@ class Corpus:
                 )
         return size
 
+    def hook_progress(self, base: dict[str, object], when: datetime) -> dict[str, object]:
+        return {
+            **base,
+            "type": "progress",
+            "uuid": self.uid("p"),
+            "timestamp": self.stamp(when),
+            "toolUseID": self.uid("toolu_"),
+            "parentToolUseID": self.uid("toolu_"),
+            "data": {
+                "type": "hook_progress",
+                "hookEvent": "PostToolUse",
+                "hookName": "PostToolUse:Bash",
+                "command": "npx prettier --write",
+            },
+        }
+
     @staticmethod
     def stamp(when: datetime) -> str:
         return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
@@ -369,13 +409,13 @@ def generate(root: Path, size_mb: float, seed: int = 7) -> dict[str, object]:
         project = "".join(ch if ch.isalnum() else "-" for ch in cwd)
         roll = corpus.rng.random()
         target = (
-            corpus.rng.randint(5_000_000, 50_000_000)
-            if roll < 0.04
+            corpus.rng.randint(4_000_000, 20_000_000)
+            if roll < 0.02
             else corpus.rng.randint(500_000, 3_000_000)
-            if roll < 0.3
-            else corpus.rng.randint(20_000, 400_000)
+            if roll < 0.15
+            else corpus.rng.randint(3_000, 150_000)
         )
-        target = min(target, max(budget - corpus.bytes, 20_000))
+        target = min(target, max(budget - corpus.bytes, 3_000))
         when = start + timedelta(minutes=n * 37)
         resumable = target < 1_000_000 and corpus.rng.random() < 0.08
         kept = corpus.session(project, cwd, target, when, keep=resumable)
