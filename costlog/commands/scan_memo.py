@@ -26,7 +26,6 @@ import hashlib
 import marshal
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from costlog.safefs import read_regular
-from costlog.sources.cache import cache_dir
+from costlog.sources.cache import cache_dir, write_private
 
 #: bump when what is stored changes shape
 VERSION = 1
@@ -209,20 +208,8 @@ class Memo:
             data = marshal.dumps(rows)
         except (_Unkeyable, ValueError):
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            return
-        self._rows = rows
+        if write_private(self.path, data):
+            self._rows = rows
 
 
 def reader_roots(options: Any, env: Mapping[str, str] | None = None) -> dict[str, list[Path]]:

@@ -140,17 +140,24 @@ class FileCache:
             blob = marshal.dumps({"files": self._files})
         except ValueError:  # a value marshal cannot hold: keep no cache rather than fail
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
-        except OSError:
-            return
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(blob)
-            os.replace(tmp, self.path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            return
-        self._dirty = False
+        if write_private(self.path, blob):
+            self._dirty = False
+
+
+def write_private(path: Path, data: bytes) -> bool:
+    """Replace a private cache file (outside any repo) in one step, or leave it as it was:
+    a full disk or a read-only cache dir costs the next run its cache, never a failure."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, dir=path.parent)
+    except OSError:
+        return False
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return False
+    return True
