@@ -13,7 +13,7 @@ from typing import Any
 from costlog import gitrepo
 from costlog.ledger.store import Ledger
 from costlog.models import Entry, ModelUsage, Usage
-from tests.tests_support import run
+from tests_support import run
 
 DAY = datetime(2026, 11, 2, 9, tzinfo=UTC)
 

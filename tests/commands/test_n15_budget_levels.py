@@ -9,7 +9,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.tests_support import invoke, run
+from tests_support import invoke, run
 
 
 def record(day: int, cost: str, model: str = "claude-sonnet-4-6") -> None:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.tests_support import run
+from tests_support import run
 
 COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "requests")
 

@@ -4,6 +4,8 @@ its window either, so a user's own commit made meanwhile stays unclaimed."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,9 +13,23 @@ from costlog import gitrepo as repo_mod
 from costlog.config import Config
 from costlog.models import Commit, Entry, Session
 from costlog.recording import attribution
-from tests.recording.test_ev16_attribution import commit_at
+from tests_support import git
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def commit_at(root: Path, when: datetime, message: str, files: dict[str, str]) -> str:
+    """A real commit of `files` at `when` (author and committer date)."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_DATE": when.isoformat(),
+        "GIT_COMMITTER_DATE": when.isoformat(),
+    }
+    for name, text in files.items():
+        (root / name).write_text(text)
+        subprocess.run(["git", "add", name], cwd=root, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "-m", message], cwd=root, check=True, env=env)
+    return git(root, "rev-parse", "HEAD").stdout.strip()
 
 
 def test_named_commits_held_elsewhere_leave_no_time_window_guess(repo: Path) -> None:

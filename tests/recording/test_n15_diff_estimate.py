@@ -14,7 +14,7 @@ from pathlib import Path
 from costlog import gitrepo
 from costlog.ledger.store import Ledger
 from costlog.models import Entry
-from tests.tests_support import git, invoke, run
+from tests_support import git, invoke, run
 
 #: 40 lines of code an agent might write: enough text that a wrong count shows
 CODE = "".join(
