@@ -70,14 +70,20 @@ ZERO = Decimal(0)
 
 def rows(loaded: Loaded) -> Iterator[dict[str, Any]]:
     """Every row of the export, repository by repository, sessions by start time."""
+    from costlog.commands.plans import plan_keys
+    from costlog.timeutil import zone
+
     for source, entries in loaded.parts:
+        config = source.config
+        plans = plan_keys([(config, entries, zone(config.timezone))])
         for entry in entries:
-            yield from entry_rows(entry, source.label)
+            yield from entry_rows(entry, source.label, plans.get(entry.id))
 
 
-def entry_rows(entry: Entry, repo: str) -> Iterator[dict[str, Any]]:
+def entry_rows(entry: Entry, repo: str, plan: str | None = None) -> Iterator[dict[str, Any]]:
     """One session's rows: one per model, and the remainder row the module docstring
-    describes when its total is more (or less) than its models' known costs."""
+    describes when its total is more (or less) than its models' known costs. `plan` is the
+    subscription plan the session ran on (its cost is then API-equivalent), else None."""
     agent, _, session_id = entry.id.partition("/")
     common = {
         "schema_version": SCHEMA_VERSION,
@@ -94,7 +100,7 @@ def entry_rows(entry: Entry, repo: str) -> Iterator[dict[str, Any]]:
     tail = {
         "entry_source": entry.source,
         "pricing_table": entry.pricing_table,
-        "plan": None,  # issue 13 adds plans
+        "plan": plan,
         "work_items": list(entry.work_items),
         "commits": len(entry.commits),
     }

@@ -136,3 +136,10 @@ def plan_names(parts: Sequence[Part]) -> dict[str, str]:
     API-equivalent. Empty, and cheap, when no repository configures plans or logs one."""
     _entries, view = _view(parts)
     return {i: r.plan.name for i, r in view.by_id.items() if r.plan is not None}
+
+
+def plan_keys(parts: Sequence[Part]) -> dict[str, str]:
+    """Each entry on a plan (its id) and that plan's key in the plan table (`claude-max-5x`,
+    or the log's own `plan_type`): the export's stable `plan` column."""
+    _entries, view = _view(parts)
+    return {i: r.plan.key for i, r in view.by_id.items() if r.plan is not None}
