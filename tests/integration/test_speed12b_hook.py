@@ -27,6 +27,12 @@ def install(root: Path, claude: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     setup.init(gitrepo.find(root), agents=["claude-code"])
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Set up costlog")  # the first look writes idle-watch
+    # the look's time is when it started, less a clock tick: a config written by init a few
+    # ms before it may still read as newer, and the shim would rightly ask Python once more;
+    # in real use init runs long before the next commit, so age the config as that does
+    config = root / ".costlog" / "config.yaml"
+    aged = config.stat().st_mtime - 60
+    os.utime(config, (aged, aged))
     starts = root.parent / "python-starts.log"
     wrapper = root.parent / "python-wrapper"
     wrapper.write_text(f'#!/bin/sh\necho "$3" >> {starts}\nexec {sys.executable} "$@"\n')
