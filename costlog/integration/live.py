@@ -89,18 +89,25 @@ def log_error(where: str, exc: BaseException) -> None:
     try:
         folder = state_dir()
         os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, "live.log"), "a", encoding="utf-8") as fh:
-            fh.write(record)
+        _append(os.path.join(folder, "live.log"), record)
         return
     except Exception:  # the log is best effort by design: try the fallback
         pass
     try:
         uid = os.getuid() if hasattr(os, "getuid") else 0
         folder = os.environ.get("TMPDIR") or "/tmp"
-        with open(os.path.join(folder, f"costlog-live-{uid}.log"), "a", encoding="utf-8") as fh:
-            fh.write(record)
+        _append(os.path.join(folder, f"costlog-live-{uid}.log"), record)
     except Exception:
         pass
+
+
+def _append(path: str, record: str) -> None:
+    """Append to a log file that is this user's own: never through a symlink (the fallback
+    sits in a shared temp dir, where anyone could plant one pointing at a file of ours)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(record)
 
 
 def save_quietly(path: str, data: Any, where: str) -> None:
