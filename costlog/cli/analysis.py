@@ -148,7 +148,8 @@ def report(
         click.echo(plans_mod.dumps(plan_data) if as_json else plans_mod.to_table(plan_data))
         return
     parts = [(s.label, e, view_tz) for s, e in loaded.parts]
-    named = plans_mod.plan_names(plan_parts) if by == "session" else None  # API-eq. rows
+    on_plan = plans_mod.on_plan(plan_parts)  # their cost is API-equivalent
+    named = {i: p.name for i, p in on_plan.items()} if by == "session" else None
     ids = _ledger_ids(loaded) if by == "session" else []  # short ids as COST_LOG.md's
     data = report_mod.as_json_parts(
         parts, by, breakdown=breakdown, order=order, plans=named, ledger_ids=ids
@@ -159,7 +160,7 @@ def report(
         click.echo(report_mod.to_csv(data), nl=False)
     else:
         click.echo(report_mod.to_table(data, _view(compact), view_tz))
-        note = plans_mod.label_note(plan_parts)  # on a plan, the cost is API-equivalent
+        note = plans_mod.label_note(on_plan)
         if note:
             click.echo(note)
 

@@ -70,14 +70,15 @@ ZERO = Decimal(0)
 
 def rows(loaded: Loaded) -> Iterator[dict[str, Any]]:
     """Every row of the export, repository by repository, sessions by start time."""
-    from costlog.commands.plans import plan_keys
+    from costlog.commands.plans import on_plan
     from costlog.timeutil import zone
 
     for source, entries in loaded.parts:
         config = source.config
-        plans = plan_keys([(config, entries, zone(config.timezone))])
+        planned = on_plan([(config, entries, zone(config.timezone))])
         for entry in entries:
-            yield from entry_rows(entry, source.label, plans.get(entry.id))
+            plan = planned.get(entry.id)
+            yield from entry_rows(entry, source.label, plan.key if plan else None)
 
 
 def entry_rows(entry: Entry, repo: str, plan: str | None = None) -> Iterator[dict[str, Any]]:

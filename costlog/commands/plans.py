@@ -8,7 +8,7 @@ The figures are the ones COST_LOG.md's "Subscription plans" section shows
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
@@ -17,6 +17,7 @@ from costlog.analysis import plans as plan_analysis
 from costlog.commands.texttable import text_table
 from costlog.config import Config
 from costlog.models import Entry
+from costlog.pricing.plans import SubscriptionPlan
 from costlog.render.context import jsonable
 
 Part = tuple[Config, Sequence[Entry], tzinfo]
@@ -117,29 +118,23 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2)
 
 
-def label_note(parts: Sequence[Part]) -> str | None:
-    """The line `report` and `scan` add when some of the cost they show is API-equivalent."""
+def on_plan(parts: Sequence[Part]) -> dict[str, SubscriptionPlan]:
+    """Each entry on a plan (its id) and that plan: what `report` marks API-equivalent and
+    the export's `plan` column names. Empty, and cheap, when no repository configures plans
+    or logs one."""
     _entries, view = _view(parts)
-    on_plan = sum(1 for r in view.by_id.values() if r.plan is not None)
-    if not on_plan:
+    return {i: r.plan for i, r in view.by_id.items() if r.plan is not None}
+
+
+def label_note(planned: Mapping[str, SubscriptionPlan]) -> str | None:
+    """The line `report` adds when some of the cost it shows is API-equivalent (`planned`:
+    what `on_plan` gives)."""
+    count = len(planned)
+    if not count:
         return None
     return (
-        f"{on_plan} session{'s' if on_plan != 1 else ''} ran on a subscription plan: "
-        f"{'their' if on_plan != 1 else 'its'} cost is API-equivalent (list prices for the "
+        f"{count} session{'s' if count != 1 else ''} ran on a subscription plan: "
+        f"{'their' if count != 1 else 'its'} cost is API-equivalent (list prices for the "
         "same tokens), not money paid; "
         "`costlog report --by plan` sets it against the fees"
     )
-
-
-def plan_names(parts: Sequence[Part]) -> dict[str, str]:
-    """Each entry on a plan (its id) and that plan's name: what `report --by session` marks
-    API-equivalent. Empty, and cheap, when no repository configures plans or logs one."""
-    _entries, view = _view(parts)
-    return {i: r.plan.name for i, r in view.by_id.items() if r.plan is not None}
-
-
-def plan_keys(parts: Sequence[Part]) -> dict[str, str]:
-    """Each entry on a plan (its id) and that plan's key in the plan table (`claude-max-5x`,
-    or the log's own `plan_type`): the export's stable `plan` column."""
-    _entries, view = _view(parts)
-    return {i: r.plan.key for i, r in view.by_id.items() if r.plan is not None}
