@@ -62,6 +62,53 @@ TARGETS = {10_000: 1.0, 100_000: 5.0}  # render / report, warm (issue 5)
 TARGETS_12 = {10_000: (0.3, None), 100_000: (2.0, 300.0)}
 
 
+#: CPU seconds for the analysis and the template alone (the render context and the text,
+#: the ledger already loaded): what is left of the render target once the load is paid
+TARGETS_ANALYSIS = {10_000: 0.1, 100_000: 0.9}
+
+#: run in the ledger's repo: load once, then time `build_context` + `render_text` (CPU)
+_ANALYSIS = """
+import gc, statistics, sys, time
+from pathlib import Path
+import costlog.config as cc
+from costlog import gitrepo
+from costlog.ledger.store import Ledger
+from costlog.pricing.table import PriceTable
+from costlog.render.context import build_context
+from costlog.render.template import load_template, render_text
+gc.disable()  # as the command runs (costlog.gcpause)
+repo = gitrepo.find(Path.cwd())
+config = cc.load(repo.root)
+entries = Ledger(repo, config.ledger_dir).load_all()
+table = PriceTable.load(config.prices_path(repo.root))
+template = load_template(repo, config)
+cpu = []
+for _ in range(4):
+    start = time.process_time()
+    context = build_context(entries, config, price_table=table.version, table=table)
+    render_text(context, template, repo.state_dir / "template-cache")
+    cpu.append(time.process_time() - start)
+print(statistics.median(cpu[1:]))
+"""
+
+
+def analysis_share(repo: Path, n: int) -> None:
+    """The analysis + template CPU of one render, in process (issue 12: one pass over the
+    entries), against its part of the render target."""
+    done = subprocess.run(
+        [sys.executable, "-c", _ANALYSIS], cwd=repo, env=ENV, capture_output=True, text=True
+    )
+    if done.returncode:
+        print(f"  analysis share: failed ({done.stderr.strip().splitlines()[-1:]})")
+        return
+    cpu = float(done.stdout.strip())
+    target = TARGETS_ANALYSIS.get(n)
+    verdict = (
+        "" if target is None else f" (target <= {target} s: {'ok' if cpu <= target else 'OVER'})"
+    )
+    print(f"  analysis + template, in process: cpu {cpu * 1000:8.1f} ms{verdict}")
+
+
 def ledger_benches(n: int, runs: int, tmp: Path) -> dict[str, dict[str, float]]:
     repo = tmp / f"repo-{n}"
     repo.mkdir()
@@ -128,6 +175,7 @@ def ledger_benches(n: int, runs: int, tmp: Path) -> dict[str, dict[str, float]]:
                 f"{out[name]['cpu'] / seconds:.2f}x cpu"
                 + (f", {rss / mib:.2f}x RSS)" if mib else ")")
             )
+    analysis_share(repo, n)
     target = TARGETS.get(n)
     if target:
         for name in ("render", "report", "report-json"):

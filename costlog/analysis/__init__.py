@@ -14,8 +14,15 @@ Rules a user can rely on (the template's methodology section says the same):
 - "Typical" always means the median over the ledger, so anomalies, their causes and
   routing adapt to the team's own numbers instead of fixed dollar amounts.
 
+A render works out what every table needs of each entry (its cost, main model, size,
+day...) once, in `facts.Facts`: columns over the ledger, with the entries sorted by cost
+once for every median and "costliest first" list. The tables take it as `facts=` and
+build their rows from it; called without it, they work it out themselves, so `report`
+and the other commands get the same rows from the same code.
+
 The modules, by what they compute:
-- `facts`: one entry's cost, main model, size and day; `families`: model classes by name;
+- `facts`: one entry's cost, main model, size and day, and `Facts`, the same for a whole
+  ledger in one pass; `families`: model classes by name;
 - `typical`: the ledger's medians; `summaries`: months, spend tables, trend, methodology;
 - `allocation`: cost by work item and by directory; `estimation`: the estimation guide;
 - `outliers`: anomalies and their causes; `budget`: the budget alerts;

@@ -5,19 +5,12 @@ flagged. Every row carries its evidence: sessions, medians, the share of cheap s
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from costlog.analysis.facts import (
-    SESSIONS_LISTED,
-    ZERO,
-    cost,
-    hours,
-    priced,
-    primary,
-)
+from costlog.analysis.facts import SESSIONS_LISTED, ZERO, Facts
 from costlog.analysis.families import LARGER, is_small, provider_of, smaller_model
 from costlog.analysis.typical import Typical, median
 from costlog.config import Config
@@ -33,38 +26,47 @@ def routing(
     config: Config,
     table: PriceTable | None = None,
     typical: Typical | None = None,
+    facts: Facts | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
     """Task types cheap and short on a large model -> a smaller one; risky types on a small
-    model -> flagged. Evidence in every row."""
+    model -> flagged. Evidence in every row. `facts`: the render's one pass over `entries`."""
     if table is None:
         from costlog.pricing.table import PriceTable
 
         table = PriceTable.load()
-    typical = typical or Typical.of(entries)
-    groups = _by_type_and_model(entries)
+    facts = facts or Facts(entries)
+    typical = typical or Typical.of_facts(facts)
+    groups = _by_type_and_model(entries, facts)
     span = _months_spanned(entries)
     down = [
         row
         for (task_type, model), group in sorted(groups.items())
-        if (row := _downgrade(task_type, model, group, config, table, typical, span))
+        if (row := _downgrade(task_type, model, group, config, table, typical, span, facts))
     ]
     down.sort(key=lambda r: (-r["monthly_savings"], r["task_type"], r["model"]))
     risky = [
-        _risky(task_type, model, group)
+        _risky(task_type, model, group, facts)
         for (task_type, model), group in sorted(groups.items())
         if _is_risky(task_type, config) and is_small(model)
     ]
     return {"downgrade": down, "risky": risky}
 
 
-def _by_type_and_model(entries: Sequence[Entry]) -> dict[tuple[str, str], list[Entry]]:
-    groups: dict[tuple[str, str], list[Entry]] = defaultdict(list)
-    for entry in entries:
-        model = primary(entry)
-        if model and priced(entry):
-            for task_type in entry.task_types:
-                groups[(task_type, model)].append(entry)
+def _by_type_and_model(entries: Sequence[Entry], facts: Facts) -> dict[tuple[str, str], list[int]]:
+    """The priced sessions (their indices, in ledger order) of each task type and model."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    rows = zip(facts.model, facts.priced, map(_TASK_TYPES, entries), strict=True)
+    for i, (model, amount, types) in enumerate(rows):
+        if model and amount is not None:
+            for task_type in types:
+                group = groups.get((task_type, model))
+                if group is None:
+                    group = groups[(task_type, model)] = []
+                group.append(i)
     return groups
+
+
+_TASK_TYPES = attrgetter("task_types")
 
 
 def _is_risky(task_type: str, config: Config) -> bool:
@@ -81,11 +83,12 @@ def _months_spanned(entries: Sequence[Entry]) -> Decimal:
 def _downgrade(
     task_type: str,
     model: str,
-    group: list[Entry],
+    group: list[int],
     config: Config,
     table: PriceTable,
     typical: Typical,
     span: Decimal,
+    facts: Facts,
 ) -> dict[str, Any] | None:
     """Fires when a task type on a model is consistently cheap and short *for that model*:
     enough sessions, median cost and median duration below the model's own medians, and at
@@ -96,24 +99,26 @@ def _downgrade(
     if len(group) < config.guide_min_sessions:
         return None
     usual_cost, usual_hours = typical.model_cost[model], typical.model_hours[model]
-    costs = [cost(e) for e in group]
-    durations = [h for e in group if (h := hours(e)) is not None]
+    cost_of, hours_of = facts.cost, facts.hours
+    costs = [cost_of[i] for i in group]
+    durations = [h for i in group if (h := hours_of[i]) is not None]
     cheap = sum(1 for c in costs if c < usual_cost)
-    if not (
-        median(costs) < usual_cost
-        and cheap * 4 >= len(group) * 3
-        and (not durations or median(durations) < usual_hours)
-    ):
+    middle = median(costs)  # once: each median sorts its group
+    if not (middle < usual_cost and cheap * 4 >= len(group) * 3):
         return None
-    saved = sum((_saving(e, model, small, table) for e in group), ZERO)
+    middle_hours = median(durations)
+    if durations and not middle_hours < usual_hours:
+        return None
+    entries = facts.entries
+    saved = sum((_saving(entries[i], model, small, table) for i in group), ZERO)
     return {
         "task_type": task_type,
         "model": model,
         "recommended": small,
         "n": len(group),
-        "median": median(costs),
+        "median": middle,
         "model_median": usual_cost,
-        "median_hours": median(durations),
+        "median_hours": middle_hours,
         "cheap_share": Decimal(cheap) / len(group),
         "monthly_savings": saved / span,
     }
@@ -128,12 +133,13 @@ def _saving(entry: Entry, model: str, small: str, table: PriceTable) -> Decimal:
     return max(ZERO, mu.cost_usd - token_cost(mu.usage, rates))
 
 
-def _risky(task_type: str, model: str, group: list[Entry]) -> dict[str, Any]:
+def _risky(task_type: str, model: str, group: list[int], facts: Facts) -> dict[str, Any]:
+    cost_of, entries = facts.cost, facts.entries
     return {
         "task_type": task_type,
         "model": model,
         "n": len(group),
-        "median": median([cost(e) for e in group]),
+        "median": median([cost_of[i] for i in group]),
         "recommended": LARGER[provider_of(model)],
-        "sessions": [e.id for e in group[-SESSIONS_LISTED:]],
+        "sessions": [entries[i].id for i in group[-SESSIONS_LISTED:]],
     }

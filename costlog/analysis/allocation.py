@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from decimal import Decimal
 from functools import cache
+from operator import attrgetter
 from typing import Any
 
-from costlog.analysis.facts import ZERO, cost
+from costlog.analysis.facts import ZERO, Facts, cost
 from costlog.models import TOKEN_FIELDS, Entry, Usage
 
 
@@ -58,19 +58,25 @@ def work_item_split(entry: Entry) -> dict[str, Decimal]:
     subject names; a commit that names none counts for every item equally. Each item gets
     the session's cost in proportion to its lines. No commits, or no lines: equal shares.
     """
+    return _split(entry, cost(entry))
+
+
+def _split(entry: Entry, whole: Decimal) -> dict[str, Decimal]:
+    """`work_item_split` of a session whose cost is `whole`."""
     items = list(dict.fromkeys(entry.work_items))
     if len(items) < 2:
-        return {item: cost(entry) for item in items}
+        return {item: whole for item in items}
     weights = dict.fromkeys(items, ZERO)
     for commit in entry.commits:
         named = [k for k in items if _names(k, commit.subject)] or items
         lines = Decimal(commit.added + commit.removed)
+        if len(named) > 1:  # a division by 1 would give `lines` itself, to the digit
+            lines /= len(named)
         for key in named:
-            weights[key] += lines / len(named)
+            weights[key] += lines
     total = sum(weights.values(), ZERO)
     if not total:
         weights, total = dict.fromkeys(items, Decimal(1)), Decimal(len(items))
-    whole = cost(entry)
     return {key: whole * weight / total for key, weight in weights.items()}
 
 
@@ -100,37 +106,55 @@ def split_usage(usage: Usage, weights: Sequence[Decimal]) -> list[Usage]:
     return [Usage(**{name: columns[name][i] for name in TOKEN_FIELDS}) for i in range(len(weights))]
 
 
-def unlinked(entries: Iterable[Entry]) -> dict[str, Any]:
+def unlinked(entries: Sequence[Entry], facts: Facts | None = None) -> dict[str, Any]:
     """Sessions with no work item: the rest of the total the work-item table leaves out."""
-    none = [e for e in entries if not e.work_items]
-    return {"sessions": len(none), "cost": sum((cost(e) for e in none), ZERO)}
+    known = (facts or Facts(entries)).cost
+    none = [amount for e, amount in zip(entries, known, strict=True) if not e.work_items]
+    return {"sessions": len(none), "cost": sum(none, ZERO)}
 
 
-def work_items(entries: Iterable[Entry]) -> list[dict[str, Any]]:
-    cost_by: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    sessions: Counter[str] = Counter()
-    last: dict[str, datetime] = {}
-    for entry in entries:
-        keys, started = entry.work_items, entry.started
+def work_items(entries: Sequence[Entry], facts: Facts | None = None) -> list[dict[str, Any]]:
+    """Cost, sessions and last day per work item, costliest first.
+
+    Each item's shares are gathered first (most sessions name one item and give it their
+    whole cost), in ledger order, then summed in one go: the same additions in the same
+    order as adding session by session, so the amount is the same to the last digit."""
+    facts = facts or Facts(entries)
+    known, started = facts.cost, facts.started
+    amounts: dict[str, list[Decimal]] = {}  # each item's shares, in ledger order
+    members: dict[str, list[int]] = {}  # and the sessions they came from
+    for i, keys in enumerate(map(_WORK_ITEMS, entries)):
         if not keys:
             continue
         # one item (most sessions) takes the whole cost: no split to work out
-        split = {keys[0]: cost(entry)} if len(keys) == 1 else work_item_split(entry)
-        for key, share in split.items():
-            cost_by[key] += share
-            sessions[key] += 1
-            before = last.get(key)
-            if before is None or started > before:  # the first of equal times stays
-                last[key] = started
+        split = ((keys[0], known[i]),) if len(keys) == 1 else _split(entries[i], known[i]).items()
+        for key, share in split:
+            got = amounts.get(key)
+            if got is None:
+                got = amounts[key] = []
+                members[key] = []
+            got.append(share)
+            members[key].append(i)
+    rows = {
+        key: (
+            sum(shares, ZERO),
+            len(shares),
+            max(map(started.__getitem__, members[key])),  # the first of equal times stays
+        )
+        for key, shares in amounts.items()
+    }
     return [
         {
             "work_item": key,
-            "sessions": sessions[key],
-            "cost": cost_by[key],
-            "last": last[key].date().isoformat(),
+            "sessions": rows[key][1],
+            "cost": rows[key][0],
+            "last": rows[key][2].date().isoformat(),
         }
-        for key in sorted(cost_by, key=lambda k: (-cost_by[k], k))
+        for key in sorted(rows, key=lambda k: (-rows[k][0], k))
     ]
+
+
+_WORK_ITEMS = attrgetter("work_items")
 
 
 def directories(entries: Iterable[Entry], configured: Sequence[str]) -> list[dict[str, Any]]:

@@ -7,18 +7,19 @@ from the config's seed rows until then. `costlog record` prices a manual session
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import primary, tasks
+from costlog.analysis.facts import Facts, primary, tasks
 from costlog.analysis.families import guide_key
 from costlog.config import Config
 from costlog.models import Entry
 
 
-def guide(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
+def guide(
+    entries: Sequence[Entry], config: Config, facts: Facts | None = None
+) -> list[dict[str, Any]]:
     """Cost per task by model family and task type: measured once there is enough data.
 
     A session's cost per task is its cost divided by its tasks; it counts once for each
@@ -26,15 +27,53 @@ def guide(entries: Sequence[Entry], config: Config) -> list[dict[str, Any]]:
     the fallback for task types without a row. Manual sessions (priced from this guide)
     and unpriced ones are left out. A measured row replaces the seed row of the same
     model and task type.
+
+    `facts` is the render's one pass over `entries`. The per-task costs are sorted once,
+    all together, and dealt to their rows in that order, so each row's list comes out
+    sorted (equal costs in ledger order, as sorting each row would leave them).
     """
-    per_task: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
-    for entry in entries:
-        found = sample(entry)
-        if found is not None:
-            keys, each = found
-            for key in keys:
-                per_task[key].append(each)
-    return guide_rows(per_task, config)
+    facts = facts or Facts(entries)
+    each: list[Decimal] = []  # per sample: its cost per task, its family, its task types
+    families: list[str] = []
+    types: list[dict[str, int]] = []
+    family_of: dict[str, str] = {}  # a ledger names few models: look each up once
+    columns = zip(facts.priced, facts.tasks, facts.model, entries, strict=True)
+    for amount, n, model, entry in columns:  # `sample`, from the columns
+        if amount is None or not model or not n or entry.source == "manual":
+            continue
+        family = family_of.get(model)
+        if family is None:
+            family = family_of[model] = guide_key(model)
+        each.append(amount / n)
+        families.append(family)
+        types.append(entry.task_types)
+    order = sorted(range(len(each)), key=each.__getitem__)
+    per_task: dict[tuple[str, str], list[Decimal]] = {}
+    if "*" in family_of.values():  # a model named `*` would share the ledger's row
+        for k in order:
+            value = each[k]
+            for key in [*((families[k], t) for t in types[k]), (families[k], "*"), ("*", "*")]:
+                per_task.setdefault(key, []).append(value)
+        return guide_rows(per_task, config, presorted=True)
+    # the rows of each family, by task type; its `*` row is the family's pool
+    by_family: dict[str, dict[str, list[Decimal]]] = {}
+    for k in order:
+        value, family = each[k], families[k]
+        rows = by_family.get(family)
+        if rows is None:
+            rows = by_family[family] = {"*": []}
+        for task_type in types[k]:
+            row = rows.get(task_type)
+            if row is None:
+                row = rows[task_type] = []
+            row.append(value)
+        rows["*"].append(value)
+    for family, rows in by_family.items():
+        for task_type, values in rows.items():
+            per_task[(family, task_type)] = values
+    if each:
+        per_task[("*", "*")] = [each[k] for k in order]
+    return guide_rows(per_task, config, presorted=True)
 
 
 def sample(entry: Entry) -> tuple[list[tuple[str, str]], Decimal] | None:
@@ -52,11 +91,15 @@ def sample(entry: Entry) -> tuple[list[tuple[str, str]], Decimal] | None:
 
 
 def guide_rows(
-    per_task: Mapping[tuple[str, str], Sequence[Decimal]], config: Config
+    per_task: Mapping[tuple[str, str], Sequence[Decimal]],
+    config: Config,
+    *,
+    presorted: bool = False,
 ) -> list[dict[str, Any]]:
-    """The guide from the per-task costs of each row (`sample`) and the config's seeds."""
+    """The guide from the per-task costs of each row (`sample`) and the config's seeds
+    (`presorted`: each row's costs are in ascending order already)."""
     measured = [
-        measured_row(key, sorted(values))
+        measured_row(key, values if presorted else sorted(values))
         for key, values in per_task.items()
         if len(values) >= config.guide_min_sessions
     ]

@@ -7,8 +7,11 @@ An unpriced session (a model with no known price) counts $0 in `cost` and is fla
 
 from __future__ import annotations
 
-from datetime import date, timedelta, tzinfo
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
+from itertools import chain, repeat
+from operator import attrgetter, is_
 from zoneinfo import ZoneInfo
 
 from costlog.models import Entry
@@ -95,3 +98,159 @@ def dollars(value: Decimal) -> str:
     """An amount as alert thresholds and anomaly causes write it: `$1,234.50`, and under
     a cent `$0.0037` (the one money rule, `costlog.money`)."""
     return format_usd(value)
+
+
+class Facts:
+    """The per-entry values every table of a render needs, each worked out once for the
+    whole ledger, as columns (lists indexed like `entries`).
+
+    A render of 100,000 sessions asks for an entry's cost, main model or day a dozen
+    times over (months, medians, anomalies, guide, routing, alerts...): computed per
+    table, those calls were most of its time. The columns hold exactly what `cost`,
+    `primary`, `prompt_tokens`, `requests`, `hours`, `tasks` and `local_day` return, so
+    a table built from them is the table built from the entries. Each column is one
+    C-level `map` where it can be (attribute reads), Python only for arithmetic.
+    """
+
+    __slots__ = (
+        "_cost_order",
+        "_priced_order",
+        "agent",
+        "completed",
+        "cost",
+        "day",
+        "entries",
+        "hours",
+        "model",
+        "model_cost",
+        "month",
+        "one_model",
+        "priced",
+        "prompts",
+        "requests",
+        "started",
+        "subagents",
+        "tasks",
+        "tokens",
+        "tz",
+    )
+
+    def __init__(self, entries: Sequence[Entry], tz: tzinfo | None = None) -> None:
+        self.entries = entries
+        self.tz = tz
+        self.agent: list[str] = list(map(_AGENT, entries))
+        #: the entry's own total: None when a model is unpriced (`priced` is False)
+        self.priced: list[Decimal | None] = list(map(_COST_USD, entries))
+        #: `cost`: the known cost, unpriced models counting 0
+        self.cost: list[Decimal] = (
+            self.priced  # type: ignore[assignment]  # no None in it
+            if not any(map(is_, self.priced, repeat(None)))  # C-level: `None in` asks ==
+            else [
+                c if c is not None else cost(e) for e, c in zip(entries, self.priced, strict=True)
+            ]
+        )
+        models = list(map(_MODELS, entries))
+        #: whether every entry has exactly one model (the usual): then `model_cost` is
+        #: that model's own cost (None: unpriced), and a table by model needs no loop over
+        #: each entry's models
+        self.one_model = list(map(len, models)).count(1) == len(models)
+        self.model_cost: list[Decimal | None] = []
+        if self.one_model:
+            #: `primary`: the costliest model, None for an entry without models
+            # one key and one value per entry: chained, they are the entries' own
+            self.model: list[str | None] = list(chain.from_iterable(models))
+            uses = list(chain.from_iterable(map(dict.values, models)))
+            usages = list(map(_USAGE, uses))
+            #: `prompt_tokens`, `requests`, and all tokens (`entry.tokens.total`)
+            self.prompts: list[int] = [
+                u.input + u.cache_read + u.cache_write_5m + u.cache_write_1h for u in usages
+            ]
+            self.requests: list[int] = list(map(_REQUESTS, uses))
+            self.model_cost = list(map(_COST_USD, uses))
+            self.tokens: list[int] = [
+                p + u.output for p, u in zip(self.prompts, usages, strict=True)
+            ]
+        else:
+            self.model = [primary(e) for e in entries]
+            self.prompts = [prompt_tokens(e) for e in entries]
+            self.requests = [requests(e) for e in entries]
+            self.tokens = [e.tokens.total for e in entries]
+        #: the start times (the entries' own `started`)
+        self.started: list[datetime] = list(map(_STARTED, entries))
+        started = self.started
+        #: `hours`: None when the session's end is not known
+        self.hours: list[float | None] = [
+            None if end is None else max(0.0, (end - start).total_seconds() / 3600)
+            for start, end in zip(started, map(_ENDED, entries), strict=True)
+        ]
+        self.subagents: list[int] = list(map(_SUBAGENTS, entries))
+        done = list(map(_TASKS_COMPLETED, entries))
+        #: tasks completed as the monthly sums count them (0 when not said)
+        self.completed: list[int] = [n or 0 for n in done]
+        #: `tasks`: tasks completed, else the task types' counts
+        self.tasks: list[int] = [
+            n or sum(types.values())
+            for n, types in zip(done, map(_TASK_TYPES, entries), strict=True)
+        ]
+        #: `local_day` and its month (`YYYY-MM`) in `tz`; empty when no zone is given
+        self.day: list[date] = [] if tz is None else _days(started, tz)
+        month_on: dict[date, str] = {}  # a ledger spans few days: name each month once
+        for day in dict.fromkeys(self.day):
+            month_on[day] = f"{day.year:04d}-{day.month:02d}"
+        self.month: list[str] = list(map(month_on.__getitem__, self.day))
+        self._cost_order: list[int] | None = None
+        self._priced_order: list[int] | None = None
+
+    @property
+    def cost_order(self) -> list[int]:
+        """The indices of all entries by known cost, cheapest first, equal costs in ledger
+        order: sorted once, for every median and every "costliest first" list."""
+        if self._cost_order is None:
+            known = self.cost
+            self._cost_order = sorted(range(len(known)), key=known.__getitem__)
+        return self._cost_order
+
+    @property
+    def priced_order(self) -> list[int]:
+        """`cost_order` of the priced entries alone (a priced entry's known cost is its
+        own total): every median over a group of them is read off in this order instead
+        of sorting the group again."""
+        if self._priced_order is None:
+            priced_ = self.priced
+            order = self.cost_order
+            self._priced_order = (
+                order
+                if not any(map(is_, priced_, repeat(None)))
+                else [i for i in order if priced_[i] is not None]
+            )
+        return self._priced_order
+
+
+_COST_USD = attrgetter("cost_usd")
+_MODELS = attrgetter("models")
+_USAGE = attrgetter("usage")
+_REQUESTS = attrgetter("requests")
+_STARTED = attrgetter("started")
+_ENDED = attrgetter("ended")
+_TASKS_COMPLETED = attrgetter("tasks_completed")
+_TASK_TYPES = attrgetter("task_types")
+_SUBAGENTS = attrgetter("subagents")
+_AGENT = attrgetter("agent")
+
+
+def _days(started: list[datetime], tz: tzinfo) -> list[date]:
+    """`local_day` of each start time. A fixed-offset zone (what the ledger's times carry)
+    is asked once whether its times are already in `tz`, not once per entry."""
+    utc = tz is UTC_ZONE
+    direct: dict[tzinfo | None, bool] = {}
+    days: list[date] = []
+    add = days.append
+    for start in started:
+        zone_ = start.tzinfo
+        same = direct.get(zone_)
+        if same is None:
+            same = zone_ is tz or (utc and start.utcoffset() == ZERO_DELTA)
+            if type(zone_) is timezone:  # the same offset at every time: ask once
+                direct[zone_] = same
+        add(start.date() if same else start.astimezone(tz).date())
+    return days

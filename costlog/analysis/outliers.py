@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import dollars, hours, priced, primary, requests
+from costlog.analysis.facts import Facts, dollars, hours, primary, requests
 from costlog.analysis.typical import Typical
 from costlog.config import Config
 from costlog.models import Entry
@@ -27,23 +27,31 @@ def anomalies(
     config: Config,
     typical: Typical | None = None,
     explain: int | None = None,
+    facts: Facts | None = None,
 ) -> list[dict[str, Any]]:
     """Priced sessions costing more than `anomaly_factor` x the median, costliest first.
 
     Causes are judged for the first `explain` rows (all when None): COST_LOG.md shows a few.
+    `facts`, the render's one pass over `entries`, saves working them out again.
     """
-    typical = typical or Typical.of(entries)
-    if typical.cost <= 0 or sum(1 for e in entries if e.cost_usd is not None) < 3:
+    facts = facts or Facts(entries)
+    typical = typical or Typical.of_facts(facts)
+    order = facts.priced_order  # cheapest first
+    if typical.cost <= 0 or len(order) < 3:
         return []
     limit = typical.cost * config.anomaly_factor
-    # a priced session's cost is its own total (`facts.cost`), read once per entry
+    priced = facts.priced
+    # the priced sessions over the limit are the tail of the cost order
+    over = len(order)
+    while over and priced[order[over - 1]] > limit:  # type: ignore[operator]
+        over -= 1
     out: list[dict[str, Any]] = [
-        {"entry": e, "cost": amount, "ratio": amount / typical.cost}
-        for e in entries
-        if (amount := e.cost_usd) is not None and amount > limit
+        {"entry": entries[i], "cost": amount, "ratio": amount / typical.cost}
+        for i in sorted(order[over:])  # in ledger order, as the sort below expects
+        if (amount := priced[i]) is not None
     ]
     out.sort(key=lambda row: (-row["cost"], row["entry"].id))
-    peers = Peers(entries, typical)
+    peers = Peers(entries, typical, facts)
     for row in out[:explain]:
         label, like = peers.of(row["entry"])
         row["causes"] = causes(row["entry"], typical, config.anomaly_factor, like, label)
@@ -60,9 +68,10 @@ class Peers:
     """The sessions a session's shape is compared with (module docstring), each group's
     medians computed once."""
 
-    def __init__(self, entries: Sequence[Entry], typical: Typical) -> None:
+    def __init__(self, entries: Sequence[Entry], typical: Typical, facts: Facts | None = None):
         self._entries = entries
         self._typical = typical
+        self._facts = facts or Facts(entries)
         self._found: dict[str, tuple[str, Typical]] = {}
 
     def of(self, entry: Entry) -> tuple[str, Typical]:
@@ -72,14 +81,17 @@ class Peers:
         return self._found[entry.agent]
 
     def _choose(self, agent: str) -> tuple[str, Typical]:
-        same = [e for e in self._entries if e.agent == agent]
-        if sum(1 for e in same if priced(e)) >= PEERS:
-            return agent, Typical.of(same)
+        entries, facts = self._entries, self._facts
+        agent_of = facts.agent
+        same = [i for i in facts.priced_order if agent_of[i] == agent]  # in cost order
+        if len(same) >= PEERS:
+            return agent, Typical.of_facts(facts, same, models=False)
         if "logged" not in self._found:
-            logged = [e for e in self._entries if e.source in _LOGGED]
-            enough = sum(1 for e in logged if priced(e)) >= PEERS
+            logged = [i for i in facts.priced_order if entries[i].source in _LOGGED]
             self._found["logged"] = (
-                ("logged-session", Typical.of(logged)) if enough else ("ledger", self._typical)
+                ("logged-session", Typical.of_facts(facts, logged, models=False))
+                if len(logged) >= PEERS
+                else ("ledger", self._typical)
             )
         return self._found["logged"]
 

@@ -10,11 +10,11 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, tzinfo
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import ZERO, cost, local_day, priced, primary, short_id
+from costlog.analysis.facts import ZERO, Facts, cost, local_day, priced, primary, short_id
 from costlog.analysis.families import family_of, provider_of
 from costlog.models import Entry
 
@@ -35,31 +35,31 @@ class Money:
         self.unpriced += 0 if priced(entry) else 1
 
 
-def months(entries: Sequence[Entry], tz: tzinfo) -> list[dict[str, Any]]:
-    """One row per calendar month, newest first; primary model = most sessions."""
-    groups: dict[str, list[Entry]] = defaultdict(list)
-    # a ledger spans few days: name each day's month once (`month_of`), not per session
-    month_on: dict[date, str] = {}
-    for entry in entries:
-        day = local_day(entry, tz)
-        month = month_on.get(day)
-        if month is None:
-            month = month_on[day] = f"{day.year:04d}-{day.month:02d}"
-        groups[month].append(entry)
-    return [_month_row(month, groups[month]) for month in sorted(groups, reverse=True)]
+def months(
+    entries: Sequence[Entry], tz: tzinfo, facts: Facts | None = None
+) -> list[dict[str, Any]]:
+    """One row per calendar month, newest first; primary model = most sessions.
+
+    `facts`: the render's one pass over `entries`, with local days in `tz`."""
+    facts = facts if facts is not None and facts.tz is tz else Facts(entries, tz)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, month in enumerate(facts.month):
+        groups[month].append(i)
+    return [_month_row(month, groups[month], facts) for month in sorted(groups, reverse=True)]
 
 
-def _month_row(month: str, group: list[Entry]) -> dict[str, Any]:
+def _month_row(month: str, group: list[int], facts: Facts) -> dict[str, Any]:
     total = Money()
     model_count: Counter[str] = Counter()
     model_cost: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for entry in group:
-        amount = cost(entry)  # once per session, for the row's sums and its model's
+    cost_of, priced_of, model_of, done_of = facts.cost, facts.priced, facts.model, facts.completed
+    for i in group:
+        amount = cost_of[i]
         total.sessions += 1
-        total.tasks += entry.tasks_completed or 0
+        total.tasks += done_of[i]
         total.cost += amount
-        total.unpriced += 0 if entry.cost_usd is not None else 1  # `priced`
-        model = primary(entry) or "-"
+        total.unpriced += 0 if priced_of[i] is not None else 1
+        model = model_of[i] or "-"
         model_count[model] += 1
         model_cost[model] += amount
     top = max(model_count, key=lambda m: (model_count[m], model_cost[m], m))
@@ -93,14 +93,42 @@ def spend_by(entries: Iterable[Entry], key: str) -> list[dict[str, Any]]:
 
 
 def spend_tables(
-    entries: Iterable[Entry], keys: Sequence[str] = ("provider", "family", "model")
+    entries: Iterable[Entry],
+    keys: Sequence[str] = ("provider", "family", "model"),
+    facts: Facts | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Several spend tables in one pass: a session counts once in each row it touches."""
+    """Several spend tables in one pass: a session counts once in each row it touches.
+    `facts`: the render's one pass over `entries`."""
+    if isinstance(entries, Sequence) and len(set(keys)) == len(keys):
+        facts = facts or Facts(entries)
+        if facts.one_model:
+            return _one_model_tables(facts, keys)
     labels = [(key, _LABELS[key]) for key in keys]
     sums: dict[tuple[str, str], list[Any]] = {}  # [cost, sessions, tokens, unpriced]
     # a ledger names few models: label each once, not once per session
     slots_of: dict[str, list[tuple[str, str]]] = {}
+    #: the rows a one-model session adds to (most sessions), when each slot is a different
+    #: table's: that session counts once in each, with no bookkeeping of what it touched
+    rows_of: dict[str, list[list[Any]]] = {}
+    distinct = len(set(keys)) == len(keys)
     for entry in entries:
+        models = entry.models
+        if distinct and len(models) == 1:
+            ((model, mu),) = models.items()
+            rows = rows_of.get(model)
+            if rows is None:
+                slots = slots_of.get(model)
+                if slots is None:
+                    slots = slots_of[model] = [(key, label(model)) for key, label in labels]
+                rows = rows_of[model] = [sums.setdefault(slot, [ZERO, 0, 0, 0]) for slot in slots]
+            amount, tokens = mu.cost_usd, mu.usage.total
+            for sum_row in rows:
+                sum_row[0] += amount or ZERO
+                sum_row[1] += 1
+                sum_row[2] += tokens
+                if amount is None:
+                    sum_row[3] += 1
+            continue
         seen: set[tuple[str, str]] = set()
         unpriced: set[tuple[str, str]] = set()
         for model, mu in entry.models.items():
@@ -124,6 +152,36 @@ def spend_tables(
         key: _spend_rows(key, {name: v for (k, name), v in sums.items() if k == key})
         for key in keys
     }
+
+
+def _one_model_tables(facts: Facts, keys: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """`spend_tables` when each session has one model: its sessions grouped by model once,
+    each row's cost summed in ledger order (as adding session by session would)."""
+    groups: dict[str, list[int]] = {}
+    for i, model in enumerate(facts.model):
+        group = groups.get(model)  # type: ignore[arg-type]  # one model: a name
+        if group is None:
+            group = groups[model] = []  # type: ignore[index]
+        group.append(i)
+    model_cost, tokens = facts.model_cost, facts.tokens
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key in keys:
+        label = _LABELS[key]
+        members: dict[str, list[list[int]]] = {}  # a row's models, in first-seen order
+        for model, group in groups.items():
+            members.setdefault(label(model), []).append(group)
+        sums: dict[str, list[Any]] = {}
+        for name, parts in members.items():
+            rows = parts[0] if len(parts) == 1 else sorted(i for part in parts for i in part)
+            amounts = [model_cost[i] for i in rows]
+            sums[name] = [
+                sum([amount or ZERO for amount in amounts], ZERO),
+                len(rows),
+                sum([tokens[i] for i in rows]),
+                sum(1 for amount in amounts if amount is None),
+            ]
+        out[key] = _spend_rows(key, sums)
+    return out
 
 
 def _spend_rows(key: str, sums: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -167,7 +225,7 @@ def family_trend(entries: Sequence[Entry], n: int = 30) -> list[dict[str, Any]]:
     return [{"family": f, "last": now.get(f, empty), "before": then.get(f, empty)} for f in names]
 
 
-def methodology(entries: Sequence[Entry]) -> list[dict[str, Any]]:
+def methodology(entries: Sequence[Entry], facts: Facts | None = None) -> list[dict[str, Any]]:
     """Cost per source (actual, parsed, estimated, ...) and how its numbers were obtained,
     so a reader sees how much of the total rests on estimates.
 
@@ -176,10 +234,13 @@ def methodology(entries: Sequence[Entry]) -> list[dict[str, Any]]:
     cost_by: dict[str, Decimal] = defaultdict(lambda: ZERO)
     count: Counter[str] = Counter()
     methods: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for entry in entries:
-        cost_by[entry.source] += cost(entry)
-        count[entry.source] += 1
-        methods[entry.source].extend(entry.methods.items())
+    known = (facts or Facts(entries)).cost
+    for entry, amount in zip(entries, known, strict=True):
+        source = entry.source
+        cost_by[source] += amount
+        count[source] += 1
+        if entry.methods:
+            methods[source].extend(entry.methods.items())
     total = sum(cost_by.values(), ZERO)
     order = ["actual", "parsed", "estimated", "mixed", "manual"]
     order += sorted(s for s in count if s not in order)

@@ -8,13 +8,12 @@ feed a median.
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from costlog.analysis.facts import ZERO, primary, prompt_tokens, requests
+from costlog.analysis.facts import ZERO, Facts
 from costlog.models import Entry
 
 
@@ -36,46 +35,50 @@ class Typical:
 
     @classmethod
     def of(cls, entries: Sequence[Entry]) -> Typical:
-        costs: list[Decimal] = []
-        prompts: list[int] = []
-        counts: list[int] = []
-        durations: list[float] = []
-        subagents: list[int] = []
-        model_costs: dict[str, list[Decimal]] = defaultdict(list)
-        model_hours: dict[str, list[float]] = defaultdict(list)
-        for entry in entries:
-            amount = entry.cost_usd  # priced: its cost is the entry's own total
-            if amount is None:
-                continue
-            # the same facts as `primary`, `prompt_tokens` and `requests`, read once: this
-            # loop runs over the whole ledger (and again per agent for the anomalies)
-            if len(entry.models) == 1:
-                ((name, mu),) = entry.models.items()
-                model, usage = name or "-", mu.usage
-                prompts.append(
-                    usage.input + usage.cache_read + usage.cache_write_5m + usage.cache_write_1h
-                )
-                counts.append(mu.requests)
-            else:
-                model = primary(entry) or "-"
-                prompts.append(prompt_tokens(entry))
-                counts.append(requests(entry))
-            ended = entry.ended  # `hours`, inline
-            duration = (
-                None if ended is None else max(0.0, (ended - entry.started).total_seconds() / 3600)
-            )
-            costs.append(amount)
-            subagents.append(entry.subagents)
-            model_costs[model].append(amount)
-            if duration is not None:
-                durations.append(duration)
-                model_hours[model].append(duration)
+        return cls.of_facts(Facts(entries))
+
+    @classmethod
+    def of_facts(
+        cls, facts: Facts, rows: Sequence[int] | None = None, *, models: bool = True
+    ) -> Typical:
+        """The medians over the priced entries of `facts` (those at `rows`, in cost order
+        as `Facts.priced_order` gives them; all when None). Without `models`, the medians
+        per model are left empty: a peer group's (`outliers.Peers`) are never asked."""
+        order = facts.priced_order if rows is None else rows
+        priced, model_of, hours_of = facts.priced, facts.model, facts.hours
+        costs = list(map(priced.__getitem__, order))  # cheapest first: sorted already
+        spans = list(map(hours_of.__getitem__, order))
+        durations = [h for h in spans if h is not None]
+        model_costs: dict[str, list[Decimal]] = {}
+        model_hours: dict[str, list[float]] = {}
+        if models:
+            names = [m or "-" for m in map(model_of.__getitem__, order)]
+            # models in the order they first appear in the ledger, as when they were
+            # grouped in ledger order (the dicts keep that order)
+            for name in dict.fromkeys([model_of[i] or "-" for i in sorted(order)]):
+                model_costs[name], model_hours[name] = [], []
+            for amount, name in zip(costs, names, strict=True):  # each comes out sorted
+                model_costs[name].append(amount)  # type: ignore[arg-type]  # priced
+            for name, h in zip(names, spans, strict=True):
+                if h is not None:
+                    model_hours[name].append(h)
+        prompts, counts = facts.prompts, facts.requests
         return cls(
-            cost=median(costs) or ZERO,
-            prompt_tokens=median(prompts) or 0,
-            requests=median(counts) or 0,
+            cost=_median_sorted(costs) or ZERO,
+            prompt_tokens=median(list(map(prompts.__getitem__, order))) or 0,
+            requests=median(list(map(counts.__getitem__, order))) or 0,
             hours=median(durations) or 0,
-            subagents=median(subagents) or 0,
-            model_cost={m: median(v) for m, v in model_costs.items()},
-            model_hours={m: median(model_hours.get(m, [])) or 0.0 for m in model_costs},
+            subagents=median(list(map(facts.subagents.__getitem__, order))) or 0,
+            model_cost={m: _median_sorted(v) for m, v in model_costs.items()},
+            model_hours={m: median(v) or 0.0 for m, v in model_hours.items()},
         )
+
+
+def _median_sorted(values: Sequence[Any]) -> Any:
+    """`median` of values already in ascending order (the same middle value, no sort)."""
+    n = len(values)
+    if not n:
+        return None
+    if n % 2:
+        return values[n // 2]
+    return (values[n // 2 - 1] + values[n // 2]) / 2

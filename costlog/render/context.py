@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from costlog import analysis
 from costlog.analysis import plans as plan_analysis
+from costlog.analysis.facts import Facts
 from costlog.analysis.shortids import ShortIds
 from costlog.config import Config
 from costlog.ledger.format import MICRO
@@ -24,6 +26,7 @@ from costlog.timeutil import zone
 
 #: anomalies listed in COST_LOG.md (all of them: `costlog anomalies`)
 ANOMALY_ROWS = 20
+_ID = attrgetter("id")
 
 
 def build_context(
@@ -43,15 +46,17 @@ def build_context(
     shown = (
         list(reversed(entries[-config.session_log_limit :])) if config.session_log_limit > 0 else []
     )
-    months = analysis.months(entries, tz)
-    typical = analysis.Typical.of(entries)
-    anomalies = analysis.anomalies(entries, config, typical, explain=ANOMALY_ROWS)
-    spend = analysis.spend_tables(entries)
-    short = ShortIds(e.id for e in entries).of  # distinct in the ledger, for every table
+    # one pass over the entries for what every table needs of each (its cost, model, day)
+    facts = Facts(entries, tz)
+    months = analysis.months(entries, tz, facts)
+    typical = analysis.Typical.of_facts(facts)
+    anomalies = analysis.anomalies(entries, config, typical, explain=ANOMALY_ROWS, facts=facts)
+    spend = analysis.spend_tables(entries, facts=facts)
+    short = ShortIds(map(_ID, entries)).of  # distinct in the ledger, for every table
     trend = analysis.trend(entries, tz)
     for point in trend:
         point["short_id"] = short(point["id"])
-    alerts = analysis.alerts(entries, config, tz, today)
+    alerts = analysis.alerts(entries, config, tz, today, facts)
     for alert in alerts:
         alert["short_sessions"] = [short(i) for i in alert["sessions"]]
     plans = plan_analysis.context(entries, config, tz)
@@ -79,8 +84,8 @@ def build_context(
         "models": spend["model"],
         "trend": trend,
         "family_trend": analysis.family_trend(entries),
-        "work_items": analysis.work_items(entries),
-        "unlinked": analysis.unlinked(entries),
+        "work_items": analysis.work_items(entries, facts),
+        "unlinked": analysis.unlinked(entries, facts),
         "directories": analysis.directories(entries, config.cost_directories),
         # who spent what: only when the config asks (`people_table`), never by default
         "people": analysis.people(entries) if config.people_table else [],
@@ -96,11 +101,11 @@ def build_context(
         "anomalies_total": len(anomalies),
         "anomaly_factor": config.anomaly_factor,
         "alerts": alerts,
-        "routing": analysis.routing(entries, config, table, typical),
+        "routing": analysis.routing(entries, config, table, typical, facts),
         "risky_task_types": config.risky_task_types,
-        "guide": analysis.guide(entries, config),
+        "guide": analysis.guide(entries, config, facts),
         "guide_min_sessions": config.guide_min_sessions,
-        "methodology": analysis.methodology(entries),
+        "methodology": analysis.methodology(entries, facts),
         # subscription plans and rate limits (issue 13): empty unless configured or logged
         "plans": plans,
     }
