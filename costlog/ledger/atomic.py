@@ -11,9 +11,15 @@ from costlog.safefs import check_repo_path
 
 
 def atomic_write(
-    path: Path, text: str | bytes, tmp_dir: Path | None = None, *, root: Path | None = None
+    path: Path,
+    text: str | bytes | list[bytes],
+    tmp_dir: Path | None = None,
+    *,
+    root: Path | None = None,
 ) -> None:
     """Write text so that readers see the old file or the new one, never a torn one.
+    (A list of byte strings is written one after the other: a large file, such as the
+    ledger's parse cache, never needs a second copy in memory to be joined.)
 
     The temp file goes to `tmp_dir` when given (the repo's private state dir, so a process
     killed mid-write leaves nothing in the work tree), else beside the target. With `root`
@@ -37,7 +43,10 @@ def atomic_write(
             tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666
         )
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            if isinstance(data, list):
+                handle.writelines(data)
+            else:
+                handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         try:

@@ -33,6 +33,46 @@ def files(ledger: Ledger) -> list[Entry]:
     entries = ledger.load_all()
     problems: list[LedgerError] = []
     top = ledger.rel(ledger.dir) + os.sep
+    if not _all_in_place(*ledger.listing, top):  # else the loop below finds nothing
+        problems = _misplaced(ledger, top)
+    problems += _skipped(ledger)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise LedgerError(first.message + more, path=first.path, hint=first.hint)
+    return entries
+
+
+#: a session part that is plain (ledger.names.plain_name) without asking: portable
+#: characters, no dot, and longer than any Windows device name
+_SIMPLE_SESSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{4,99}\Z")
+
+
+def _all_in_place(ids: list[str], names: str, top: str) -> bool:
+    """Whether every file (`names`, NUL-joined, of `ids` in that order) is at its id's
+    plain name and no two names differ only in case: the usual ledger, told in one cheap
+    pass (`_misplaced` then has nothing to say)."""
+    plain_agents: dict[str, bool] = {}
+    simple = _SIMPLE_SESSION.match
+    rels = names.split("\0") if ids else []
+    for entry_id, rel in zip(ids, rels, strict=True):
+        agent, _, session = entry_id.partition("/")
+        plain = plain_agents.get(agent)
+        if plain is None:
+            plain = plain_agents[agent] = plain_name(agent)
+        if (
+            not plain
+            or rel != f"{top}{agent}{os.sep}{session}.yaml"
+            or not (simple(session) or plain_name(session))
+        ):
+            return False
+    # names that case folding leaves as they are cannot fold alike (they are distinct)
+    return names.casefold() == names or len(set(map(str.casefold, rels))) == len(rels)
+
+
+def _misplaced(ledger: Ledger, top: str) -> list[LedgerError]:
+    """Files not where their id puts them, and names that differ only in case."""
+    problems: list[LedgerError] = []
     folded: dict[str, str] = {}
     plain_agents: dict[str, bool] = {}
     for entry_id, rel in ledger.homes.items():
@@ -66,12 +106,7 @@ def files(ledger: Ledger) -> list[Entry]:
                     hint=f"git mv {rel} {top}{names[-1]}",
                 )
             )
-    problems += _skipped(ledger)
-    if problems:
-        first = problems[0]
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise LedgerError(first.message + more, path=first.path, hint=first.hint)
-    return entries
+    return problems
 
 
 def _skipped(ledger: Ledger) -> list[LedgerError]:
@@ -86,11 +121,11 @@ def _skipped(ledger: Ledger) -> list[LedgerError]:
         return out
     for folder in folders:
         try:
-            found = sorted(os.listdir(folder))
+            found = [name for name in os.listdir(folder) if name.startswith(".")]
         except OSError:
             continue
-        for name in found:
-            if name.startswith(".") and not name.startswith("._") and name.endswith(".yaml"):
+        for name in sorted(found):  # the few dot-files, not 100,000 names, sorted
+            if not name.startswith("._") and name.endswith(".yaml"):
                 out.append(_dot_file(ledger, Path(folder) / name))
     return out
 
