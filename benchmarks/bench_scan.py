@@ -185,11 +185,14 @@ def bench(
         rows["base-cold"], rows["base-warm"] = [], []
     ours: dict[str, Any] = {}
     cc: dict[str, Any] = {}
+    outputs: dict[str, set[str]] = {"cold": set(), "base-cold": set()}  # the JSON printed
     for _ in range(runs):
         if baseline is not None:  # another costlog (e.g. `git archive` of an older commit)
             base_env = {**env, "PYTHONPATH": str(baseline), "COSTLOG_CACHE_DIR": str(work / "b")}
             shutil.rmtree(work / "b", ignore_errors=True)
-            rows["base-cold"].append(timed(costlog, base_env)[:3])
+            wall, rss, cpu, printed = timed(costlog, base_env)
+            rows["base-cold"].append((wall, rss, cpu))
+            outputs["base-cold"].add(printed)
             rows["base-warm"].append(timed(costlog, base_env)[:3])
         wall, rss, cpu, out = timed(theirs, env)
         rows["ccusage"].append((wall, rss, cpu))
@@ -197,6 +200,7 @@ def bench(
         shutil.rmtree(cache, ignore_errors=True)
         wall, rss, cpu, out = timed(costlog, env)
         rows["cold"].append((wall, rss, cpu))
+        outputs["cold"].add(out)
         ours = json.loads(out)["totals"]
         rows["warm"].append(timed(costlog, env)[:3])
         files_only = {**env, "COSTLOG_NO_SCAN_MEMO": "1"}
@@ -227,6 +231,9 @@ def bench(
     lines.append(f"  costlog totals == corpus truth: {not wrong} {wrong or ''}")
     differ = ccusage_check(agent, cc, ours)
     lines.append(f"  costlog totals == ccusage totals: {not differ} {differ or ''}")
+    if baseline is not None:  # every byte of the JSON, every run, not only the totals
+        same = len(outputs["cold"] | outputs["base-cold"]) == 1
+        lines.append(f"  costlog JSON == baseline JSON, byte for byte: {same}")
     lines.append(f"  (load average at the end: {os.getloadavg()[0]:.2f})")
     return lines
 

@@ -345,26 +345,46 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
     pending: dict[tuple[str, str, Any], Usage] = {}  # (row, model, plan) -> summed tokens
     split = options.breakdown
     provider = _provider_of() if options.by == "provider" else None
-    names: dict[str, tuple[str, str | None]] = {}  # logged name -> (table name, speed)
+    # logged name -> (table name, speed, the row key of `--by model` or `provider`)
+    names: dict[str, tuple[str, str | None, str]] = {}
     on_plan: set[str] = set()
     plan_of: dict[str, str] = {}
+    ranged = options.since is not None or options.until is not None
+    by = options.by
+    by_session = by in ("session", "agent", "project")  # one row key per session
+    by_model = by in ("model", "provider")
+    day_keys: dict[int, str] = {}  # a 15-minute slot -> its day, week or month row key
     for session in stream:
         session_id = f"{session.agent}/{session.session_id}"
         planned = session.rate_limits is not None and bool(session.rate_limits.plan_type)
         if planned and session.rate_limits is not None and session.rate_limits.plan_type:
             plan_of[session_id] = _plan_name(session.agent, session.rate_limits.plan_type)
+        session_key = _group_key(options, session, "", None) if by_session else ""
         for request in session.requests:
             when = request.timestamp or session.started
-            if not _in_range(when, options):
+            if ranged and not _in_range(when, options):
                 continue
             named = names.get(request.model)
             if named is None:
+                canonical = table.canonical(request.model) or request.model
                 named = names[request.model] = (
-                    table.canonical(request.model) or request.model,
+                    canonical,
                     table.speed_of(request.model),
+                    provider(canonical) if provider else canonical,
                 )
             model = named[0]
-            key = _group_key(options, session, provider(model) if provider else model, when)
+            if by_session:
+                key = session_key
+            elif by_model:
+                key = named[2]
+            elif when is None:
+                key = "(no date)"
+            else:  # the day, week or month: the same for a whole slot (`_local_day`)
+                quarter = int(when.timestamp()) // 900
+                found = day_keys.get(quarter)
+                if found is None:
+                    found = day_keys[quarter] = _group_key(options, session, model, when)
+                key = found
             row = rows.get(key)
             if row is None:
                 row = rows[key] = Bucket()

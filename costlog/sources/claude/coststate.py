@@ -97,7 +97,8 @@ def _lines_from_end(fh: BinaryIO, reach: int | None = None) -> Iterator[tuple[by
                 chunk *= 2
                 continue
             begin, block = begin + cut + 1, block[cut + 1 :]
-        lines = block.split(b"\n")
+        # most transcripts have no marker at all: their block is not split into lines
+        lines = block.split(b"\n") if _MARK in block else []
         starts, position = [], begin
         for line in lines:
             starts.append(position)

@@ -46,15 +46,22 @@ def usage_numbers(usage: Mapping[str, Any]) -> Numbers | str:
     else:
         five, hour = write, 0
     details = get("output_tokens_details")
-    values: list[Any] = [
-        get("input_tokens"),
-        get("output_tokens"),
-        get("cache_read_input_tokens"),
-        write,
-        five,
-        hour,
-        details.get("thinking_tokens") if type(details) is dict else 0,
-    ]
+    return checked_counts(
+        [
+            get("input_tokens"),
+            get("output_tokens"),
+            get("cache_read_input_tokens"),
+            write,
+            five,
+            hour,
+            details.get("thinking_tokens") if type(details) is dict else 0,
+        ]
+    )
+
+
+def checked_counts(values: list[Any]) -> Numbers | str:
+    """The counts (input, output, cache read, cache write, of which 5m and 1h, thinking)
+    as Numbers, or why the line is rejected; None counts as 0 (`values` is changed)."""
     for i, value in enumerate(values):
         if type(value) is int:  # not a bool: True is no token count
             if 0 <= value <= MAX_TOKENS:
@@ -69,7 +76,11 @@ def usage_numbers(usage: Mapping[str, Any]) -> Numbers | str:
 
 def speed_code(usage: Mapping[str, Any]) -> int:
     """`usage.speed` as its index in SPEEDS (0 when absent or unknown)."""
-    value = usage.get("speed")
+    return speed_index(usage.get("speed"))
+
+
+def speed_index(value: Any) -> int:
+    """A `speed` value as its index in SPEEDS (0 when absent or unknown)."""
     return SPEEDS.index(value) if value in SPEEDS[1:] else 0
 
 

@@ -3,14 +3,15 @@
 Per file the cache keeps the FileState's flat form, keyed by path, size, mtime and inode:
 an unchanged file is not opened, and a file that only grew is read from where the last scan
 stopped. A file read afresh (its attribution fields are wanted) bypasses the cache. Big cold
-reads (>= 64 MB to read) are spread over up to 4 worker processes
-(`COSTLOG_SCAN_WORKERS=N` to choose; 1 turns it off).
+reads (>= 64 MB to read) are spread over up to 4 processes, this one reading too
+(`sources._spread`; `COSTLOG_SCAN_WORKERS=N` readers in all, 1 turns it off). Warnings
+are said in the same order however many read: biggest file first.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from costlog.safefs import open_log
 from costlog.sources.cache import FileCache, tail_hash
 from costlog.sources.claude.discovery import LogFile
 from costlog.sources.claude.filestate import FileState
-from costlog.sources.claude.transcript import FileReader
+from costlog.sources.claude.transcript import FileReader, load_fast
 from costlog.sources.progress import Progress
 
 Warn = Callable[[str], None]
@@ -95,10 +96,12 @@ def read_many(
     warn_for: Callable[[Path], Warn],
     cache: FileCache,
     afresh: Sequence[Job] = (),
+    facts_too: Collection[Path] = (),
 ) -> dict[Path, FileState]:
     """Whole-file reads, spread over processes when there is a lot to read: `jobs` through
-    the cache, `afresh` with the attribution fields and not cached."""
-    both = [(job, False) for job in jobs] + [(job, True) for job in afresh]
+    the cache, `afresh` with the attribution fields and not cached. The `jobs` whose path is
+    in `facts_too` are read with the attribution fields as well, and still cached."""
+    both = [(job, job[0].path in facts_too) for job in jobs] + [(job, True) for job in afresh]
     both.sort(key=lambda item: -item[0][1].st_size)  # biggest first: better balance
     order = [job for job, _ in both]
     paths = [str(log.path) for log, _ in order]
@@ -107,6 +110,7 @@ def read_many(
     shown = Progress(len(order), sum(st.st_size for _, st in order), "reading Claude Code logs")
     out: dict[Path, FileState] = {}
     said: list[tuple[Path, list[str]]] = []  # warned after the progress line is gone
+    rank = {log.path: n for n, (log, _) in enumerate(order)}
 
     def take(job: Job, result: _Read | str) -> None:
         """One file's result, as it arrives (while the workers read on)."""
@@ -118,29 +122,31 @@ def read_many(
             data, offset, tail, messages, facts = result
             said.append((log.path, messages))
             state = FileState.from_json(data) or FileState()
-            if facts is None:
+            if facts is None or log.path in facts_too:  # the facts are never cached
                 cache.put(str(log.path), st, offset, tail, data)
-            else:
+            if facts is not None:
                 state.first_prompt, state.refs, state.edited = facts
             out[log.path] = state
-        shown.add(st.st_size)
 
     try:
         if workers > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+            from costlog.sources._spread import spread  # not on the hooks' path
 
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-            context = multiprocessing.get_context(method)
-            with ProcessPoolExecutor(workers, mp_context=context) as pool:
-                done = pool.map(_cold_read, paths, fresh)
-                for job, result in zip(order, done, strict=True):
-                    take(job, result)
+            load_fast()  # imported once here, not once per forked reader
+            spread(
+                [st.st_size for _, st in order],
+                lambda i: _cold_read(paths[i], fresh[i]),
+                lambda i, result: take(order[i], result),
+                workers,
+                shown,
+            )
         else:
             for job, path, collect in zip(order, paths, fresh, strict=True):
                 take(job, _cold_read(path, collect))
+                shown.add(job[1].st_size)
     finally:
         shown.close()
+    said.sort(key=lambda item: rank[item[0]])  # as read without workers: biggest file first
     for where, messages in said:
         warn = warn_for(where)
         for message in messages:
@@ -168,7 +174,8 @@ def _cold_read(path: str, collect: bool = False) -> _Read | str:
 
 
 def _workers(jobs: Sequence[Job]) -> int:
-    """Worker processes for a cold read: only when it is big enough to pay for them."""
+    """Processes to read a cold read with (this one included): only when it is big enough
+    to pay for them."""
     configured = os.environ.get("COSTLOG_SCAN_WORKERS", "")
     if configured.isdigit():
         wanted = int(configured)

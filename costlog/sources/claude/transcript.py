@@ -29,7 +29,13 @@ from typing import IO, Any
 from costlog.sources import _lines
 from costlog.sources._lines import Unfinished, bounded_lines, line_blocks, too_long
 from costlog.sources.claude.attribution import add_commit_refs, add_edited_files, user_prompt
-from costlog.sources.claude.counts import Numbers, logged_cost, speed_code, usage_numbers
+from costlog.sources.claude.counts import (
+    Numbers,
+    logged_cost,
+    speed_code,
+    speed_index,
+    usage_numbers,
+)
 from costlog.sources.claude.evidence import add_git_operation
 from costlog.sources.claude.filestate import FileState, response_key
 from costlog.sources.claude.output_estimate import content_features
@@ -52,6 +58,18 @@ def _epoch(value: Any) -> float | None:
         return None
     when = parse_log_time(value)
     return None if when is None else when.timestamp()
+
+
+def _newlines(find: Callable[[bytes, int, int], int], start: int, stop: int) -> int:
+    """The newlines in `block[start:stop]` (`find` is `block.find`). A `find` loop, not
+    `bytes.count`: find looks for one byte with memchr, count goes byte by byte, and lines
+    here are long (tool output), so this is about three times faster."""
+    lines = 0
+    at = find(b"\n", start, stop)
+    while at >= 0:
+        lines += 1
+        at = find(b"\n", at + 1, stop)
+    return lines
 
 
 class FileReader:
@@ -153,7 +171,7 @@ class FileReader:
         """Read the lines of one block of whole lines that follow line `lineno`; returns the
         number of the block's last line."""
         state = self.state
-        find, count = block.find, block.count
+        find = block.find
         pos, end = 0, len(block)
         while state.first_ts is None and pos < end:  # every line counts for the first time
             stop = find(b"\n", pos) + 1
@@ -167,11 +185,11 @@ class FileReader:
         while (hit := find(b'"usage"', pos)) >= 0:
             begin = block.rfind(b"\n", pos, hit) + 1 or pos
             stop = find(b"\n", hit) + 1
-            lineno += count(b"\n", pos, begin) + 1
+            lineno += _newlines(find, pos, begin) + 1
             raw = block[begin:stop]
             pos = stop
             self._usage_line(raw, lineno)
-        return lineno + count(b"\n", pos, end)
+        return lineno + _newlines(find, pos, end)
 
     def _parse(self, raw: bytes, lineno: int, quiet: bool = False) -> Any:
         try:
@@ -280,7 +298,8 @@ class FileReader:
         if msg is None:
             return
         usage = msg.usage
-        if type(usage) is not dict:
+        typed = type(usage) is _USAGE  # a `linestruct.Usage`, else a dict (or not usage)
+        if not typed and type(usage) is not dict:
             return
         model = msg.model
         if model == "<synthetic>" or line.isApiErrorMessage:
@@ -288,7 +307,7 @@ class FileReader:
         if not isinstance(model, str) or not model:
             self._bad(lineno, "usage without a model name, skipped")
             return
-        numbers = usage_numbers(usage)
+        numbers = _typed_numbers(usage) if typed else usage_numbers(usage)
         if isinstance(numbers, str):
             self._bad(lineno, f"rejected usage: {numbers}")
             return
@@ -298,12 +317,18 @@ class FileReader:
                 self.state.agent_ids.append(agent)
         mid, rid, cost = msg.id, line.requestId, line.costUSD
         content = msg.content
-        final = msg.stop_reason is not None or not _FINAL_KEYS.isdisjoint(usage)
+        if typed:
+            final = msg.stop_reason is not None or _typed_final(usage)
+            speed = speed_index(usage.speed)
+            iterations = usage.iterations
+        else:
+            final = msg.stop_reason is not None or not _FINAL_KEYS.isdisjoint(usage)
+            speed = speed_code(usage)
+            iterations = usage.get("iterations")
         sizes = _NO_CONTENT if final or not content else content_features(_raw(content))
         if self.collect:
             add_edited_files(_raw(content) if content else None, self.state.edited)
-        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, usage, cost)
-        iterations = usage.get("iterations")
+        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, speed, cost)
         if iterations and isinstance(iterations, list):
             self._advisors(mid, rid, cost, iterations, side, ts, lineno)
 
@@ -345,7 +370,8 @@ class FileReader:
         sizes = _NO_CONTENT if final else content_features(content)
         if self.collect:
             add_edited_files(content, self.state.edited)
-        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, usage, cost)
+        speed = speed_code(usage)
+        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, speed, cost)
         iterations = usage.get("iterations")
         if iterations and isinstance(iterations, list):
             self._advisors(mid, rid, cost, iterations, side, ts, lineno)
@@ -380,7 +406,17 @@ class FileReader:
                 continue
             advisor = f"{mid}~{step.get('type')}{i}"
             self._response(
-                advisor, rid, model, numbers, side, ts, lineno, True, _NO_CONTENT, step, cost
+                advisor,
+                rid,
+                model,
+                numbers,
+                side,
+                ts,
+                lineno,
+                True,
+                _NO_CONTENT,
+                speed_code(step),
+                cost,
             )
 
     def _response(
@@ -394,7 +430,7 @@ class FileReader:
         lineno: int,
         final: bool,
         sizes: tuple[int, int, int, int],
-        usage: Mapping[str, Any],
+        speed: int,
         cost: Any,
     ) -> None:
         """Start the line's response, or fold the line into it."""
@@ -405,7 +441,7 @@ class FileReader:
         key = response_key(mid, rid, lineno)
         response = self.state.responses.get(key)
         if response is not None:
-            response.add_line(numbers, final, side, sizes, speed_code(usage), ts, cost)
+            response.add_line(numbers, final, side, sizes, speed, ts, cost)
             return
         inp, out, cread, c5, c1, reasoning = numbers
         text, tool, sig, blocks = sizes
@@ -427,7 +463,7 @@ class FileReader:
             tool,
             sig,
             blocks,
-            speed_code(usage),
+            speed,
             logged_cost(cost),
         )
 
@@ -435,7 +471,23 @@ class FileReader:
 # ---------------------------------------------------------------- the fast decode
 
 _DECODER: Any = None
+_TYPED: Any = None
 _ERRORS: tuple[type[Exception], ...] = ()
+_USAGE: Any = None  # `linestruct.Usage`, once loaded
+_typed_numbers: Callable[[Any], Numbers | str]
+_typed_final: Callable[[Any], bool]
+
+
+def load_fast() -> None:
+    """Import the fast decode now (before worker processes are forked, so that they
+    inherit it rather than each importing msgspec)."""
+    global _DECODER, _TYPED, _ERRORS, _USAGE, _typed_numbers, _typed_final
+    if _DECODER is None:
+        from costlog.sources.claude import linestruct
+
+        _TYPED, _ERRORS, _USAGE = linestruct.TYPED.decode, linestruct.ERRORS, linestruct.Usage
+        _typed_numbers, _typed_final = linestruct.typed_numbers, linestruct.typed_final
+        _DECODER = linestruct.DECODER.decode
 
 
 def _decode_fast(raw: bytes) -> Any:
@@ -443,13 +495,14 @@ def _decode_fast(raw: bytes) -> Any:
     unbuilt), or None when it does not fit (not an object, a field of another shape, not
     JSON): then the plain JSON path reads it, with its warnings. Invalid UTF-8 in a field
     not read here does not cost the line its usage."""
-    global _DECODER, _ERRORS
     if _DECODER is None:
-        from costlog.sources.claude import linestruct
-
-        _DECODER, _ERRORS = linestruct.DECODER, linestruct.ERRORS
+        load_fast()
     try:
-        return _DECODER.decode(raw)
+        return _TYPED(raw)
+    except _ERRORS:  # a usage of another shape: the untyped line, read as before
+        pass
+    try:
+        return _DECODER(raw)
     except _ERRORS:
         return None
 
