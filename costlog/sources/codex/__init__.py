@@ -41,6 +41,15 @@ Each rollout line is `{"timestamp", "type", "payload"}`. The rules applied, and 
   is not opened, a grown one is read from that offset. Prompts, edited paths and commit
   refs (`first_prompt`, `edited_files`, `tool_output_refs`) are never cached: they are
   filled when a file is given as a root, by `find_session`, or with `use_cache=False`.
+  The cache keeps a file's calls as one marshal blob, and an unchanged file's calls are
+  built into objects only when its family is read: a long history's calls are never all
+  in memory as objects at once.
+* **Speed of a cold scan.** The files to read whole are read by worker processes
+  (`COSTLOG_SCAN_WORKERS`), in the order their families are worked out, while the main
+  process turns the files already read into sessions. A block of lines is decoded in one
+  msgspec call that checks every line; the records only their time is wanted from (most
+  of the bytes) are told apart in one pass and their times checked together, falling back
+  to one record at a time (same warnings, same order) when any of them is odd.
 
 The modules, in the order data flows through them: `discovery` finds the files,
 `rollout` holds one file's head and cached facts, `reader` reads its lines, `sessions`

@@ -4,10 +4,10 @@ related files (forks, parents, sub-agents) at a time."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from costlog.models import Session
 from costlog.safefs import open_log
@@ -15,8 +15,19 @@ from costlog.sources import Warn, cwd_inside, in_scope, modified_since
 from costlog.sources.cache import FileCache, tail_hash
 from costlog.sources.codex.discovery import named_files
 from costlog.sources.codex.reader import Reader
-from costlog.sources.codex.rollout import AGENT, SCHEMA, FileData, Head, read_head
+from costlog.sources.codex.rollout import (
+    AGENT,
+    SCHEMA,
+    FileData,
+    Head,
+    compact,
+    head_of,
+    read_head,
+)
 from costlog.sources.codex.sessions import families, sessions_of
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor, Future
 
 
 class _Files:
@@ -26,8 +37,14 @@ class _Files:
         self.warn = warn
         self.cache = FileCache(AGENT, SCHEMA, enabled=use_cache) if use_cache else None
         self.hits: dict[Path, FileData] = {}
+        #: unchanged files' cached states, made into their FileData only when read (`read`):
+        #: a large history's calls are never all in memory as objects at once
+        self.states: dict[Path, dict[str, Any]] = {}
         #: files read afresh ahead (`prefetch`), with their attribution facts
         self.fresh: dict[Path, FileData] = {}
+        #: worker processes' reads not yet taken by `read` (`prefetch`)
+        self.pending: dict[Path, Future[Any]] = {}
+        self.pool: Executor | None = None
 
     def head(self, path: Path) -> Head:
         """A file's head: from the cache when the file is unchanged, else its first lines."""
@@ -38,13 +55,22 @@ class _Files:
                 status, cached = "miss", None
             # a hit with a partial last line is re-read from there (it may be whole now)
             if status == "hit" and cached is not None and cached.offset == cached.size:
-                data = FileData.from_json(path, cached.state)
-                self.hits[path] = data
-                return data.head
+                self.states[path] = cached.state
+                return head_of(path, cached.state)
         return read_head(path)
 
+    def missing(self, path: Path) -> bool:
+        """Not in the cache at all (backfill reads such a file with its facts)."""
+        try:
+            return self.cache is not None and self.cache.lookup(str(path), path.stat())[0] == "miss"
+        except OSError:
+            return False
+
     def read(self, head: Head, collect: bool) -> FileData:
+        self._arrived(head.path)
         hit = self.fresh.pop(head.path, None) if collect else self.hits.get(head.path)
+        if hit is None and not collect and head.path in self.states:
+            hit = FileData.from_json(head.path, self.states.pop(head.path))
         if hit is not None:
             for message in hit.warnings:
                 self.warn(message)
@@ -58,7 +84,7 @@ class _Files:
             self.warn(f"{head.path}: cannot read: {exc.strerror or exc}")
             return FileData(head=head)
         if self.cache is not None:
-            self.cache.put(str(head.path), st, offset, tail, state)
+            self.cache.put(str(head.path), st, offset, tail, compact(state))
         return data
 
     def _read_from(
@@ -87,16 +113,18 @@ class _Files:
         if self.cache is not None:
             self.cache.save()
 
-    def prefetch(self, heads: Sequence[Head], afresh: Sequence[Head] = ()) -> None:
-        """Read the files that must be read whole (no usable cache entry), and those of
-        `afresh` (with the attribution facts), in worker processes, biggest first, when
-        there is enough to read to pay for them (a cold scan of a large history, a
-        backfill); `read` then takes their states as it takes cache hits."""
+    def prefetch(self, jobs: Sequence[tuple[Head, bool]]) -> None:
+        """Start reading the files of `jobs` that must be read whole (no usable cache
+        entry), and those to read afresh (`True`: with the attribution facts), in worker
+        processes, when there is enough to read to pay for them (a cold scan of a large
+        history, a backfill). They are read in the order given, the order `read` asks for
+        them, which takes each result as it takes a cache hit: the sessions of the first
+        families are worked out while the workers read on. `close` stops the workers."""
         if self.cache is None:
             return
         todo: list[tuple[Head, int, bool]] = []
-        for head, collect in [(h, False) for h in heads] + [(h, True) for h in afresh]:
-            if head.path in self.hits and not collect:
+        for head, collect in jobs:
+            if (head.path in self.hits or head.path in self.states) and not collect:
                 continue
             try:
                 st = head.path.stat()
@@ -110,20 +138,31 @@ class _Files:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        todo.sort(key=lambda job: -job[1])
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
         context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            done = pool.map(_cold_read, [h for h, _, _ in todo], [c for _, _, c in todo])
-            for (head, _, _), result in zip(todo, done, strict=True):
-                if result is None:
-                    continue  # `read` tries again, and says why it cannot
-                st, offset, tail, state, data = result
-                self.cache.put(str(head.path), st, offset, tail, state)
-                if data is not None:
-                    self.fresh[head.path] = data
-                elif offset == st.st_size:  # else `read` reads the unfinished last line
-                    self.hits[head.path] = FileData.from_json(head.path, state)
+        self.pool = ProcessPoolExecutor(workers, mp_context=context)
+        for head, _, collect in todo:
+            self.pending[head.path] = self.pool.submit(_cold_read, head, collect)
+
+    def _arrived(self, path: Path) -> None:
+        """Take a worker's read of `path`, if one was started (waiting for it)."""
+        future = self.pending.pop(path, None)
+        result = future.result() if future is not None else None
+        if result is None or self.cache is None:
+            return  # not started, or `read` tries again and says why it cannot
+        st, offset, tail, state, data = result
+        self.cache.put(str(path), st, offset, tail, state)
+        if data is not None:
+            self.fresh[path] = data
+        elif offset == st.st_size:  # else `read` reads the unfinished last line
+            self.states[path] = state
+
+    def close(self) -> None:
+        """Stop the worker processes (a read not taken yet is dropped)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        self.pending.clear()
 
 
 #: cold reads of at least this many bytes are spread over worker processes
@@ -160,7 +199,7 @@ def _cold_read(
             tail = tail_hash(fh, offset)
     except OSError:
         return None
-    return st, offset, tail, state, data if collect else None
+    return st, offset, tail, compact(state), data if collect else None
 
 
 def _quiet(_message: str) -> None:
@@ -174,15 +213,15 @@ def _sessions(
     with a `fresh` file is read in full, with the attribution facts, bypassing the cache."""
     groups = [f for f in families(heads) if any(h.path in wanted for h in f)]
     read_afresh = [any(h.path in fresh for h in f) for f in groups]
-    files.prefetch(
-        [h for f, c in zip(groups, read_afresh, strict=True) if not c for h in f],
-        [h for f, c in zip(groups, read_afresh, strict=True) if c for h in f],
-    )
-    for family in groups:
-        collect = any(h.path in fresh for h in family)
-        for session in sessions_of([files.read(h, collect) for h in family]):
-            if wanted.intersection(Path(p) for p in session.paths):
-                yield session
+    files.prefetch([(h, c) for f, c in zip(groups, read_afresh, strict=True) for h in f])
+    try:
+        for family in groups:
+            collect = any(h.path in fresh for h in family)
+            for session in sessions_of([files.read(h, collect) for h in family]):
+                if wanted.intersection(Path(p) for p in session.paths):
+                    yield session
+    finally:
+        files.close()
     files.save()
 
 
@@ -201,10 +240,14 @@ class CodexAdapter:
         since: datetime | None = None,
         warn: Warn,
         use_cache: bool = True,
+        attribution: bool | Callable[[Path, datetime | None], bool] = False,
     ) -> Iterator[Session]:
         """Every session under `roots`. Files given as roots are read afresh, with the
         attribution fields; directories go through the incremental cache (no attribution
-        fields) unless `use_cache` is False."""
+        fields) unless `use_cache` is False. `attribution` (backfill): a wanted file not in
+        the cache at all is read with the attribution fields (its family too), still cached;
+        given as a test of (path, start), only where it says the facts are worth that
+        slower read."""
         named, context = named_files(roots, warn)
         # the rest of a named file's CODEX_HOME is read for its family only: its own bad
         # lines are not the user's to hear about (they did not name those files)
@@ -218,6 +261,16 @@ class CodexAdapter:
             if h.path in given and cwd_inside(h.cwd, project) and modified_since(h.path, since)
         }
         fresh = {p for p in named if p in roots} if use_cache else given
+        if attribution:  # it has to be read whole anyway: one read, with the facts
+            worth = attribution if callable(attribution) else None
+            fresh |= {
+                h.path
+                for h in heads
+                if h.path in wanted
+                and h.path not in files.hits
+                and files.missing(h.path)
+                and (worth is None or worth(h.path, h.started))
+            }
         for session in _sessions(files, heads, wanted, fresh):
             if in_scope(session, project, since):
                 yield session

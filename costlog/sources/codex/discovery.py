@@ -26,15 +26,16 @@ def rollout_files(roots: Sequence[Path], warn: Warn | None = None) -> list[Path]
             check_log(root, skip)  # a FIFO or device given by name: say why it is not read
             continue
         for base in _session_dirs(root):
+            home = base.name in ("sessions", "archived_sessions")
+            resolved: Path | None = None  # once per tree, not per file: a system call a part
             for path in sorted(base.rglob("*.jsonl")):
                 if not check_log(path, skip):
                     continue
-                rel = path.relative_to(base)
-                key: object = (
-                    (base.parent.resolve(), rel)
-                    if base.name in ("sessions", "archived_sessions")
-                    else path.resolve()
-                )
+                if home:
+                    resolved = resolved or base.parent.resolve()
+                    key: object = (resolved, path.relative_to(base))
+                else:
+                    key = path.resolve()
                 found.setdefault(key, path)
     return list(found.values())
 
@@ -63,6 +64,9 @@ def named_files(roots: Sequence[Path], warn: Warn) -> tuple[list[Path], list[Pat
     """The rollout files `roots` name, and the other files of the CODEX_HOMEs that hold
     the ones given as single files (their fork parents and sub-agents)."""
     named = rollout_files(roots, warn)
+    homes = _context(roots)
+    if not homes:  # no file given on its own: nothing to add (and nothing to resolve)
+        return named, []
     known = {p.resolve() for p in named}
-    context = [p for p in rollout_files(_context(roots), warn) if p.resolve() not in known]
+    context = [p for p in rollout_files(homes, warn) if p.resolve() not in known]
     return named, context

@@ -40,7 +40,7 @@ def key_of(snapshot: Snapshot) -> Key:
 
 def observe(data: FileData, raw: object, warn: Any, where: str) -> None:
     """Keep one `rate_limits` report of a token_count event (absent or null: nothing)."""
-    if not isinstance(raw, Mapping):
+    if raw is None or not isinstance(raw, Mapping):  # None first: no ABC check per event
         return
     snap = snapshot(raw)
     if snap is None:
@@ -49,6 +49,22 @@ def observe(data: FileData, raw: object, warn: Any, where: str) -> None:
     if data.limits and data.limits[-1] == snap:
         return
     data.limits.append(snap)
+
+
+#: `_percent` of the used_percent values seen: every token_count event of a history carries
+#: one, and the same few values come again and again (a Decimal each costs most of a report)
+_PERCENTS: dict[tuple[type, float], str | None] = {}
+
+
+def _percent(used: float) -> str | None:
+    """used_percent as text (`12.5`, `42`), or None when it is not a share of a window."""
+    try:
+        value = Decimal(str(used))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0 or value > _MAX_PCT:
+        return None
+    return str(value.normalize()) if value != value.to_integral() else str(int(value))
 
 
 def _window(raw: object) -> tuple[str | None, int | None, int | None] | None:
@@ -62,13 +78,14 @@ def _window(raw: object) -> tuple[str | None, int | None, int | None] | None:
     if used is not None:
         if isinstance(used, bool) or not isinstance(used, int | float):
             return None
-        try:
-            value = Decimal(str(used))
-        except InvalidOperation:
+        key = (type(used), used)  # by type too: equal numbers of two types may read apart
+        pct = _PERCENTS.get(key, "")
+        if pct == "":
+            pct = _percent(used)
+            if len(_PERCENTS) < 4096:
+                _PERCENTS[key] = pct
+        if pct is None:
             return None
-        if not value.is_finite() or value < 0 or value > _MAX_PCT:
-            return None
-        pct = str(value.normalize()) if value != value.to_integral() else str(int(value))
     for number, top in ((minutes, _MAX_MINUTES), (resets, _MAX_EPOCH)):
         if number is not None and (
             isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= top

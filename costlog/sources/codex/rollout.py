@@ -7,6 +7,7 @@ a grown one is read on from its offset.
 
 from __future__ import annotations
 
+import marshal
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,9 +17,11 @@ from typing import Any
 
 from costlog.models import Request, Usage
 from costlog.sources._lines import iter_json_lines
-from costlog.timeutil import parse_log_time
+from costlog.timeutil import FIRST_YEAR, LAST_YEAR, parse_log_time
 
 Key = tuple[Any, ...]
+#: a usage object's counts, in FIELDS order
+Counts = tuple[int, int, int, int, int]
 #: where a fact was read: (calls read before it, its line's time)
 Mark = tuple[int, datetime | None]
 
@@ -26,8 +29,9 @@ AGENT = "codex"
 #: the first lines searched for the file's own `session_meta`
 HEAD_LINES = 20
 #: bump when the cached per-file state changes shape or meaning (5: calls keyed by their
-#: `response_id` where a `token_usage_record` names it, and the pending one kept)
-SCHEMA = 5
+#: `response_id` where a `token_usage_record` names it, and the pending one kept; 6: the
+#: calls as one marshal blob, `compact`, which an older costlog could not read)
+SCHEMA = 6
 #: the counts of a usage object, in the order the cache stores them
 FIELDS = (
     "input_tokens",
@@ -74,10 +78,10 @@ class FileData:
     warnings: list[str] = field(default_factory=list)
     model: str | None = None
     cwd: str | None = None
-    prev_total: dict[str, int] | None = None
+    prev_total: Counts | None = None
     #: the last `token_usage_record` not yet matched by its token_count: (response id, its
     #: usage counts in FIELDS order); kept in the cache, as the token_count may come later
-    pending: tuple[str, tuple[int, ...]] | None = None
+    pending: tuple[str, Counts] | None = None
     #: rate-limit reports, consecutive equal ones once (see `limits`)
     limits: list[tuple[Any, ...]] = field(default_factory=list)
     #: for each prompt, edit and ref (in memory only, like them): how many calls the file
@@ -94,6 +98,18 @@ class FileData:
     def to_json(self) -> dict[str, Any]:
         """The cacheable part: counts, ids, models, times, cwd, branch (no prompt or output)."""
         h = self.head
+        calls: list[list[Any]] = []
+        add = calls.append
+        for key, r in self.calls:  # one pass, the usage looked up once per call
+            u, when = r.usage, r.timestamp
+            add(
+                [
+                    list(key),
+                    r.model,
+                    [u.input, u.output, u.cache_read, u.cache_write_5m, u.reasoning],
+                    when.isoformat() if when else None,
+                ]
+            )
         return {
             "head": [
                 h.session_id,
@@ -104,21 +120,7 @@ class FileData:
                 h.parent_thread,
                 h.model,
             ],
-            "calls": [
-                [
-                    list(key),
-                    r.model,
-                    [
-                        r.usage.input,
-                        r.usage.output,
-                        r.usage.cache_read,
-                        r.usage.cache_write_5m,
-                        r.usage.reasoning,
-                    ],
-                    _iso(r.timestamp),
-                ]
-                for key, r in self.calls
-            ],
+            "calls": calls,
             "ended": _iso(self.ended),
             "assumed": self.assumed_model,
             "rollout": self.rollout,
@@ -130,15 +132,14 @@ class FileData:
             "resume": [
                 self.model,
                 self.cwd,
-                None if self.prev_total is None else [self.prev_total[k] for k in FIELDS],
+                None if self.prev_total is None else list(self.prev_total),
                 None if self.pending is None else [self.pending[0], list(self.pending[1])],
             ],
         }
 
     @classmethod
     def from_json(cls, path: Path, state: Mapping[str, Any]) -> FileData:
-        sid, cwd, started, branch, forked, parent, model = state["head"]
-        head = Head(path, sid, cwd, parse_log_time(started), branch, forked, parent, model)
+        head = head_of(path, state)
         data = cls(
             head=head,
             ended=parse_log_time(state["ended"]),
@@ -148,21 +149,77 @@ class FileData:
             lines=state["lines"],
             warnings=list(state["warnings"]),
         )
-        for key, name, (i, o, cr, cw, rs), when in state["calls"]:
-            usage = Usage(input=i, output=o, cache_read=cr, cache_write_5m=cw, reasoning=rs)
-            data.calls.append(
-                (_freeze(key), Request(model=name, usage=usage, timestamp=parse_log_time(when)))
-            )
+        # one pass, inline: a cold scan's parent rebuilds every call of the history here
+        add, read_time = data.calls.append, datetime.fromisoformat
+        calls = state["calls"]
+        if type(calls) is bytes:  # as `compact` keeps them
+            calls = marshal.loads(calls)
+        for key, name, (i, o, cr, cw, rs), when in calls:
+            try:  # what `to_json` wrote, an aware UTC time's isoformat, reads straight back
+                stamp: datetime | None = read_time(when)
+            except (TypeError, ValueError):
+                stamp = None
+            if (
+                stamp is None
+                or stamp.tzinfo is not UTC
+                or len(when) not in (25, 32)
+                or not FIRST_YEAR <= stamp.year <= LAST_YEAR
+            ):
+                stamp = parse_log_time(when)  # anything else (a damaged cache) as a log time
+            if (
+                type(key) is list
+                and len(key) == 2
+                and type(key[1]) is tuple
+                and type(key[0]) is str
+            ):
+                key = (key[0], key[1])  # handed over in memory by a worker: counts a tuple
+            else:
+                key = _key(key)
+            add((key, Request(name, Usage(i, o, cr, cw, 0, rs), stamp)))
         data.limits = [tuple(snap) for snap in state.get("limits", [])]
-        head.copies_history = bool(state.get("copies_history", True))
         data.model, data.cwd, total, pending = state["resume"]
-        data.pending = None if pending is None else (pending[0], tuple(pending[1]))
-        data.prev_total = None if total is None else dict(zip(FIELDS, total, strict=True))
+        data.pending = None if pending is None else (pending[0], _counts(pending[1]))
+        data.prev_total = None if total is None else _counts(total)
         return data
+
+
+def head_of(path: Path, state: Mapping[str, Any]) -> Head:
+    """The head `FileData.from_json` gives, without building the file's calls."""
+    sid, cwd, started, branch, forked, parent, model = state["head"]
+    head = Head(path, sid, cwd, parse_log_time(started), branch, forked, parent, model)
+    head.copies_history = bool(state.get("copies_history", True))
+    return head
+
+
+def compact(state: dict[str, Any]) -> dict[str, Any]:
+    """The state as the cache keeps it: the calls as one marshal blob, not a list of lists
+    per call. A history's calls then take a few MB in the cache's memory and its file, not
+    tens, and a worker process hands them over as one object; `from_json` reads both forms."""
+    calls = state.get("calls")
+    if type(calls) is list:
+        return {**state, "calls": marshal.dumps(calls)}
+    return state
+
+
+def _counts(stored: Any) -> Counts:
+    """Five counts the cache kept, in FIELDS order."""
+    i, c, w, o, r = stored
+    return (i, c, w, o, r)
 
 
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
+
+
+def _key(value: Any) -> Any:
+    """A stored key back as its tuple; the common `["call", [5 counts]]` without recursion."""
+    if type(value) is list and len(value) == 2 and type(value[0]) is str:
+        inner = value[1]
+        if type(inner) is tuple:  # a state handed over in memory (a worker's), not loaded
+            return (value[0], inner)
+        if type(inner) is list and all(type(v) is int for v in inner):
+            return (value[0], tuple(inner))
+    return _freeze(value)
 
 
 def _freeze(value: Any) -> Any:
