@@ -1,17 +1,20 @@
 """`costlog backfill` over a generated Claude Code + Codex history (issue 6).
 
 Builds a git repo and a history in which `--share` of the sessions (by count) belong to
-that repo and the rest to other projects, then runs `python -m costlog backfill` in the
-repo as a child process, three times:
+that repo and the rest to other projects, then runs `python -m costlog` in the repo as a
+child process:
 
-1. cold: empty ledger, empty adapter caches: everything read, priced, attributed, written;
+0. issue 12's ratio: `--pairs` pairs (default 3) of a cold `scan` of both agents (its own
+   empty cache) and a cold backfill (empty ledger, empty caches), alternating; the median
+   of the per-pair wall ratios, and of the CPU (user+sys, with the workers and git) ratios;
+1. cold: the last of those backfills: everything read, priced, attributed, written;
 2. again: nothing new (must record nothing; should not re-read the logs);
 3. grown: one of the repo's Codex sessions got one more call (one entry updated);
 4. other: another project's Claude and Codex logs grew by a repeated line (no new call;
    with --share 1, the repo's own): both agents are re-scanned (their incremental caches
    serve the unchanged files) and nothing is recorded.
 
-Wall time and peak RSS of the child come from wait4().
+Wall time, CPU time and peak RSS of the child come from wait4().
 
     python benchmarks/bench_backfill.py --claude-mb 50 --codex-mb 50
     python benchmarks/bench_backfill.py --claude-mb 500 --codex-mb 500 --work /tmp/bf
@@ -22,10 +25,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,8 +88,9 @@ def claude_history(root: Path, size_mb: float, cwds: list[str], share: float) ->
     return mine
 
 
-def child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB of the child, stdout)."""
+def child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str, float]:
+    """(wall seconds, peak RSS MB of the child, stdout, CPU seconds: user+sys of the child
+    and of the processes it waited for, its workers and git)."""
     with tempfile.TemporaryFile(mode="w+") as err:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -96,7 +103,14 @@ def child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float,
         if os.waitstatus_to_exitcode(status) != 0:
             err.seek(0)
             raise SystemExit(f"failed: {' '.join(cmd)}\n{err.read()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, out
+    return wall, usage.ru_maxrss / 1024, out, usage.ru_utime + usage.ru_stime
+
+
+def empty(repo: Path, *caches: Path) -> None:
+    """Back to before any backfill: no ledger, no COST_LOG.md, no state, no caches."""
+    for path in (repo / ".costlog", repo / ".git" / "costlog", *caches):
+        shutil.rmtree(path, ignore_errors=True)
+    (repo / "COST_LOG.md").unlink(missing_ok=True)
 
 
 def grow_one_codex_session(codex: Path, repo: Path) -> None:
@@ -151,6 +165,7 @@ def main() -> None:
         help="fraction of sessions in the benchmark repo (default 0.5)",
     )
     parser.add_argument("--work", type=Path, help="work dir (reused if it holds a history)")
+    parser.add_argument("--pairs", type=int, default=3, help="scan/backfill pairs (default 3)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="costlog-backfill-"))
     repo = work / "code" / "project-00"
@@ -179,11 +194,30 @@ def main() -> None:
     scan_env = {**env, "COSTLOG_CACHE_DIR": str(work / "scan-cache")}
     scan_env["XDG_CACHE_HOME"] = scan_env["COSTLOG_CACHE_DIR"]
     scan_cmd = [sys.executable, "-m", "costlog", "scan", "--agent", "claude-code"]
-    scan_wall, _, _ = child([*scan_cmd, "--agent", "codex", "--json"], repo, scan_env)
-    print(f"scan   {scan_wall:7.1f} s  (cold, both agents, the same tree)")
+    scan_cmd += ["--agent", "codex", "--json"]
     cmd = [sys.executable, "-m", "costlog", "backfill"]
-    runs = [
-        ("cold", None),
+    walls: list[float] = []
+    cpus: list[float] = []
+    out = ""
+    for n in range(1, max(1, args.pairs) + 1):
+        shutil.rmtree(work / "scan-cache", ignore_errors=True)
+        scan_wall, _, _, scan_cpu = child(scan_cmd, repo, scan_env)
+        empty(repo, work / "cache")
+        wall, rss, out, cpu = child(cmd, repo, env)
+        walls.append(wall / scan_wall)
+        cpus.append(cpu / scan_cpu)
+        print(
+            f"pair {n}: scan {scan_wall:5.1f} s wall {scan_cpu:5.1f} s cpu | backfill "
+            f"{wall:5.1f} s wall {cpu:5.1f} s cpu, peak RSS {rss:4.0f} MB | "
+            f"{walls[-1]:.2f}x wall {cpus[-1]:.2f}x cpu"
+        )
+    print("cold   | " + (out.splitlines()[0] if out else ""))
+    print("\n".join("       " + line for line in out.splitlines()[1:8]))
+    print(
+        f"ratio backfill cold / scan cold: {statistics.median(walls):.2f}x wall, "
+        f"{statistics.median(cpus):.2f}x cpu (median of {len(walls)} pairs)"
+    )
+    runs: list[tuple[str, Callable[[], None] | None]] = [
         ("again", None),
         ("grown", lambda: grow_one_codex_session(codex, repo)),
         ("other", lambda: touch_other_project(claude, codex, repo)),
@@ -191,12 +225,9 @@ def main() -> None:
     for name, before in runs:
         if before:
             before()
-        wall, rss, out = child(cmd, repo, env)
+        wall, rss, out, cpu = child(cmd, repo, env)
         first = out.splitlines()[0] if out else ""
-        print(f"{name:6} {wall:7.1f} s  peak RSS {rss:6.0f} MB  | {first}")
-        if name == "cold":
-            print("\n".join("       " + line for line in out.splitlines()[1:8]))
-            print(f"ratio backfill cold / scan cold wall: {wall / scan_wall:.2f}x (one pair)")
+        print(f"{name:6} {wall:7.1f} s  {cpu:5.1f} s cpu  peak RSS {rss:4.0f} MB  | {first}")
 
 
 if __name__ == "__main__":

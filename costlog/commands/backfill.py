@@ -17,9 +17,18 @@ Idempotent and incremental:
   changed since the last complete backfill, and whose sessions are all still in the
   ledger, is not scanned.
 
-Sessions read from an adapter's cache carry no prompt or tool text, so a session about to
-be recorded is re-read from its own files for attribution (commit shas in tool output,
-edited files, work-item keys in the first prompt). Those texts stay in memory.
+Attribution needs the prompt and tool text (commit shas in tool output, edited files,
+work-item keys in the first prompt), which no cache keeps. Claude Code's and Codex's scans
+take them from the one read of a file that is not in their cache (`attribution=`), so a
+cold backfill reads each log once; Codex, whose read with that text is several times
+slower, only for a log that may have a commit of the repo in its span (by its first and
+last line: `_facts_worth_reading`). A session about to be recorded without them (served by
+the cache, grown, a wrong guess, another agent) is re-read from its own files, unless they
+cannot change its entry (`_uses_facts`: no commit in its window, no prompt searched).
+Those texts stay in memory. The commits of all the sessions to record come from a few
+`git log` runs (attribution.CommitLog), the claims on them from an index
+(attribution.Claims), and the entries are written together (ledger.batch) under one hold
+of the ledger lock.
 
 The summary it prints is backfill_report's.
 """
@@ -27,9 +36,10 @@ The summary it prints is backfill_report's.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,9 +58,15 @@ from costlog.yamlfile import clean_text
 
 if TYPE_CHECKING:
     from costlog.pricing.table import PriceTable
+    from costlog.recording.attribution import CommitLog, CommitTimes
 
 Progress = Callable[[str], None]
 _LAST = datetime.max.replace(tzinfo=UTC)
+#: how far back `_facts_worth_reading` knows the commits (older logs: read with their text)
+_RECENT = timedelta(days=400)
+#: how much of a log's end `_last_logged_time` looks at
+_TAIL = 1 << 16
+_TIME = re.compile(rb'"timestamp"\s*:\s*"([^"\\]{1,64})"')
 
 
 @dataclass
@@ -158,7 +174,19 @@ class _Job:
     ) -> None:
         self.repo, self.config, self.options, self.table = repo, config, options, table
         self.known, self.result, self.progress = known, result, progress
+        from costlog.recording.attribution import Claims
+
+        #: who holds which commit, kept in step with `known`
+        self.claims = Claims(known)
+        #: Claude Code's better local sources, found once (None: not looked for yet)
+        self.truth_sources: Any = None
+        #: when the repo's recent commits were made (asked once, when first needed)
+        self.commit_times: CommitTimes | None = None
         self.ledger = Ledger(repo, config.ledger_dir)
+        from costlog.ledger.batch import Staged
+
+        #: the ledger files of the sessions being recorded, written together
+        self.staged = Staged(repo.root, self.ledger.tmp_dir)
         #: agents whose scan stopped early: their fingerprint is not kept (read again)
         self.incomplete: set[str] = set()
         #: who backfills and where (asked once, when the first entry is written)
@@ -185,19 +213,80 @@ class _Job:
             self.incomplete.add(adapter.name)
         todo.sort(key=lambda s: (s.started or s.ended or _LAST, s.session_id))
         if todo:
-            self.progress(f"re-reading {len(todo)} {adapter.name} sessions for attribution")
-            _enrich(adapter, todo)
-        for done, session in enumerate(todo, 1):
-            self.progress(f"recording {adapter.name} sessions: {done}/{len(todo)}")
-            self._record(session)
+            from costlog.recording.attribution import CommitLog, window
+
+            commit_log = CommitLog(self.repo)
+            commit_log.prefetch(w for w in map(window, todo) if w is not None)
+            bare = _bare([s for s in todo if self._uses_facts(s, commit_log)])
+            if bare:
+                self.progress(f"re-reading {len(bare)} {adapter.name} sessions for attribution")
+                _enrich(adapter, bare)
+            self._record_all(adapter.name, todo, commit_log)
         return ids
 
+    def _uses_facts(self, session: Session, commit_log: CommitLog) -> bool:
+        """Whether the session's prompt and tool text can change its entry. For Claude Code
+        and Codex they serve attribution only: with no work-item prefixes for prompts, a
+        session without a commit in its window (as attribution sees it) gets none whatever
+        its text says, so its log need not be read again for it. Other agents' texts may
+        serve more (a run directory's work order): always."""
+        from costlog.recording.attribution import window
+        from costlog.sources.claude import enrich as truth
+
+        if session.agent not in (truth.AGENT, "codex") or self.config.work_item_prefixes:
+            return True
+        truth_sources = self._truth(session)
+        if truth_sources is not None and truth_sources.otel is not None:
+            return True  # its OpenTelemetry events may widen the session's span
+        span = window(session)
+        return span is not None and bool(commit_log.between(*span))
+
+    def _facts_worth_reading(self, path: Path, started: datetime | None) -> bool:
+        """Asked by a scan before it reads a log not in its cache: read its prompt and tool
+        text too (a slower read, for Codex)? Not when, going by its first and last line,
+        no commit of this repo falls in its span and no prompt is searched for work items.
+        Only a guess made early: after the read `_uses_facts` decides, from the span as
+        read, and a log left without its text when it is needed is read again."""
+        if self.config.work_item_prefixes or started is None:
+            return True
+        end = _last_logged_time(path)
+        if end is None:
+            return True
+        if self.commit_times is None:
+            from costlog.recording.attribution import CommitTimes
+
+            self.commit_times = CommitTimes(self.repo, datetime.now(UTC) - _RECENT)
+        return self.commit_times.any_between(started, max(end, started))
+
+    def _record_all(self, name: str, todo: Sequence[Session], commit_log: CommitLog) -> None:
+        """Record these sessions in order, their commits from the batched git log, under
+        one hold of the ledger lock (none for a dry run)."""
+        if self.options.dry_run:
+            for done, session in enumerate(todo, 1):
+                self.progress(f"recording {name} sessions: {done}/{len(todo)}")
+                self._record(session, commit_log)
+            return
+        if self.identity is None:
+            self.identity = identity.current(self.repo, self.config)
+        with self.ledger.lock():
+            try:
+                for done, session in enumerate(todo, 1):
+                    self.progress(f"recording {name} sessions: {done}/{len(todo)}")
+                    self._record(session, commit_log)
+            finally:  # what was recorded before a stop is kept, as written one by one
+                self.progress(f"writing {name} sessions")
+                self.staged.write()
+
     def _sessions(self, adapter: sources.Adapter, roots: list[Path]) -> Iterator[Session]:
+        extra: dict[str, Any] = (
+            {"attribution": self._facts_worth_reading} if _collects(adapter) else {}
+        )
         found = adapter.scan(
             roots,
             project=self.repo.root,
             since=self.options.since,
             warn=self.result.warnings.append,
+            **extra,
         )
         for session in found:
             if relative_cwd(self.repo, session.cwd) is None or not session.requests:
@@ -214,25 +303,29 @@ class _Job:
 
         if session.agent != truth.AGENT:
             return None
-        return truth.find_sources(
-            explicit_otel=None,
-            configured_otel=self.config.claude_otel_file,
-            env=os.environ,
-            root=self.repo.root,
-        )
+        if self.truth_sources is None:  # the same for every session of the run
+            self.truth_sources = truth.find_sources(
+                explicit_otel=None,
+                configured_otel=self.config.claude_otel_file,
+                env=os.environ,
+                root=self.repo.root,
+            )
+        return self.truth_sources
 
-    def _record(self, session: Session) -> None:
-        """Price, attribute and write one session. What is wrong with this session alone
-        (its log, or a bug met on it) is a warning naming its file and the others go on;
-        a broken ledger or disk (CostlogError, OSError while writing) stops the run."""
+    def _record(self, session: Session, commit_log: CommitLog) -> None:
+        """Price, attribute and write one session (under the ledger lock, held by
+        `_record_all`). What is wrong with this session alone (its log, or a bug met on it)
+        is a warning naming its file and the others go on; a broken ledger or disk
+        (CostlogError, OSError while writing) stops the run."""
         try:
             entry = session_entry(
                 session,
                 self.repo,
                 self.config,
                 self.table,
-                list(self.known.values()),
+                self.claims,
                 truth_sources=self._truth(session),
+                commit_log=commit_log,
             )
             _pin_work_order(entry, session, self.config)
         except Exception as exc:
@@ -242,28 +335,33 @@ class _Job:
         self.result.warnings += session.warnings
         old = self.known.get(entry.id)
         if not self.options.dry_run:
-            from costlog.recording.attribution import released
             from costlog.recording.store import merge
 
-            if self.identity is None:
-                self.identity = identity.current(self.repo, self.config)
+            assert self.identity is not None  # asked by _record_all
             identity.stamp(entry, self.identity)
-            with self.ledger.lock():
-                try:
-                    entry = merge(self.ledger.get(entry.id), entry)
-                    self.ledger.write(entry)
-                    for other, lines in released(self.known.values(), entry):
-                        self.ledger.write(other)  # it held one of this entry's commits weakly
-                        self.known[other.id] = other
-                        self.result.warnings += lines
-                except (CostlogError, OSError):
-                    raise
-                except Exception as exc:  # e.g. a value the writer cannot hold
-                    self.result.warnings.append(_not_recorded(session, exc))
-                    return
+            try:
+                entry = merge(self.ledger.get(entry.id), entry)
+                self._stage(entry)
+                for other, lines in self.claims.released(entry):
+                    self._stage(other)  # it held one of this entry's commits weakly
+                    self.claims.put(other)
+                    self.result.warnings += lines
+            except (CostlogError, OSError):
+                raise
+            except Exception as exc:  # e.g. a value the writer cannot hold
+                self.result.warnings.append(_not_recorded(session, exc))
+                return
         self.result.updated += old is not None
         self.result.recorded.append(entry)
-        self.known[entry.id] = entry
+        self.claims.put(entry)
+
+    def _stage(self, entry: Entry) -> None:
+        """The entry's file as `Ledger.write` would write it, written with the others at
+        the end of `_record_all` (ledger.batch); a value the writer cannot hold fails here."""
+        from costlog import yamlfile
+        from costlog.ledger.format import entry_to_dict
+
+        self.staged.put(self.ledger.path_for(entry.id), yamlfile.dump(entry_to_dict(entry)))
 
 
 def _not_recorded(session: Session, exc: Exception) -> str:
@@ -303,18 +401,33 @@ def _same(entry: Entry | None, session: Session) -> bool:
     return requests == len(session.requests) and ended in (recorded_end, None)
 
 
-def _enrich(adapter: sources.Adapter, sessions: Sequence[Session]) -> None:
-    """Fill the in-memory attribution fields a cached read leaves empty: one more read of
-    these sessions' own files (given as single files, which adapters read afresh)."""
-    bare = {
+def _collects(adapter: sources.Adapter) -> bool:
+    """Whether the adapter's scan takes `attribution=True` (Claude Code's and Codex's do;
+    an adapter of a third party need not)."""
+    import inspect
+
+    try:
+        return "attribution" in inspect.signature(adapter.scan).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _bare(sessions: Sequence[Session]) -> dict[str, Session]:
+    """The sessions a cached read left without attribution fields, by id, that have files
+    to read them from."""
+    return {
         s.session_id: s
         for s in sessions
-        if not (s.first_prompt or s.tool_output_refs or s.edited_files) and s.paths
+        if not (s.first_prompt or s.tool_output_refs or s.edited_files)
+        and any(Path(p).is_file() for p in s.paths)
     }
+
+
+def _enrich(adapter: sources.Adapter, bare: Mapping[str, Session]) -> None:
+    """Fill the in-memory attribution fields a cached read leaves empty: one more read of
+    these sessions' own files (given as single files, which adapters read afresh)."""
     paths = [Path(p) for s in bare.values() for p in dict.fromkeys(s.paths)]
     paths = [p for p in dict.fromkeys(paths) if p.is_file()]
-    if not paths:
-        return
     try:
         fresh = list(adapter.scan(paths, warn=lambda _m: None))
     except Exception:  # an adapter that cannot read single files: attribute by time only
@@ -326,6 +439,24 @@ def _enrich(adapter: sources.Adapter, sessions: Sequence[Session]) -> None:
         session.first_prompt = session.first_prompt or other.first_prompt
         session.tool_output_refs |= other.tool_output_refs
         session.edited_files |= other.edited_files
+
+
+def _last_logged_time(path: Path) -> datetime | None:
+    """The time on a JSON-lines log's last whole line, or None (a guess: see
+    `_Job._facts_worth_reading`)."""
+    from costlog.safefs import open_log
+    from costlog.timeutil import parse_log_time
+
+    try:
+        with open_log(path) as fh:
+            end = fh.seek(0, 2)
+            fh.seek(max(end - _TAIL, 0))
+            tail = fh.read(_TAIL)
+    except OSError:
+        return None
+    lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+    found = _TIME.search(lines[-1]) if len(lines) == 2 or end <= _TAIL else None
+    return parse_log_time(found.group(1).decode("ascii", "replace")) if found else None
 
 
 def _pin_work_order(entry: Entry, session: Session, config: Config) -> None:

@@ -24,8 +24,9 @@ log), and anything kept from it would reach the ledger, COST_LOG.md and the pars
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -69,6 +70,18 @@ class GitCommit:
 def commits_between(repo: Repo, start: datetime, end: datetime) -> list[GitCommit]:
     """Non-merge commits on any branch committed in [start, end] (5 minutes of slack each
     side), with diff sizes and the files each created."""
+    found = _git_commits(repo, *_bounds(start, end))
+    return [] if found is None else found
+
+
+def _bounds(start: datetime, end: datetime) -> tuple[int, int]:
+    """The whole seconds `git log --since/--until` gets for a session's window."""
+    return int((start - SLACK).timestamp()), int((end + SLACK).timestamp())
+
+
+def _git_commits(repo: Repo, since: int, until: int) -> list[GitCommit] | None:
+    """`git log` of [since, until] (Unix seconds) as GitCommits sorted by time; None when
+    git cannot say."""
     try:
         out = gitrepo.log(
             repo.root,
@@ -76,12 +89,12 @@ def commits_between(repo: Repo, start: datetime, end: datetime) -> list[GitCommi
             "--no-merges",
             "--numstat",
             "--summary",
-            f"--since={int((start - SLACK).timestamp())}",
-            f"--until={int((end + SLACK).timestamp())}",
+            f"--since={since}",
+            f"--until={until}",
             "--format=%x1e%H%x1f%ct%x1f%s%x1f%b%x1f",
         )
     except (OSError, CostlogError):
-        return []
+        return None
     commits = []
     for record in out.split("\x1e")[1:]:
         sha, ct, subject, body, numstat = record.split("\x1f", 4)
@@ -97,6 +110,151 @@ def commits_between(repo: Repo, start: datetime, end: datetime) -> list[GitCommi
                 commit.removed += int(parts[1]) if parts[1].isdigit() else 0
         commits.append(commit)
     return sorted(commits, key=lambda c: c.when)
+
+
+class CommitLog:
+    """The commits of many sessions' windows from a few `git log` runs instead of one per
+    session (backfill): windows within `GAP` of each other are read as one span, and each
+    session's commits are cut from it by the same whole-second bounds its own `git log`
+    would get. A window outside every span read is asked of git on its own.
+
+    A cut by time alone is not enough: `git log --since` does not list every commit dated
+    after the bound, it stops at a commit dated before it and does not walk on to that
+    commit's parents. So with dates that go backwards (clock skew, rebases keeping author
+    dates as commit dates) a session's own `git log` misses commits dated inside its window
+    that lie behind an older one, where the wider span lists them. To cut exactly what git
+    would list, the graph of the commits since the earliest window is read too (parents and
+    commit times, merges included: one cheap `git log` without diffs, plus the refs it
+    starts from), and `reach` keeps for each commit the latest bound git can walk to it
+    with. Two commits of a window at the same second would come in git's walk order, which
+    a cut cannot tell: that window is asked of git on its own."""
+
+    GAP = timedelta(days=1)
+
+    def __init__(self, repo: Repo) -> None:
+        self.repo = repo
+        #: (since, until, the commits in it with their commit times), by since
+        self.spans: list[tuple[int, int, list[tuple[int, GitCommit]]]] = []
+        #: sha -> the latest `--since` with which `git log --all` still lists it (None: unknown)
+        self.reach: dict[str, int] | None = None
+
+    def prefetch(self, windows: Iterable[tuple[datetime, datetime]]) -> None:
+        merged: list[list[int]] = []
+        for lo, hi in sorted(_bounds(start, end) for start, end in windows):
+            if merged and lo <= merged[-1][1] + self.GAP.total_seconds():
+                merged[-1][1] = max(merged[-1][1], hi)
+            else:
+                merged.append([lo, hi])
+        if not merged:
+            return
+        self.reach = _reach(self.repo, merged[0][0])
+        if self.reach is None:
+            return  # every window is asked of git on its own
+        for lo, hi in merged:
+            found = _git_commits(self.repo, lo, hi)
+            if found is not None:
+                self.spans.append((lo, hi, [(int(c.when.timestamp()), c) for c in found]))
+
+    def between(self, start: datetime, end: datetime) -> list[GitCommit]:
+        """What `commits_between(repo, start, end)` returns."""
+        lo, hi = _bounds(start, end)
+        reach = self.reach
+        for since, until, commits in self.spans:
+            if reach is not None and since <= lo and hi <= until:
+                cut = [(when, c) for when, c in commits if lo <= when <= hi]
+                if any(c.sha not in reach for _when, c in cut):
+                    break  # made after the graph was read: ask git
+                cut = [(when, c) for when, c in cut if reach[c.sha] >= lo]
+                times = [when for when, _c in cut]
+                if len(set(times)) == len(times):
+                    return [c for _when, c in cut]
+                break
+        return commits_between(self.repo, start, end)
+
+
+def _reach(repo: Repo, since: int) -> dict[str, int] | None:
+    """For each commit `git log --all --since=SINCE` lists (merges too), the latest bound
+    B >= SINCE with which `git log --all --since=B` still lists it; None when git cannot say.
+
+    git's walk (by date, without --topo-order or negative refs) starts from every ref and
+    HEAD; a commit dated before the bound is neither listed nor walked past, any other is
+    listed and its parents queued. So a commit is listed for bound B exactly when some path
+    from a starting ref down to it has no commit dated before B: B is the best, over such
+    paths, of the oldest date on the path, whatever order the walk takes."""
+    try:
+        graph = gitrepo.log(repo.root, "--all", f"--since={since}", "--format=%H %ct %P")
+        starts = set(gitrepo.log(repo.root, "--all", "--no-walk", "--format=%H").split())
+    except (OSError, CostlogError):
+        return None
+    when: dict[str, int] = {}
+    parents: dict[str, list[str]] = {}
+    for line in graph.splitlines():
+        sha, _, rest = line.partition(" ")
+        ct, _, ps = rest.partition(" ")
+        if not ct.lstrip("-").isdigit():
+            return None
+        when[sha], parents[sha] = int(ct), ps.split()
+    children = dict.fromkeys(when, 0)
+    for sha in when:
+        for parent in parents[sha]:
+            if parent in children:
+                children[parent] += 1
+    best = {sha: (when[sha] if sha in starts else None) for sha in when}
+    ready = [sha for sha, n in children.items() if n == 0]
+    reach: dict[str, int] = {}
+    while ready:  # children before parents (Kahn), so each commit's value is final
+        sha = ready.pop()
+        mine = best[sha]
+        reach[sha] = since - 1 if mine is None else mine
+        for parent in parents[sha]:
+            if parent not in children:
+                continue
+            if mine is not None:
+                via = min(mine, when[parent])
+                old = best[parent]
+                best[parent] = via if old is None else max(old, via)
+            children[parent] -= 1
+            if children[parent] == 0:
+                ready.append(parent)
+    return reach if len(reach) == len(when) else None
+
+
+class CommitTimes:
+    """When this repo's commits since `since` were made (one `git log` of times only), to
+    tell, before a log is read, whether a session of a given span can have made any
+    (backfill reads a log's prompt and tool text only where a commit could use them). On
+    the safe side: True when git cannot say, or for a span starting before `since`."""
+
+    def __init__(self, repo: Repo, since: datetime) -> None:
+        self.since = int(since.timestamp())
+        try:
+            out = gitrepo.log(
+                repo.root, "--all", "--no-merges", f"--since={self.since}", "--format=%ct"
+            )
+            self.times: list[int] | None = sorted(int(t) for t in out.split() if t.isdigit())
+        except (OSError, CostlogError):
+            self.times = None
+
+    def any_between(self, start: datetime, end: datetime) -> bool:
+        """Whether a commit lies in the window `commits_between(start, end)` looks at (a
+        second of slack more each side)."""
+        lo, hi = _bounds(start, end)
+        if self.times is None or lo - 1 < self.since:
+            return True
+        at = bisect.bisect_left(self.times, lo - 1)
+        return at < len(self.times) and self.times[at] <= hi + 1
+
+
+def window(session: Session) -> tuple[datetime, datetime] | None:
+    """The time span whose commits a session may have made; None without a start.
+    Without a known end (aider's history), evidence (a sha it printed) may name a later
+    commit: up to a day on (a bound, so a backfill of years stays short git logs)."""
+    if session.started is None:
+        return None
+    end = session.ended or max(
+        min(datetime.now(session.started.tzinfo), session.started + OPEN_END), session.started
+    )
+    return session.started, end
 
 
 def named_by_sha(commit: GitCommit, session: Session) -> bool:
@@ -124,7 +282,7 @@ def link_commits(
     session: Session,
     candidates: Sequence[GitCommit],
     repo: Repo,
-    claimed: dict[str, str],
+    claimed: Mapping[str, str],
     own: Callable[[GitCommit], bool] = lambda _c: False,
 ) -> list[Commit]:
     """The commits this session made. `claimed` maps sha -> evidence held by other sessions;
@@ -183,6 +341,72 @@ def claimed_commits(entries: Iterable[Entry], exclude_id: str) -> dict[str, str]
             if _RANK.get(commit.evidence, 0) > _RANK.get(out.get(commit.sha, ""), 0):
                 out[commit.sha] = commit.evidence
     return out
+
+
+class Claims:
+    """Which entries hold which commits, kept as entries are recorded one after another
+    (backfill): each session then looks up only the commits it meets, where
+    `claimed_commits` and `released` pass over every entry of the ledger for each one.
+
+    `known` (id -> entry) is kept up to date by `put`; its order is the order `released`
+    reports in."""
+
+    def __init__(self, known: dict[str, Entry]) -> None:
+        self.known = known
+        #: sha -> ids of the entries holding it, in no particular order
+        self.holders: dict[str, set[str]] = {}
+        #: id -> place in `known`
+        self.place: dict[str, int] = {}
+        for entry in known.values():
+            self._index(entry)
+
+    def _index(self, entry: Entry) -> None:
+        self.place.setdefault(entry.id, len(self.place))
+        for commit in entry.commits:
+            self.holders.setdefault(commit.sha, set()).add(entry.id)
+
+    def put(self, entry: Entry) -> None:
+        old = self.known.get(entry.id)
+        if old is not None:
+            for commit in old.commits:
+                self.holders.get(commit.sha, set()).discard(entry.id)
+        self.known[entry.id] = entry
+        self._index(entry)
+
+    def claimed(self, exclude_id: str) -> Mapping[str, str]:
+        """`claimed_commits(known.values(), exclude_id)`, asked per sha: the same shas at
+        the same ranks (of two equally strong kinds, either may be named)."""
+        return _Claimed(self, exclude_id)
+
+    def released(self, entry: Entry) -> list[tuple[Entry, list[str]]]:
+        """What `released(known.values(), entry)` returns."""
+        ids = {i for c in entry.commits for i in self.holders.get(c.sha, ())}
+        return released([self.known[i] for i in sorted(ids, key=self.place.__getitem__)], entry)
+
+
+class _Claimed(Mapping[str, str]):
+    """sha -> the strongest evidence by which an entry other than `exclude_id` holds it."""
+
+    def __init__(self, claims: Claims, exclude_id: str) -> None:
+        self.claims, self.exclude_id = claims, exclude_id
+
+    def __getitem__(self, sha: str) -> str:
+        best = ""
+        for entry_id in self.claims.holders.get(sha, ()):
+            if entry_id == self.exclude_id:
+                continue
+            for commit in self.claims.known[entry_id].commits:
+                if commit.sha == sha and _RANK.get(commit.evidence, 0) > _RANK.get(best, 0):
+                    best = commit.evidence
+        if not best:
+            raise KeyError(sha)
+        return best
+
+    def __iter__(self) -> Iterator[str]:
+        return (sha for sha in self.claims.holders if sha in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def released(entries: Iterable[Entry], entry: Entry) -> list[tuple[Entry, list[str]]]:
@@ -281,19 +505,25 @@ class WorkItems:
 
 
 def attribute(
-    session: Session, repo: Repo, config: Config, others: Iterable[Entry] = ()
+    session: Session,
+    repo: Repo,
+    config: Config,
+    others: Iterable[Entry] | Claims = (),
+    commit_log: CommitLog | None = None,
 ) -> tuple[list[Commit], list[str]]:
-    """(commits, work items) for one session."""
-    if session.started is None:
+    """(commits, work items) for one session. `others` may be a Claims index and
+    `commit_log` a batched git log (backfill); the result is the same."""
+    span = window(session)
+    if span is None:
         return [], WorkItems(config).find(session.branch)
-    # without a known end (aider's history), evidence (a sha it printed) may name a later
-    # commit: look up to a day on (a bound, so a backfill of years stays one short git log each)
-    end = session.ended or max(
-        min(datetime.now(session.started.tzinfo), session.started + OPEN_END), session.started
-    )
-    candidates = commits_between(repo, session.started, end)
+    start, end = span
+    candidates = commit_log.between(start, end) if commit_log else commits_between(repo, start, end)
     entry_id = f"{session.agent}/{session.session_id}"
-    claimed = claimed_commits(others, entry_id)
+    claimed = (
+        others.claimed(entry_id)
+        if isinstance(others, Claims)
+        else claimed_commits(others, entry_id)
+    )
     commits = link_commits(session, candidates, repo, claimed, own_commit(config))
     linked = {c.sha for c in commits}
     used = [c for c in candidates if c.sha[:12] in linked]

@@ -23,12 +23,14 @@ def session_entry(
     repo: Repo,
     config: Config,
     table: PriceTable,
-    others: Sequence[Entry] = (),
+    others: Sequence[Entry] | attribution.Claims = (),
     truth_sources: truth.Sources | None = None,
+    commit_log: attribution.CommitLog | None = None,
 ) -> Entry:
     """Price and attribute a session. With `truth_sources`, a Claude Code session is first
     reconciled with OpenTelemetry events / `~/.claude.json` (sources.claude.enrich; its problems
-    are added to `session.warnings`)."""
+    are added to `session.warnings`). `others` as a Claims index and a batched `commit_log`
+    are backfill's: the same entry, without a pass over the ledger and a git call each."""
     from costlog.pricing.requests import price_requests
 
     _clean(session)
@@ -51,7 +53,7 @@ def session_entry(
             f"session {session.session_id} has no usable time",
             path=session.paths[0] if session.paths else None,
         )
-    commits, items = attribution.attribute(session, repo, config, others)
+    commits, items = attribution.attribute(session, repo, config, others, commit_log)
     sources_used = {mu.source for mu in per_model.values()}
     source = sources_used.pop() if len(sources_used) == 1 else "mixed"
     methods = dict(session.methods)

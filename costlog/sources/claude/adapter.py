@@ -47,10 +47,14 @@ class ClaudeCode:
         since: datetime | None = None,
         warn: Warn,
         use_cache: bool = True,
+        attribution: bool | Callable[[Path, datetime | None], bool] = False,
     ) -> Iterator[Session]:
         """Every session under `roots` (data dirs) through the incremental cache, unless
         `use_cache` is False. Roots that are all single transcripts are read afresh, with
-        the in-memory attribution fields, and only their sessions are returned."""
+        the in-memory attribution fields, and only their sessions are returned.
+        `attribution` (backfill): a session whose files all have to be read whole anyway
+        (none in the cache) gets its attribution fields from that one read, still cached
+        (a test of whether they are worth it is not asked: here they cost next to nothing)."""
         if roots and all(r.is_file() for r in roots):
             yield from _transcripts(roots, warn, use_cache)
             return
@@ -65,7 +69,7 @@ class ClaudeCode:
                 if any(log.path == r or under_transcript(log.path, r) for r in files)
             }
         )
-        yield from _read_all(logs, fresh, warn, use_cache)
+        yield from _read_all(logs, fresh, warn, use_cache, attribution=bool(attribution))
 
     def find_session(self, roots: Sequence[Path], session_id: str, *, warn: Warn) -> Session | None:
         """The session read afresh (with attribution fields); its project's other
@@ -127,6 +131,7 @@ def _read_all(
     warn: Warn,
     use_cache: bool,
     loud: set[Path] | None = None,
+    attribution: bool = False,
 ) -> list[Session]:
     """Sessions from these files; `fresh` ones are read without the cache and with the
     attribution fields; only `loud` files (default: all) report problems through `warn`.
@@ -144,7 +149,11 @@ def _read_all(
         states[log.path] = read_file(
             log, warn_for(log.path), None if collect else cache, collect, cold, afresh
         )
-    states.update(read_many(cold, warn_for, cache, afresh))
+    whole: set[Path] = set()
+    if attribution:  # backfill: sessions none of whose files were served by the cache
+        served = {log.session_id for log in logs if states[log.path] is not None}
+        whole = {log.path for log, _ in cold if log.session_id not in served}
+    states.update(read_many(cold, warn_for, cache, afresh, facts_too=whole))
     cache.save()
     return build_sessions(Part(log, states[log.path] or FileState()) for log in logs)
 
