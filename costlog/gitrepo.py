@@ -238,6 +238,26 @@ def diff_names(
     return _lines(_run(root, *_RAW_PATHS, *args).stdout)
 
 
+def changed_since(root: Path, since: str, under: str, *, index_only: bool = False) -> list[str]:
+    """Files under `under` whose work-tree text may differ from commit `since` (tracked,
+    judged by the index's stat data, so never missed; with `index_only`, the index's text
+    instead, which skips a stat of every file) and every untracked one there, ignored ones
+    too: repo-relative, exact (`-z`)."""
+    raw = "surrogateescape"
+    cached = ["--cached"] if index_only else []
+    tracked = _run(root, "diff-index", *cached, "-z", "--name-only", since, "--", under, errors=raw)
+    others = _run(root, "ls-files", "-z", "-o", "--", under, errors=raw)
+    return [name for name in (tracked.stdout + others.stdout).split("\0") if name]
+
+
+def object_ids(root: Path, *revs: str) -> list[str] | None:
+    """The object ids of `revs` (e.g. `HEAD^:dir`, a tree; none may start with `-`), in
+    order; None when git cannot name one (a path missing at that commit, say)."""
+    done = _run(root, "rev-parse", *revs, check=False)
+    ids = done.stdout.split()
+    return ids if done.returncode == 0 and len(ids) == len(revs) else None
+
+
 def show_file(root: Path, rev: str, path: str) -> str:
     """The text of `path` as committed at `rev`."""
     return _run(root, *_RAW_PATHS, "show", f"{rev}:{path}").stdout

@@ -6,6 +6,12 @@
 hook=@HOOK@
 py=@PYTHON@
 case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+# each commit a rebase replays: no earlier hook to run, and nothing to do until post-rewrite
+# (decided before the rest of this file is even read; nothing_to_do says the same)
+if [ "$hook" = post-commit ] && [ ! -x "$here/$hook.costlog-legacy" ] && [ -d .git ] &&
+    [ -z "${GIT_DIR:-}" ] && { [ -e .git/rebase-merge ] || [ -e .git/rebase-apply ]; }; then
+    exit 0
+fi
 input=
 if [ "$hook" = post-rewrite ]; then input=$(cat); fi
 feed() { if [ -n "$input" ]; then printf '%s\n' "$input"; fi; }
@@ -31,9 +37,39 @@ nothing_to_do() {
         return
     fi
     [ "$hook" = post-commit ] || return 1
-    for f in rebase-merge rebase-apply MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
+    for f in rebase-merge rebase-apply MERGE_HEAD; do
         [ -e ".git/$f" ] && return 0  # costlog waits for the operation to finish
     done
+    # what made this commit, as git's HEAD reflog names it: git's own picks keep
+    # CHERRY_PICK_HEAD through this hook (a `git commit` removes it first)
+    made=cherry-pick
+    if [ ! -e .git/CHERRY_PICK_HEAD ]; then
+        made=$(tail -n 1 .git/logs/HEAD 2>/dev/null) || made=
+        made=${made#*"	"} # (a tab ends the sha, ident and time part of the line)
+        made=${made%%": "*}
+    fi
+    case $made in
+    cherry-pick)
+        picks_settled
+        return
+        ;;
+    "commit (cherry-pick)")
+        # a pick stopped on a conflict, now committed: when it was the last (git removed
+        # .git/sequencer first, and with it where the picks started), Python renders
+        if [ -d .git/sequencer ] || [ ! -f .costlog/config.yaml ]; then
+            picks_settled
+            return
+        fi
+        return 1
+        ;;
+    revert)
+        if [ -d .git/sequencer ]; then
+            picks_settled
+            return
+        fi
+        picks_settled || return 1 # one revert: then the queue, as after any commit
+        ;;
+    esac
     [ -f .costlog/config.yaml ] || return 0  # not set up in this repo
     s=.git/costlog
     w=$s/idle-watch
@@ -69,6 +105,38 @@ nothing_to_do() {
         found=$(find "$@" -maxdepth 1 -name '*.jsonl' -cnewer "$w.stamp" -print 2>/dev/null) || return 1
     fi
     [ -z "$found" ]
+}
+
+# A commit of `git cherry-pick` or `git revert` (git runs post-commit for each one; for
+# several, .git/sequencer/todo lists this one and those still to do; a `git commit` that
+# ends a pick stopped on a conflict counts as one): costlog waits for the last one, queue
+# included, and then looks at COST_LOG.md once. The user's own commits while a pick is
+# stopped are ordinary ones: the reflog says "commit: " for them. Nothing to render
+# when the picks changed neither the ledger nor COST_LOG.md, or left both as they are in
+# the newest picked commit (picked onto a branch whose ledger had not moved); else Python
+# renders it. Only for the default ledger_dir and output (the config names neither).
+picks_settled() {
+    [ -f .costlog/config.yaml ] || return 0
+    start=HEAD^
+    if [ -d .git/sequencer ]; then
+        n=0
+        while IFS= read -r line; do
+            case $line in '' | '#'*) continue ;; esac
+            n=$((n + 1))
+            [ "$n" -lt 2 ] || return 0  # more picks to come: the last one looks
+        done 2>/dev/null <.git/sequencer/todo
+        start=
+        IFS= read -r start 2>/dev/null <.git/sequencer/head
+        case $start in '' | *[!0-9a-f]*) return 1 ;; esac
+    fi
+    tip=
+    for f in CHERRY_PICK_HEAD REVERT_HEAD; do
+        if [ -f ".git/$f" ]; then IFS= read -r tip 2>/dev/null <".git/$f"; fi
+    done
+    case $tip in *[!0-9a-f]*) return 1 ;; esac
+    grep -Eq '^[[:space:]]*(ledger_dir|output)[[:space:]]*:' .costlog/config.yaml && return 1
+    git diff --quiet "$start" HEAD -- .costlog COST_LOG.md 2>/dev/null && return 0
+    [ -n "$tip" ] && git diff --quiet "$tip" HEAD -- .costlog COST_LOG.md 2>/dev/null
 }
 
 # The commit of a squash merge whose ledger and COST_LOG.md are, as a whole, the squashed

@@ -69,16 +69,79 @@ def _after_squash(repo: Repo, tip: str) -> list[str]:
     the squash brought (git takes one side's file when only that side changed it). Not
     when the ledger and COST_LOG.md are, as a whole, the squashed branch's (`tip`) or the
     parent's: then they are as right as they were there, and nothing is rendered."""
+    return _settle(repo, [tip, "HEAD^"] if tip else ["HEAD^"], "squash-merged")
+
+
+def after_picks(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    """The last commit of a `git cherry-pick` (hookrun calls it for that commit only; the
+    earlier ones skipped the hook)."""
+    return _after_sequence(repo, "cherry-picked")
+
+
+def after_stopped_pick(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    """The commit that ends the last pick after it stopped on a conflict (`--continue`, or a
+    plain `git commit` for a single pick). git removed the sequencer and with it where the
+    picks started, so nothing shows COST_LOG.md is right: it is rendered (and only staged,
+    with a notice, when that changed it). No pick follows, so what is queued is recorded
+    first, as after any commit."""
+    lines = post_commit(repo, args, stdin)
+    return lines + _settle(repo, [], "cherry-picked")
+
+
+def after_reverts(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    """The last commit of a `git revert` of several commits."""
+    return _after_sequence(repo, "reverted")
+
+
+def after_revert(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
+    """The commit of a `git revert` of one commit: git merged COST_LOG.md back without the
+    whole ledger, so it may be behind, as after a pick. Its commit is the user's next one
+    too (no sequence to wait for), so what is queued is recorded first, as after any
+    commit; a render that already took in the reverted ledger leaves nothing to say."""
+    lines = post_commit(repo, args, stdin)
+    return lines + _settle(repo, ["HEAD^"], "reverted")
+
+
+def _after_sequence(repo: Repo, what: str) -> list[str]:
+    """Each picked (or reverted) commit merged COST_LOG.md without the whole ledger, so
+    it may be behind: not when the ledger and COST_LOG.md are, as a whole, as before the
+    first pick (the picks changed neither) or as in the newest picked commit (picked onto
+    a branch whose ledger had not moved). The queue waits for the next commit, as during
+    a rebase: recording between picks would stage files the next pick trips over."""
+    here = gitrepo.git_dir(repo)
+    since = ["HEAD^"]
+    try:  # several commits: git noted where HEAD was before the first
+        start = (here / "sequencer" / "head").read_text(encoding="utf-8").strip()
+        since = [start] if _is_hex(start) else []
+    except (OSError, UnicodeDecodeError):
+        pass
+    for name in ("CHERRY_PICK_HEAD", "REVERT_HEAD"):
+        try:
+            tip = (here / name).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if _is_hex(tip):
+            since.append(tip)
+    return _settle(repo, since, what)
+
+
+def _is_hex(text: str) -> bool:
+    return bool(text) and not text.strip("0123456789abcdef")
+
+
+def _settle(repo: Repo, since: Sequence[str], what: str) -> list[str]:
+    """Render and stage COST_LOG.md unless the ledger and COST_LOG.md at HEAD are, as a
+    whole, as they were at one of the commits in `since` (then as right as there)."""
     from costlog import config as config_mod
     from costlog import render
     from costlog.errors import CostlogError
 
     config = config_mod.load(repo.root)
     ours = [config.ledger_dir, config.output]
-    for since in [tip, "HEAD^"] if tip else ["HEAD^"]:
+    for rev in since:
         try:
-            if not gitrepo.diff_names(repo.root, since, "HEAD", ours[0]) and not (
-                gitrepo.diff_names(repo.root, since, "HEAD", ours[1])
+            if not gitrepo.diff_names(repo.root, rev, "HEAD", ours[0]) and not (
+                gitrepo.diff_names(repo.root, rev, "HEAD", ours[1])
             ):
                 return []
         except CostlogError:
@@ -88,7 +151,7 @@ def _after_squash(repo: Repo, tip: str) -> list[str]:
         return []
     gitrepo.stage(repo.root, [config.output])
     return [
-        f"re-rendered {config.output} for the squash-merged ledger and staged it; commit it "
+        f"re-rendered {config.output} for the {what} ledger and staged it; commit it "
         "(e.g. `git commit --amend --no-edit`)"
     ]
 

@@ -5,6 +5,10 @@
 - `post-rewrite` (amend, rebase): moves the ledger's commit links to the new shas;
 - `post-merge`: re-renders COST_LOG.md after a merge commit that brought ledger files
   (after a fast-forward it only says so);
+- `post-commit` of the last commit of a cherry-pick or revert: re-renders COST_LOG.md when
+  the picked ledger files may have left it behind (the earlier picks skip the hook; git's
+  HEAD reflog tells a commit of the cherry-pick or revert from one the user makes while it
+  is stopped, which is an ordinary commit);
 - `session-end`: an agent's SessionEnd hook; appends its JSON to the queue and exits;
 - `merge-driver`: git's merge driver for COST_LOG.md.
 
@@ -14,8 +18,9 @@ takes the one-run-at-a-time lock, and logs failures. What each hook does lives i
 
 Every error goes to `<git common dir>/costlog/hook.log` with one line on stderr, and the
 exit status is 0: a hook can never block or fail a commit. Nothing runs while a rebase,
-merge or cherry-pick is in progress, nor with COSTLOG_SKIP=1 (costlog's own git commands
-set it). Heavy modules (jinja2, the adapters, pricing) load only when there is work.
+merge or cherry-pick is in progress (but for the check at a cherry-pick's last commit),
+nor with COSTLOG_SKIP=1 (costlog's own git commands set it). Heavy modules (jinja2, the
+adapters, pricing) load only when there is work.
 """
 
 from __future__ import annotations
@@ -36,8 +41,15 @@ from costlog.gitrepo import Repo
 LOG = "hook.log"
 #: = costlog.config.CONFIG_PATH (importing that module costs 15 ms; a test keeps them equal)
 CONFIG_PATH = ".costlog/config.yaml"
-#: files in the per-worktree git dir that mean "an operation is half done"
-IN_PROGRESS = ("rebase-merge", "rebase-apply", "MERGE_HEAD", "CHERRY_PICK_HEAD", "REVERT_HEAD")
+#: files in the per-worktree git dir that mean "a rebase or merge is half done" (a
+#: cherry-pick or revert is told by what made the commit: see `made_by`)
+IN_PROGRESS = ("rebase-merge", "rebase-apply", "MERGE_HEAD")
+#: what git's HEAD reflog names as the maker of a commit of a cherry-pick or revert (the
+#: text before ": "): git's sequencer itself, or a `git commit` (the user's own or the one
+#: `--continue` runs) that ends a pick stopped on a conflict
+PICKED = ("cherry-pick", "revert", "commit (cherry-pick)")
+#: how much of the reflog's end is read for its last line (a line holds a subject only)
+REFLOG_TAIL = 16384
 GIT_HOOKS = ("post-commit", "post-rewrite", "post-merge")
 Say = Callable[[str], None]
 #: a git hook: (repo, its arguments, its stdin) -> the lines to show the user
@@ -65,11 +77,14 @@ def run(name: str, args: Sequence[str], stdin: IO[str], *, say: Say = _say) -> i
             return merge_driver(repo, args, say=say)
         if name not in GIT_HOOKS:
             raise ValueError(f"unknown hook {name!r}")
-        if in_progress(repo, name) or not (repo.root / CONFIG_PATH).exists():
-            return 0  # mid-rebase/merge/cherry-pick, or a repo costlog is not set up in
+        if not (repo.root / CONFIG_PATH).exists():
+            return 0  # a repo costlog is not set up in
+        hook = _git_hook(repo, name)
+        if hook is None:
+            return 0  # mid-rebase/merge/cherry-pick: wait for its end
         with _single(repo) as mine:
             if mine:
-                for line in _git_hook(name)(repo, args, stdin):
+                for line in hook(repo, args, stdin):
                     say(line)
     except Exception as exc:
         where = _log_failure(repo, name)
@@ -79,15 +94,30 @@ def run(name: str, args: Sequence[str], stdin: IO[str], *, say: Say = _say) -> i
     return 0
 
 
-def _git_hook(name: str) -> GitHook:
-    """The function behind a git hook, importing only its own module."""
+def _git_hook(repo: Repo, name: str) -> GitHook | None:
+    """The function behind a git hook, importing only its own module; None while an
+    operation is half done and the hook waits for its end."""
+    if in_progress(repo, name):
+        return None
     if name == "post-rewrite":
         from costlog.integration.rewrite import post_rewrite
 
         return post_rewrite
     from costlog.integration import githooks
 
-    return githooks.post_commit if name == "post-commit" else githooks.post_merge
+    if name == "post-merge":
+        return githooks.post_merge
+    made = made_by(repo)
+    if made not in PICKED:
+        return githooks.post_commit  # also the user's own commit while a pick is stopped
+    if not last_pick(repo):
+        return None
+    sequence = (gitrepo.git_dir(repo) / "sequencer").is_dir()
+    if made == "cherry-pick" or sequence:
+        return githooks.after_reverts if made == "revert" else githooks.after_picks
+    if made == "commit (cherry-pick)":
+        return githooks.after_stopped_pick
+    return githooks.after_revert  # one revert: its commit records the queue as any commit
 
 
 def _first_line(exc: BaseException) -> str:
@@ -126,14 +156,53 @@ def note(state_dir: Path, line: str) -> None:
 
 
 def in_progress(repo: Repo, hook: str = "post-commit") -> bool:
-    """A rebase, merge or cherry-pick is half done: post-commit waits for it to finish.
-    post-rewrite is how a rebase reports its end, and git runs post-merge while
-    MERGE_HEAD still exists, so those two only skip inside a rebase (or never)."""
+    """A rebase or merge is half done: post-commit waits for it to finish. post-rewrite
+    is how a rebase reports its end, and git runs post-merge while MERGE_HEAD still
+    exists, so those two only skip inside a rebase (or never)."""
     if hook == "post-rewrite":
         return False
     names = IN_PROGRESS if hook == "post-commit" else IN_PROGRESS[:2]
     here = gitrepo.git_dir(repo)
     return any((here / name).exists() for name in names)
+
+
+def made_by(repo: Repo) -> str:
+    """What made the commit post-commit runs for, as git's HEAD reflog names it ("commit",
+    "cherry-pick", "commit (cherry-pick)", ...). The files a cherry-pick leaves do not
+    tell: after a conflict resolved by a plain `git commit`, `sequencer` stays until
+    `--continue` or `--quit`, over the user's ordinary commits too. git's own picks keep
+    CHERRY_PICK_HEAD through the hook (a `git commit` removes it first). Without a
+    reflog, "commit": the commit is treated as an ordinary one, which is only slower."""
+    here = gitrepo.git_dir(repo)
+    if (here / "CHERRY_PICK_HEAD").exists():
+        return "cherry-pick"
+    try:
+        with open(here / "logs" / "HEAD", "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - REFLOG_TAIL))
+            tail = handle.read()
+    except OSError:
+        return "commit"
+    lines = tail.rstrip(b"\n").rsplit(b"\n", 1)
+    _, tab, message = lines[-1].partition(b"\t")
+    if not tab:
+        return "commit"
+    return message.decode("utf-8", errors="replace").partition(": ")[0]
+
+
+def last_pick(repo: Repo) -> bool:
+    """A commit of a cherry-pick or revert is its last one: for several commits git keeps
+    the ones still to do, this one first, in `sequencer/todo`. Then costlog looks at
+    COST_LOG.md, once."""
+    here = gitrepo.git_dir(repo)
+    if not (here / "sequencer").is_dir():
+        return True
+    try:
+        text = (here / "sequencer" / "todo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return True  # cannot tell: look (looking twice is only slower)
+    picks = [line for line in text.splitlines() if line.strip() and line[0] != "#"]
+    return len(picks) <= 1
 
 
 @contextlib.contextmanager

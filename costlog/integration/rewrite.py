@@ -5,6 +5,15 @@ a rebase (the post-commit hooks of the commits it replays stop in the shim, befo
 starts), so the work is done once. Entries keep 12-character shas, so both sides are cut
 to that before they are compared.
 
+Which ledger files to look in: a file can only hold the sha of a commit that existed when
+the file was written. The base is the parent of the first rewritten commit (git lists them
+oldest first). When every rewritten commit descends from it, no file as it was there can
+name one of them (its tree was fixed before they existed), so only the files git says
+differ from the base, and the untracked ones, are read: a few git calls and a handful of
+reads instead of all 10,000 files of a big ledger. When git cannot tell (a rewritten root
+commit, one that does not descend from the base, more commits than fit on a command
+line), every ledger file is read once, by a byte search before any parse.
+
 Moving a link changes no line of COST_LOG.md (nothing the template receives holds a sha,
 which a test keeps true), so only the ledger files are written and staged, and COST_LOG.md
 is rendered only when the rebase may have left it behind: when both the replayed commits
@@ -15,25 +24,45 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from costlog import gitrepo
+from costlog.errors import CostlogError
 from costlog.gitrepo import Repo
 
 if TYPE_CHECKING:
     from costlog.config import Config
 
+#: = Config.ledger_dir's and Config.output's defaults (a test keeps them equal)
+DEFAULT_LEDGER_DIR = ".costlog/sessions"
+DEFAULT_OUTPUT = "COST_LOG.md"
+#: beyond this many rewritten commits their shas are not passed to git on one command
+#: line; every ledger file is read instead
+MAX_NAMED = 2000
+#: a ledger dir git takes as the folder it names, not as a pattern or pathspec magic
+_PLAIN_DIR = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/ -]*")
+#: bytes.translate table: hex digits stay, every other byte becomes a space, so a file's
+#: hex runs are its `split()` (5x faster than a regex; a run holding an old sha as part
+#: of a longer one is only a false hit, which the parse then rules out)
+_HEX_ONLY = bytes(c if chr(c) in "0123456789abcdef" else 0x20 for c in range(256))
+
 
 def read_rewrites(stdin: IO[str]) -> dict[str, str]:
-    """post-rewrite's stdin: `<old-sha> <new-sha> [extra]` per line."""
+    """post-rewrite's stdin: `<old-sha> <new-sha> [extra]` per line (full shas: anything
+    else is not from git, and is never passed on to it)."""
     mapping = {}
     for line in stdin.read().splitlines():
         parts = line.split()
-        if len(parts) >= 2:
+        if len(parts) >= 2 and _is_sha(parts[0]) and _is_sha(parts[1]):
             mapping[parts[0]] = parts[1]
     return mapping
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and not text.strip("0123456789abcdef")
 
 
 def post_rewrite(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
@@ -41,100 +70,142 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
     if not mapping:
         return []
     rebase = bool(args) and args[0] == "rebase"
-    quick = _quick_ledger_dir(repo.root)
-    behind: bool | None = None  # whether COST_LOG.md may be behind, once asked
-    # the common case, no entry links a rewritten commit: no config, YAML or ledger
-    # import (the hook runs once per rebase, but a rebase is what the user waits for)
-    if quick is not None and _none_mention(repo.root / quick, mapping):
-        behind = rebase and _both_sides_changed_ledger(repo, quick, mapping)
-        if not behind:
-            return []
-    from costlog import config as config_mod
-
-    config = config_mod.load(repo.root)
-    changed = rewrite_shas(repo, config, mapping)
+    # the config is loaded only when it names the ledger or COST_LOG.md, or COST_LOG.md
+    # must be rendered: moving links needs nothing else from it (nor its YAML import)
+    config: Config | None = None
+    if _quick_defaults(repo.root):
+        ledger_dir, output = DEFAULT_LEDGER_DIR, repo.root / DEFAULT_OUTPUT
+    else:
+        config = _load_config(repo)
+        ledger_dir, output = config.ledger_dir, config.output_path(repo.root)
+    # where the rewritten commits were made: git lists the rewrites oldest first
+    base = f"{next(iter(mapping))}^"
+    hits = _files_naming(repo, ledger_dir, mapping, base, rebase=rebase)
     lines = []
-    if changed:
-        gitrepo.stage(repo.root, changed)
-        lines.append(
-            f"moved commit links to the rewritten commits in {len(changed)} ledger "
-            f"file{'s' if len(changed) != 1 else ''} (staged)"
-        )
-    if behind is None:
-        behind = rebase and _both_sides_changed_ledger(repo, config.ledger_dir, mapping)
-    if behind:
-        lines += _render_and_stage(repo, config)
+    if hits != []:  # some do, or every file must be looked at
+        changed = rewrite_shas(repo, ledger_dir, output, mapping, hits)
+        if changed:
+            gitrepo.stage(repo.root, changed)
+            lines.append(
+                f"moved commit links to the rewritten commits in {len(changed)} ledger "
+                f"file{'s' if len(changed) != 1 else ''} (staged)"
+            )
+    if rebase and _both_sides_changed_ledger(repo, ledger_dir, mapping, base):
+        lines += _render_and_stage(repo, config or _load_config(repo))
     return lines
 
 
-#: = Config.ledger_dir's default (a test keeps them equal)
-DEFAULT_LEDGER_DIR = ".costlog/sessions"
+def _load_config(repo: Repo) -> Config:
+    from costlog import config as config_mod
+
+    return config_mod.load(repo.root)
 
 
-def _quick_ledger_dir(root: Path) -> str | None:
-    """The ledger dir when the config leaves it at its default (a line scan, no YAML);
-    None when a line sets it, or the config cannot be read: then the config decides."""
-    import re
-
+def _quick_defaults(root: Path) -> bool:
+    """Whether the config leaves the ledger dir and output at their defaults, by a line
+    scan (no YAML); False when a line may set one, or the config cannot be read: then the
+    config decides (and says what is wrong with it)."""
     try:
         text = (root / ".costlog" / "config.yaml").read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return None
-    if re.search(r"^[ \t]*[^#\s][^\n]*ledger_dir", text, re.M):
-        return None
-    return DEFAULT_LEDGER_DIR
-
-
-_SHA = re.compile(rb"(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])")
-
-
-def _none_mention(folder: Path, mapping: dict[str, str]) -> bool:
-    """True when no ledger file holds one of the old shas, by a byte search of plain
-    files; False when one does, or when anything is not a plain file or directory (a
-    link, a FIFO): the careful path, which refuses those, then looks."""
-    olds = {old[:12].encode("ascii", "replace") for old in mapping}
-    if os.path.islink(folder) or os.path.islink(folder.parent):
         return False
-    stack = [str(folder)]
-    while stack:
+    # any line but a comment that holds either word (a line that only looks like a
+    # setting sends it to the config too, which is only slower)
+    return not re.search(r"^(?![ \t]*#)[^\n]*(ledger_dir|output)", text, re.M)
+
+
+def _files_naming(
+    repo: Repo, ledger_dir: str, mapping: dict[str, str], base: str, *, rebase: bool
+) -> list[str] | None:
+    """The ledger files that hold one of the old shas, found among the files that differ
+    from `base` (see the module's docstring); None when that cannot be told, and every
+    file must be read. A link on the way to one of them is refused (UnsafePath), as the
+    full read would: the ledger holds no links.
+
+    After a rebase the index's text is the work tree's (git refuses to start one on
+    uncommitted changes, checks out every commit it makes, and re-applies an autostash
+    only after this hook), so git compares the index, without a stat of every ledger
+    file; after an amend, the work tree may hold anything, and is compared itself."""
+    from costlog.safefs import check_repo_path, read_repo_bytes
+
+    folder = repo.root / ledger_dir
+    check_repo_path(repo.root, folder)  # a linked ledger dir is refused, loudly
+    if len(mapping) > MAX_NAMED or not _PLAIN_DIR.fullmatch(ledger_dir):
+        return None  # (a folder name git might read as a pattern: read every file)
+    olds = list(mapping)
+    try:  # (one commit, an amend, descends from its own parent)
+        if len(olds) > 1 and not set(
+            gitrepo.rev_list(repo.root, "--ancestry-path", f"^{base}", *olds)
+        ) >= set(olds):
+            return None  # one was made before the base: a file there may name it
+        names = gitrepo.changed_since(repo.root, base, ledger_dir, index_only=rebase)
+    except CostlogError:
+        return None
+    needles = _needles(mapping)
+    hits = []
+    for rel in names:
+        path = repo.root / rel
         try:
-            items = list(os.scandir(stack.pop()))
+            mode = os.lstat(path).st_mode
         except FileNotFoundError:
-            continue
+            continue  # deleted since the base
         except OSError:
-            return False
-        for item in items:
-            if item.is_symlink():
-                return False
-            if item.is_dir(follow_symlinks=False):
-                stack.append(item.path)
-            elif (
-                item.name.endswith(".yaml")
-                and not item.name.startswith(".")
-                and (not item.is_file(follow_symlinks=False) or _mentions(item.path, olds))
-            ):
-                return False
-    return True
+            return None  # the full read says what is wrong with it
+        if stat.S_ISDIR(mode):
+            return None  # a file git knew is a directory now: let the full read see in
+        if stat.S_ISLNK(mode):
+            check_repo_path(repo.root, path)  # raises: a link in the ledger
+        if not _is_ledger_name(path.name):
+            continue
+        data = read_repo_bytes(repo.root, path)  # refuses FIFOs, links on the way
+        if data is not None and _names_one(data, needles):
+            hits.append(str(path))
+    return sorted(hits)
 
 
-def rewrite_shas(repo: Repo, config: Config, mapping: dict[str, str]) -> list[str]:
-    """Replace old shas by new ones in ledger entries; returns the files changed."""
+def _is_ledger_name(name: str) -> bool:
+    """What Ledger.file_names takes as a ledger file."""
+    return name.endswith(".yaml") and not name.startswith(".")
+
+
+def _needles(mapping: dict[str, str]) -> frozenset[bytes]:
+    return frozenset(old[:12].encode("ascii", "replace") for old in mapping)
+
+
+def _names_one(data: bytes, needles: frozenset[bytes]) -> bool:
+    """Whether `data` holds one of the 12-character shas as a run of hex digits."""
+    return not needles.isdisjoint(data.translate(_HEX_ONLY).split())
+
+
+def rewrite_shas(
+    repo: Repo,
+    ledger_dir: str,
+    output: Path,
+    mapping: dict[str, str],
+    names: Iterable[str] | None = None,
+) -> list[str]:
+    """Replace old shas by new ones in ledger entries; returns the files changed. `names`:
+    the files to look at (absolute); None: every ledger file, each searched first."""
     from costlog.ledger.format import parse_entry
     from costlog.ledger.store import Ledger
     from costlog.safefs import check_repo_path, read_repo_text
 
     short = {old[:12]: new[:12] for old, new in mapping.items()}
-    ledger = Ledger(repo, config.ledger_dir)
+    ledger = Ledger(repo, ledger_dir)
     changed: list[str] = []
     # COST_LOG.md may be rendered and staged after these writes: refuse a symlink first
-    check_repo_path(repo.root, config.output_path(repo.root))
-    needles = {old.encode("ascii", "replace") for old in short}
+    check_repo_path(repo.root, output)
+    needles = _needles(mapping)
     with ledger.lock():
-        for name in ledger.file_names():  # refuses links and non-regular files in the ledger
-            if not _mentions(name, needles):
+        search = names is None
+        for name in ledger.file_names() if names is None else names:
+            # (file_names refuses links and non-regular files in the ledger)
+            if search and not _mentions(name, needles):
                 continue  # a byte search first: parse only the files that mention one
             path = Path(name)
-            text = read_repo_text(repo.root, path) or ""
+            text = read_repo_text(repo.root, path)
+            if text is None:
+                continue  # removed since it was found
             entry = parse_entry(text, ledger.rel(path))
             hits = [c for c in entry.commits if c.sha in short]
             for commit in hits:
@@ -144,7 +215,7 @@ def rewrite_shas(repo: Repo, config: Config, mapping: dict[str, str]) -> list[st
     return changed
 
 
-def _mentions(name: str, needles: set[bytes]) -> bool:
+def _mentions(name: str, needles: frozenset[bytes]) -> bool:
     """Whether the file holds one of the 12-character shas (read raw: the caller has just
     refused links and non-regular files, and O_NOFOLLOW refuses one swapped in since)."""
     try:
@@ -155,27 +226,39 @@ def _mentions(name: str, needles: set[bytes]) -> bool:
         data = os.read(fd, 1 << 20)
     finally:
         os.close(fd)
-    return not needles.isdisjoint(_SHA.findall(data))
+    return _names_one(data, needles)
 
 
-def _both_sides_changed_ledger(repo: Repo, ledger_dir: str, mapping: dict[str, str]) -> bool:
-    """Whether the replayed commits and the ones they now sit on both changed the ledger:
-    then COST_LOG.md, merged one commit at a time without the whole ledger, may be behind.
-    (git lists the rewrites oldest first: the last old sha is the old tip.)"""
-    from costlog.errors import CostlogError
+def _both_sides_changed_ledger(
+    repo: Repo, ledger_dir: str, mapping: dict[str, str], base: str
+) -> bool:
+    """Whether the replayed commits and the ones they now sit on both changed the ledger
+    since `base`, where the replayed ones were made: then COST_LOG.md, merged one commit
+    at a time without the whole ledger, may be behind. One git call compares the ledger
+    folder's tree ids at the three commits; a diff of each side when one has none.
 
-    old_tip = list(mapping)[-1]
-    first_new = next(iter(mapping.values()))
+    The old tip is ORIG_HEAD, which every rebase sets to it when it starts: the last
+    commit replayed is not it when `rebase -i` moved or dropped commits. (Only a rebase
+    calls this: an amend leaves ORIG_HEAD as some older command set it.)"""
+    old_tip = _orig_head(repo) or list(mapping)[-1]
+    onto = f"{next(iter(mapping.values()))}^"
+    trees = gitrepo.object_ids(repo.root, *(f"{c}:{ledger_dir}" for c in (base, onto, old_tip)))
+    if trees is not None:
+        return trees[0] != trees[1] and trees[0] != trees[2]
     try:
-        base = gitrepo.merge_base(repo.root, "HEAD", old_tip)
-        if not base:
-            return True  # unrelated histories: look
-        replayed = gitrepo.diff_names(repo.root, base, old_tip, ledger_dir)
-        if not replayed:
+        if not gitrepo.diff_names(repo.root, base, onto, ledger_dir):
             return False
-        return bool(gitrepo.diff_names(repo.root, base, f"{first_new}^", ledger_dir))
+        return bool(gitrepo.diff_names(repo.root, base, old_tip, ledger_dir))
     except CostlogError:
         return True  # cannot tell (a root commit rewritten, say): look
+
+
+def _orig_head(repo: Repo) -> str | None:
+    try:
+        text = (gitrepo.git_dir(repo) / "ORIG_HEAD").read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if _is_sha(text) else None
 
 
 def _render_and_stage(repo: Repo, config: Config) -> list[str]:
