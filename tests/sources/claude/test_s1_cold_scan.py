@@ -90,17 +90,18 @@ def test_a_reader_that_dies_costs_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     """A forked reader killed half way (out of memory, a signal): the parent reads the
     files it took on, so the scan still has every session."""
     root = tmp_path / "claude"
-    _generate(root, 1, seed=43)
+    _generate(root, 6, seed=43)
+    assert len(list(root.rglob("*.jsonl"))) >= 8  # enough files for the reader to take some
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "one"))
     monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "1")
     alone = _scan(root)
     parent = os.getpid()
     real = incremental._cold_read
-    seen: list[str] = []
+    died = tmp_path / "died"
 
     def dies_in_a_child(path: str, collect: bool = False) -> Any:
-        seen.append(path)
-        if os.getpid() != parent and len(seen) > 2:
+        if os.getpid() != parent:  # the forked reader dies on the first file it takes
+            died.write_text(path)
             os._exit(9)
         return real(path, collect)
 
@@ -108,6 +109,7 @@ def test_a_reader_that_dies_costs_no_file(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "many"))
     monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "2")
     assert _scan(root) == alone
+    assert died.exists(), "no reader was forked, or it read nothing: the test proves nothing"
 
 
 # ---------------------------------------------------------------- the typed usage
