@@ -4,8 +4,9 @@ Per file the cache keeps the FileState's flat form, keyed by path, size, mtime a
 an unchanged file is not opened, and a file that only grew is read from where the last scan
 stopped. A file read afresh (its attribution fields are wanted) bypasses the cache. Big cold
 reads (>= 64 MB to read) are spread over up to 4 processes, this one reading too
-(`sources._spread`; `COSTLOG_SCAN_WORKERS=N` readers in all, 1 turns it off). Warnings
-are said in the same order however many read: biggest file first.
+(`sources._spread`; `COSTLOG_SCAN_WORKERS=N` readers in all, 1 turns it off). A cold
+read's warnings come in the same order however many read: biggest file first (files the
+cache serves warn in listing order, as before).
 """
 
 from __future__ import annotations
