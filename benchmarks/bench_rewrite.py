@@ -16,6 +16,8 @@ the wall ratio is noise, the CPU ratio is what the hooks cost.
     # and the code before a change, measured in the same rotation:
     git archive HEAD costlog hooks templates | tar -x -C /tmp/before
     python benchmarks/bench_rewrite.py --before /tmp/before
+    # keep the repo (branches put back, hooks installed) to profile a hook in it:
+    python benchmarks/bench_rewrite.py --runs 1 --only rebase --keep /tmp/rewrite-repo
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -179,9 +182,13 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, help="also the hooks of this older costlog (git archive)"
     )
+    parser.add_argument(
+        "--keep", type=Path, help="copy the bench's repo here at the end (must not exist)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
-        repo, env, empty = setup(Path(name), args.n, args.commits)
+        tmp = Path(name)  # (`name` is reused by the loop below)
+        repo, env, empty = setup(tmp, args.n, args.commits)
         topic = git(repo, env, "rev-parse", "topic")
         main_tip = git(repo, env, "rev-parse", "main")
 
@@ -247,6 +254,13 @@ def main() -> None:
             text=True,
         )  # fmt: skip
         print(f"  after a hooked rebase, costlog check: {check.stdout.strip() or check.stderr}")
+        if args.keep:
+            reset()  # (shutil.copytree keeps the hooks; the environment is printed to reuse)
+            shutil.copytree(tmp, args.keep, symlinks=True)
+            names = ("HOME", "CLAUDE_CONFIG_DIR", "GIT_CONFIG_NOSYSTEM")
+            print(f"  kept in {args.keep}/repo; its environment: " + " ".join(
+                f"{k}={env[k].replace(str(tmp), str(args.keep))}" for k in names
+            ))  # fmt: skip
         print("\n".join(summary))
 
 

@@ -238,18 +238,6 @@ def diff_names(
     return _lines(_run(root, *_RAW_PATHS, *args).stdout)
 
 
-def changed_since(root: Path, since: str, under: str, *, index_only: bool = False) -> list[str]:
-    """Files under `under` whose work-tree text may differ from commit `since` (tracked,
-    judged by the index's stat data, so never missed; with `index_only`, the index's text
-    instead, which skips a stat of every file) and every untracked one there, ignored ones
-    too: repo-relative, exact (`-z`)."""
-    raw = "surrogateescape"
-    cached = ["--cached"] if index_only else []
-    tracked = _run(root, "diff-index", *cached, "-z", "--name-only", since, "--", under, errors=raw)
-    others = _run(root, "ls-files", "-z", "-o", "--", under, errors=raw)
-    return [name for name in (tracked.stdout + others.stdout).split("\0") if name]
-
-
 def object_ids(root: Path, *revs: str) -> list[str] | None:
     """The object ids of `revs` (e.g. `HEAD^:dir`, a tree; none may start with `-`), in
     order; None when git cannot name one (a path missing at that commit, say)."""
@@ -306,3 +294,71 @@ def merge_file(ours: str, base: str, theirs: str) -> int:
     labels = ("-L", "ours", "-L", "base", "-L", "theirs")
     done = _run(None, "merge-file", *labels, ours, base, theirs, check=False, errors="replace")
     return done.returncode
+
+
+def refresh(root: Path, paths: Sequence[str]) -> bool:
+    """Stage the new text of files the index already holds, by `git update-index` (a third
+    of `git add`'s cost in a 10,000-file repo); False when git refuses (a path the index
+    does not hold, say): then it staged none of them (its index lock is dropped), and the
+    caller `stage`s them. Links are refused first, as `stage` does."""
+    from costlog.safefs import check_repo_path, repo_path
+
+    for rel in paths:
+        check_repo_path(root, repo_path(root, rel))
+    if not paths:
+        return True
+    return _run(root, "update-index", "--", *paths, check=False).returncode == 0
+
+
+def objects(root: Path, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+    """(id, type, content) of each object named (`rev`, `rev:path`; one per line, none
+    holding a newline), in order, from one `git cat-file --batch`: None for a name git
+    cannot resolve. A CostlogError when git fails as a whole."""
+    import subprocess
+
+    if any("\n" in name for name in names):
+        raise CostlogError("git cat-file: a name holds a newline")
+    try:
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=root,
+            env=_env(None),
+            input="".join(f"{name}\n" for name in names).encode("utf-8", "surrogateescape"),
+            capture_output=True,
+        )
+    except FileNotFoundError:
+        raise CostlogError("git is not installed or not on PATH") from None
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip()
+        raise CostlogError(f"git cat-file failed: {why}")
+    data, pos = done.stdout, 0
+    found: list[tuple[str, str, bytes] | None] = []
+    for _ in names:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            raise CostlogError("git cat-file: its answer ended early")
+        header = data[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) != 3 or not header[2].isdigit():
+            found.append(None)  # `<name> missing` or `<name> ambiguous`
+            continue
+        size = int(header[2])
+        found.append((header[0].decode("ascii"), header[1].decode("ascii"), data[pos : pos + size]))
+        pos += size + 1  # (git ends each content with a newline)
+    return found
+
+
+def changed_and_untracked(
+    root: Path, since: str, under: str, *, index_only: bool = False
+) -> tuple[list[str], list[str]]:
+    """`changed_since`'s two lists apart: the tracked files that may differ from `since`,
+    and the untracked ones (whoever stages a file needs to know which the index holds)."""
+    raw = "surrogateescape"
+    cached = ["--cached"] if index_only else []
+    tracked = _run(root, "diff-index", *cached, "-z", "--name-only", since, "--", under, errors=raw)
+    others = _run(root, "ls-files", "-z", "-o", "--", under, errors=raw)
+    return _fields(tracked.stdout), _fields(others.stdout)
+
+
+def _fields(text: str) -> list[str]:
+    return [name for name in text.split("\0") if name]

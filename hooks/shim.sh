@@ -13,8 +13,14 @@ if [ "$hook" = post-commit ] && [ ! -x "$here/$hook.costlog-legacy" ] && [ -d .g
     exit 0
 fi
 input=
-if [ "$hook" = post-rewrite ]; then input=$(cat); fi
+direct=
+if [ "$hook" = post-rewrite ]; then
+    # git's list of rewritten commits is read here only when an earlier hook needs it too;
+    # else costlog reads it straight from git (no subshell, no cat)
+    if [ -x "$here/$hook.costlog-legacy" ]; then input=$(cat); else direct=1; fi
+fi
 feed() { if [ -n "$input" ]; then printf '%s\n' "$input"; fi; }
+to_costlog() { if [ -n "$direct" ]; then "$@"; else feed | "$@"; fi; }
 
 # Whether costlog has nothing to do on this commit, decided without starting Python (a
 # commit should not pay for it). Anything unsure answers "no" and Python decides, as it
@@ -161,9 +167,9 @@ if [ -x "$here/$hook.costlog-legacy" ]; then
 fi
 if [ "${COSTLOG_SKIP:-}" != 1 ] && ! nothing_to_do "$@"; then
     if [ -x "$py" ]; then
-        feed | "$py" -m costlog.integration.hookrun "$hook" "$@"
+        to_costlog "$py" -m costlog.integration.hookrun "$hook" "$@"
     elif command -v costlog >/dev/null 2>&1; then
-        feed | costlog hook "$hook" "$@"
+        to_costlog costlog hook "$hook" "$@"
     else
         echo "costlog: $py is gone; $hook hook skipped (reinstall costlog and run \`costlog init\`, or \`costlog uninstall\`)" >&2
     fi

@@ -80,17 +80,23 @@ def post_rewrite(repo: Repo, args: Sequence[str], stdin: IO[str]) -> list[str]:
         ledger_dir, output = config.ledger_dir, config.output_path(repo.root)
     # where the rewritten commits were made: git lists the rewrites oldest first
     base = f"{next(iter(mapping))}^"
-    hits = _files_naming(repo, ledger_dir, mapping, base, rebase=rebase)
+    survey = _survey(repo, ledger_dir, mapping, base, rebase=rebase)
+    tracked: set[str] = set()
+    hits = _files_naming(
+        repo, ledger_dir, mapping, base, rebase=rebase, survey=survey, tracked=tracked
+    )
     lines = []
     if hits != []:  # some do, or every file must be looked at
         changed = rewrite_shas(repo, ledger_dir, output, mapping, hits)
         if changed:
-            gitrepo.stage(repo.root, changed)
+            # files the index holds take the light `update-index`; any other, `git add`
+            if not tracked.issuperset(changed) or not gitrepo.refresh(repo.root, changed):
+                gitrepo.stage(repo.root, changed)
             lines.append(
                 f"moved commit links to the rewritten commits in {len(changed)} ledger "
                 f"file{'s' if len(changed) != 1 else ''} (staged)"
             )
-    if rebase and _both_sides_changed_ledger(repo, ledger_dir, mapping, base):
+    if rebase and _both_sides_changed_ledger(repo, ledger_dir, mapping, base, survey):
         lines += _render_and_stage(repo, config or _load_config(repo))
     return lines
 
@@ -114,13 +120,86 @@ def _quick_defaults(root: Path) -> bool:
     return not re.search(r"^(?![ \t]*#)[^\n]*(ledger_dir|output)", text, re.M)
 
 
-def _files_naming(
+class _Survey:
+    """What one `git cat-file --batch` tells of the rewrite, asked before anything else
+    (it replaces a `rev-list` and a `rev-parse`): whether every rewritten commit surely
+    descends from the base (None: unsure, `rev-list` decides, as it did alone), and the
+    ledger folder's tree ids at the base, at what the commits were moved onto and at the
+    old tip (None: one is missing; the diffs decide)."""
+
+    def __init__(self, descends: bool | None, trees: list[str] | None) -> None:
+        self.descends = descends
+        self.trees = trees
+
+
+def _survey(
     repo: Repo, ledger_dir: str, mapping: dict[str, str], base: str, *, rebase: bool
+) -> _Survey:
+    olds = list(mapping)
+    if not rebase and len(olds) == 1:
+        return _Survey(True, None)  # an amend: one commit descends from its own parent
+    if len(olds) > MAX_NAMED or "\n" in ledger_dir:
+        return _Survey(None, None)
+    tips = (base, *_rebase_ends(repo, mapping)) if rebase else ()
+    try:
+        found = gitrepo.objects(repo.root, [base, *olds, *(f"{t}:{ledger_dir}" for t in tips)])
+    except CostlogError:
+        return _Survey(None, None)
+    commits, trees = found[: 1 + len(olds)], found[1 + len(olds) :]
+    tree_ids = [t[0] for t in trees if t is not None and t[1] == "tree"]
+    return _Survey(
+        _all_descend(commits, olds) if len(olds) > 1 else True,
+        tree_ids if rebase and len(tree_ids) == 3 else None,
+    )
+
+
+def _all_descend(commits: list[tuple[str, str, bytes] | None], olds: list[str]) -> bool | None:
+    """True when each old commit reaches the base (`commits[0]`) through parents that are
+    old commits too; None when that does not show (a parent outside them, a commit git
+    cannot read, the base among them), and `rev-list --ancestry-path` is asked."""
+    if any(c is None or c[1] != "commit" for c in commits):
+        return None
+    base = commits[0][0]  # type: ignore[index]
+    if base in olds:
+        return None
+    parents: dict[str, list[str]] = {}
+    for old, commit in zip(olds, commits[1:], strict=True):
+        assert commit is not None
+        head = commit[2].split(b"\n\n", 1)[0].split(b"\n")
+        parents[old] = [ln[7:].decode("ascii") for ln in head if ln.startswith(b"parent ")]
+    good = {base}
+    todo = list(olds)
+    while todo:
+        left = [c for c in todo if good.isdisjoint(parents[c])]
+        if len(left) == len(todo):
+            return None
+        good.update(c for c in todo if not good.isdisjoint(parents[c]))
+        todo = left
+    return True
+
+
+def _rebase_ends(repo: Repo, mapping: dict[str, str]) -> tuple[str, str]:
+    """What a rebase moved the commits onto, and its old tip: ORIG_HEAD, which every rebase
+    sets when it starts (the last commit replayed is not it when `rebase -i` moved or
+    dropped commits)."""
+    return f"{next(iter(mapping.values()))}^", _orig_head(repo) or list(mapping)[-1]
+
+
+def _files_naming(
+    repo: Repo,
+    ledger_dir: str,
+    mapping: dict[str, str],
+    base: str,
+    *,
+    rebase: bool,
+    survey: _Survey | None = None,
+    tracked: set[str] | None = None,
 ) -> list[str] | None:
     """The ledger files that hold one of the old shas, found among the files that differ
     from `base` (see the module's docstring); None when that cannot be told, and every
     file must be read. A link on the way to one of them is refused (UnsafePath), as the
-    full read would: the ledger holds no links.
+    full read would: the ledger holds no links. `tracked` receives the hits the index
+    holds (those git's diff named, not the untracked ones).
 
     After a rebase the index's text is the work tree's (git refuses to start one on
     uncommitted changes, checks out every commit it makes, and re-applies an autostash
@@ -133,17 +212,21 @@ def _files_naming(
     if len(mapping) > MAX_NAMED or not _PLAIN_DIR.fullmatch(ledger_dir):
         return None  # (a folder name git might read as a pattern: read every file)
     olds = list(mapping)
+    descends = True if survey is None and len(olds) == 1 else survey and survey.descends
     try:  # (one commit, an amend, descends from its own parent)
-        if len(olds) > 1 and not set(
+        if not descends and not set(
             gitrepo.rev_list(repo.root, "--ancestry-path", f"^{base}", *olds)
         ) >= set(olds):
             return None  # one was made before the base: a file there may name it
-        names = gitrepo.changed_since(repo.root, base, ledger_dir, index_only=rebase)
+        names, others = gitrepo.changed_and_untracked(
+            repo.root, base, ledger_dir, index_only=rebase
+        )
     except CostlogError:
         return None
     needles = _needles(mapping)
     hits = []
-    for rel in names:
+    known = set(names)
+    for rel in names + others:
         path = repo.root / rel
         try:
             mode = os.lstat(path).st_mode
@@ -160,6 +243,8 @@ def _files_naming(
         data = read_repo_bytes(repo.root, path)  # refuses FIFOs, links on the way
         if data is not None and _names_one(data, needles):
             hits.append(str(path))
+            if tracked is not None and rel in known:
+                tracked.add(rel)
     return sorted(hits)
 
 
@@ -230,7 +315,7 @@ def _mentions(name: str, needles: frozenset[bytes]) -> bool:
 
 
 def _both_sides_changed_ledger(
-    repo: Repo, ledger_dir: str, mapping: dict[str, str], base: str
+    repo: Repo, ledger_dir: str, mapping: dict[str, str], base: str, survey: _Survey | None = None
 ) -> bool:
     """Whether the replayed commits and the ones they now sit on both changed the ledger
     since `base`, where the replayed ones were made: then COST_LOG.md, merged one commit
@@ -240,9 +325,10 @@ def _both_sides_changed_ledger(
     The old tip is ORIG_HEAD, which every rebase sets to it when it starts: the last
     commit replayed is not it when `rebase -i` moved or dropped commits. (Only a rebase
     calls this: an amend leaves ORIG_HEAD as some older command set it.)"""
-    old_tip = _orig_head(repo) or list(mapping)[-1]
-    onto = f"{next(iter(mapping.values()))}^"
-    trees = gitrepo.object_ids(repo.root, *(f"{c}:{ledger_dir}" for c in (base, onto, old_tip)))
+    onto, old_tip = _rebase_ends(repo, mapping)
+    trees = survey.trees if survey is not None else None
+    if trees is None:
+        trees = gitrepo.object_ids(repo.root, *(f"{c}:{ledger_dir}" for c in (base, onto, old_tip)))
     if trees is not None:
         return trees[0] != trees[1] and trees[0] != trees[2]
     try:
