@@ -32,7 +32,10 @@ def test_ci_runs_the_readme_test_command_verbatim() -> None:
 
 def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     out = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)  # costlog's group loads its commands when asked for them
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         out.append((f"{prefix}{name}", command))
         if isinstance(command, click.Group):
             out += _commands(command, f"{prefix}{name} ")

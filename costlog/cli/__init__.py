@@ -8,18 +8,75 @@ command bodies, so `costlog --help` and the installed hooks start fast.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import NoReturn
 
 import click
 
 from costlog import __version__
-from costlog.cli import analysis, export, ledger, pricing, record, setup
 from costlog.cli.errors import CostlogGroup
 from costlog.gcpause import gc_paused
 
+#: every command: its name and the module of costlog.cli that defines it (and the function's
+#: name there). A run imports only the module of the command it runs, not all six and what
+#: they import (a few ms of every run's start-up; tests/test_p1_lazy_cli.py keeps this table
+#: complete).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("setup", "init"),
+    "uninstall": ("setup", "uninstall"),
+    "doctor": ("setup", "doctor"),
+    "hook": ("setup", "hook"),
+    "statusline": ("setup", "statusline"),
+    "guard": ("setup", "guard"),
+    "record": ("record", "record"),
+    "scan": ("analysis", "scan"),
+    "backfill": ("ledger", "backfill"),
+    "render": ("ledger", "render"),
+    "check": ("ledger", "check"),
+    "pr-summary": ("ledger", "pr_summary"),
+    "report": ("analysis", "report"),
+    "budget": ("analysis", "budget"),
+    "anomalies": ("analysis", "anomalies"),
+    "export": ("export", "export"),
+    "query": ("export", "query"),
+    "reprice": ("ledger", "reprice"),
+    "import": ("ledger", "import_"),
+    "reconcile": ("pricing", "reconcile"),
+    "calibrate": ("pricing", "calibrate"),
+    "demo": ("setup", "demo"),
+    "pricing": ("pricing", "pricing"),
+}
 
-@click.group(cls=CostlogGroup, context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(CostlogGroup):
+    """The costlog group whose commands are imported when first asked for (`COMMANDS`):
+    running one imports its module, `--help` all of them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            module, name = COMMANDS[cmd_name]
+            found = getattr(importlib.import_module(f"costlog.cli.{module}"), name)
+            if not isinstance(found, click.Command):  # a wrong table entry: fail loudly
+                raise TypeError(f"costlog.cli.{module}.{name} is not a command")
+            self.add_command(found, cmd_name)
+            command = found
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in COMMANDS:  # a name costlog lacks: click suggests one
+            for name in COMMANDS:  # from the loaded commands, so load them all
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="costlog")
 def cli() -> None:
     """Keep an honest, reviewable ledger of what AI coding agents cost, in this repo.
@@ -28,34 +85,6 @@ def cli() -> None:
     COST_LOG.md is generated from it. Exit codes: 0 ok, 1 error, 2 usage error,
     3 check failed, 4 over budget.
     """
-
-
-for _command in (
-    setup.init,
-    setup.uninstall,
-    setup.doctor,
-    setup.hook,
-    setup.statusline,
-    setup.guard,
-    record.record,
-    analysis.scan,
-    ledger.backfill,
-    ledger.render,
-    ledger.check,
-    ledger.pr_summary,
-    analysis.report,
-    analysis.budget,
-    analysis.anomalies,
-    export.export,
-    export.query,
-    ledger.reprice,
-    ledger.import_,
-    pricing.reconcile,
-    pricing.calibrate,
-    setup.demo,
-    pricing.pricing,
-):
-    cli.add_command(_command)
 
 
 def main() -> NoReturn:
