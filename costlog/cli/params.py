@@ -68,6 +68,8 @@ def agent_names(
         return value
     from costlog import sources
 
+    if all(sources.is_builtin(name) for name in value):
+        return value  # the plug-in look-up (importlib.metadata) costs ~50 ms at start-up
     known = sources.names()
     for name in value:
         if name not in known:

@@ -22,7 +22,6 @@ from costlog.commands.texttable import PLAIN, View, text_table
 from costlog.errors import CostlogError
 from costlog.models import Request, Session, Usage
 from costlog.sources import progress
-from costlog.sources.claude import coststate
 
 if TYPE_CHECKING:
     from costlog.pricing.table import PriceTable
@@ -261,6 +260,8 @@ class _Given:
             return
         if not session.paths:
             self.unknown_source = True
+        if not self.roots:  # no --path: nothing to mark, and resolving costs a stat a path
+            return
         for path in session.paths:
             self._mark(path.startswith)
             resolved = str(Path(path).resolve())
@@ -337,7 +338,10 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
             return kept
     warnings: list[str] = []
     stream = sessions if sessions is not None else sessions_for(options, warnings.append)
-    # Claude Code's own totals (title and summary calls), as `record` adds them
+    # Claude Code's own totals (title and summary calls), as `record` adds them; imported
+    # here: a scan answered from the kept results above never needs it
+    from costlog.sources.claude import coststate
+
     stream = coststate.in_scan(stream, table, warnings.append)
     totals = Bucket()
     rows: dict[str, Bucket] = {}

@@ -55,10 +55,14 @@ class Rates:
 
     def for_prompt(self, prompt_tokens: int) -> Rates | Tier:
         """The rates one request pays: the highest tier its prompt exceeds, else base."""
+        # asked once per request in a scan: no sort and no closure per call. The tier with
+        # the highest threshold the prompt exceeds; of equal thresholds the later one, as a
+        # stable sort by threshold would leave it
         chosen: Rates | Tier = self
-        for tier in sorted(self.tiers, key=lambda t: t.above):
-            if prompt_tokens > tier.above:
-                chosen = tier
+        above: int | None = None  # a repo's table may set any threshold, negative too
+        for tier in self.tiers:
+            if prompt_tokens > tier.above and (above is None or tier.above >= above):
+                chosen, above = tier, tier.above
         return chosen
 
 

@@ -125,6 +125,11 @@ def names() -> list[str]:
     return [*_BUILTIN, *sorted(extra)]
 
 
+def is_builtin(name: str) -> bool:
+    """A name of a built-in adapter: known without looking up installed plug-ins."""
+    return name in _BUILTIN
+
+
 def get(name: str) -> Adapter:
     target = _BUILTIN.get(name) or _entry_points().get(name)
     if target is None:

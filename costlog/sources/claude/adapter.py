@@ -18,6 +18,8 @@ fill `first_prompt`, `tool_output_refs` (sha and subject printed by `git commit`
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from costlog.models import Session
 from costlog.sources.cache import FileCache
 from costlog.sources.claude.discovery import LogFile, discover, project_dir, under_transcript
 from costlog.sources.claude.filestate import FileState
-from costlog.sources.claude.incremental import SCHEMA, Job, read_file, read_many
+from costlog.sources.claude.incremental import PARALLEL_BYTES, SCHEMA, Job, read_file, read_many
 from costlog.sources.claude.paths import default_roots
 from costlog.sources.claude.sessions import AGENT, Part, build_sessions
 
@@ -154,8 +156,43 @@ def _read_all(
         served = {log.session_id for log in logs if states[log.path] is not None}
         whole = {log.path for log, _ in cold if log.session_id not in served}
     states.update(read_many(cold, warn_for, cache, afresh, facts_too=whole))
-    cache.save()
-    return build_sessions(Part(log, states[log.path] or FileState()) for log in logs)
+    saved = _save_beside(cache, sum(st.st_size for _, st in cold))
+    try:
+        return build_sessions(Part(log, states[log.path] or FileState()) for log in logs)
+    finally:
+        saved()
+
+
+def _save_beside(cache: FileCache, read: int) -> Callable[[], None]:
+    """Save the cache; after a big cold read (`read` bytes) in a forked child, while this
+    process builds the sessions: its marshal and write are then off the critical path.
+    Returns the call that waits for it (the cache is whole when the scan returns). A child
+    that fails leaves the cache as it was, as a failed write does."""
+    if read < PARALLEL_BYTES or not hasattr(os, "fork"):
+        cache.save()
+        return _nothing
+    try:
+        pid = os.fork()
+    except OSError:
+        cache.save()
+        return _nothing
+    if pid == 0:  # the child: saves, and leaves by os._exit (no atexit, no output)
+        status = 1
+        try:
+            cache.save()
+            status = 0
+        finally:
+            os._exit(status)
+
+    def wait() -> None:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+    return wait
+
+
+def _nothing() -> None:
+    return None
 
 
 def _ignore(_message: str) -> None:

@@ -21,6 +21,7 @@ session costs the same in `scan` as in the ledger.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -65,6 +66,8 @@ def read_cost_state(
     bytes from each file's end (`scan`, over every transcript there is).
     """
     for path in paths:
+        if reach == SCAN_REACH and _known_unmarked(path):
+            continue  # this process's cold read saw no marker in that reach, unchanged since
         try:
             fh = open_log(path)
         except OSError:
@@ -186,6 +189,37 @@ def apply_cost_state(
 #: transcript there is, most of them with no cost-state line at all: measured on the
 #: benchmarks' corpus (144 MB, 247 files), 64 KiB costs a warm scan about 0.05 s, 1 MiB 0.2 s
 SCAN_REACH = 1 << 16
+
+
+#: transcripts a cold read in this process saw with no marker in their last SCAN_REACH
+#: bytes: path -> (size, mtime_ns, inode) then, as the scan cache keys a file. A scan skips
+#: their tail read while `lstat` still says the same (the readers test the tail they have
+#: just read, on every core, instead)
+_UNMARKED: dict[str, tuple[int, int, int]] = {}
+
+
+def tail_unmarked(fd: int) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of an open transcript whose last SCAN_REACH bytes hold no marker;
+    None when they do (then `scan` reads them as usual)."""
+    st = os.fstat(fd)
+    if _MARK in os.pread(fd, SCAN_REACH, max(st.st_size - SCAN_REACH, 0)):
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def note_unmarked(path: str, seen: tuple[int, int, int]) -> None:
+    _UNMARKED[path] = seen
+
+
+def _known_unmarked(path: str | Path) -> bool:
+    seen = _UNMARKED.get(str(path))
+    if seen is None:
+        return False
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns, st.st_ino) == seen
 
 
 def in_scan(sessions: Iterable[Session], table: PriceTable | None, warn: Warn) -> Iterator[Session]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from costlog.safefs import open_log
 from costlog.sources.cache import FileCache, tail_hash
+from costlog.sources.claude.coststate import note_unmarked, tail_unmarked
 from costlog.sources.claude.discovery import LogFile
 from costlog.sources.claude.filestate import FileState
 from costlog.sources.claude.transcript import FileReader, load_fast
@@ -120,7 +121,9 @@ def read_many(
             said.append((log.path, [result]))
             out[log.path] = FileState()
         else:
-            data, offset, tail, messages, facts = result
+            data, offset, tail, messages, facts, unmarked = result
+            if unmarked is not None:
+                note_unmarked(str(log.path), unmarked)
             said.append((log.path, messages))
             state = FileState.from_json(data) or FileState()
             if facts is None or log.path in facts_too:  # the facts are never cached
@@ -155,9 +158,17 @@ def read_many(
     return out
 
 
-#: a whole-file read: (cached form of its state, offset, tail hash, warnings, and for a
-#: read afresh its attribution fields: first prompt, commit refs, edited files)
-_Read = tuple[list[Any], int, str, list[str], tuple[str | None, set[str], set[str]] | None]
+#: a whole-file read: (cached form of its state, offset, tail hash, warnings, for a read
+#: afresh its attribution fields: first prompt, commit refs, edited files, and the file's
+#: (size, mtime_ns, inode) when its tail has no cost-state marker)
+_Read = tuple[
+    list[Any],
+    int,
+    str,
+    list[str],
+    tuple[str | None, set[str], set[str]] | None,
+    tuple[int, int, int] | None,
+]
 
 
 def _cold_read(path: str, collect: bool = False) -> _Read | str:
@@ -168,10 +179,11 @@ def _cold_read(path: str, collect: bool = False) -> _Read | str:
         with open_log(path) as fh:
             offset = FileReader(Path(path), state, messages.append, collect).read(fh, 0)
             tail = tail_hash(fh, offset)
+            unmarked = tail_unmarked(fh.fileno())  # the scan's cost-state test, done here
     except OSError as exc:
         return f"{path}: cannot read ({exc.strerror})"
     facts = (state.first_prompt, state.refs, state.edited) if collect else None
-    return state.to_json(), offset, tail, messages, facts
+    return state.to_json(), offset, tail, messages, facts, unmarked
 
 
 def _workers(jobs: Sequence[Job]) -> int:
