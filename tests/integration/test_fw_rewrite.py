@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rewrite_repos import commit, record
+
 from costlog import gitrepo as repo_mod
 from costlog.integration import setup
 from tests_support import git, invoke
@@ -20,22 +22,6 @@ REVERSE = (
     "picks = [line for line in open(p) if line.startswith('pick ')]; "
     "open(p, 'w').writelines(picks[::-1])"
 )
-
-
-def commit(root: Path, name: str, text: str) -> None:
-    (root / name).write_text(text + "\n")
-    git(root, "add", name)
-    git(root, "commit", "-q", "-m", text)
-
-
-def record(root: Path, session: str, when: str) -> None:
-    result = invoke(
-        ["record", "--model", "claude-sonnet-4-6", "--cost", "0.25", "--session", session,
-         "--started", when],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", f"record {session}")
 
 
 def test_a_reordering_rebase_renders_cost_log_for_the_moved_session(repo: Path) -> None:

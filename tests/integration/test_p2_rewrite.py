@@ -7,48 +7,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
+from rewrite_repos import commit, link, links, set_up
+
 from costlog import gitrepo
-from costlog.integration import setup
-from costlog.ledger.store import Ledger
-from costlog.models import Commit, Entry
 from tests_support import git
-
-
-def commit(root: Path, name: str, message: str) -> str:
-    (root / name).write_text(message + "\n")
-    git(root, "add", name)
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD").stdout.strip()
-
-
-def link(root: Path, session: str, shas: list[str]) -> None:
-    ledger = Ledger(gitrepo.find(root), ".costlog/sessions")
-    with ledger.lock():
-        ledger.write(
-            Entry(
-                id=f"claude-code/{session}",
-                agent="claude-code",
-                started=datetime(2026, 11, 20, 9, len(session), tzinfo=UTC),
-                cost_usd=None,
-                commits=[Commit(s[:12], f"work {n}", evidence="tool-output") for n, s in
-                         enumerate(shas)],
-            )
-        )  # fmt: skip
-
-
-def links(root: Path, session: str) -> list[str]:
-    entry = Ledger(gitrepo.find(root), ".costlog/sessions").get(f"claude-code/{session}")
-    assert entry is not None
-    return [c.sha for c in entry.commits]
-
-
-def set_up(repo: Path) -> None:
-    setup.init(gitrepo.find(repo), agents=["claude-code"])
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Set up costlog")
 
 
 def unstaged(repo: Path) -> list[str]:

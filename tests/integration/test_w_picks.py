@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 from agent_logs import claude_session
+from rewrite_repos import commit, costlog_lines, record, set_up
 
 from costlog import gitrepo as repo_mod
-from costlog.integration import queue, setup
+from costlog.integration import queue
 from tests_support import git, invoke
 
 NOTICE = (
@@ -20,36 +21,10 @@ NOTICE = (
 )
 
 
-def commit(root: Path, name: str, message: str) -> None:
-    (root / name).write_text(message + "\n")
-    git(root, "add", name)
-    git(root, "commit", "-q", "-m", message)
-
-
-def record(root: Path, session: str, when: str) -> None:
-    result = invoke(
-        ["record", "--model", "claude-sonnet-4-6", "--cost", "0.25", "--session", session,
-         "--started", when],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    git(root, "add", "-A")
-    git(root, "commit", "-q", "-m", f"record {session}")
-
-
-def set_up(repo: Path) -> None:
-    setup.init(repo_mod.find(repo), agents=["claude-code"])
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Set up costlog")
-
-
 def pick(root: Path, *revs: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["git", "cherry-pick", *revs], cwd=root, capture_output=True, text=True, check=False
     )
-
-
-def costlog_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in done.stderr.splitlines() if line.startswith("costlog:")]
 
 
 def diverged(repo: Path) -> None:

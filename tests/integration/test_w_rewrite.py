@@ -11,47 +11,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rewrite_repos import commit, link, links, set_up
+
 from costlog import gitrepo as repo_mod
 from costlog.config import Config
-from costlog.integration import rewrite, setup
+from costlog.integration import rewrite
 from costlog.ledger.store import Ledger
 from costlog.models import Commit, Entry
 from tests_support import git, invoke
-
-
-def commit(root: Path, name: str, message: str) -> str:
-    (root / name).write_text(message + "\n")
-    git(root, "add", name)
-    git(root, "commit", "-q", "-m", message)
-    return git(root, "rev-parse", "HEAD").stdout.strip()
-
-
-def link(root: Path, session: str, shas: list[str]) -> None:
-    """A session entry that made these commits (written, not staged)."""
-    ledger = Ledger(repo_mod.find(root), ".costlog/sessions")
-    with ledger.lock():
-        ledger.write(
-            Entry(
-                id=f"claude-code/{session}",
-                agent="claude-code",
-                started=datetime(2026, 11, 20, 9, len(session), tzinfo=UTC),
-                cost_usd=None,
-                commits=[Commit(s[:12], f"work {n}", evidence="tool-output") for n, s in
-                         enumerate(shas)],
-            )
-        )  # fmt: skip
-
-
-def links(root: Path, session: str) -> list[str]:
-    entry = Ledger(repo_mod.find(root), ".costlog/sessions").get(f"claude-code/{session}")
-    assert entry is not None
-    return [c.sha for c in entry.commits]
-
-
-def set_up(repo: Path) -> None:
-    setup.init(repo_mod.find(repo), agents=["claude-code"])
-    git(repo, "add", "-A")
-    git(repo, "commit", "-q", "-m", "Set up costlog")
 
 
 def rebase(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
