@@ -3,6 +3,7 @@ link them, and a repository set up with costlog's hooks."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,15 @@ def set_up(repo: Path) -> None:
     setup.init(gitrepo.find(repo), agents=["claude-code"])
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "Set up costlog")
+
+
+def run_git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """git as the user runs it (its hooks fire; an editor it asks for accepts at once),
+    failing or not: the caller asserts."""
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=False,
+        env={**os.environ, "GIT_EDITOR": "true"},
+    )  # fmt: skip
 
 
 def costlog_lines(done: subprocess.CompletedProcess[str]) -> list[str]:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 from agent_logs import claude_session
-from rewrite_repos import commit, costlog_lines, record, set_up
+from rewrite_repos import commit, costlog_lines, record, run_git, set_up
 
 from costlog import gitrepo as repo_mod
 from costlog.integration import hookrun, queue
@@ -28,13 +26,6 @@ def notice(what: str) -> str:
         f"costlog: re-rendered COST_LOG.md for the {what} ledger and staged it; commit it "
         "(e.g. `git commit --amend --no-edit`)"
     )
-
-
-def run_git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, check=False,
-        env={**os.environ, "GIT_EDITOR": "true"},
-    )  # fmt: skip
 
 
 def queue_session(repo: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

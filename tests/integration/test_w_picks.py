@@ -4,12 +4,11 @@ changed under them."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from agent_logs import claude_session
-from rewrite_repos import commit, costlog_lines, record, set_up
+from rewrite_repos import commit, costlog_lines, record, run_git, set_up
 
 from costlog import gitrepo as repo_mod
 from costlog.integration import queue
@@ -19,12 +18,6 @@ NOTICE = (
     "re-rendered COST_LOG.md for the cherry-picked ledger and staged it; commit it "
     "(e.g. `git commit --amend --no-edit`)"
 )
-
-
-def pick(root: Path, *revs: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "cherry-pick", *revs], cwd=root, capture_output=True, text=True, check=False
-    )
 
 
 def diverged(repo: Path) -> None:
@@ -40,7 +33,7 @@ def diverged(repo: Path) -> None:
 
 def test_picking_a_session_onto_a_moved_ledger_renders_once_at_the_end(repo: Path) -> None:
     diverged(repo)
-    done = pick(repo, "main..topic")
+    done = run_git(repo, "cherry-pick", "main..topic")
     assert done.returncode == 0, done.stderr
     assert costlog_lines(done) == [f"costlog: {NOTICE}"]
     assert git(repo, "log", "-1", "--format=%s").stdout.strip() == "topic 2"
@@ -53,7 +46,7 @@ def test_picking_a_session_onto_a_moved_ledger_renders_once_at_the_end(repo: Pat
 
 def test_one_picked_commit_is_its_own_last(repo: Path) -> None:
     diverged(repo)
-    done = pick(repo, "topic~1")
+    done = run_git(repo, "cherry-pick", "topic~1")
     assert done.returncode == 0, done.stderr
     assert costlog_lines(done) == [f"costlog: {NOTICE}"]
     git(repo, "commit", "-q", "--amend", "--no-edit")
@@ -69,7 +62,7 @@ def test_picks_onto_an_unmoved_ledger_leave_nothing_to_do(repo: Path) -> None:
     commit(repo, "t2.txt", "topic 2")
     git(repo, "checkout", "-q", "main")
     commit(repo, "main.txt", "main moves on")  # but records nothing
-    done = pick(repo, "main..topic")
+    done = run_git(repo, "cherry-pick", "main..topic")
     assert done.returncode == 0, done.stderr
     assert costlog_lines(done) == []
     assert git(repo, "status", "--porcelain").stdout == ""
@@ -96,7 +89,7 @@ def test_a_queued_session_waits_for_the_commit_after_the_picks(
         {"agent": "claude-code", "session_id": "sess-1", "transcript_path": str(log),
          "cwd": str(repo)},
     )  # fmt: skip
-    done = pick(repo, "main..topic")
+    done = run_git(repo, "cherry-pick", "main..topic")
     assert done.returncode == 0, done.stderr
     assert git(repo, "log", "-1", "--format=%s").stdout.strip() == "topic 2"
     assert git(repo, "status", "--porcelain").stdout == ""

@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rewrite_repos import commit, link, links, set_up
+from rewrite_repos import commit, link, links, run_git, set_up
 
 from costlog import gitrepo as repo_mod
 from costlog.config import Config
@@ -22,9 +22,7 @@ from tests_support import git, invoke
 
 
 def rebase(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", *args, "rebase", "main", "topic"], cwd=root, capture_output=True, text=True
-    )
+    return run_git(root, *args, "rebase", "main", "topic")
 
 
 def test_default_output_is_the_configs() -> None:
