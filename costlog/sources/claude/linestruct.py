@@ -88,23 +88,13 @@ class TypedMessage(msgspec.Struct, gc=False):
     content: msgspec.Raw = msgspec.Raw()
 
 
-class TypedLine(msgspec.Struct, gc=False):
+class TypedLine(Line):
     """`Line` with a typed usage. A line whose usage has another shape (a count that is a
     float or text, a `cache_creation` that is not an object) does not fit: it is decoded
     as a `Line`, so what the reader makes of it is exactly what it made before."""
 
-    type: Any = None
-    timestamp: Any = None
-    isSidechain: Any = None
-    isApiErrorMessage: Any = None
-    requestId: Any = None
-    agentId: Any = None
-    cwd: Any = None
-    gitBranch: Any = None
-    version: Any = None
-    costUSD: Any = None
-    message: TypedMessage | None = None
-    data: TypedData | None = None
+    message: TypedMessage | None = None  # type: ignore[assignment]
+    data: TypedData | None = None  # type: ignore[assignment]
 
 
 class TypedData(msgspec.Struct, gc=False):
