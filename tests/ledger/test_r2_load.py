@@ -4,44 +4,21 @@ any change to a file, however small, is read again."""
 from __future__ import annotations
 
 import os
-from dataclasses import fields
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from golden.ledger import entries  # tests/golden/ledger.py
+from ledger_compare import cold, same
 
 from costlog import gitrepo as repo_mod
 from costlog.errors import LedgerError
 from costlog.ledger import cache
 from costlog.ledger import check as ledger_check
-from costlog.ledger.format import parse_entry
 from costlog.ledger.store import Ledger
 from costlog.models import Entry
 from costlog.safefs import UnsafePath
 
 CACHE = "ledger-cache.pickle"
-
-
-def same(a: object, b: object) -> bool:
-    """Equal, and of the same types; Decimals also with the same digits and exponent."""
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
-        return isinstance(a, Decimal) and isinstance(b, Decimal) and a.as_tuple() == b.as_tuple()
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if hasattr(a, "__dataclass_fields__"):
-        return type(a) is type(b) and all(
-            same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a)
-        )
-    return bool(a == b) and type(a) is type(b)
-
-
-def cold(ledger: Ledger) -> list[Entry]:
-    """The ledger read file by file, with no cache."""
-    out = [parse_entry(Path(n).read_text(), ledger.rel(Path(n))) for n in ledger.file_names()]
-    return sorted(out, key=lambda e: (e.started, e.id))
 
 
 def _ledger(repo: Path, n: int | None = None) -> Ledger:
