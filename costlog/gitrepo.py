@@ -238,14 +238,6 @@ def diff_names(
     return _lines(_run(root, *_RAW_PATHS, *args).stdout)
 
 
-def object_ids(root: Path, *revs: str) -> list[str] | None:
-    """The object ids of `revs` (e.g. `HEAD^:dir`, a tree; none may start with `-`), in
-    order; None when git cannot name one (a path missing at that commit, say)."""
-    done = _run(root, "rev-parse", *revs, check=False)
-    ids = done.stdout.split()
-    return ids if done.returncode == 0 and len(ids) == len(revs) else None
-
-
 def show_file(root: Path, rev: str, path: str) -> str:
     """The text of `path` as committed at `rev`."""
     return _run(root, *_RAW_PATHS, "show", f"{rev}:{path}").stdout

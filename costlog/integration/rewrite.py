@@ -146,11 +146,17 @@ def _survey(
     except CostlogError:
         return _Survey(None, None)
     commits, trees = found[: 1 + len(olds)], found[1 + len(olds) :]
-    tree_ids = [t[0] for t in trees if t is not None and t[1] == "tree"]
     return _Survey(
         _all_descend(commits, olds) if len(olds) > 1 else True,
-        tree_ids if rebase and len(tree_ids) == 3 else None,
+        _tree_ids(trees) if rebase else None,
     )
+
+
+def _tree_ids(found: list[tuple[str, str, bytes] | None]) -> list[str] | None:
+    """The ids of the three ledger trees `gitrepo.objects` found (base, onto, old tip);
+    None when one is missing or not a tree: then the diffs decide."""
+    ids = [t[0] for t in found if t is not None and t[1] == "tree"]
+    return ids if len(ids) == 3 else None
 
 
 def _all_descend(commits: list[tuple[str, str, bytes] | None], olds: list[str]) -> bool | None:
@@ -328,7 +334,12 @@ def _both_sides_changed_ledger(
     onto, old_tip = _rebase_ends(repo, mapping)
     trees = survey.trees if survey is not None else None
     if trees is None:
-        trees = gitrepo.object_ids(repo.root, *(f"{c}:{ledger_dir}" for c in (base, onto, old_tip)))
+        try:
+            trees = _tree_ids(
+                gitrepo.objects(repo.root, [f"{c}:{ledger_dir}" for c in (base, onto, old_tip)])
+            )
+        except CostlogError:
+            trees = None
     if trees is not None:
         return trees[0] != trees[1] and trees[0] != trees[2]
     try:
