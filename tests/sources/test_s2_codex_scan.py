@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import marshal
 import multiprocessing
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from costlog.sources import _lines
 from costlog.sources.cache import FileCache
+from costlog.sources.codex import adapter as codex_adapter
 from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.adapter import ADAPTER
 from costlog.sources.codex.reader import Reader
@@ -261,3 +263,32 @@ def test_a_grown_file_after_a_cold_scan_in_workers_reads_on_to_what_a_cold_scan_
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "fresh-cache"))
     assert (after, warnings) == _scan(home)
     assert sum(len(s[1]) for s in after) == sum(len(s[1]) for s in before) + 1
+
+
+def test_a_forked_reader_that_dies_costs_no_file_nor_changes_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan's cold reads are spread over forked readers, this process reading too: one
+    killed half way (out of memory, a signal) leaves its files to the parent, so the scan
+    has every session, count and warning, in the order one process gives them."""
+    home = _home(tmp_path)
+    monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "1")
+    monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "one"))
+    alone = _scan(home)
+    parent = os.getpid()
+    real = codex_adapter._spread_read
+    died = tmp_path / "died"
+
+    def dies_in_a_child(head: Any) -> Any:
+        if os.getpid() != parent:  # the forked reader dies on the first file it takes
+            died.write_text(str(head.path))
+            os._exit(9)
+        return real(head)
+
+    monkeypatch.setattr(codex_adapter, "_spread_read", dies_in_a_child)
+    monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "2")
+    monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "two"))
+    assert _scan(home) == alone
+    assert died.exists(), "no reader was forked, or it read nothing: the test proves nothing"
+    monkeypatch.setattr(codex_adapter, "_spread_read", real)
+    assert _scan(home) == alone  # and the parent's reads were cached as one process caches

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 from costlog.models import Session
 from costlog.safefs import open_log
@@ -25,6 +26,7 @@ from costlog.sources.codex.rollout import (
     read_head,
 )
 from costlog.sources.codex.sessions import families, sessions_of
+from costlog.sources.progress import Progress
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -135,6 +137,9 @@ class _Files:
         workers = _workers(sum(size for _, size, _ in todo), len(todo))
         if workers < 2:
             return
+        if not any(collect for _, _, collect in todo):
+            self._spread(todo, workers)
+            return
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -143,6 +148,39 @@ class _Files:
         self.pool = ProcessPoolExecutor(workers, mp_context=context)
         for head, _, collect in todo:
             self.pending[head.path] = self.pool.submit(_cold_read, head, collect)
+
+    def _spread(self, todo: list[tuple[Head, int, bool]], workers: int) -> None:
+        """A scan's cold reads (no attribution facts), all at once, on `workers` processes
+        of which this is one (`sources._spread`): each result is a marshalled state, taken
+        into `states` as a cache hit would be, so `read` builds each file's data in family
+        order and says its warnings then, as in one process."""
+        from costlog.sources._spread import spread  # not on the hooks' path
+
+        todo.sort(key=lambda job: -job[1])  # biggest first: the readers end together
+        heads = [head for head, _, _ in todo]
+        shown = Progress(len(todo), sum(size for _, size, _ in todo), "reading Codex logs")
+        try:
+            spread(
+                [size for _, size, _ in todo],
+                lambda i: _spread_read(heads[i]),
+                lambda i, result: self._landed(heads[i].path, result),
+                workers,
+                shown,
+            )
+        finally:
+            shown.close()
+
+    def _landed(self, path: Path, result: _Spread | None) -> None:
+        """One file's cold read from `_spread_read` (None: it could not be read; `read`
+        tries again and says why)."""
+        if result is None or self.cache is None:
+            return
+        (size, mtime_ns, inode), offset, tail, state = result
+        self.cache.put(
+            str(path), cast(os.stat_result, _Seen(size, mtime_ns, inode)), offset, tail, state
+        )
+        if offset == size:  # else `read` reads the unfinished last line
+            self.states[path] = state
 
     def _arrived(self, path: Path) -> None:
         """Take a worker's read of `path`, if one was started (waiting for it)."""
@@ -200,6 +238,30 @@ def _cold_read(
     except OSError:
         return None
     return st, offset, tail, compact(state), data if collect else None
+
+
+#: what `_spread_read` hands over: (size, mtime_ns, inode) as fstat gave them, the offset
+#: read to, the tail hash and the compact cacheable state; all of it marshals
+_Spread = tuple[tuple[int, int, int], int, str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """The stat fields the read cache keys a file by (`FileCache.put`), as a forked
+    reader's fstat gave them: a marshalled result carries no `os.stat_result`."""
+
+    st_size: int
+    st_mtime_ns: int
+    st_ino: int
+
+
+def _spread_read(head: Head) -> _Spread | None:
+    """`_cold_read` for `_spread`: the stat fields as a tuple, so the result marshals."""
+    result = _cold_read(head)
+    if result is None:
+        return None
+    st, offset, tail, state, _ = result
+    return (st.st_size, st.st_mtime_ns, st.st_ino), offset, tail, state
 
 
 def _quiet(_message: str) -> None:
