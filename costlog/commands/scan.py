@@ -31,6 +31,8 @@ GROUPS = ("day", "week", "month", "session", "model", "project", "agent", "provi
 TIMED = ("day", "week", "month", "session")
 #: where a session without a single dated request sorts
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+#: a request's cost until its plan prices the row (one object: Decimal is immutable)
+_ZERO = Decimal(0)
 TOTAL_KEYS = (
     "input_tokens",
     "output_tokens",
@@ -407,7 +409,7 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                     if total is None:
                         total = pending[slot] = Usage()
                     total.add(request.usage)
-                    cost = Decimal(0)  # priced below, per plan
+                    cost = _ZERO  # priced below, per plan
             row.add(session_id, request, cost, model, when)
             if planned:
                 on_plan.add(session_id)

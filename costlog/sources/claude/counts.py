@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from costlog.sources._usage import MAX_TOKENS
+from costlog.sources._usage import MAX_TOKENS as MAX_TOKENS  # also `linestruct`'s limit
 
 #: (input, output, cache_read, write_5m, write_1h, reasoning)
 Numbers = tuple[int, int, int, int, int, int]

@@ -53,9 +53,14 @@ def build_sessions(parts: Iterable[Part]) -> list[Session]:
         replayed = str(part.log.path) in merger.replayed
         agents.setdefault(sid, set()).update(_session_meta(session, part, replayed))
     placeholders: dict[str, int] = {}
-    for key, response in merger.responses.items():
-        sid = merger.owner[key]
-        sessions[sid].requests.extend(response.to_requests())
+    owner = merger.owner
+    requests_of = {sid: session.requests for sid, session in sessions.items()}
+    for key, response in merger.responses.items():  # ~45k in a big scan: kept lean
+        sid = owner[key]
+        if response.steps is None:  # one request (what `to_requests` returns then)
+            requests_of[sid].append(response.to_request())
+        else:
+            requests_of[sid].extend(response.to_requests())
         if not response.final:
             placeholders[sid] = placeholders.get(sid, 0) + 1
     for sid, session in sessions.items():

@@ -4,7 +4,9 @@ Reading is streamed in binary: only lines containing `"usage"` are parsed as JSO
 (no attribution fields wanted) finds them by a byte search over blocks of whole lines and
 decodes only the fields it uses, with msgspec (`linestruct`); every usage line is decoded,
 repeats of a final count included (>= 2.1.97 repeats it on every content-block line): that
-costs less than recognising them on their bytes, and the file's times see every line. A
+costs less than recognising them on their bytes, and the file's times see every line. The
+content of a line without a final count is measured (for the output estimate) only if its
+response still has none at the end of the read: most get one a line or two later. A
 corrupt line costs only itself (`file:line: reason`); a line still being written (no newline
 yet) is counted if it is whole JSON, and the next read resumes before it.
 
@@ -22,7 +24,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,7 +44,7 @@ from costlog.sources.claude.evidence import add_git_operation
 from costlog.sources.claude.filestate import FileState, response_key
 from costlog.sources.claude.output_estimate import content_features
 from costlog.sources.claude.responses import Response
-from costlog.timeutil import BAD_TIME, parse_log_time
+from costlog.timeutil import BAD_TIME, FIRST_YEAR, LAST_YEAR, parse_log_time
 
 Warn = Callable[[str], None]
 
@@ -49,15 +53,30 @@ FAST_AFRESH = 4 << 20
 #: keys only the `message_delta` (final) usage has
 _FINAL_KEYS = frozenset({"server_tool_use", "iterations", "speed", "output_tokens_details"})
 _NO_CONTENT = (0, 0, 0, 0)
+#: the byte search for the lines that hold usage (a compiled literal: `re` scans about a
+#: fifth faster than `bytes.find` for it)
+_USAGE_KEY = re.compile(rb'"usage"')
+#: unmeasured lines held at most (`FileReader._settle`): a bound on the memory they keep
+_UNSIZED = 256
 
 
 def _epoch(value: Any) -> float | None:
     """A line's ISO 8601 `timestamp` as Unix seconds; None when absent, unreadable or
-    outside 1970-2100 (the reader warns about the line)."""
+    outside 1970-2100 (the reader warns about the line). Claude Code's own form
+    (`2026-11-04T03:50:31.000Z`, UTC) is read directly, as `parse_log_time` reads it (once
+    per usage line: its strip, zone shift and second range check change nothing there)."""
+    if type(value) is str and len(value) == 24 and value[23] == "Z":
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            pass  # `parse_log_time` says why not
+        else:
+            if when.tzinfo is UTC and FIRST_YEAR <= when.year <= LAST_YEAR:
+                return when.timestamp()
     if not isinstance(value, str) or not value:
         return None
-    when = parse_log_time(value)
-    return None if when is None else when.timestamp()
+    parsed = parse_log_time(value)
+    return None if parsed is None else parsed.timestamp()
 
 
 def _newlines(find: Callable[[bytes, int, int], int], start: int, stop: int) -> int:
@@ -88,6 +107,8 @@ class FileReader:
         #: decode usage lines with msgspec (`linestruct`): always in a scan; when read
         #: afresh (`record`, the hooks), only for a big read, worth msgspec's import
         self.fast = not collect
+        #: lines of responses without a final count yet, with their content unmeasured
+        self._unsized: list[tuple[Response, Any, bool]] = []
 
     def read(self, fh: IO[bytes], start: int) -> int:
         """Read from byte `start` to the end; returns the offset after the last full line."""
@@ -128,6 +149,7 @@ class FileReader:
         if partial is not None:
             # a line still being written: count it if it is whole JSON, but resume before it
             self._partial(partial, lineno)
+        self._settle()
         if last_complete is not None:
             self._last_line(last_complete)
         return offset
@@ -163,6 +185,7 @@ class FileReader:
         if partial is not None:
             # a line still being written: count it if it is whole JSON, but resume before it
             self._partial(partial, lineno)
+        self._settle()
         if last_block:
             self._last_line(last_block[last_block.rfind(b"\n", 0, len(last_block) - 1) + 1 :])
         return offset
@@ -182,13 +205,16 @@ class FileReader:
                 self._usage_line(raw, lineno)
             else:
                 self._other_line(raw, lineno)
-        while (hit := find(b'"usage"', pos)) >= 0:
-            begin = block.rfind(b"\n", pos, hit) + 1 or pos
+        rfind, usage_line = block.rfind, self._usage_line
+        for found in _USAGE_KEY.finditer(block, pos):
+            hit = found.start()
+            if hit < pos:
+                continue  # a further `"usage"` of a line already read
+            begin = rfind(b"\n", pos, hit) + 1 or pos
             stop = find(b"\n", hit) + 1
             lineno += _newlines(find, pos, begin) + 1
-            raw = block[begin:stop]
             pos = stop
-            self._usage_line(raw, lineno)
+            usage_line(block[begin:stop], lineno)
         return lineno + _newlines(find, pos, end)
 
     def _parse(self, raw: bytes, lineno: int, quiet: bool = False) -> Any:
@@ -283,8 +309,9 @@ class FileReader:
     def _take_fast(self, obj: Any, lineno: int) -> None:
         """`_take` over a line decoded into a `linestruct.Line` (only the fields read; the
         content stays raw bytes until an output estimate needs it)."""
-        ts = self._time_of(obj.timestamp, lineno)
-        self._meta_of(ts, obj.timestamp, obj.cwd, obj.gitBranch, obj.version)
+        stamp = obj.timestamp
+        ts = self._time_of(stamp, lineno)
+        self._meta_of(ts, stamp, obj.cwd, obj.gitBranch, obj.version)
         line = obj
         side = obj.isSidechain is True
         if obj.type == "progress":
@@ -319,18 +346,46 @@ class FileReader:
         content = msg.content
         if typed:
             final = msg.stop_reason is not None or _typed_final(usage)
-            speed = speed_index(usage.speed)
+            speed = usage.speed
+            speed = 0 if speed is _UNSET else speed_index(speed)
             iterations = usage.iterations
         else:
             final = msg.stop_reason is not None or not _FINAL_KEYS.isdisjoint(usage)
             speed = speed_code(usage)
             iterations = usage.get("iterations")
-        sizes = _NO_CONTENT if final or not content else content_features(_raw(content))
         if self.collect:
             add_edited_files(_raw(content) if content else None, self.state.edited)
-        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, speed, cost)
+        response = self._response(
+            mid, rid, model, numbers, side, ts, lineno, final, _NO_CONTENT, speed, cost
+        )
+        if not final and content:  # measured later, and only if it stays without a count
+            self._unmeasured(response, content, True)
         if iterations and isinstance(iterations, list):
             self._advisors(mid, rid, cost, iterations, side, ts, lineno)
+
+    def _unmeasured(self, response: Response, content: Any, raw: bool) -> None:
+        """Keep the content of a line without a final count (`raw`: msgspec's undecoded
+        bytes) to measure it at `_settle`."""
+        self._unsized.append((response, content, raw))
+        if len(self._unsized) >= _UNSIZED:
+            self._settle()
+
+    def _settle(self) -> None:
+        """Add the content sizes of the lines left unmeasured to their responses, for the
+        responses still without a final count. The sizes only ever feed the output estimate
+        of a response with no final count, and most responses get one a line or two later:
+        measuring their content (for msgspec's raw bytes, a full decode) would be wasted.
+        The sums are those of measuring every such line at once; a response with a final
+        count keeps none (the scan cache stores them as 0)."""
+        for response, content, raw in self._unsized:
+            if not response.final:
+                text, tool, sig, blocks = content_features(_raw(content) if raw else content)
+                if blocks or text or tool or sig:
+                    response.text_chars += text
+                    response.tool_chars += tool
+                    response.signature_chars += sig
+                    response.blocks += blocks
+        self._unsized.clear()
 
     def _take(self, obj: dict[str, Any], lineno: int) -> None:
         ts = self._time(obj, lineno)
@@ -367,11 +422,14 @@ class FileReader:
         mid, rid, cost = msg.get("id"), line.get("requestId"), line.get("costUSD")
         final = msg.get("stop_reason") is not None or not _FINAL_KEYS.isdisjoint(usage)
         content = msg.get("content")
-        sizes = _NO_CONTENT if final else content_features(content)
         if self.collect:
             add_edited_files(content, self.state.edited)
         speed = speed_code(usage)
-        self._response(mid, rid, model, numbers, side, ts, lineno, final, sizes, speed, cost)
+        response = self._response(
+            mid, rid, model, numbers, side, ts, lineno, final, _NO_CONTENT, speed, cost
+        )
+        if not final:  # measured later, as `_take_fast` does
+            self._unmeasured(response, content, False)
         iterations = usage.get("iterations")
         if iterations and isinstance(iterations, list):
             self._advisors(mid, rid, cost, iterations, side, ts, lineno)
@@ -432,8 +490,8 @@ class FileReader:
         sizes: tuple[int, int, int, int],
         speed: int,
         cost: Any,
-    ) -> None:
-        """Start the line's response, or fold the line into it."""
+    ) -> Response:
+        """Start the line's response, or fold the line into it; returns the response."""
         if type(mid) is not str:
             mid = None
         if type(rid) is not str:
@@ -442,11 +500,11 @@ class FileReader:
         response = self.state.responses.get(key)
         if response is not None:
             response.add_line(numbers, final, side, sizes, speed, ts, cost)
-            return
+            return response
         inp, out, cread, c5, c1, reasoning = numbers
         text, tool, sig, blocks = sizes
         # positional, in field order: keywords cost 3x here, once per response read
-        self.state.responses[key] = Response(
+        response = self.state.responses[key] = Response(
             mid,
             rid,
             model,
@@ -464,8 +522,9 @@ class FileReader:
             sig,
             blocks,
             speed,
-            logged_cost(cost),
+            None if cost is None else logged_cost(cost),
         )
+        return response
 
 
 # ---------------------------------------------------------------- the fast decode
@@ -474,6 +533,7 @@ _DECODER: Any = None
 _TYPED: Any = None
 _ERRORS: tuple[type[Exception], ...] = ()
 _USAGE: Any = None  # `linestruct.Usage`, once loaded
+_UNSET: Any = None  # `msgspec.UNSET`, once loaded
 _typed_numbers: Callable[[Any], Numbers | str]
 _typed_final: Callable[[Any], bool]
 
@@ -481,11 +541,12 @@ _typed_final: Callable[[Any], bool]
 def load_fast() -> None:
     """Import the fast decode now (before worker processes are forked, so that they
     inherit it rather than each importing msgspec)."""
-    global _DECODER, _TYPED, _ERRORS, _USAGE, _typed_numbers, _typed_final
+    global _DECODER, _TYPED, _ERRORS, _USAGE, _UNSET, _typed_numbers, _typed_final
     if _DECODER is None:
         from costlog.sources.claude import linestruct
 
         _TYPED, _ERRORS, _USAGE = linestruct.TYPED.decode, linestruct.ERRORS, linestruct.Usage
+        _UNSET = linestruct.UNSET
         _typed_numbers, _typed_final = linestruct.typed_numbers, linestruct.typed_final
         _DECODER = linestruct.DECODER.decode
 
