@@ -1,3 +1,3 @@
-from costlog.cli import main
+from costlog.cli import run
 
-main()
+run()

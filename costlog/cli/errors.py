@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +59,11 @@ class CostlogGroup(click.Group):
 
 
 def _crash_log() -> str:
+    """Where the traceback of a bug went (`traceback` and `datetime` are imported only
+    then: a run that does not crash never needs them)."""
+    import traceback
+    from datetime import UTC, datetime
+
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "costlog"
     try:
         base.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from costlog.cli import params
 )
 def render(show_context: bool) -> None:
     """Regenerate COST_LOG.md from the ledger (also fixes a conflicted COST_LOG.md)."""
+    from costlog.cli import held
     from costlog.commands import render as render_cmd
     from costlog.commands.context import repo_and_config
 
@@ -29,20 +30,21 @@ def render(show_context: bool) -> None:
     if show_context:
         click.echo(render_cmd.context_json(repo, config))
         return
-    click.echo(render_cmd.render(repo, config))
+    click.echo(render_cmd.render(repo, config, held()))
 
 
 @click.command()
 def check() -> None:
     """Exit 3 if the ledger is invalid, a cost does not follow from its tokens and price
     table, or COST_LOG.md differs from what the ledger renders to."""
+    from costlog.cli import held
     from costlog.commands import check as check_cmd
     from costlog.commands.context import repo_and_config
 
     repo, config = repo_and_config()
     notes: list[str] = []
     try:
-        click.echo(check_cmd.check(repo, config, notes))
+        click.echo(check_cmd.check(repo, config, notes, held()))
     finally:  # shown when the check fails too, before its error
         for note in notes:
             click.echo(note, err=True)

@@ -10,9 +10,15 @@ if TYPE_CHECKING:
     from costlog.gitrepo import Repo
 
 
-def check(repo: Repo, config: Config, notes: list[str] | None = None) -> str:
+def check(
+    repo: Repo,
+    config: Config,
+    notes: list[str] | None = None,
+    held: list[object] | None = None,
+) -> str:
     """What was checked, when all is well; raises CheckFailed naming what is not. `notes`
-    receives lines to show either way (entries priced from the repo's own prices)."""
+    receives lines to show either way (entries priced from the repo's own prices);
+    `held`, the ledger's entries, for a caller that ends the process next (costlog.cli)."""
     from costlog import render as renderer
 
-    return renderer.check(repo, config, notes)
+    return renderer.check(repo, config, notes, held=held)

@@ -9,14 +9,15 @@ if TYPE_CHECKING:
     from costlog.gitrepo import Repo
 
 
-def render(repo: Repo, config: Config) -> str:
+def render(repo: Repo, config: Config, held: list[object] | None = None) -> str:
     """Render under the ledger lock (a record running now lands first); says whether the
-    file changed."""
+    file changed. `held` receives the ledger's entries, for a caller that ends the
+    process next and so need not free them (costlog.cli)."""
     from costlog import render as renderer
     from costlog.ledger.store import Ledger
 
     with Ledger(repo, config.ledger_dir).lock():
-        result = renderer.render(repo, config)
+        result = renderer.render(repo, config, held=held)
     state = "updated" if result.changed else "unchanged"
     return f"{config.output} {state}"
 

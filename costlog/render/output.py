@@ -32,18 +32,26 @@ class Rendered:
 
 
 def document(
-    repo: Repo, config: Config, entries: Sequence[Entry] | None = None, *, resolve: bool = True
+    repo: Repo,
+    config: Config,
+    entries: Sequence[Entry] | None = None,
+    *,
+    resolve: bool = True,
+    held: list[object] | None = None,
 ) -> Rendered:
     """What COST_LOG.md should be: existing hand-written text + freshly rendered blocks.
 
     COST_LOG.md (or a directory on the way to it) that is a symlink is refused before
-    anything else (UnsafePath): its target's text would land in the repo."""
+    anything else (UnsafePath): its target's text would land in the repo. `held`
+    receives the entries it loads (`check`'s `held`)."""
     from costlog.safefs import read_repo_text
 
     path = config.output_path(repo.root)
     old = read_repo_text(repo.root, path)
     if entries is None:
         entries = Ledger(repo, config.ledger_dir).load_all()
+        if held is not None:
+            held.append(entries)
     table = PriceTable.load(config.prices_path(repo.root))
     context = build_context(entries, config, price_table=table.version, table=table)
     fresh = render_text(context, load_template(repo, config), repo.state_dir / "template-cache")
@@ -53,18 +61,33 @@ def document(
     return Rendered(path, splice(base, fresh, config.output), old)
 
 
-def render(repo: Repo, config: Config, entries: Sequence[Entry] | None = None) -> Rendered:
-    result = document(repo, config, entries)
+def render(
+    repo: Repo,
+    config: Config,
+    entries: Sequence[Entry] | None = None,
+    *,
+    held: list[object] | None = None,
+) -> Rendered:
+    """Write COST_LOG.md when it changes; `held` as for `check`."""
+    result = document(repo, config, entries, held=held)
     if result.changed:
         atomic_write(result.path, result.text, repo.state_dir / "tmp", root=repo.root)
     return result
 
 
-def check(repo: Repo, config: Config, notes: list[str] | None = None) -> str:
+def check(
+    repo: Repo,
+    config: Config,
+    notes: list[str] | None = None,
+    *,
+    held: list[object] | None = None,
+) -> str:
     """Raise CheckFailed unless the ledger is valid and COST_LOG.md is what it renders to.
 
     `notes` receives, as soon as it is known (so also when the check then fails), the
-    line saying how many entries are priced from the repo's own price file."""
+    line saying how many entries are priced from the repo's own price file. `held`
+    receives the entries: a caller that ends the process next keeps them from being
+    freed one by one (costlog.cli.run)."""
     from costlog.errors import LedgerError
     from costlog.ledger import check as ledger_check
     from costlog.safefs import UnsafePath
@@ -73,6 +96,8 @@ def check(repo: Repo, config: Config, notes: list[str] | None = None) -> str:
         entries = ledger_check.files(Ledger(repo, config.ledger_dir))  # also their names
     except LedgerError as exc:
         raise CheckFailed(f"invalid ledger: {exc.one_line()}") from None
+    if held is not None:
+        held.append(entries)
     _verify_costs(repo, config, entries, notes)
     try:
         result = document(repo, config, entries, resolve=False)
