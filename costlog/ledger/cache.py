@@ -3,15 +3,23 @@
 A warm load of 100,000 sessions is dominated by making Python objects, so the cache is
 laid out for that: the entries as columns (one list per field) that `map` turns back into
 records without a Python frame per field, the file names as one string and the files'
-stat signatures as four machine-int arrays. When no ledger file changed (the usual case)
-the whole listing is compared with the cached one in a few C-speed equality tests, and
-the entries come back in their sorted order without sorting.
+stat signatures as four machine-int arrays. The key is one walk of the ledger (`Scan`):
+each folder listed once and every entry in it stat-ed by name, in the order the folder
+lists them. When no ledger file changed (the usual case) that listing and signature are
+compared with the cached ones in a few C-speed equality tests, nothing is sorted, and
+the entries come back in their sorted order. What is left is the stat of every file
+(the kernel's time, most of a warm load's) and making the entries.
+
+The header also keeps what the layout before `Scan` keyed on (the sorted names, their
+signature in that order, the order), unchanged: a costlog of that layout reads this
+cache as its own, and a cache it wrote is kept here entry by entry, parsing no file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import os
 import pickle
 import stat
@@ -19,7 +27,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -59,35 +67,171 @@ _COMMIT = _names(Commit)
 #: place changes mtime and ctime, a replace the inode; ctime cannot be set back by hand)
 _SIG_KINDS = ("q", "q", "Q", "q")  # size, mtime_ns, inode, ctime_ns
 _STAT_CHUNK = 4096
+#: a ledger folder, opened to stat its files by name: never through a link
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 Signature = tuple[Sequence[int], Sequence[int], Sequence[int], Sequence[int]]
 
 
-def signature(prefix: str, rels: Sequence[str]) -> Signature:
-    """(size, mtime_ns, inode, ctime_ns) of each file, as four arrays. lstat, so a link put
-    in place of a file after the listing is refused (UnsafePath), as is anything that is
-    not a regular file (a FIFO would hang the read)."""
-    try:
-        return _signature(prefix, rels, array)
-    except OverflowError:  # a number beyond 64 bits (some odd file system): plain ints
-        return _signature(prefix, rels, lambda _kind: [])
+class Scan:
+    """The ledger's files as one walk found them, and their signature, in the order the
+    directories list them: the cache's key, compared with the cached one as a whole.
+
+    Each folder is listed once and each of its entries stat-ed by name, relative to the
+    folder opened without following a link: that is both the listing (the mode says what
+    an entry is) and the signature, with no path walked from the root per file and no
+    per-name test in Python for a folder of ledger files alone. Nothing is sorted: when
+    the listing and the signature are the cached ones, so is the sorted listing.
+
+    The files: each name ending in `.yaml` that is not a dot-file, in any folder below
+    the ledger dir. A symbolic link anywhere below it is refused (UnsafePath), as is such
+    a `.yaml` that is neither a regular file nor a folder (a FIFO would hang the read).
+    """
+
+    def __init__(self, prefix: str) -> None:
+        #: the repo root and a separator: each folder below is relative to it
+        self.prefix = prefix
+        #: (folder, every entry's name joined by NUL) of each folder walked, in walk order
+        self.key: list[tuple[str, str]] = []
+        #: (folder and a separator, or "" for the root; its ledger files' names), in the
+        #: order of `sig`
+        self.files: list[tuple[str, list[str]]] = []
+        self.sig: Signature = _new_signature()
+        self.count = 0
+        self.top = ""
+        #: whether `key` and `files` were let go (`release`)
+        self.released = False
+
+    def walk(self, top: str) -> None:
+        """Take in the folder `top` (relative to `prefix`; "" for `prefix` itself) and
+        every folder below it."""
+        self.top = top
+        stack = [top]
+        while stack:
+            stack += reversed(self._folder(stack.pop()))
+
+    def _folder(self, folder: str) -> list[str]:
+        """Take in the ledger files of `folder`; return its subfolders."""
+        try:
+            fd = os.open(self.prefix + folder, _FOLDER_FLAGS)
+        except OSError as exc:  # a link since its parent was listed: refused, not followed
+            if exc.errno == errno.ELOOP or os.path.islink(self.prefix + folder):
+                raise UnsafePath(_LINK, path=folder) from None
+            raise
+        head = f"{folder}{os.sep}" if folder else ""
+        try:
+            names = os.listdir(fd)
+            joined = "\0".join(names)
+            self.key.append((folder, joined))
+            # every name a `.yaml` (a `.yaml\0` after each but the last) and none a
+            # dot-file: the usual folder, whose entries need no test one by one
+            plain = (
+                joined.count(".yaml\0") == len(names) - 1
+                and joined.endswith(".yaml")
+                and joined[:1] != "."
+                and "\0." not in joined
+            )  # (tested in place: no copy of a string of 100,000 names)
+            files: list[str] = []
+            subfolders: list[str] = []
+            stat_ = os.stat
+            for at in range(0, len(names), _STAT_CHUNK):  # bounded: 4096 stats at once
+                part = names[at : at + _STAT_CHUNK]
+                chunk = [stat_(name, dir_fd=fd, follow_symlinks=False) for name in part]
+                if plain and all(map(stat.S_ISREG, map(_MODE, chunk))):
+                    files += part
+                    self._add(chunk)
+                else:
+                    self._sort_out(head, part, chunk, files, subfolders)
+        finally:
+            os.close(fd)
+        self.files.append((head, files))
+        return subfolders
+
+    def _sort_out(
+        self,
+        head: str,
+        names: list[str],
+        stats: list[os.stat_result],
+        files: list[str],
+        subfolders: list[str],
+    ) -> None:
+        """One by one: each entry a ledger file (kept), a folder, a link or FIFO (refused)
+        or anything else (skipped). `head`: the folder and a separator."""
+        for name, st in zip(names, stats, strict=True):
+            rel = head + name
+            if stat.S_ISLNK(st.st_mode):  # never read (nor skipped): the ledger holds no links
+                raise UnsafePath(_LINK, path=rel)
+            if stat.S_ISDIR(st.st_mode):
+                subfolders.append(rel)
+            elif name.endswith(".yaml") and name[:1] != ".":
+                if not stat.S_ISREG(st.st_mode):  # a FIFO would hang the read
+                    raise UnsafePath("is not a regular file", path=rel)
+                files.append(name)
+                self._add([st])
+
+    def _add(self, chunk: list[os.stat_result]) -> None:
+        """Append these files' (size, mtime_ns, inode, ctime_ns) to `sig`."""
+        try:
+            for column, field in zip(self.sig, _SIG_FIELDS, strict=True):
+                column.extend(map(field, chunk))  # type: ignore[attr-defined]  # array, list
+        except OverflowError:  # a number beyond 64 bits (some odd file system): plain ints
+            # (an array may have taken part of the chunk before it overflowed)
+            self.sig = tuple(list(column)[: self.count] for column in self.sig)  # type: ignore[assignment]
+            for column, field in zip(self.sig, _SIG_FIELDS, strict=True):
+                column.extend(map(field, chunk))  # type: ignore[attr-defined]
+        self.count += len(chunk)
+
+    def release(self) -> None:
+        """Let go of the files' names: a walk that matched the cached one needs only its
+        count while the entries are made, and 100,000 small strings freed first make
+        room for them (8 MB less at the peak of a load of 100,000, by tracemalloc)."""
+        self.files, self.released = [], True
+
+    def again(self) -> Scan:
+        """The same walk made anew (after `release`, for a cache found damaged inside)."""
+        scan = Scan(self.prefix)
+        scan.walk(self.top)
+        return scan
+
+    def raw(self) -> list[str]:
+        """The files' names (repo-relative), in the order of `sig`."""
+        return [head + name for head, names in self.files for name in names]
+
+    def sorted(self) -> tuple[list[str], Signature]:
+        """The files' names (repo-relative) sorted, and their signature in that order."""
+        raw = self.raw()
+        order = sorted(range(len(raw)), key=raw.__getitem__)
+        return list(map(raw.__getitem__, order)), _permuted(self.sig, order)
 
 
-def _signature(prefix: str, rels: Sequence[str], make: Any) -> Signature:
-    sizes, mtimes, inodes, ctimes = (make(kind) for kind in _SIG_KINDS)
-    done = 0
-    it = map(prefix.__add__, rels)
-    while chunk := list(map(os.lstat, islice(it, _STAT_CHUNK))):  # bounded: 4096 stats
-        modes = [st.st_mode for st in chunk]
-        if not all(map(stat.S_ISREG, modes)):
-            bad = next(i for i, mode in enumerate(modes) if not stat.S_ISREG(mode))
-            raise UnsafePath("is not a regular file", path=rels[done + bad])
-        sizes.extend([st.st_size for st in chunk])
-        mtimes.extend([st.st_mtime_ns for st in chunk])
-        inodes.extend([st.st_ino for st in chunk])
-        ctimes.extend([st.st_ctime_ns for st in chunk])
-        done += len(chunk)
-    return sizes, mtimes, inodes, ctimes
+_MODE = attrgetter("st_mode")
+#: a file's signature: a changed file always differs in one of these (see _SIG_KINDS)
+_SIG_FIELDS = tuple(map(attrgetter, ("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns")))
+#: what a link in the ledger is told (as costlog.safefs.check_repo_path tells it)
+_LINK = "is a symbolic link; costlog does not follow links in a repository"
+
+
+def _new_signature() -> Signature:
+    return tuple(array(kind) for kind in _SIG_KINDS)  # type: ignore[return-value]  # four
+
+
+def _permuted(sig: Signature, order: Sequence[int]) -> Signature:
+    """Each column of `sig` in the order `order` (arrays stay arrays of their kind)."""
+    out = []
+    for column in sig:
+        moved = column[:0]  # an empty array of the same kind, or []
+        moved.extend(map(column.__getitem__, order))  # type: ignore[attr-defined]
+        out.append(moved)
+    return tuple(out)  # type: ignore[return-value]  # four, as sig
+
+
+def _is_order(order: Any, n: int) -> bool:
+    """Whether `order` is a permutation of range(n): n distinct places in 0..n-1."""
+    return (
+        isinstance(order, list)
+        and len(order) == n
+        and (n == 0 or (len(set(order)) == n and min(order) >= 0 and max(order) < n))
+    )
 
 
 class ParseCache:
@@ -102,44 +246,53 @@ class ParseCache:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.data: dict[str, Any] = {}
-        self.sig: Signature = signature("", ())
+        self.scan = Scan("")
+        #: the signature of the files in sorted order, after a `load` that missed
+        self.sig: Signature = _new_signature()
         try:
             self.data = read_file(path)
         except Exception:  # any damage or an older layout: rebuild from the files
             self.data = {}
 
-    def load(
-        self, root: str, rels: Sequence[str], joined: str
-    ) -> tuple[list[Entry], list[int] | None]:
-        """The entries of these files (relative to `root`; `joined`: their names joined by
-        NUL, which no name holds) in listing order, and the order
-        that sorts them by (started, id) when nothing changed since the cache was written
-        (None otherwise: the caller sorts, then `save`s). Reads and validates only the
-        files whose signature changed."""
-        prefix = root + os.sep
-        sig = self.sig = signature(prefix, rels)
+    def load(self, scan: Scan) -> tuple[list[Entry], list[int] | None, str]:
+        """The entries of the files `scan` found, in the order of their sorted names, the
+        order that sorts them by (started, id) when nothing changed since the cache was
+        written (None otherwise: the caller sorts, then `save`s), and the sorted names
+        joined by NUL (which no name holds). Reads and validates only the files whose
+        signature changed."""
+        self.scan = scan
         data, self.data = self.data, {}  # what is not rebuilt into entries is freed here
         cached: list[Entry] = []
-        names = ""
-        order = None
+        same = False
+        with contextlib.suppress(Exception):
+            same = data.get("key") == scan.key and data.get("walk_sig") == scan.sig
+        if same:
+            scan.release()
         with contextlib.suppress(Exception):  # damaged inside: read the files
             cached = _rebuild(data.pop("columns"))
-            names, order = data["names"], data["order"]
-            n = len(rels)
-            same = names == joined and data["sig"] == sig and len(cached) == n
-            # and the order a permutation of the entries: n distinct places in 0..n-1
-            places = set(order)
-            if same and len(order) == len(places) == n and places <= set(range(n)):
-                return cached, order
+            n = scan.count
+            joined = data["names"]
+            if (
+                same
+                and len(cached) == n
+                and isinstance(joined, str)
+                and joined.count("\0") == max(n - 1, 0)
+                and _is_order(data["order"], n)
+            ):
+                return cached, data["order"], joined
         # something changed: keep each cached entry whose file's signature is the same
+        if scan.released:  # the walk was the cached one, the cache is damaged inside
+            scan = self.scan = scan.again()
+        rels, sig = scan.sorted()
+        self.sig = sig
         where: dict[str, int] = {}
         was = sig
         with contextlib.suppress(Exception):
             if cached and len(data["sig"]) == len(sig):
-                listed = names.split("\0")
+                listed = data["names"].split("\0")
                 if len(listed) == len(cached) and all(len(a) == len(cached) for a in data["sig"]):
                     where, was = dict(zip(listed, range(len(listed)), strict=True)), data["sig"]
-        del names, data
+        del data
         size, mtime, inode, ctime = sig
         old_size, old_mtime, old_inode, old_ctime = was
         entries = []
@@ -155,18 +308,28 @@ class ParseCache:
             ):
                 entry = cached[j]
             else:
-                entry = _read(prefix, rel)
+                entry = _read(scan.prefix, rel)
             if entry.id in seen:  # the first bad file is named, whichever way it is bad
                 raise in_two_files(entry.id, seen[entry.id], rel)
             seen[entry.id] = rel
             entries.append(entry)
-        return entries, None
+        return entries, None, "\0".join(rels)
 
     def save(self, joined: str, entries: Sequence[Entry], order: list[int]) -> None:
-        """Keep these entries (listing order) for the next load, with their sorted order."""
+        """Keep these entries (in the order of their sorted names, `joined`) for the next
+        load, with their sorted order and the key of the `load` before."""
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            data = {"names": joined, "sig": self.sig, "order": order}
+            scan = self.scan
+            # "names", "sig" (in sorted order) and "order" as the layout before Scan wrote
+            # them, so that a costlog of that layout reads this cache as its own
+            data = {
+                "names": joined,
+                "sig": self.sig,
+                "order": order,
+                "key": scan.key,
+                "walk_sig": scan.sig,
+            }
             write_file(self.path, data, _columns(entries))
 
 
@@ -265,7 +428,8 @@ def _rebuild(cols: dict[str, Any]) -> list[Entry]:
     counts = cols.pop("models.count")
     usage = [cols.pop(f"usage.{n}") for n in _USAGE]
     model = {n: cols.pop(f"models.{n}") for n in _MODEL}
-    if len(names) == len(counts) and all(n == 1 for n in counts):
+    one_each = len(names) == len(counts) == counts.count(1)  # the usual: one model each
+    if one_each:
         totals = cols["cost_usd"]
     else:
         totals = [
@@ -287,7 +451,7 @@ def _rebuild(cols: dict[str, Any]) -> list[Entry]:
     model["usage"] = list(map(Usage, *usage))
     del usage
     mus = list(map(ModelUsage, *(model.pop(n) for n in _MODEL_ARGS)))
-    if len(names) == len(counts) and all(n == 1 for n in counts):  # the usual: one model
+    if one_each:
         by_entry = [{name: mu} for name, mu in zip(names, mus, strict=True)]
     else:
         by_entry = []

@@ -18,7 +18,7 @@ from costlog import gitrepo, yamlfile
 from costlog.errors import CostlogError, LedgerError
 from costlog.gitrepo import Repo
 from costlog.ledger.atomic import atomic_write, sweep_temp_files
-from costlog.ledger.cache import ParseCache, in_two_files
+from costlog.ledger.cache import ParseCache, Scan, in_two_files
 from costlog.ledger.format import entry_to_dict, parse_entry
 from costlog.ledger.names import dir_name, file_names_for, legacy_name
 from costlog.models import Entry
@@ -194,19 +194,27 @@ class Ledger:
                         found.append(item.path[cut:])
         return sorted(found)
 
+    def _scan(self) -> Scan:
+        """The ledger's files and their signature, from one walk that stats each entry as
+        it lists it (cache.Scan): the files `file_names` lists, by the same rules."""
+        root = self.repo.root
+        check_repo_path(root, self.dir)  # the ledger dir, .costlog/ and the dirs above it
+        scan = Scan(f"{root}{os.sep}")
+        if self.dir.is_dir():
+            scan.walk(str(self.dir)[len(str(root)) + 1 :])  # "" when the ledger is the root
+        return scan
+
     def load_all(self) -> list[Entry]:
         """Every entry, sorted by start time; LedgerError names the first bad file.
 
         100,000 entries are as many small objects: the program that loads them pauses the
         cyclic garbage collector (costlog.gcpause), which would otherwise double the time."""
         cache = ParseCache(self.repo.state_dir / "ledger-cache.pickle")
-        rels = self.file_names(relative=True)
-        joined = "\0".join(rels)
-        entries, order = cache.load(str(self.repo.root), rels, joined)
+        entries, order, joined = cache.load(self._scan())
         ids = [entry.id for entry in entries]
         if len(set(ids)) != len(ids):  # some id is in two files: name the second one
             seen: dict[str, str] = {}
-            for entry_id, rel in zip(ids, rels, strict=True):
+            for entry_id, rel in zip(ids, joined.split("\0"), strict=True):
                 if entry_id in seen:
                     raise in_two_files(entry_id, seen[entry_id], rel)
                 seen[entry_id] = rel
