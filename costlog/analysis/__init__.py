@@ -45,7 +45,7 @@ from costlog.analysis.budget import alerts
 from costlog.analysis.estimation import guide, guide_rate
 from costlog.analysis.facts import ZERO, cost, local_day, primary, short_id, task_types_text
 from costlog.analysis.families import family_of, guide_key, is_small, provider_of
-from costlog.analysis.outliers import anomalies, causes
+from costlog.analysis.outliers import anomalies, causes, top_anomalies
 from costlog.analysis.people import UNKNOWN, author_of, machine_of, people
 from costlog.analysis.summaries import (
     family_trend,
@@ -87,6 +87,7 @@ __all__ = [
     "split_count",
     "split_usage",
     "task_types_text",
+    "top_anomalies",
     "trend",
     "unlinked",
     "work_item_split",

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from operator import attrgetter
+from itertools import repeat
+from operator import lt
 from typing import TYPE_CHECKING, Any
 
 from costlog.analysis.facts import SESSIONS_LISTED, ZERO, Facts
@@ -54,19 +55,7 @@ def routing(
 
 def _by_type_and_model(entries: Sequence[Entry], facts: Facts) -> dict[tuple[str, str], list[int]]:
     """The priced sessions (their indices, in ledger order) of each task type and model."""
-    groups: dict[tuple[str, str], list[int]] = {}
-    rows = zip(facts.model, facts.priced, map(_TASK_TYPES, entries), strict=True)
-    for i, (model, amount, types) in enumerate(rows):
-        if model and amount is not None:
-            for task_type in types:
-                group = groups.get((task_type, model))
-                if group is None:
-                    group = groups[(task_type, model)] = []
-                group.append(i)
-    return groups
-
-
-_TASK_TYPES = attrgetter("task_types")
+    return facts.by_type_and_model()
 
 
 def _is_risky(task_type: str, config: Config) -> bool:
@@ -100,9 +89,9 @@ def _downgrade(
         return None
     usual_cost, usual_hours = typical.model_cost[model], typical.model_hours[model]
     cost_of, hours_of = facts.cost, facts.hours
-    costs = [cost_of[i] for i in group]
-    durations = [h for i in group if (h := hours_of[i]) is not None]
-    cheap = sum(1 for c in costs if c < usual_cost)
+    costs = list(map(cost_of.__getitem__, group))
+    durations = [h for h in map(hours_of.__getitem__, group) if h is not None]
+    cheap = sum(map(lt, costs, repeat(usual_cost)))  # True counts 1
     middle = median(costs)  # once: each median sorts its group
     if not (middle < usual_cost and cheap * 4 >= len(group) * 3):
         return None

@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
-from operator import attrgetter
+from itertools import compress
+from operator import not_
 from typing import Any
 
 from costlog.analysis.facts import ZERO, Facts, cost
@@ -35,7 +36,13 @@ def _names(key: str, subject: str) -> bool:
     large ledger. Other text goes to the pattern, whose Unicode case rules differ."""
     if not (key.isascii() and subject.isascii()):
         return _key_pattern(key).search(subject) is not None
-    text, word, end = subject.lower(), key.lower(), len(subject)
+    return _names_lower(key.lower(), subject.lower())
+
+
+def _names_lower(word: str, text: str) -> bool:
+    """`_names` of an ASCII key and subject, both lower-cased already (`_split` lowers a
+    session's keys once, not once per commit)."""
+    end = len(text)
     at = text.find(word)
     while at >= 0:
         after = at + len(word)
@@ -66,9 +73,20 @@ def _split(entry: Entry, whole: Decimal) -> dict[str, Decimal]:
     items = list(dict.fromkeys(entry.work_items))
     if len(items) < 2:
         return {item: whole for item in items}
+    if not entry.commits:  # no lines at all: equal shares, as below when the total is 0
+        one, count = Decimal(1), Decimal(len(items))
+        return {key: whole * one / count for key in items}
     weights = dict.fromkeys(items, ZERO)
+    words = [k.lower() for k in items] if "".join(items).isascii() else None
     for commit in entry.commits:
-        named = [k for k in items if _names(k, commit.subject)] or items
+        subject = commit.subject
+        if words is not None and subject.isascii():  # `_names`, each key lowered once
+            text = subject.lower()
+            named = [
+                k for k, w in zip(items, words, strict=True) if w in text and _names_lower(w, text)
+            ] or items
+        else:
+            named = [k for k in items if _names(k, subject)] or items
         lines = Decimal(commit.added + commit.removed)
         if len(named) > 1:  # a division by 1 would give `lines` itself, to the digit
             lines /= len(named)
@@ -108,8 +126,8 @@ def split_usage(usage: Usage, weights: Sequence[Decimal]) -> list[Usage]:
 
 def unlinked(entries: Sequence[Entry], facts: Facts | None = None) -> dict[str, Any]:
     """Sessions with no work item: the rest of the total the work-item table leaves out."""
-    known = (facts or Facts(entries)).cost
-    none = [amount for e, amount in zip(entries, known, strict=True) if not e.work_items]
+    facts = facts or Facts(entries)
+    none = list(compress(facts.cost, map(not_, facts.work_items)))  # in ledger order
     return {"sessions": len(none), "cost": sum(none, ZERO)}
 
 
@@ -123,12 +141,19 @@ def work_items(entries: Sequence[Entry], facts: Facts | None = None) -> list[dic
     known, started = facts.cost, facts.started
     amounts: dict[str, list[Decimal]] = {}  # each item's shares, in ledger order
     members: dict[str, list[int]] = {}  # and the sessions they came from
-    for i, keys in enumerate(map(_WORK_ITEMS, entries)):
+    for i, keys in enumerate(facts.work_items):
+        if len(keys) == 1:  # one item (most sessions) takes the whole cost: no split
+            key = keys[0]
+            got = amounts.get(key)
+            if got is None:
+                got = amounts[key] = []
+                members[key] = []
+            got.append(known[i])
+            members[key].append(i)
+            continue
         if not keys:
             continue
-        # one item (most sessions) takes the whole cost: no split to work out
-        split = ((keys[0], known[i]),) if len(keys) == 1 else _split(entries[i], known[i]).items()
-        for key, share in split:
+        for key, share in _split(entries[i], known[i]).items():
             got = amounts.get(key)
             if got is None:
                 got = amounts[key] = []
@@ -152,9 +177,6 @@ def work_items(entries: Sequence[Entry], facts: Facts | None = None) -> list[dic
         }
         for key in sorted(rows, key=lambda k: (-rows[k][0], k))
     ]
-
-
-_WORK_ITEMS = attrgetter("work_items")
 
 
 def directories(entries: Iterable[Entry], configured: Sequence[str]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from itertools import chain, repeat
-from operator import attrgetter, is_
+from operator import attrgetter, is_, sub, truediv
 from zoneinfo import ZoneInfo
 
 from costlog.models import Entry
@@ -113,9 +113,11 @@ class Facts:
     """
 
     __slots__ = (
+        "_by_type_model",
         "_cost_order",
         "_priced_order",
         "agent",
+        "all_priced",
         "completed",
         "cost",
         "day",
@@ -128,11 +130,14 @@ class Facts:
         "priced",
         "prompts",
         "requests",
+        "source",
         "started",
         "subagents",
+        "task_types",
         "tasks",
         "tokens",
         "tz",
+        "work_items",
     )
 
     def __init__(self, entries: Sequence[Entry], tz: tzinfo | None = None) -> None:
@@ -141,10 +146,12 @@ class Facts:
         self.agent: list[str] = list(map(_AGENT, entries))
         #: the entry's own total: None when a model is unpriced (`priced` is False)
         self.priced: list[Decimal | None] = list(map(_COST_USD, entries))
+        #: whether every entry is priced (the usual): then `priced` is `cost`
+        self.all_priced = not any(map(is_, self.priced, repeat(None)))  # `None in` asks ==
         #: `cost`: the known cost, unpriced models counting 0
         self.cost: list[Decimal] = (
             self.priced  # type: ignore[assignment]  # no None in it
-            if not any(map(is_, self.priced, repeat(None)))  # C-level: `None in` asks ==
+            if self.all_priced
             else [
                 c if c is not None else cost(e) for e, c in zip(entries, self.priced, strict=True)
             ]
@@ -159,7 +166,8 @@ class Facts:
             #: `primary`: the costliest model, None for an entry without models
             # one key and one value per entry: chained, they are the entries' own
             self.model: list[str | None] = list(chain.from_iterable(models))
-            uses = list(chain.from_iterable(map(dict.values, models)))
+            # each entry's one model usage, looked up by its name (no view per entry)
+            uses = list(map(dict.__getitem__, models, self.model))
             usages = list(map(_USAGE, uses))
             #: `prompt_tokens`, `requests`, and all tokens (`entry.tokens.total`)
             self.prompts: list[int] = [
@@ -179,19 +187,23 @@ class Facts:
         self.started: list[datetime] = list(map(_STARTED, entries))
         started = self.started
         #: `hours`: None when the session's end is not known
-        self.hours: list[float | None] = [
-            None if end is None else max(0.0, (end - start).total_seconds() / 3600)
-            for start, end in zip(started, map(_ENDED, entries), strict=True)
-        ]
+        self.hours: list[float | None] = _hours(started, list(map(_ENDED, entries)))
         self.subagents: list[int] = list(map(_SUBAGENTS, entries))
         done = list(map(_TASKS_COMPLETED, entries))
+        #: the entries' own task types, work items and source, for the tables by them
+        self.task_types: list[dict[str, int]] = list(map(_TASK_TYPES, entries))
+        self.work_items: list[list[str]] = list(map(_WORK_ITEMS, entries))
+        self.source: list[str] = list(map(_SOURCE, entries))
         #: tasks completed as the monthly sums count them (0 when not said)
-        self.completed: list[int] = [n or 0 for n in done]
+        self.completed: list[int] = (
+            done if not any(map(is_, done, repeat(None))) else [n or 0 for n in done]
+        )
         #: `tasks`: tasks completed, else the task types' counts
-        self.tasks: list[int] = [
-            n or sum(types.values())
-            for n, types in zip(done, map(_TASK_TYPES, entries), strict=True)
-        ]
+        self.tasks: list[int] = (
+            done  # every entry says its count (None and 0 would ask the types)
+            if all(done)
+            else [n or sum(types.values()) for n, types in zip(done, self.task_types, strict=True)]
+        )
         #: `local_day` and its month (`YYYY-MM`) in `tz`; empty when no zone is given
         self.day: list[date] = [] if tz is None else _days(started, tz)
         month_on: dict[date, str] = {}  # a ledger spans few days: name each month once
@@ -200,6 +212,23 @@ class Facts:
         self.month: list[str] = list(map(month_on.__getitem__, self.day))
         self._cost_order: list[int] | None = None
         self._priced_order: list[int] | None = None
+        self._by_type_model: dict[tuple[str, str], list[int]] | None = None
+
+    def by_type_and_model(self) -> dict[tuple[str, str], list[int]]:
+        """The priced sessions with a model (their indices, in ledger order) of each task
+        type and model: built once for the routing advice and the estimation guide."""
+        if self._by_type_model is None:
+            groups: dict[tuple[str, str], list[int]] = {}
+            rows = zip(self.model, self.priced, self.task_types, strict=True)
+            for i, (model, amount, types) in enumerate(rows):
+                if model and amount is not None:
+                    for task_type in types:
+                        group = groups.get((task_type, model))
+                        if group is None:
+                            group = groups[(task_type, model)] = []
+                        group.append(i)
+            self._by_type_model = groups
+        return self._by_type_model
 
     @property
     def cost_order(self) -> list[int]:
@@ -219,9 +248,7 @@ class Facts:
             priced_ = self.priced
             order = self.cost_order
             self._priced_order = (
-                order
-                if not any(map(is_, priced_, repeat(None)))
-                else [i for i in order if priced_[i] is not None]
+                order if self.all_priced else [i for i in order if priced_[i] is not None]
             )
         return self._priced_order
 
@@ -236,12 +263,34 @@ _TASKS_COMPLETED = attrgetter("tasks_completed")
 _TASK_TYPES = attrgetter("task_types")
 _SUBAGENTS = attrgetter("subagents")
 _AGENT = attrgetter("agent")
+_WORK_ITEMS = attrgetter("work_items")
+_SOURCE = attrgetter("source")
+_TZINFO = attrgetter("tzinfo")
+
+
+def _hours(started: list[datetime], ended: list[datetime | None]) -> list[float | None]:
+    """`hours` of each session: the subtraction and its seconds in C when every end is known
+    and none comes before its start (the usual), else entry by entry."""
+    if not any(map(is_, ended, repeat(None))):
+        spans = map(timedelta.total_seconds, map(sub, ended, started))
+        hours = list(map(truediv, spans, repeat(3600)))
+        if not hours or min(hours) > 0:  # max(0.0, h) is h itself
+            return hours
+    return [
+        None if end is None else max(0.0, (end - start).total_seconds() / 3600)
+        for start, end in zip(started, ended, strict=True)
+    ]
 
 
 def _days(started: list[datetime], tz: tzinfo) -> list[date]:
     """`local_day` of each start time. A fixed-offset zone (what the ledger's times carry)
     is asked once whether its times are already in `tz`, not once per entry."""
     utc = tz is UTC_ZONE
+    zones = set(map(_TZINFO, started))
+    if len(zones) == 1:  # one zone for every start time (the usual): ask it once
+        (only,) = zones
+        if only is tz or (utc and type(only) is timezone and started[0].utcoffset() == ZERO_DELTA):
+            return list(map(datetime.date, started))
     direct: dict[tzinfo | None, bool] = {}
     days: list[date] = []
     add = days.append

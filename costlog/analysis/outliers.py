@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from itertools import compress, repeat
+from operator import eq
 from typing import Any
 
 from costlog.analysis.facts import Facts, dollars, hours, primary, requests
@@ -36,26 +38,71 @@ def anomalies(
     """
     facts = facts or Facts(entries)
     typical = typical or Typical.of_facts(facts)
+    tail = _over(facts, typical, config)
+    out: list[dict[str, Any]] = [_row(facts, i, typical) for i in sorted(tail)]  # ledger order
+    out.sort(key=lambda row: (-row["cost"], row["entry"].id))
+    _explain(out[:explain], entries, typical, config, facts)
+    return out
+
+
+def top_anomalies(
+    entries: Sequence[Entry],
+    config: Config,
+    typical: Typical,
+    rows: int,
+    facts: Facts,
+) -> tuple[list[dict[str, Any]], int]:
+    """`anomalies(...)[:rows]`, each with its causes, and how many anomalies there are in
+    all, without a row for each of them: COST_LOG.md lists a few of a ledger's thousands.
+
+    The anomalies are the tail of the cost order, so the costliest come off its end; the
+    equal costs at the cut are all taken and put in id order, as `anomalies` sorts them."""
+    tail = _over(facts, typical, config)
+    known, ids = facts.priced, facts.entries
+    picked: list[int] = []
+    end = len(tail)
+    while end and len(picked) < rows:
+        start = end - 1
+        while start and known[tail[start - 1]] == known[tail[end - 1]]:
+            start -= 1
+        picked += sorted(tail[start:end], key=lambda i: ids[i].id)  # equal costs, by id
+        end = start
+    out = [_row(facts, i, typical) for i in picked[:rows]]
+    _explain(out, entries, typical, config, facts)
+    return out, len(tail)
+
+
+def _over(facts: Facts, typical: Typical, config: Config) -> list[int]:
+    """The priced sessions over `anomaly_factor` x the median, cheapest first: the tail
+    of the cost order (none when the median is 0 or there are under three sessions)."""
     order = facts.priced_order  # cheapest first
     if typical.cost <= 0 or len(order) < 3:
         return []
     limit = typical.cost * config.anomaly_factor
     priced = facts.priced
-    # the priced sessions over the limit are the tail of the cost order
     over = len(order)
     while over and priced[order[over - 1]] > limit:  # type: ignore[operator]
         over -= 1
-    out: list[dict[str, Any]] = [
-        {"entry": entries[i], "cost": amount, "ratio": amount / typical.cost}
-        for i in sorted(order[over:])  # in ledger order, as the sort below expects
-        if (amount := priced[i]) is not None
-    ]
-    out.sort(key=lambda row: (-row["cost"], row["entry"].id))
+    return order[over:]
+
+
+def _row(facts: Facts, i: int, typical: Typical) -> dict[str, Any]:
+    amount: Decimal = facts.priced[i]  # type: ignore[assignment]  # a priced session
+    return {"entry": facts.entries[i], "cost": amount, "ratio": amount / typical.cost}
+
+
+def _explain(
+    rows: list[dict[str, Any]],
+    entries: Sequence[Entry],
+    typical: Typical,
+    config: Config,
+    facts: Facts,
+) -> None:
+    """Each row's likely causes, against the medians of its peers."""
     peers = Peers(entries, typical, facts)
-    for row in out[:explain]:
+    for row in rows:
         label, like = peers.of(row["entry"])
         row["causes"] = causes(row["entry"], typical, config.anomaly_factor, like, label)
-    return out
 
 
 #: how many priced sessions of one agent make its own medians worth comparing with
@@ -81,13 +128,15 @@ class Peers:
         return self._found[entry.agent]
 
     def _choose(self, agent: str) -> tuple[str, Typical]:
-        entries, facts = self._entries, self._facts
-        agent_of = facts.agent
-        same = [i for i in facts.priced_order if agent_of[i] == agent]  # in cost order
+        facts = self._facts
+        order = facts.priced_order
+        agents = list(map(facts.agent.__getitem__, order))
+        same = list(compress(order, map(eq, agents, repeat(agent))))  # in cost order
         if len(same) >= PEERS:
             return agent, Typical.of_facts(facts, same, models=False)
         if "logged" not in self._found:
-            logged = [i for i in facts.priced_order if entries[i].source in _LOGGED]
+            source = facts.source
+            logged = [i for i in order if source[i] in _LOGGED]
             self._found["logged"] = (
                 ("logged-session", Typical.of_facts(facts, logged, models=False))
                 if len(logged) >= PEERS

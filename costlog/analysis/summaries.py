@@ -7,11 +7,14 @@ Sums count an unpriced session as $0 and say how many such sessions each row hol
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from decimal import Decimal
+from itertools import compress, islice, repeat
+from operator import attrgetter, eq, is_, le
 from typing import Any
 
 from costlog.analysis.facts import ZERO, Facts, cost, local_day, priced, primary, short_id
@@ -42,10 +45,48 @@ def months(
 
     `facts`: the render's one pass over `entries`, with local days in `tz`."""
     facts = facts if facts is not None and facts.tz is tz else Facts(entries, tz)
+    month = facts.month
+    if all(map(le, month, islice(month, 1, None))):  # in order (entries by start): runs
+        return [
+            _month_slice(m, bisect_left(month, m), bisect_right(month, m), facts)
+            for m in sorted(dict.fromkeys(month), reverse=True)
+        ]
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, month in enumerate(facts.month):
-        groups[month].append(i)
-    return [_month_row(month, groups[month], facts) for month in sorted(groups, reverse=True)]
+    for i, name in enumerate(month):
+        groups[name].append(i)
+    return [_month_row(name, groups[name], facts) for name in sorted(groups, reverse=True)]
+
+
+def _month_slice(month: str, start: int, end: int, facts: Facts) -> dict[str, Any]:
+    """`_month_row` of a month whose sessions are `start:end`: its sums over slices of the
+    columns, in ledger order (the same additions as session by session), and the sums
+    by model only for the models with the most sessions (they break a tie)."""
+    known = facts.cost[start:end]
+    total = sum(known, ZERO)
+    tasks = sum(facts.completed[start:end])
+    unpriced = 0 if facts.all_priced else sum(map(is_, facts.priced[start:end], repeat(None)))
+    names = facts.model[start:end]
+    if not all(names):
+        names = [m or "-" for m in names]
+    model_count: Counter[str] = Counter(names)  # type: ignore[arg-type]  # no None now
+    most = max(model_count.values())
+    tied = [m for m, n in model_count.items() if n == most]
+    top = tied[0]
+    if len(tied) > 1:
+        model_cost = {m: sum(compress(known, map(eq, names, repeat(m))), ZERO) for m in tied}
+        top = max(tied, key=lambda m: (model_count[m], model_cost[m], m))
+    sessions = end - start
+    return {
+        "month": month,
+        "sessions": sessions,
+        "tasks": tasks,
+        "cost": total,
+        "per_session": total / sessions,
+        "per_task": total / tasks if tasks else None,
+        "primary_model": top,
+        "primary_sessions": model_count[top],
+        "unpriced": unpriced,
+    }
 
 
 def _month_row(month: str, group: list[int], facts: Facts) -> dict[str, Any]:
@@ -163,25 +204,36 @@ def _one_model_tables(facts: Facts, keys: Sequence[str]) -> dict[str, list[dict[
         if group is None:
             group = groups[model] = []  # type: ignore[index]
         group.append(i)
-    model_cost, tokens = facts.model_cost, facts.tokens
     out: dict[str, list[dict[str, Any]]] = {}
+    of_model: dict[str, list[Any]] = {}  # a model's sums, for every table it is a row of alone
     for key in keys:
         label = _LABELS[key]
-        members: dict[str, list[list[int]]] = {}  # a row's models, in first-seen order
-        for model, group in groups.items():
-            members.setdefault(label(model), []).append(group)
+        members: dict[str, list[str]] = {}  # a row's models, in first-seen order
+        for model in groups:
+            members.setdefault(label(model), []).append(model)
         sums: dict[str, list[Any]] = {}
-        for name, parts in members.items():
-            rows = parts[0] if len(parts) == 1 else sorted(i for part in parts for i in part)
-            amounts = [model_cost[i] for i in rows]
-            sums[name] = [
-                sum([amount or ZERO for amount in amounts], ZERO),
-                len(rows),
-                sum([tokens[i] for i in rows]),
-                sum(1 for amount in amounts if amount is None),
-            ]
+        for name, models in members.items():
+            if len(models) == 1:
+                (model,) = models
+                got = of_model.get(model)
+                if got is None:
+                    got = of_model[model] = _sums(groups[model], facts)
+                sums[name] = got
+            else:
+                sums[name] = _sums(sorted(i for m in models for i in groups[m]), facts)
         out[key] = _spend_rows(key, sums)
     return out
+
+
+def _sums(rows: list[int], facts: Facts) -> list[Any]:
+    """[cost, sessions, tokens, unpriced] of one-model sessions `rows` (in ledger order)."""
+    amounts = list(map(facts.model_cost.__getitem__, rows))
+    return [
+        sum([amount or ZERO for amount in amounts], ZERO),
+        len(rows),
+        sum(map(facts.tokens.__getitem__, rows)),
+        sum(map(is_, amounts, repeat(None))),
+    ]
 
 
 def _spend_rows(key: str, sums: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -231,16 +283,16 @@ def methodology(entries: Sequence[Entry], facts: Facts | None = None) -> list[di
 
     Each method is named once with the number of sessions that used it (`method_kinds`),
     however many sessions wrote it with their own counts."""
-    cost_by: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    count: Counter[str] = Counter()
+    facts = facts or Facts(entries)
+    known, sources = facts.cost, facts.source
+    count: Counter[str] = Counter(sources)
+    cost_by: dict[str, Decimal] = {  # each source's sum in ledger order, as one by one
+        s: sum(known if len(count) == 1 else compress(known, map(eq, sources, repeat(s))), ZERO)
+        for s in count
+    }
     methods: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    known = (facts or Facts(entries)).cost
-    for entry, amount in zip(entries, known, strict=True):
-        source = entry.source
-        cost_by[source] += amount
-        count[source] += 1
-        if entry.methods:
-            methods[source].extend(entry.methods.items())
+    for entry in compress(entries, map(_METHODS, entries)):  # the few that name methods
+        methods[entry.source].extend(entry.methods.items())
     total = sum(cost_by.values(), ZERO)
     order = ["actual", "parsed", "estimated", "mixed", "manual"]
     order += sorted(s for s in count if s not in order)
@@ -263,6 +315,8 @@ def methodology(entries: Sequence[Entry], facts: Facts | None = None) -> list[di
         )
     return rows
 
+
+_METHODS = attrgetter("methods")
 
 #: method kinds the methodology table names per source (the rest are counted)
 METHOD_KINDS = 5

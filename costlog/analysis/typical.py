@@ -45,30 +45,36 @@ class Typical:
         as `Facts.priced_order` gives them; all when None). Without `models`, the medians
         per model are left empty: a peer group's (`outliers.Peers`) are never asked."""
         order = facts.priced_order if rows is None else rows
+        every = rows is None and facts.all_priced  # then a column is the group's values
         priced, model_of, hours_of = facts.priced, facts.model, facts.hours
         costs = list(map(priced.__getitem__, order))  # cheapest first: sorted already
-        spans = list(map(hours_of.__getitem__, order))
+        spans = hours_of if every else list(map(hours_of.__getitem__, order))
         durations = [h for h in spans if h is not None]
         model_costs: dict[str, list[Decimal]] = {}
         model_hours: dict[str, list[float]] = {}
         if models:
-            names = [m or "-" for m in map(model_of.__getitem__, order)]
             # models in the order they first appear in the ledger, as when they were
             # grouped in ledger order (the dicts keep that order)
-            for name in dict.fromkeys([model_of[i] or "-" for i in sorted(order)]):
+            seen = dict.fromkeys(model_of if every else [model_of[i] for i in sorted(order)])
+            for name in dict.fromkeys([m or "-" for m in seen]):
                 model_costs[name], model_hours[name] = [], []
-            for amount, name in zip(costs, names, strict=True):  # each comes out sorted
-                model_costs[name].append(amount)  # type: ignore[arg-type]  # priced
-            for name, h in zip(names, spans, strict=True):
+            names = [m or "-" for m in map(model_of.__getitem__, order)]
+            hours_in_order = spans if not every else list(map(hours_of.__getitem__, order))
+            for amount, name, h in zip(costs, names, hours_in_order, strict=True):
+                model_costs[name].append(amount)  # type: ignore[arg-type]  # each sorted
                 if h is not None:
                     model_hours[name].append(h)
-        prompts, counts = facts.prompts, facts.requests
+        prompts, counts, subagents = facts.prompts, facts.requests, facts.subagents
+        if not every:
+            prompts, counts, subagents = (
+                list(map(column.__getitem__, order)) for column in (prompts, counts, subagents)
+            )
         return cls(
             cost=_median_sorted(costs) or ZERO,
-            prompt_tokens=median(list(map(prompts.__getitem__, order))) or 0,
-            requests=median(list(map(counts.__getitem__, order))) or 0,
+            prompt_tokens=median(prompts) or 0,
+            requests=median(counts) or 0,
             hours=median(durations) or 0,
-            subagents=median(list(map(facts.subagents.__getitem__, order))) or 0,
+            subagents=median(subagents) or 0,
             model_cost={m: _median_sorted(v) for m, v in model_costs.items()},
             model_hours={m: median(v) or 0.0 for m, v in model_hours.items()},
         )

@@ -50,7 +50,9 @@ def build_context(
     facts = Facts(entries, tz)
     months = analysis.months(entries, tz, facts)
     typical = analysis.Typical.of_facts(facts)
-    anomalies = analysis.anomalies(entries, config, typical, explain=ANOMALY_ROWS, facts=facts)
+    anomalies, anomalies_total = analysis.top_anomalies(
+        entries, config, typical, ANOMALY_ROWS, facts
+    )
     spend = analysis.spend_tables(entries, facts=facts)
     short = ShortIds(map(_ID, entries)).of  # distinct in the ledger, for every table
     trend = analysis.trend(entries, tz)
@@ -96,9 +98,9 @@ def build_context(
                 "ratio": a["ratio"],
                 "causes": a["causes"],
             }
-            for a in anomalies[:ANOMALY_ROWS]
+            for a in anomalies
         ],
-        "anomalies_total": len(anomalies),
+        "anomalies_total": anomalies_total,
         "anomaly_factor": config.anomaly_factor,
         "alerts": alerts,
         "routing": analysis.routing(entries, config, table, typical, facts),
