@@ -176,7 +176,7 @@ class Verifier:
         """True for an entry of the commonest shape whose cost checks out: one model, no
         `methods` that change how it is verified, its cost the total and its tokens at
         its first day's rates. `entry()` finds nothing wrong with it; any other entry
-        goes there. (`entry`'s own first test, inlined: this runs once per session.)"""
+        goes there. (`entry`'s own first test.)"""
         models = entry.models
         if len(models) != 1:
             return False
@@ -184,26 +184,13 @@ class Verifier:
         if methods and ("cost" in methods or "pricing" in methods):
             return False
         for name, mu in models.items():
-            cost = mu.cost_usd
-            if cost != entry.cost_usd:
-                return False
-            if cost is None:
-                return True
-            key = (name, entry.pricing_table, entry.started.date())
-            try:
-                usual = self._usual[key]
-            except KeyError:
-                usual = self._usual_rates(key)
-            return usual is not None and usual.near(mu.usage, cost)
+            return mu.cost_usd == entry.cost_usd and self._usual_price(entry, name, mu)
         return False
 
     def entry(self, entry: Entry) -> list[Mismatch]:
+        if self.plain(entry):  # the commonest shape, first and fast
+            return []
         methods = entry.methods
-        models = entry.models
-        if len(models) == 1 and "cost" not in methods and "pricing" not in methods:
-            for name, mu in models.items():  # the commonest shape, first and fast
-                if mu.cost_usd == entry.cost_usd and self._usual_price(entry, name, mu):
-                    return []
         problem = known.problem(entry, self._installed(entry))
         if problem is not None:
             return [Mismatch(entry, None, problem.message, problem.key)]
