@@ -27,7 +27,7 @@ import marshal
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import attrgetter
@@ -84,19 +84,11 @@ def _code_mark() -> str:
     return f"{getattr(costlog, '__version__', '')}:{newest}:{sys.version_info[:2]}"
 
 
-def _tree(root: Path) -> Iterator[str]:
-    """One line per entry under `root` (itself included), in a fixed order: links are
-    listed, not followed."""
-    rows: list[bytes] = []
-    _tree_into(str(root), rows.append)
-    for row in rows:
-        yield row[:-1].decode("utf-8", "surrogateescape")
-
-
 def _tree_into(top: str, update: Callable[[bytes], object]) -> None:
-    """`_tree`'s lines, each encoded and ended by a newline, given to `update` (the key's
-    digest) as they are made: on strings, with no Path and no generator per folder (a
-    cold scan keys some 1,800 entries before it can start reading)."""
+    """One line per entry under `top` (itself included), in a fixed order, links listed
+    and not followed; each encoded and ended by a newline, given to `update` (the key's
+    digest) as it is made: on strings, with no Path and no generator per folder (a cold
+    scan keys some 1,800 entries before it can start reading)."""
     try:
         st = os.lstat(top)
     except OSError:
