@@ -110,19 +110,27 @@ class Response:
 
     # ------------------------------------------------------------ gathering lines
 
+    def add_content(self, content: tuple[int, int, int, int]) -> None:
+        """Add a line's content (`output_estimate.content_features`) to the earlier lines'."""
+        text, tool, sig, blocks = content
+        if blocks or text or tool or sig:
+            self.text_chars += text
+            self.tool_chars += tool
+            self.signature_chars += sig
+            self.blocks += blocks
+
     def add_line(
         self,
         numbers: Numbers,
         final: bool,
         sidechain: bool,
-        content: tuple[int, int, int, int],
         speed: int,
         timestamp: float | None,
         cost: Any = None,
     ) -> None:
         """Fold in a further line of the same response: the largest of each count (never
-        the sum), the content of this line's blocks added to the earlier ones, and the
-        line's `costUSD` when it is more complete than every earlier line."""
+        the sum), and the line's `costUSD` when it is more complete than every earlier
+        line (its content is added by `add_content`, once measured)."""
         inp, out, cread, c5, c1, reasoning = numbers
         if (final and not self.final) or (final == self.final and out > self.output):
             self.logged_cost = logged_cost(cost)
@@ -140,12 +148,6 @@ class Response:
             self.reasoning = reasoning
         self.final = self.final or final
         self.sidechain = self.sidechain and sidechain
-        text, tool, sig, blocks = content
-        if blocks or text or tool or sig:
-            self.text_chars += text
-            self.tool_chars += tool
-            self.signature_chars += sig
-            self.blocks += blocks
         if speed > self.speed:
             self.speed = speed
         if timestamp is not None and (self.timestamp is None or timestamp < self.timestamp):

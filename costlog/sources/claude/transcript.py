@@ -52,7 +52,6 @@ Warn = Callable[[str], None]
 FAST_AFRESH = 4 << 20
 #: keys only the `message_delta` (final) usage has
 _FINAL_KEYS = frozenset({"server_tool_use", "iterations", "speed", "output_tokens_details"})
-_NO_CONTENT = (0, 0, 0, 0)
 #: the byte search for the lines that hold usage (a compiled literal: `re` scans about a
 #: fifth faster than `bytes.find` for it)
 _USAGE_KEY = re.compile(rb'"usage"')
@@ -355,9 +354,7 @@ class FileReader:
             iterations = usage.get("iterations")
         if self.collect:
             add_edited_files(_raw(content) if content else None, self.state.edited)
-        response = self._response(
-            mid, rid, model, numbers, side, ts, lineno, final, _NO_CONTENT, speed, cost
-        )
+        response = self._response(mid, rid, model, numbers, side, ts, lineno, final, speed, cost)
         if not final and content:  # measured later, and only if it stays without a count
             self._unmeasured(response, content, True)
         if iterations and isinstance(iterations, list):
@@ -379,12 +376,7 @@ class FileReader:
         count keeps none (the scan cache stores them as 0)."""
         for response, content, raw in self._unsized:
             if not response.final:
-                text, tool, sig, blocks = content_features(_raw(content) if raw else content)
-                if blocks or text or tool or sig:
-                    response.text_chars += text
-                    response.tool_chars += tool
-                    response.signature_chars += sig
-                    response.blocks += blocks
+                response.add_content(content_features(_raw(content) if raw else content))
         self._unsized.clear()
 
     def _take(self, obj: dict[str, Any], lineno: int) -> None:
@@ -425,9 +417,7 @@ class FileReader:
         if self.collect:
             add_edited_files(content, self.state.edited)
         speed = speed_code(usage)
-        response = self._response(
-            mid, rid, model, numbers, side, ts, lineno, final, _NO_CONTENT, speed, cost
-        )
+        response = self._response(mid, rid, model, numbers, side, ts, lineno, final, speed, cost)
         if not final:  # measured later, as `_take_fast` does
             self._unmeasured(response, content, False)
         iterations = usage.get("iterations")
@@ -472,7 +462,6 @@ class FileReader:
                 ts,
                 lineno,
                 True,
-                _NO_CONTENT,
                 speed_code(step),
                 cost,
             )
@@ -487,11 +476,11 @@ class FileReader:
         ts: float | None,
         lineno: int,
         final: bool,
-        sizes: tuple[int, int, int, int],
         speed: int,
         cost: Any,
     ) -> Response:
-        """Start the line's response, or fold the line into it; returns the response."""
+        """Start the line's response, or fold the line into it; returns the response. Its
+        content is measured later, and only while it has no final count (`_settle`)."""
         if type(mid) is not str:
             mid = None
         if type(rid) is not str:
@@ -499,10 +488,9 @@ class FileReader:
         key = response_key(mid, rid, lineno)
         response = self.state.responses.get(key)
         if response is not None:
-            response.add_line(numbers, final, side, sizes, speed, ts, cost)
+            response.add_line(numbers, final, side, speed, ts, cost)
             return response
         inp, out, cread, c5, c1, reasoning = numbers
-        text, tool, sig, blocks = sizes
         # positional, in field order: keywords cost 3x here, once per response read
         response = self.state.responses[key] = Response(
             mid,
@@ -517,10 +505,10 @@ class FileReader:
             reasoning,
             final,
             side,
-            text,
-            tool,
-            sig,
-            blocks,
+            0,  # text, tool and signature characters, blocks: see `_settle`
+            0,
+            0,
+            0,
             speed,
             None if cost is None else logged_cost(cost),
         )
