@@ -20,7 +20,6 @@ Anything that cannot be keyed or stored exactly is simply not kept.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import marshal
@@ -34,6 +33,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
+from costlog.codestamp import code_stamp
 from costlog.safefs import read_regular
 from costlog.sources.cache import cache_dir, write_private
 
@@ -61,27 +61,12 @@ def key(options: Any, table: Any, roots: Mapping[str, Sequence[Path]]) -> str | 
     digest = hashlib.blake2b(digest_size=20)
     for part in (text, repr(getattr(table, "version", None)), repr(sorted(models.items()))):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    digest.update(_code_mark().encode())
+    digest.update(repr(code_stamp()).encode("utf-8", "surrogatepass"))
     for name in sorted(roots):
         digest.update(name.encode() + b"\0")
         for root in roots[name]:
             _tree_into(str(root), digest.update)
     return digest.hexdigest()
-
-
-def _code_mark() -> str:
-    """costlog's version and the newest mtime of its modules: a changed costlog never
-    answers with an older one's result."""
-    import costlog
-
-    package = Path(costlog.__file__).parent
-    newest = 0
-    for folder, _dirs, files in os.walk(package):
-        for name in files:
-            if name.endswith(".py"):
-                with contextlib.suppress(OSError):
-                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
-    return f"{getattr(costlog, '__version__', '')}:{newest}:{sys.version_info[:2]}"
 
 
 def _tree_into(top: str, update: Callable[[bytes], object]) -> None:

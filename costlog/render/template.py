@@ -152,34 +152,11 @@ def _render_key(context: dict[str, Any], template: Template) -> bytes | None:
 
 
 def _code_stamp() -> tuple[object, ...]:
-    """This Python, and every source file of costlog, Jinja2 and MarkupSafe with its size
-    and modification time: a changed, added or upgraded file (a filter, the sandbox, a
-    Jinja release) makes another stamp, so an output cached before is never reused."""
-    import importlib.util
-    import sys
+    """costlog's, Jinja2's and MarkupSafe's code (`costlog.codestamp`): a changed filter,
+    sandbox or Jinja release never reuses an output cached before."""
+    from costlog.codestamp import code_stamp
 
-    import costlog
-
-    folders = [os.path.dirname(costlog.__file__)]
-    for package in ("jinja2", "markupsafe"):
-        spec = importlib.util.find_spec(package)
-        if spec is not None and spec.submodule_search_locations:
-            folders.extend(spec.submodule_search_locations)
-    files: list[tuple[str, int, int]] = []
-    for folder in folders:
-        _stat_sources(folder, files)
-    return (sys.version, sys.implementation.cache_tag, costlog.__version__, tuple(files))
-
-
-def _stat_sources(folder: str, out: list[tuple[str, int, int]]) -> None:
-    """(path, mtime in ns, size) of the code files under `folder`, in a fixed order."""
-    for item in sorted(os.scandir(folder), key=lambda item: item.name):
-        if item.is_dir(follow_symlinks=False):
-            if item.name != "__pycache__":
-                _stat_sources(item.path, out)
-        elif item.name.endswith((".py", ".so", ".pyd")):
-            stat = item.stat()
-            out.append((item.path, stat.st_mtime_ns, stat.st_size))
+    return code_stamp(("jinja2", "markupsafe"))
 
 
 def _last_render(cache_dir: Path, key: bytes) -> str | None:

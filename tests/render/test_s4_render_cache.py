@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from costlog.codestamp import stat_sources
 from costlog.render import template as tpl
 from costlog.render.escape import Markdown
 from tests_support import REPO_ROOT, git, run
@@ -76,11 +77,11 @@ def test_the_code_stamp_follows_a_source_file(tmp_path: Path) -> None:
     (package / "filters.py").write_text("X = 1\n")
     (package / "__pycache__" / "filters.cpython-311.pyc").write_bytes(b"ignored")
     before: list[tuple[str, int, int]] = []
-    tpl._stat_sources(str(package), before)
+    stat_sources(str(package), before)
     assert [Path(p).name for p, _, _ in before] == ["filters.py"]
     (package / "filters.py").write_text("X = 22\n")
     after: list[tuple[str, int, int]] = []
-    tpl._stat_sources(str(package), after)
+    stat_sources(str(package), after)
     assert after != before
 
 
