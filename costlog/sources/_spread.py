@@ -25,7 +25,7 @@ import mmap
 import os
 import signal
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
 from costlog.sources.progress import Progress
@@ -43,10 +43,28 @@ def spread(
     processes: int,
     shown: Progress,
 ) -> None:
-    """Run `work(i)` for every job i (in `sizes`' order, biggest first) on `processes`
-    processes and give each result to `take(i, result)` in the parent (results of the
-    parent's own jobs at once, the children's a group at a time as they arrive). `work`
-    must return what marshal stores; `shown` counts every job's size as it is done."""
+    """Run `work(i)` for every job i on `processes` processes and give each result to
+    `take(i, result)` in the parent (`steps`, run to its end)."""
+    for _ in steps(sizes, work, take, processes, shown):
+        pass
+
+
+def steps(
+    sizes: Sequence[int],
+    work: Callable[[int], Any],
+    take: Callable[[int, Any], None],
+    processes: int,
+    shown: Progress,
+) -> Iterator[None]:
+    """Run `work(i)` for every job i (in `sizes`' order) on `processes` processes and give
+    each result to `take(i, result)` in the parent (results of the parent's own jobs at
+    once, the children's a group at a time as they arrive). `work` must return what
+    marshal stores; `shown` counts every job's size as it is done.
+
+    A generator: it pauses (yields) after each group the parent read and each batch of
+    the children's results it took, so the caller can use what has arrived, in between,
+    while the children read on; by its end every job was taken (what a child failed to
+    deliver is run in the parent). Closing it early stops the children."""
     count = len(sizes)
     done = [False] * count
     children = max(0, processes - 1) if hasattr(os, "fork") and count > 1 else 0
@@ -57,10 +75,11 @@ def spread(
         shown.add(sizes[i])
 
     if children:
-        _run_forked(sizes, work, take, children, shown, done, run_here)
+        yield from _run_forked(sizes, work, take, children, shown, done, run_here)
     for i in range(count):  # everything, or what a child failed to deliver
         if not done[i]:
             run_here(i)
+            yield
 
 
 def _groups(sizes: Sequence[int]) -> list[int]:
@@ -88,7 +107,7 @@ def _run_forked(
     shown: Progress,
     done: list[bool],
     run_here: Callable[[int], None],
-) -> None:
+) -> Iterator[None]:
     bounds = _groups(sizes)
     queue_r, queue_w = os.pipe()
     try:
@@ -136,8 +155,11 @@ def _run_forked(
                     shown.add(sizes[i])
             for kid in kids:  # what the others have sent meanwhile
                 taken(kid.ready())
-        for kid in kids:
-            taken(kid.rest())
+            yield
+        for kid in kids:  # the rest, as it arrives
+            while (found := kid.more()) is not None:
+                taken(found)
+                yield
         if shown.on:
             shown.done_files = base_files + sum(done) - 1
             shown.done_bytes = base_bytes + sum(s for s, d in zip(sizes, done, strict=True) if d)
@@ -229,15 +251,23 @@ class _Kid:
                 self.buffer += chunk
         return self._frames()
 
-    def rest(self) -> list[tuple[int, Any]]:
-        """The remaining results, once the reader has finished (or failed: its jobs not
-        sent whole are then left to the parent)."""
+    def more(self) -> list[tuple[int, Any]] | None:
+        """The next results once the reader has nothing left to read, waiting for them;
+        None when it has finished (or failed: its jobs not sent whole are then left to the
+        parent) and every result it sent was given."""
+        if self.pid == 0:
+            return None
         os.set_blocking(self.results, True)
-        with contextlib.suppress(OSError):
-            while chunk := os.read(self.results, 1 << 20):
-                self.buffer += chunk
+        try:
+            chunk = os.read(self.results, 1 << 20)
+        except OSError:
+            chunk = b""
+        if chunk:
+            self.buffer += chunk
+            return self._frames()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
+        self.pid = 0  # reaped
         return self._frames()  # whole groups only: a cut one is read again by the parent
 
     def _frames(self) -> list[tuple[int, Any]]:

@@ -47,6 +47,8 @@ class _Files:
         #: worker processes' reads not yet taken by `read` (`prefetch`)
         self.pending: dict[Path, Future[Any]] = {}
         self.pool: Executor | None = None
+        #: files handed to forked readers (`_spread`) whose results have not been taken yet
+        self.spreading: set[Path] = set()
 
     def head(self, path: Path) -> Head:
         """A file's head: from the cache when the file is unchanged, else its first lines."""
@@ -115,15 +117,19 @@ class _Files:
         if self.cache is not None:
             self.cache.save()
 
-    def prefetch(self, jobs: Sequence[tuple[Head, bool]]) -> None:
+    def prefetch(self, jobs: Sequence[tuple[Head, bool]]) -> Iterator[None]:
         """Start reading the files of `jobs` that must be read whole (no usable cache
         entry), and those to read afresh (`True`: with the attribution facts), in worker
         processes, when there is enough to read to pay for them (a cold scan of a large
         history, a backfill). They are read in the order given, the order `read` asks for
         them, which takes each result as it takes a cache hit: the sessions of the first
-        families are worked out while the workers read on. `close` stops the workers."""
+        families are worked out while the workers read on. `close` stops the workers.
+
+        A scan's reads (`_spread`) are made in steps, this process reading too: the steps
+        returned are to be taken (`next`) while a file wanted is still `awaited`; nothing
+        is left to take for other reads."""
         if self.cache is None:
-            return
+            return iter(())
         todo: list[tuple[Head, int, bool]] = []
         for head, collect in jobs:
             if (head.path in self.hits or head.path in self.states) and not collect:
@@ -136,10 +142,9 @@ class _Files:
                 todo.append((head, st.st_size, collect))
         workers = _workers(sum(size for _, size, _ in todo), len(todo))
         if workers < 2:
-            return
+            return iter(())
         if not any(collect for _, _, collect in todo):
-            self._spread(todo, workers)
-            return
+            return self._spread(todo, workers)
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -148,20 +153,26 @@ class _Files:
         self.pool = ProcessPoolExecutor(workers, mp_context=context)
         for head, _, collect in todo:
             self.pending[head.path] = self.pool.submit(_cold_read, head, collect)
+        return iter(())
 
-    def _spread(self, todo: list[tuple[Head, int, bool]], workers: int) -> None:
-        """A scan's cold reads (no attribution facts), all at once, on `workers` processes
-        of which this is one (`sources._spread`): each result is a marshalled state, taken
-        into `states` as a cache hit would be, so `read` builds each file's data in family
-        order and says its warnings then, as in one process."""
-        from costlog.sources._spread import spread  # not on the hooks' path
-
-        todo.sort(key=lambda job: -job[1])  # biggest first: the readers end together
+    def _spread(self, todo: list[tuple[Head, int, bool]], workers: int) -> Iterator[None]:
+        """A scan's cold reads (no attribution facts) on `workers` processes of which this
+        is one (`sources._spread`), in the order `read` asks for them: each result is a
+        marshalled state, taken into `states` as a cache hit would be, so `read` builds
+        each file's data in family order and says its warnings then, as in one process.
+        Between its own reads this process works out the sessions of the families whose
+        files have all arrived (`awaited`), while the others read on."""
         heads = [head for head, _, _ in todo]
-        shown = Progress(len(todo), sum(size for _, size, _ in todo), "reading Codex logs")
+        self.spreading.update(head.path for head in heads)  # `awaited` from now on
+        return self._steps(heads, [size for _, size, _ in todo], workers)
+
+    def _steps(self, heads: list[Head], sizes: list[int], workers: int) -> Iterator[None]:
+        from costlog.sources._spread import steps  # not on the hooks' path
+
+        shown = Progress(len(heads), sum(sizes), "reading Codex logs")
         try:
-            spread(
-                [size for _, size, _ in todo],
+            yield from steps(
+                sizes,
                 lambda i: _spread_read(heads[i]),
                 lambda i, result: self._landed(heads[i].path, result),
                 workers,
@@ -169,10 +180,16 @@ class _Files:
             )
         finally:
             shown.close()
+            self.spreading.clear()
+
+    def awaited(self, family: Sequence[Head]) -> bool:
+        """A file of `family` is still being read by `_spread`."""
+        return bool(self.spreading) and any(h.path in self.spreading for h in family)
 
     def _landed(self, path: Path, result: _Spread | None) -> None:
         """One file's cold read from `_spread_read` (None: it could not be read; `read`
         tries again and says why)."""
+        self.spreading.discard(path)
         if result is None or self.cache is None:
             return
         (size, mtime_ns, inode), offset, tail, state = result
@@ -275,16 +292,25 @@ def _sessions(
     with a `fresh` file is read in full, with the attribution facts, bypassing the cache."""
     groups = [f for f in families(heads) if any(h.path in wanted for h in f)]
     read_afresh = [any(h.path in fresh for h in f) for f in groups]
-    files.prefetch([(h, c) for f, c in zip(groups, read_afresh, strict=True) for h in f])
+    reading = files.prefetch([(h, c) for f, c in zip(groups, read_afresh, strict=True) for h in f])
     try:
         for family in groups:
+            while files.awaited(family) and next(reading, _DONE) is not _DONE:
+                pass  # read on (here and in the other readers) until its files are in
             collect = any(h.path in fresh for h in family)
             for session in sessions_of([files.read(h, collect) for h in family]):
                 if wanted.intersection(Path(p) for p in session.paths):
                     yield session
     finally:
+        close = getattr(reading, "close", None)
+        if close is not None:  # stops the other readers when the caller stopped early
+            close()
         files.close()
     files.save()
+
+
+#: what `next` gives once the reading steps are over
+_DONE = object()
 
 
 class CodexAdapter:
