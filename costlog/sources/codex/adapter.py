@@ -4,7 +4,7 @@ related files (forks, parents, sub-agents) at a time."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -117,7 +117,7 @@ class _Files:
         if self.cache is not None:
             self.cache.save()
 
-    def prefetch(self, jobs: Sequence[tuple[Head, bool]]) -> Iterator[None]:
+    def prefetch(self, jobs: Sequence[tuple[Head, bool]]) -> Generator[None]:
         """Start reading the files of `jobs` that must be read whole (no usable cache
         entry), and those to read afresh (`True`: with the attribution facts), in worker
         processes, when there is enough to read to pay for them (a cold scan of a large
@@ -129,7 +129,7 @@ class _Files:
         returned are to be taken (`next`) while a file wanted is still `awaited`; nothing
         is left to take for other reads."""
         if self.cache is None:
-            return iter(())
+            return _no_steps()
         todo: list[tuple[Head, int, bool]] = []
         for head, collect in jobs:
             if (head.path in self.hits or head.path in self.states) and not collect:
@@ -142,7 +142,7 @@ class _Files:
                 todo.append((head, st.st_size, collect))
         workers = _workers(sum(size for _, size, _ in todo), len(todo))
         if workers < 2:
-            return iter(())
+            return _no_steps()
         if not any(collect for _, _, collect in todo):
             return self._spread(todo, workers)
         import multiprocessing
@@ -153,9 +153,9 @@ class _Files:
         self.pool = ProcessPoolExecutor(workers, mp_context=context)
         for head, _, collect in todo:
             self.pending[head.path] = self.pool.submit(_cold_read, head, collect)
-        return iter(())
+        return _no_steps()
 
-    def _spread(self, todo: list[tuple[Head, int, bool]], workers: int) -> Iterator[None]:
+    def _spread(self, todo: list[tuple[Head, int, bool]], workers: int) -> Generator[None]:
         """A scan's cold reads (no attribution facts) on `workers` processes of which this
         is one (`sources._spread`), in the order `read` asks for them: each result is a
         marshalled state, taken into `states` as a cache hit would be, so `read` builds
@@ -166,7 +166,7 @@ class _Files:
         self.spreading.update(head.path for head in heads)  # `awaited` from now on
         return self._steps(heads, [size for _, size, _ in todo], workers)
 
-    def _steps(self, heads: list[Head], sizes: list[int], workers: int) -> Iterator[None]:
+    def _steps(self, heads: list[Head], sizes: list[int], workers: int) -> Generator[None]:
         from costlog.sources._spread import steps  # not on the hooks' path
 
         shown = Progress(len(heads), sum(sizes), "reading Codex logs")
@@ -302,15 +302,18 @@ def _sessions(
                 if wanted.intersection(Path(p) for p in session.paths):
                     yield session
     finally:
-        close = getattr(reading, "close", None)
-        if close is not None:  # stops the other readers when the caller stopped early
-            close()
+        reading.close()  # stops the other readers when the caller stopped early
         files.close()
     files.save()
 
 
 #: what `next` gives once the reading steps are over
 _DONE = object()
+
+
+def _no_steps() -> Generator[None]:
+    """The steps of a read made otherwise (a pool, or in `read`): none."""
+    yield from ()
 
 
 class CodexAdapter:
