@@ -25,7 +25,7 @@ PACKAGE = Path(costlog.__file__).resolve().parent
 #: modules of the base layer: anything may import them, they import only each other
 BASE = {
     "__init__", "errors", "models", "timeutil", "safefs", "yamlfile", "resources", "config",
-    "gitrepo", "gcpause", "money", "blocks", "codestamp",
+    "gitrepo", "gcpause", "money", "blocks", "codestamp", "forked",
 }  # fmt: skip
 #: what each layer must never import
 FORBIDDEN = {
