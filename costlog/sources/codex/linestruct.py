@@ -2,28 +2,46 @@
 facts: its time, its type, its payload's type and the few payload fields a scan reads, for
 msgspec to decode while it only checks the rest (tool output, reasoning) without building
 it. A line that does not fit (not JSON as msgspec reads it, a payload that is not an
-object) is parsed in full instead.
+object, a token count that is not one) is parsed in full instead. The lines a scan only
+takes the time of are mostly not decoded at all (`reader._SKIPPABLE`).
 Imported only by such a scan: msgspec costs ~15 ms to import.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+from costlog.sources._usage import MAX_TOKENS, MAX_TOTAL_TOKENS
 
-class Counts(msgspec.Struct):
-    """A usage object (`total_token_usage`, `last_token_usage`): its counts in
-    `rollout.FIELDS` order, absent as 0, so that `astuple` gives them as `dict.get` does in
-    `Reader._usage_numbers`. Any JSON value is taken: `Reader` checks each count itself and
-    warns as for a dict, so an odd count costs its event, not the block's struct decode."""
+#: a count of a usage object as `_usage.token_count` takes it: an int (not a bool, not a
+#: float) from 0 to the limit; msgspec checks it, so the usual event costs no Python check
+_TotalCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOTAL_TOKENS)]
+_StepCount = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
 
-    input_tokens: Any = 0
-    cached_input_tokens: Any = 0
-    cache_write_input_tokens: Any = 0
-    output_tokens: Any = 0
-    reasoning_output_tokens: Any = 0
+
+class Total(msgspec.Struct):
+    """A `total_token_usage` object: its counts in `rollout.FIELDS` order, absent as 0,
+    so that `astuple` gives them as `Reader._usage_numbers` does from a dict. A count that
+    is not one (a string, a negative, one over MAX_TOTAL_TOKENS, null) fails the line's
+    decode, and `Reader` reads that line as a dict, which warns about it as ever."""
+
+    input_tokens: _TotalCount = 0
+    cached_input_tokens: _TotalCount = 0
+    cache_write_input_tokens: _TotalCount = 0
+    output_tokens: _TotalCount = 0
+    reasoning_output_tokens: _TotalCount = 0
+
+
+class Step(msgspec.Struct):
+    """A `last_token_usage` object, as `Total` with MAX_TOKENS for its limit."""
+
+    input_tokens: _StepCount = 0
+    cached_input_tokens: _StepCount = 0
+    cache_write_input_tokens: _StepCount = 0
+    output_tokens: _StepCount = 0
+    reasoning_output_tokens: _StepCount = 0
 
 
 #: any JSON value other than an object is kept as itself (a number, a list...), for
@@ -34,8 +52,8 @@ _Value = list[Any] | str | int | float | bool | None
 class Info(msgspec.Struct):
     """A token_count event's `info`: decoded typed, so a scan builds no dict per event."""
 
-    total_token_usage: Counts | _Value = None
-    last_token_usage: Counts | _Value = None
+    total_token_usage: Total | _Value = None
+    last_token_usage: Step | _Value = None
     model: Any = None
 
 
@@ -59,7 +77,7 @@ class Record(msgspec.Struct):
 
 
 DECODER = msgspec.json.Decoder(Record)
-#: a `Counts`' counts as a tuple, in field order
+#: a `Total`'s or `Step`'s counts as a tuple, in field order
 astuple = msgspec.structs.astuple
 #: what a line that does not fit raises
 ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, RecursionError)

@@ -4,6 +4,13 @@ the attribution facts: prompts, edited paths, commits made.
 Every fact is stored under a key made of what identifies it across files (an event's
 token numbers, a call id, a prompt's digest), so a fork's replay of its parent's lines
 can be told apart from its own (see `sessions`).
+
+A scan (no attribution facts) does not decode the lines it only takes the time of (a
+`response_item`, an `event_msg` that is not a token count: most of a rollout's bytes)
+when it recognises them by their first bytes, as Codex writes them (`_SKIPPABLE`), on a
+day an earlier such line showed to be a date, ending in `}`. So damage in the middle of
+such a line, which cannot hold token counts, is not warned about; a line cut short (no
+closing `}`) still is, and every other line is read as ever. See docs/codex-reading.md.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -58,6 +65,11 @@ class Reader:
         self._latest = ""
         #: the days of such times that parsed as log times
         self._days: set[str] = set()
+        #: the days (`b"2026-10-20"`) of lines `_SKIPPABLE` matched, each a valid date
+        #: (see `_seen_day`)
+        self._checked: set[bytes] = set()
+        #: the day of the last line `_block` skipped: its `_day_form`, its line's start
+        self._today: tuple[_Match, bytes] = (_NO_DAY, b"\n")
         #: the line being read, for `where`: set per line, made into text only to warn
         self._number = 0
         if data.cwd is None:
@@ -136,114 +148,144 @@ class Reader:
         return self.data.foreign
 
     def _block(self, block: bytes | memoryview) -> bool:
-        """Read a block of whole lines in one msgspec call (`linestruct`), when this is a
-        scan of a file known to be a rollout and msgspec reads every line of the block:
-        the records only their time is wanted from are never built, the records a scan
-        reads (token counts, turn contexts) are read from the fields the struct holds, and
-        any other line by `_line`. False (nothing read) when the block must be read line by
-        line."""
+        """Read a block of whole lines, when this is a scan of a file known to be a
+        rollout; False (nothing read) when the block must be read line by line.
+
+        Each line is found by a byte search for its newline. A line `_SKIPPABLE` matches
+        (a record a scan only takes the time of, as Codex writes it, ending in `}`) on a
+        day an earlier such line showed valid is not decoded at all: its time is taken
+        from its first bytes and the rest of it (most of a rollout's bytes: tool output,
+        reasoning) is not looked at. Every other line is decoded on its own, by msgspec
+        into a `linestruct.Record` (`_kept`), and read as `_line` would read it."""
         if self.collect or not self.data.rollout:
             return False
-        records = _records(block)
-        if records is None:
-            return False
-        first = self.data.lines
-        counted = _COUNTED_EVENTS
-        # the records a scan reads, told apart from those only their time is wanted from
-        # in one pass, without a call per record
-        used = [
-            i
-            for i, r in enumerate(records)
-            if (p := r.payload) is None
-            or not (r.type == "response_item" or (r.type == "event_msg" and p.type not in counted))
-        ]
-        lines = _Lines(block)
-        if len(used) < len(records) and self._stamps(records, used):
-            for i in used:
-                self._used(records[i], first + i + 1, lines, i)
-        else:
-            self._each(records, first, lines)
-        self.data.lines = first + len(records)
+        _load_decoder()
+        buf: Any = block if type(block) is bytes else block.obj  # type: ignore[union-attr]
+        find, starts, skippable = buf.find, buf.startswith, _SKIPPABLE.match
+        end, pos, number = len(block), 0, self.data.lines
+        today, head = self._today  # the last skipped line's day: its `_day_form`, line start
+        stamps: list[bytes | bytearray] = []  # of the lines skipped
+        keep = stamps.append
+        while (nl := find(b"\n", pos, end)) >= 0:
+            after = nl + 1
+            number += 1
+            if today(buf, pos, after) is not None:  # on the day of the last one skipped
+                keep(buf[pos + _STAMP_AT : pos + _STAMP_END])
+            elif (
+                not starts(head, pos)  # (on that day, `today` has said it is not such a line)
+                and skippable(buf, pos, after) is not None
+                and self._seen_day(day := bytes(buf[pos + _STAMP_AT : pos + _DAY_END]))
+            ):
+                today, head = _day_form(day), buf[pos : pos + _DAY_END]
+                keep(buf[pos + _STAMP_AT : pos + _STAMP_END])
+            else:
+                self._kept(block[pos:after], number)
+            pos = after
+        self.data.lines = number
+        self._stamps(stamps, (today, bytes(head)))
         return True
 
-    def _stamps(self, records: list[Any], used: list[int]) -> bool:
-        """Fold the times of the records not in `used` (those only their time is wanted
-        from) into the file's end at once, when each is a time as Codex writes it on a day
-        that parses, so that `_unread` would only have compared it; False (nothing done)
-        when one is not: then `_unread` sees each, in line order, to parse it or warn."""
-        marks = set(used)
-        stamps = [r.timestamp for i, r in enumerate(records) if i not in marks]
-        fresh = _checked_days(stamps, self._days)
-        if fresh is None:
+    def _stamps(self, stamps: list[bytes | bytearray], today: tuple[_Match, bytes]) -> bool:
+        """Fold the times of a block's skipped lines (each `_FIXED`, so they sort as their
+        times) into the file's end at once, by their maximum, which `_settle` parses, and
+        keep the day of the last one (its `_day_form` and the start of its line) for the
+        next block: whether there were any."""
+        self._today = today
+        if not stamps:
             return False
-        self._days.update(fresh)
-        latest: str = max(stamps)
+        latest = max(stamps).decode()
         if latest > self._latest:
             self._latest = latest
         return True
 
-    def _each(self, records: list[Any], first: int, lines: _Lines) -> None:
-        """The block's records one by one, in line order."""
-        days, fixed = self._days, _FIXED.fullmatch
-        for i, record in enumerate(records):
-            payload, kind = record.payload, record.type
-            if payload is not None and (
-                kind == "response_item"
-                or (kind == "event_msg" and payload.type not in _COUNTED_EVENTS)
-            ):
-                stamp = record.timestamp  # `_unread`'s common case, without a call
-                if type(stamp) is str and stamp[:10] in days and fixed(stamp):
-                    if stamp > self._latest:
-                        self._latest = stamp
-                else:
-                    self._unread(stamp, first + i + 1)
-                continue
-            self._used(record, first + i + 1, lines, i)
+    def _seen_day(self, day: bytes) -> bool:
+        """Whether an earlier line `_SKIPPABLE` matched was on `day`, which is then a
+        valid date. The first such line of a day is read in full (and the day, when it is
+        a date, noted), so a line is skipped only on a day already checked; a day that is
+        not a date (`2026-02-30`) never is, and each of its lines is warned about."""
+        if day in self._checked:
+            return True
+        if parse_log_time(day.decode() + "T00:00:00.000Z") is not None:
+            self._checked.add(day)
+        return False
 
-    def _used(self, record: Any, number: int, lines: _Lines, index: int) -> None:
-        """A record a scan reads: from the fields the struct holds; a token_usage_record
-        (whose response id and usage are not in the struct), or a line that is not a
-        rollout record, by `_line` from its line."""
-        kind = record.type
-        if record.payload is not None and type(kind) is str and kind != "token_usage_record":
-            self._decoded(record, kind, number)
+    def _kept(self, line: bytes | memoryview, number: int) -> None:
+        """A line of a block `_block` does not skip: decoded as a `linestruct.Record` and
+        read from the fields it holds (`_decoded`), or by `_line` when msgspec does not
+        read it so (bad JSON, a blank line, a count that is not one...) or the struct does
+        not hold what it needs: a token_usage_record's response id and usage, or a line
+        that is not a rollout record."""
+        try:
+            record = _DECODER.decode(line)
+        except _ERRORS:
+            self._line(bytes(line), number, known=True)
+            return
+        payload, kind = record.payload, record.type
+        if payload is None or type(kind) is not str or kind == "token_usage_record":
+            self._line(bytes(line), number, known=True)
+        elif kind == "response_item" or (
+            kind == "event_msg" and payload.type not in _COUNTED_EVENTS
+        ):
+            self._unread(record.timestamp, number)
         else:
-            self._line(lines[index], number, known=True)
+            self._decoded(record, kind, number)
 
     def _decoded(self, record: Any, kind: str, number: int) -> None:
         """What `_line` does with a record of a scan, from its `linestruct.Record` (the
         payload's fields a scan reads are in the struct): decoding the line again as a dict
-        was most of the cost of a token_count line."""
+        was most of the cost of a token_count line. The usual time (written in UTC with
+        `Z`, as Codex writes them: `fromisoformat` alone reads it as `parse_log_time` does)
+        and the usual event (both usage objects, their counts checked by msgspec) are read
+        here without a call of ours; any other time goes to `log_time`, which warns."""
         self._number = number
         stamp = record.timestamp
-        when = _utc_time(stamp) or log_time(stamp, self.where, self.warn)
+        when: datetime | None = None
+        if type(stamp) is str and stamp[-1:] == "Z" and 10 <= len(stamp) <= 40:
+            try:
+                when = _from_iso(stamp)
+            except ValueError:
+                pass
+            else:
+                if when.tzinfo is not UTC or not FIRST_YEAR <= when.year <= LAST_YEAR:
+                    when = None
+        if when is None:
+            when = log_time(stamp, self.where, self.warn)
         data = self.data
         if when and (data.ended is None or when > data.ended):
             data.ended = when
         payload = record.payload
-        if kind == "turn_context":
+        if kind == "event_msg":  # a counted one: see `_event`
+            info = payload.info
+            if type(info) is _INFO:  # else `info: null` (a rate-limit update only), or odd
+                total, last = info.total_token_usage, info.last_token_usage
+                if type(total) is _TOTAL and type(last) is _STEP:
+                    self._count(_astuple(total), _astuple(last), when, info.model or payload.model)
+                else:
+                    try:
+                        counts, step = _info_numbers(info)
+                    except BadUsage as exc:
+                        self.warn(f"{self.where}: {exc}, event not counted")
+                    else:
+                        self._count(counts, step, when, info.model or payload.model)
+            if payload.rate_limits is not None:
+                limits.observe(data, payload.rate_limits, self.warn, self.where)
+        elif kind == "turn_context":
             model = payload.model or payload.model_name
             if isinstance(model, str) and model:
                 self.data.model = model
             cwd = payload.cwd
             if isinstance(cwd, str) and cwd:
                 self.data.cwd = cwd
-        elif kind == "event_msg":  # a counted one: see `_event`
-            info = payload.info
-            if type(info) is _INFO:  # else `info: null` (a rate-limit update only), or odd
-                try:
-                    total, last = _info_numbers(info)
-                except BadUsage as exc:
-                    self.warn(f"{self.where}: {exc}, event not counted")
-                else:
-                    self._count(total, last, when, info.model or payload.model)
-            if payload.rate_limits is not None:
-                limits.observe(data, payload.rate_limits, self.warn, self.where)
         # session_meta and any other kind: only their time (see `_record`)
 
     def _line(self, raw: bytes, number: int, last: bool = False, known: bool = False) -> None:
         """One line; `known`: `_block` found it is not a record only its time is read."""
         if not self.collect and not last and not known and self.data.rollout:
+            if _SKIPPABLE.match(raw) is not None and self._seen_day(raw[_STAMP_AT:_DAY_END]):
+                stamp = raw[_STAMP_AT:_STAMP_END].decode()  # as `_block` skips it
+                if stamp > self._latest:
+                    self._latest = stamp
+                return
             unread = _unread(raw)
             if unread is not None:  # a record only its time is wanted from: not parsed
                 self._unread(unread.timestamp, number)
@@ -552,41 +594,23 @@ def _usage_numbers(value: object, limit: int) -> Counts | None:
 
 def _info_numbers(info: Any) -> tuple[Counts | None, Counts | None]:
     """The total and last counts of a `linestruct.Info`, as `_usage_numbers` gives them
-    (raising BadUsage on the first bad one, the total's first). The common case, both
-    usage objects with every count an int in range, is checked here without a call."""
-    total, last = info.total_token_usage, info.last_token_usage
-    if type(total) is _COUNTS and type(last) is _COUNTS:
-        counts: Counts = _astuple(total)
-        step: Counts = _astuple(last)
-        i, c, w, o, r = counts
-        li, lc, lw, lo, lr = step
-        if (
-            type(i) is type(c) is type(w) is type(o) is type(r) is int
-            and type(li) is type(lc) is type(lw) is type(lo) is type(lr) is int
-            and 0 <= i <= MAX_TOTAL_TOKENS
-            and 0 <= c <= MAX_TOTAL_TOKENS
-            and 0 <= w <= MAX_TOTAL_TOKENS
-            and 0 <= o <= MAX_TOTAL_TOKENS
-            and 0 <= r <= MAX_TOTAL_TOKENS
-            and 0 <= li <= MAX_TOKENS
-            and 0 <= lc <= MAX_TOKENS
-            and 0 <= lw <= MAX_TOKENS
-            and 0 <= lo <= MAX_TOKENS
-            and 0 <= lr <= MAX_TOKENS
-        ):
-            return counts, step
-    return _struct_numbers(total, MAX_TOTAL_TOKENS), _struct_numbers(last, MAX_TOKENS)
+    (raising BadUsage on the first bad one, the total's first). Each count of a usage
+    object decoded as a struct was checked by msgspec (`linestruct.Total`, `Step`)."""
+    return (
+        _struct_numbers(info.total_token_usage, _TOTAL),
+        _struct_numbers(info.last_token_usage, _STEP),
+    )
 
 
-def _struct_numbers(value: object, limit: int) -> Counts | None:
-    """`_usage_numbers` of a usage object decoded as a `linestruct.Counts` (any other JSON
-    value is kept as itself: not an object)."""
+def _struct_numbers(value: object, kind: type) -> Counts | None:
+    """`_usage_numbers` of a usage object decoded as `kind` (any other JSON value is kept
+    as itself: not an object)."""
     if value is None:
         return None
-    if type(value) is not _COUNTS:
+    if type(value) is not kind:
         raise BadUsage("token usage is not an object")
-    numbers: tuple[Any, Any, Any, Any, Any] = _astuple(value)
-    return _checked(numbers, limit)
+    counts: Counts = _astuple(value)
+    return counts
 
 
 def _checked(numbers: tuple[Any, Any, Any, Any, Any], limit: int) -> Counts:
@@ -633,85 +657,56 @@ def _event_key(total: Counts | None, last: Counts | None, when: datetime | None)
 
 
 #: a log time as Codex writes it: UTC, milliseconds; such strings sort as their times
-_FIXED = re.compile(r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z", re.ASCII)
+_DAY, _TIME_OF_DAY = r"\d{4}-\d\d-\d\d", r"T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z"
+_FIXED = re.compile(_DAY + _TIME_OF_DAY, re.ASCII)
 #: the `event_msg` kinds read without the attribution facts: keep in step with `_event`
 _COUNTED_EVENTS = ("token_count",)  # a tuple: `x in` works for any JSON value
 _DECODER: Any = None
 _ERRORS: tuple[type[Exception], ...] = ()
 _astuple: Any = None
 _INFO: Any = None
-_COUNTS: Any = None
+_TOTAL: Any = None
+_STEP: Any = None
+_from_iso = datetime.fromisoformat
 
 
-#: a time's digits as 0, to check the layout of a block's times in one comparison
-_DIGITS_TO_ZERO = str.maketrans("123456789", "000000000")
-_STAMP_SHAPE = "0000-00-00T00:00:00.000Z"
-#: 6-9 as 6, 0-5 as 0: the tens of a minute or second must come out 0
-_TENS = str.maketrans("0123456789", "0000006666")
+def _skippable(day: bytes) -> re.Pattern[bytes]:
+    """A line a scan only takes the time of, as Codex writes it (with or without the
+    `ordinal` of Codex >= 0.171), its day matching `day`: its time in `_FIXED` form first,
+    then its type, a `response_item` or an `event_msg` other than those counted, then its
+    payload, an object; and the line ends in `}` before its newline, so one cut short by a
+    crash is still decoded (and warned about). To be matched with the line's end as
+    `endpos`: `.*` jumps there, and only the last two bytes are looked at."""
+    counted = b"|".join(re.escape(kind.encode()) for kind in _COUNTED_EVENTS)
+    return re.compile(
+        rb'\{"timestamp":"'
+        + day
+        + _TIME_OF_DAY.encode()
+        + rb'",(?:"ordinal":\d{1,19},)?"type":"(?:response_item","payload":\{'
+        + rb'|event_msg","payload":\{"type":"(?!(?:'
+        + counted
+        + rb')")[^"\\]*")(?s:.*)\}\n\Z'
+    )
 
 
-class _Lines:
-    """A block's lines by index, each with its newline; split only if one is asked for."""
-
-    def __init__(self, block: bytes | memoryview) -> None:
-        self.block = block
-        self.parts: list[bytes] | None = None
-
-    def __getitem__(self, index: int) -> bytes:
-        if self.parts is None:
-            block = self.block
-            self.parts = (block if type(block) is bytes else bytes(block)).split(b"\n")
-        return self.parts[index] + b"\n"
+_SKIPPABLE = _skippable(_DAY.encode())
+#: where in such a line its time starts, its day ends and its time ends
+_STAMP_AT, _DAY_END, _STAMP_END = 14, 24, 38
+#: `_SKIPPABLE.match` on one day (`_day_form`), or on none: no day seen yet
+_Match = Callable[[Any, int, int], "re.Match[bytes] | None"]
+_NO_DAY: _Match = re.compile(rb"(?!)").match
+#: `_day_form`'s patterns, by day (a history spans a few hundred days at most)
+_DAY_FORMS: dict[bytes, _Match] = {}
 
 
-def _checked_days(stamps: list[Any], days: set[str]) -> set[str] | None:
-    """The days of `stamps` not in `days`, when every stamp is a time as Codex writes it
-    (`_FIXED`) on a day that parses, so that `Reader._unread` would only compare it (after
-    parsing the first of a new day); None when one is not."""
-    if set(map(type, stamps)) != {str} or set(map(len, stamps)) != {24}:
-        return None
-    joined = "".join(stamps)
-    if joined.translate(_DIGITS_TO_ZERO) != _STAMP_SHAPE * len(stamps):
-        return None
-    tens = joined.translate(_TENS)
-    if "6" in tens[14::24] or "6" in tens[17::24]:  # minutes and seconds below 60
-        return None
-    fresh: set[str] = set()
-    for hour in {s[:13] for s in stamps}:
-        text = hour + ":00:00.000Z"
-        if not _FIXED.fullmatch(text):
-            return None
-        day = text[:10]
-        if day not in days and day not in fresh:
-            if parse_log_time(text) is None:
-                return None
-            fresh.add(day)
-    return fresh
-
-
-def _records(block: bytes | memoryview) -> list[Any] | None:
-    """The block's lines decoded as `linestruct.Record`s, one per line; None when msgspec
-    does not read every line so (a blank line, bad JSON, a byte-order mark, ...)."""
-    _load_decoder()
-    try:
-        records: list[Any] = _DECODER.decode_lines(block)
-    except _ERRORS:
-        return None
-    return records if len(records) == _line_count(block) else None
-
-
-def _line_count(block: bytes | memoryview) -> int:
-    """The newlines in `block`, by memchr from one to the next: three times as fast as
-    `bytes.count` on rollout lines, which are long (most of a kB and more). A memoryview
-    is the start of `_scan_blocks`' buffer, searched in place."""
-    find = block.find if type(block) is bytes else block.obj.find  # type: ignore[union-attr]
-    end = len(block)
-    count = 0
-    at = find(b"\n", 0, end)
-    while at >= 0:
-        count += 1
-        at = find(b"\n", at + 1, end)
-    return count
+def _day_form(day: bytes) -> _Match:
+    """`_SKIPPABLE.match` for the lines of one day (`b"2026-10-20"`): a skipped line on
+    the day of the one before is then recognised by one call, without a second look at
+    its day."""
+    form = _DAY_FORMS.get(day)
+    if form is None:
+        form = _DAY_FORMS[day] = _skippable(re.escape(day)).match
+    return form
 
 
 #: read buffers of `_scan_blocks` not in use: one per process, reused from file to file
@@ -771,27 +766,15 @@ def _scan_blocks(fh: IO[bytes]) -> Iterator[bytes | int | memoryview]:
         _BUFFERS.append(buf)
 
 
-def _utc_time(stamp: object) -> datetime | None:
-    """A time written in UTC with `Z` (as Codex writes them), as `parse_log_time` reads it,
-    by `fromisoformat` alone; None for any other value (then `log_time` reads it, and
-    warns where it must)."""
-    if type(stamp) is not str or not 10 <= len(stamp) <= 40 or not stamp.endswith("Z"):
-        return None
-    try:
-        when = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    return when if when.tzinfo is UTC and FIRST_YEAR <= when.year <= LAST_YEAR else None
-
-
 def _load_decoder() -> None:
     """`linestruct`'s decoder, imported on first use (msgspec costs ~15 ms to import)."""
-    global _DECODER, _ERRORS, _astuple, _INFO, _COUNTS
+    global _DECODER, _ERRORS, _astuple, _INFO, _TOTAL, _STEP
     if _DECODER is None:
         from costlog.sources.codex import linestruct
 
         _DECODER, _ERRORS = linestruct.DECODER, linestruct.ERRORS
-        _astuple, _INFO, _COUNTS = linestruct.astuple, linestruct.Info, linestruct.Counts
+        _astuple, _INFO = linestruct.astuple, linestruct.Info
+        _TOTAL, _STEP = linestruct.Total, linestruct.Step
 
 
 def _split(block: bytes) -> Iterator[bytes]:
