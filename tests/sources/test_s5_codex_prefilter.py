@@ -231,3 +231,47 @@ def test_real_format_rollouts_scan_to_the_json_every_line_decoded_gives(
             every = _scan_json(args)
         assert skipped == every, args
         assert json.loads(skipped)
+
+
+def _as_read(path: Path, collect: bool) -> tuple[Any, ...]:
+    data = FileData(head=read_head(path))
+    warnings: list[str] = []
+    with open(path, "rb") as fh:
+        offset, _ = Reader(data, warnings.append, collect).read(fh, 0)
+    return (offset, data.calls, data.ended, data.model, data.cwd, data.lines, data.limits,
+            data.pending, data.prev_total, warnings)  # fmt: skip
+
+
+def test_a_scan_reads_every_real_format_file_as_the_attribution_read_that_parses_each_line(
+    tmp_path: Path,
+) -> None:
+    """An oracle that shares nothing with the scan's shortcuts: the read with attribution
+    facts (`record`, `backfill`) parses every line with `json` and skips none. On clean
+    rollouts as Codex writes them (the fixtures, Codex 0.171's with `ordinal`, and a
+    generated history) both give the same calls, times, models, limits and warnings."""
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    try:
+        from gen_codex_corpus import generate
+    finally:
+        sys.path.remove(str(REPO_ROOT / "benchmarks"))
+    generate(tmp_path / "gen", 4, ["/work/a"], [1.0], seed=55)
+    files = sorted((FIXTURES_DIR / "codex").rglob("*.jsonl")) + sorted(tmp_path.rglob("*.jsonl"))
+    assert len(files) > 10
+    calls = 0
+    for path in files:
+        scanned = _as_read(path, collect=False)
+        assert scanned == _as_read(path, collect=True), path
+        calls += len(scanned[1])
+    assert calls > 100
+
+
+def test_an_ordinal_with_a_leading_zero_is_not_json_and_is_warned_about(tmp_path: Path) -> None:
+    """Only Codex's own layout is skipped: `"ordinal":007` is not JSON, so that line is
+    decoded, and warned about with its file and line, as every line decoded does."""
+    good = _line("2026-03-05T09:00:02.000Z", "response_item", ITEM, ordinal=7)
+    path = tmp_path / f"rollout-2026-03-05T09-00-00-{SID}.jsonl"
+    lines = [LINES[0][0], LINES[1][0], good, good.replace('"ordinal":7', '"ordinal":007')]
+    path.write_text("\n".join(lines) + "\n")
+    warnings = _as_read(path, collect=False)[-1]
+    assert [w.split(": ", 1)[0] for w in warnings] == [f"{path}:4"]
+    assert warnings == _as_read(path, collect=True)[-1]

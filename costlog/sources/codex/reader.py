@@ -682,7 +682,7 @@ def _skippable(day: bytes) -> re.Pattern[bytes]:
         rb'\{"timestamp":"'
         + day
         + _TIME_OF_DAY.encode()
-        + rb'",(?:"ordinal":\d{1,19},)?"type":"(?:response_item","payload":\{'
+        + rb'",(?:"ordinal":(?:0|[1-9]\d{0,18}),)?"type":"(?:response_item","payload":\{'
         + rb'|event_msg","payload":\{"type":"(?!(?:'
         + counted
         + rb')")[^"\\]*")(?s:.*)\}\n\Z'
