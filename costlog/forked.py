@@ -46,11 +46,14 @@ class Child(Generic[T]):
 
     def result(self) -> T | None:
         """The function's result, waiting for it; None when it did not arrive whole (see
-        the module's docstring). Reaps the child."""
+        the module's docstring). Reaps the child and closes the pipe."""
         try:
             data = _read_all(self._pipe)
         except OSError:
             data = b""
+        with contextlib.suppress(OSError):
+            os.close(self._pipe)
+        self._pipe = -1
         status = self._reap()
         if status is None or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
             return None
