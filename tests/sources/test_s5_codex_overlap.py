@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from costlog.sources.codex import adapter as codex_adapter
 from costlog.sources.codex.adapter import ADAPTER
 from tests_support import REPO_ROOT
 
@@ -40,10 +42,19 @@ def test_a_scan_stopped_after_its_first_session_leaves_no_reader_running(
     monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "2")
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "cache"))
     assert _no_child_left()
+    kept: list[Any] = []  # the reading steps, kept alive: only an explicit close stops them
+    prefetch = codex_adapter._Files.prefetch
+
+    def keeping(self: Any, jobs: Any) -> Any:
+        kept.append(prefetch(self, jobs))
+        return kept[-1]
+
+    monkeypatch.setattr(codex_adapter._Files, "prefetch", keeping)
     sessions = ADAPTER.scan([home / "sessions"], warn=lambda _m: None)
     first = next(sessions)
     assert first.requests
     sessions.close()  # as a caller that found what it wanted does
+    assert kept, "the scan read nothing in steps: the test proves nothing"
     assert _no_child_left(), "a forked reader outlived the scan"
     # and the interrupted scan left nothing half-kept: a new one reads every session
     whole = list(ADAPTER.scan([home / "sessions"], warn=lambda _m: None))
