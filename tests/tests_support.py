@@ -39,3 +39,66 @@ def run(*args: str, code: int = 0) -> str:
     result = invoke(args)
     assert result.exit_code == code, result.output
     return result.output
+
+
+def logged_session(
+    number: int,
+    tokens: tuple[int, int, int, int],
+    cost: Any = None,
+    *,
+    version: str | None = None,
+    model: str = "claude-sonnet-4-6",
+    day: str = "2026-11-03",
+) -> str:
+    """A ledger file as a logged Claude Code session writes it: one model (`tokens`:
+    input, output, cache read, 5-minute cache write), no `methods`; priced from the
+    bundled table unless `cost` is given, under table `version` (default: the bundled)."""
+    from datetime import date
+
+    from costlog.ledger.format import MICRO
+    from costlog.models import Usage
+    from costlog.pricing.rates import token_cost
+    from costlog.pricing.table import PriceTable
+
+    table = PriceTable.load()
+    if cost is None:
+        prices = table.model(model)
+        assert prices is not None
+        cost = token_cost(Usage(*tokens), prices.at(date.fromisoformat(day))).quantize(MICRO)
+    inp, out, read, write = tokens
+    return (
+        "schema: 1\n"
+        f"id: claude-code/sess-{number:04d}\n"
+        "agent: claude-code\n"
+        f'started: "{day}T10:00:00Z"\n'
+        f'ended: "{day}T10:30:00Z"\n'
+        "source: actual\n"
+        f'pricing: {{table: "{version or table.version}"}}\n'
+        "models:\n"
+        f"  {model}: {{requests: 3, input: {inp}, output: {out}, cache_read: {read}, "
+        f'cache_write_5m: {write}, cache_write_1h: 0, reasoning: 0, cost_usd: "{cost}", '
+        "source: actual}\n"
+        f'cost_usd: "{cost}"\n'
+    )
+
+
+def no_child_left() -> bool:
+    """This process has no child process left (running or unreaped)."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def read_rollout(path: Path, collect: bool = False) -> tuple[Any, Any, Any, list[str]]:
+    """One Codex rollout read whole by `codex.reader.Reader` (`collect`: with the
+    attribution facts): the offset read to, the cacheable state, the end time, warnings."""
+    from costlog.sources.codex.reader import Reader
+    from costlog.sources.codex.rollout import FileData, read_head
+
+    data = FileData(head=read_head(path))
+    warnings: list[str] = []
+    with open(path, "rb") as fh:
+        offset, state = Reader(data, warnings.append, collect).read(fh, 0)
+    return offset, state, data.ended, warnings

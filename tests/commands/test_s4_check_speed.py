@@ -25,8 +25,7 @@ from costlog.ledger.format import MICRO
 from costlog.ledger.verify import _near, _Usual
 from costlog.models import Usage
 from costlog.pricing.rates import Rates, token_cost
-from costlog.pricing.table import PriceTable
-from tests_support import REPO_ROOT, git, invoke, run
+from tests_support import REPO_ROOT, git, invoke, logged_session, run
 
 MODEL = "claude-sonnet-4-6"
 DAY = date(2026, 11, 3)
@@ -34,27 +33,7 @@ DAY = date(2026, 11, 3)
 
 def _session(number: int, tokens: tuple[int, int, int, int], cost: Decimal | None = None) -> str:
     """A ledger file as a logged Claude Code session writes it: one model, no `methods`."""
-    table = PriceTable.load()
-    prices = table.model(MODEL)
-    assert prices is not None
-    usage = Usage(*tokens)
-    if cost is None:
-        cost = token_cost(usage, prices.at(DAY)).quantize(MICRO)
-    inp, out, read, write = tokens
-    return (
-        "schema: 1\n"
-        f"id: claude-code/sess-{number:04d}\n"
-        "agent: claude-code\n"
-        f'started: "{DAY.isoformat()}T10:00:00Z"\n'
-        f'ended: "{DAY.isoformat()}T10:30:00Z"\n'
-        "source: actual\n"
-        f'pricing: {{table: "{table.version}"}}\n'
-        "models:\n"
-        f"  {MODEL}: {{requests: 3, input: {inp}, output: {out}, cache_read: {read}, "
-        f'cache_write_5m: {write}, cache_write_1h: 0, reasoning: 0, cost_usd: "{cost}", '
-        "source: actual}\n"
-        f'cost_usd: "{cost}"\n'
-    )
+    return logged_session(number, tokens, cost, model=MODEL, day=DAY.isoformat())
 
 
 @pytest.fixture

@@ -25,12 +25,10 @@ import pytest
 from costlog import forked
 from costlog.errors import CheckFailed, CostlogError
 from costlog.ledger.format import MICRO
-from costlog.models import Usage
-from costlog.pricing.rates import token_cost
 from costlog.pricing.table import PriceTable
 from costlog.render import output
 from costlog.safefs import UnsafePath
-from tests_support import REPO_ROOT, git, invoke, run
+from tests_support import REPO_ROOT, git, invoke, logged_session, no_child_left, run
 
 MODEL = "claude-sonnet-4-6"
 DAY = date(2026, 11, 3)
@@ -42,27 +40,10 @@ OFF = 10**9  # FORK_MIN that never forks
 def _session(number: int, tokens: tuple[int, int, int, int], *, repo_prices: bool = False) -> str:
     """A ledger file as a logged Claude Code session writes it (with `repo_prices`:
     priced from the repo's own price file, which makes the model free)."""
-    table = PriceTable.load()
-    prices = table.model(MODEL)
-    assert prices is not None
-    cost = Decimal(0) if repo_prices else token_cost(Usage(*tokens), prices.at(DAY))
-    cost = cost.quantize(MICRO)
-    version = f"{table.version}+repo" if repo_prices else table.version
-    inp, out, read, write = tokens
-    return (
-        "schema: 1\n"
-        f"id: claude-code/sess-{number:04d}\n"
-        "agent: claude-code\n"
-        f'started: "{DAY.isoformat()}T10:00:00Z"\n'
-        f'ended: "{DAY.isoformat()}T10:30:00Z"\n'
-        "source: actual\n"
-        f'pricing: {{table: "{version}"}}\n'
-        "models:\n"
-        f"  {MODEL}: {{requests: 3, input: {inp}, output: {out}, cache_read: {read}, "
-        f'cache_write_5m: {write}, cache_write_1h: 0, reasoning: 0, cost_usd: "{cost}", '
-        "source: actual}\n"
-        f'cost_usd: "{cost}"\n'
-    )
+    if not repo_prices:
+        return logged_session(number, tokens)
+    free = Decimal(0).quantize(MICRO)
+    return logged_session(number, tokens, free, version=f"{PriceTable.load().version}+repo")
 
 
 def _ledger(repo: Path, *, repo_prices: bool = False) -> Path:
@@ -115,18 +96,10 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     return seen
 
 
-def _no_child_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
-
-
 def _check(monkeypatch: pytest.MonkeyPatch, fork_min: int) -> tuple[int, str, str]:
     monkeypatch.setattr(output, "FORK_MIN", fork_min)
     result = invoke(["check"])
-    assert _no_child_left()
+    assert no_child_left()
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -290,7 +263,7 @@ def test_the_child_is_killed_when_the_parent_fails_first(
     with pytest.raises(KeyboardInterrupt):
         output.check(repo, config, [])
     assert time.monotonic() - began < 30
-    assert _no_child_left()
+    assert no_child_left()
 
 
 def _program(cwd: Path, fork_min: int) -> tuple[int, str, str]:
@@ -325,7 +298,7 @@ def _forked(work: Callable[[], Any]) -> Any:
     assert child is not None
     with child:
         found = child.result()
-    assert _no_child_left()
+    assert no_child_left()
     return found
 
 
@@ -384,7 +357,7 @@ def test_stop_kills_a_child_not_yet_done() -> None:
     assert child is not None
     began = time.monotonic()
     child.stop()
-    assert time.monotonic() - began < 30 and _no_child_left()
+    assert time.monotonic() - began < 30 and no_child_left()
     assert child.result() is None  # nothing more, and nothing to reap
 
 

@@ -24,7 +24,7 @@ from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.adapter import ADAPTER
 from costlog.sources.codex.reader import Reader
 from costlog.sources.codex.rollout import AGENT, SCHEMA, FileData, read_head
-from tests_support import FIXTURES_DIR, REPO_ROOT
+from tests_support import FIXTURES_DIR, REPO_ROOT, read_rollout
 
 
 def _generate(root: Path, size_mb: float, seed: int) -> dict[str, Any]:
@@ -127,21 +127,13 @@ def test_find_session_stops_the_workers_it_no_longer_needs(
     assert multiprocessing.active_children() == []
 
 
-def _read(path: Path) -> tuple[Any, ...]:
-    data = FileData(head=read_head(path))
-    warnings: list[str] = []
-    with open(path, "rb") as fh:
-        offset, state = Reader(data, warnings.append, False).read(fh, 0)
-    return offset, state, data.ended, warnings
-
-
 def _same_as_each_line_parsed(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
-    fast = _read(path)
+    fast = read_rollout(path)
     with monkeypatch.context() as m:  # no block read: every line on its own, by `json`
         m.setattr(Reader, "_block", lambda _self, _block: False)
         m.setattr(codex_reader, "_unread", lambda _raw: None)
         m.setattr(codex_reader, "loads_fast", _lines.loads)
-        assert _read(path) == fast, path
+        assert read_rollout(path) == fast, path
     return fast
 
 
@@ -156,7 +148,7 @@ def _batched(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
 
     with monkeypatch.context() as m:
         m.setattr(Reader, "_stamps", spy)
-        _read(path)
+        read_rollout(path)
     return seen
 
 

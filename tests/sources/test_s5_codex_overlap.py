@@ -13,7 +13,7 @@ import pytest
 
 from costlog.sources.codex import adapter as codex_adapter
 from costlog.sources.codex.adapter import ADAPTER
-from tests_support import REPO_ROOT
+from tests_support import REPO_ROOT, no_child_left
 
 
 def _generate(root: Path) -> None:
@@ -25,14 +25,6 @@ def _generate(root: Path) -> None:
     generate(root, 8, ["/work/a", "/work/b"], [0.5, 0.5], seed=33)
 
 
-def _no_child_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="readers are forked only where fork exists")
 def test_a_scan_stopped_after_its_first_session_leaves_no_reader_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -41,7 +33,7 @@ def test_a_scan_stopped_after_its_first_session_leaves_no_reader_running(
     _generate(home)
     monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "2")
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "cache"))
-    assert _no_child_left()
+    assert no_child_left()
     kept: list[Any] = []  # the reading steps, kept alive: only an explicit close stops them
     prefetch = codex_adapter._Files.prefetch
 
@@ -55,7 +47,7 @@ def test_a_scan_stopped_after_its_first_session_leaves_no_reader_running(
     assert first.requests
     sessions.close()  # as a caller that found what it wanted does
     assert kept, "the scan read nothing in steps: the test proves nothing"
-    assert _no_child_left(), "a forked reader outlived the scan"
+    assert no_child_left(), "a forked reader outlived the scan"
     # and the interrupted scan left nothing half-kept: a new one reads every session
     whole = list(ADAPTER.scan([home / "sessions"], warn=lambda _m: None))
     monkeypatch.setenv("COSTLOG_SCAN_WORKERS", "1")

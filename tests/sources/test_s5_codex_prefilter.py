@@ -20,7 +20,7 @@ from costlog.sources import _lines
 from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.reader import Reader
 from costlog.sources.codex.rollout import FileData, read_head
-from tests_support import FIXTURES_DIR, REPO_ROOT, invoke
+from tests_support import FIXTURES_DIR, REPO_ROOT, invoke, read_rollout
 
 SID = "019a0555-5555-7555-8555-555555555555"
 ITEM = {"type": "function_call_output", "call_id": "c1", "output": "tool output " * 20}
@@ -83,19 +83,11 @@ def _write(tmp_path: Path) -> Path:
     return path
 
 
-def _read(path: Path) -> tuple[Any, ...]:
-    data = FileData(head=read_head(path))
-    warnings: list[str] = []
-    with open(path, "rb") as fh:
-        offset, state = Reader(data, warnings.append, False).read(fh, 0)
-    return offset, state, data.ended, warnings
-
-
 def _every_line_decoded(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     """What reading decodes every line gives: no day is ever one a line may be skipped on."""
     with monkeypatch.context() as m:
         m.setattr(Reader, "_seen_day", lambda _self, _day: False)
-        return _read(path)
+        return read_rollout(path)
 
 
 def _numbers(warnings: list[str]) -> list[int]:
@@ -126,7 +118,7 @@ def test_a_damaged_file_warns_as_each_line_decoded_but_about_skipped_lines(
     for name, setup in _modes(monkeypatch):
         with monkeypatch.context() as m:
             setup(m)
-            offset, state, ended, warnings = _read(path)
+            offset, state, ended, warnings = read_rollout(path)
         assert offset == every[0] == path.stat().st_size, name
         # the counts, the end, the lines read: as decoding every line gives them
         assert {**state, "warnings": []} == {**every[1], "warnings": []}, name
@@ -151,7 +143,7 @@ def test_a_line_cut_short_at_the_end_is_warned_about_and_read_again_when_whole(
     whole = _line("2026-03-06T09:00:00.000Z", "response_item", ITEM)
     with open(path, "a") as out:
         out.write(whole[:-1])  # still being written: its closing `}` not yet there
-    offset, state, _ended, warnings = _read(path)
+    offset, state, _ended, warnings = read_rollout(path)
     assert offset == path.stat().st_size - len(whole) + 1
     assert warnings[-1].startswith(f"{path}:{len(LINES) + 1}: truncated last line")
     with open(path, "a") as out:
@@ -176,7 +168,7 @@ def test_the_skipped_lines_are_not_decoded(tmp_path: Path, monkeypatch: pytest.M
         real(self, line, number)
 
     monkeypatch.setattr(Reader, "_kept", spy)
-    _read(path)
+    read_rollout(path)
     assert decoded == [2, 3, 4, 6, 7, 8, 10, 11, 13, 14, 16]  # (1: read alone, to see a rollout)
 
 
