@@ -6,15 +6,17 @@ the parent is one of the readers: `processes - 1` children are forked, and all o
 parent included, take jobs from one shared queue until it is empty. The queue is a pipe
 filled before the fork with 4-byte job-group numbers (a read of 4 bytes from a pipe is
 never split, so each group goes to one reader); groups are runs of the jobs in the order
-given (biggest first), cut so that the small files at the end come in small groups and
-every reader ends at about the same time. A child sends each group's results as one
-frame, marshalled (lists, tuples, sets, str, numbers: several times faster than pickle),
-without ever blocking on a full pipe while there is work (what the pipe cannot take yet is
-kept for the next try); the parent takes in what has arrived after each of its own groups,
-so little is left for it once the queue is empty. The children's progress (files and
-bytes done) goes through a shared page the parent reads. A job whose result never arrives
-(a child that died) is run again in the parent, so a failure there is reported as in a
-read without workers. Without `os.fork` (Windows) everything runs in the parent.
+given, cut by bytes, so that a big file is a group of its own and small ones go together
+(given biggest first, as Claude Code's reads are, every reader ends at about the same
+time; Codex's come in the order its sessions are worked out). A child sends each group's
+results as one frame, marshalled (lists, tuples, sets, str, numbers: several times faster
+than pickle), without ever blocking on a full pipe while there is work (what the pipe
+cannot take yet is kept for the next try); the parent takes in what has arrived after
+each of its own groups, so little is left for it once the queue is empty. The children's
+progress (files and bytes done) goes through a shared page the parent reads. A job whose
+result never arrives (a child that died) is run again in the parent, so a failure there
+is reported as in a read without workers. Without `os.fork` (Windows) everything runs in
+the parent.
 """
 
 from __future__ import annotations
