@@ -28,9 +28,10 @@ from costlog.models import Session
 from costlog.sources.cache import FileCache
 from costlog.sources.claude.discovery import LogFile, discover, project_dir, under_transcript
 from costlog.sources.claude.filestate import FileState
-from costlog.sources.claude.incremental import PARALLEL_BYTES, SCHEMA, Job, read_file, read_many
+from costlog.sources.claude.incremental import SCHEMA, Job, read_file, read_many
 from costlog.sources.claude.paths import default_roots
 from costlog.sources.claude.sessions import AGENT, Part, build_sessions
+from costlog.sources.workers import PARALLEL_BYTES
 
 Warn = Callable[[str], None]
 

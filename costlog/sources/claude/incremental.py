@@ -23,6 +23,7 @@ from costlog.sources.claude.discovery import LogFile
 from costlog.sources.claude.filestate import FileState
 from costlog.sources.claude.transcript import FileReader, load_fast
 from costlog.sources.progress import Progress
+from costlog.sources.workers import PARALLEL_BYTES, readers
 
 Warn = Callable[[str], None]
 
@@ -30,8 +31,6 @@ Warn = Callable[[str], None]
 #: fields, flattened in a new order; 3: a response's costUSD from its most complete line,
 #: and its executor steps)
 SCHEMA = 3
-#: cold reads of at least this many bytes are spread over worker processes
-PARALLEL_BYTES = 64_000_000
 
 #: a file to read whole, with what `stat` said of it
 Job = tuple[LogFile, os.stat_result]
@@ -108,7 +107,7 @@ def read_many(
     order = [job for job, _ in both]
     paths = [str(log.path) for log, _ in order]
     fresh = [collect for _, collect in both]
-    workers = _workers(order)
+    workers = readers(sum(st.st_size for _, st in order), len(order), PARALLEL_BYTES)
     shown = Progress(len(order), sum(st.st_size for _, st in order), "reading Claude Code logs")
     out: dict[Path, FileState] = {}
     said: list[tuple[Path, list[str]]] = []  # warned after the progress line is gone
@@ -184,19 +183,3 @@ def _cold_read(path: str, collect: bool = False) -> _Read | str:
         return f"{path}: cannot read ({exc.strerror})"
     facts = (state.first_prompt, state.refs, state.edited) if collect else None
     return state.to_json(), offset, tail, messages, facts, unmarked
-
-
-def _workers(jobs: Sequence[Job]) -> int:
-    """Processes to read a cold read with (this one included): only when it is big enough
-    to pay for them."""
-    configured = os.environ.get("COSTLOG_SCAN_WORKERS", "")
-    if configured.isdigit():
-        wanted = int(configured)
-    else:
-        if sum(st.st_size for _, st in jobs) < PARALLEL_BYTES:
-            return 1
-        try:
-            wanted = min(4, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            wanted = min(4, os.cpu_count() or 1)
-    return max(1, min(wanted, len(jobs)))

@@ -27,6 +27,7 @@ from costlog.sources.codex.rollout import (
 )
 from costlog.sources.codex.sessions import families, sessions_of
 from costlog.sources.progress import Progress
+from costlog.sources.workers import readers
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -140,7 +141,7 @@ class _Files:
                 continue  # `read` says why
             if collect or self.cache.lookup(str(head.path), st)[0] == "miss":
                 todo.append((head, st.st_size, collect))
-        workers = _workers(sum(size for _, size, _ in todo), len(todo))
+        workers = readers(sum(size for _, size, _ in todo), len(todo))
         if workers < 2:
             return _no_steps()
         if not any(collect for _, _, collect in todo):
@@ -218,26 +219,6 @@ class _Files:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
         self.pending.clear()
-
-
-#: cold reads of at least this many bytes are spread over worker processes
-PARALLEL_BYTES = 64_000_000
-
-
-def _workers(size: int, files: int) -> int:
-    """Worker processes for a cold read of `size` bytes in `files` files
-    (`COSTLOG_SCAN_WORKERS=N` to choose; 1 turns them off)."""
-    configured = os.environ.get("COSTLOG_SCAN_WORKERS", "")
-    if configured.isdigit():
-        wanted = int(configured)
-    elif size < PARALLEL_BYTES:
-        return 1
-    else:
-        try:
-            wanted = min(4, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            wanted = min(4, os.cpu_count() or 1)
-    return max(1, min(wanted, files))
 
 
 def _cold_read(
