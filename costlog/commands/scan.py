@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,9 @@ GROUPS = ("day", "week", "month", "session", "model", "project", "agent", "provi
 TIMED = ("day", "week", "month", "session")
 #: where a session without a single dated request sorts
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: `_local_day`'s slot
+_SLOT = timedelta(minutes=15)
 #: a request's cost until its plan prices the row (one object: Decimal is immutable)
 _ZERO = Decimal(0)
 TOTAL_KEYS = (
@@ -77,29 +81,25 @@ class Bucket:
     #: the latest request's time (a session row's "last activity")
     last: datetime | None = None
 
-    def add(
-        self,
-        session_id: str,
-        request: Request,
-        cost: Decimal | None,
-        model: str,
-        when: datetime | None = None,
-    ) -> None:
-        if when is not None and (self.last is None or when > self.last):
-            self.last = when
-        u = request.usage
+    def take(self, session_id: str, summed: _Summed, model: str, priced: bool) -> None:
+        """`add` for each request of `summed` (one session's, of one model): `priced`,
+        their plan prices them later (`run`), else each is priced by its log or unpriced."""
+        last = summed.last
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+        u = summed.usage
         self.input_tokens += u.input
         self.output_tokens += u.output
         self.cache_read_tokens += u.cache_read
         self.cache_write_5m_tokens += u.cache_write_5m
         self.cache_write_1h_tokens += u.cache_write_1h
         self.reasoning_tokens += u.reasoning
-        self.estimated_output_tokens += request.estimated_output
-        self.requests += 1
-        if cost is None:
-            self.unpriced_requests += 1
-        else:
-            self.cost_usd += cost
+        self.estimated_output_tokens += summed.estimated
+        self.requests += summed.count
+        if not priced:
+            self.unpriced_requests += summed.unpriced
+            if summed.logged is not None:
+                self.cost_usd += summed.logged
         self.session_ids.add(session_id)
         self.models.add(model)
 
@@ -135,6 +135,47 @@ class Bucket:
             "cost_usd": format(self.cost_usd, "f"),
             "unpriced_requests": self.unpriced_requests,
         }
+
+
+#: a request's counts, in `Usage`'s order
+_GET = [
+    attrgetter(f"usage.{name}")
+    for name in ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
+]
+_ESTIMATED, _WHEN, _LOGGED = (
+    attrgetter("estimated_output"),
+    attrgetter("timestamp"),
+    attrgetter("logged_cost_usd"),
+)
+
+
+class _Summed:
+    """A group of one session's requests (same row, model and plan) summed at once, each
+    field by one pass in C (`attrgetter`), not request by request: a scan of a large
+    history makes few groups of many requests. `last`: the latest request's time (the
+    session's start for one without); `logged`: the costs their logs gave, summed (None:
+    none gave one); `unpriced`: how many have neither a logged cost nor, unless a plan
+    prices the group, a price."""
+
+    __slots__ = ("count", "estimated", "last", "logged", "unpriced", "usage")
+
+    def __init__(self, requests: list[Request], started: datetime | None) -> None:
+        self.count = len(requests)
+        self.usage = Usage(*(sum(map(get, requests)) for get in _GET))
+        self.estimated: int = sum(map(_ESTIMATED, requests))
+        times = list(map(_WHEN, requests))
+        try:
+            last: datetime | None = max(times)
+        except TypeError:  # a request without a time (with some with one)
+            last = None
+        if last is None:  # the session's start stands in for a request without a time
+            known = [when for when in (t or started for t in times) if when is not None]
+            last = max(known) if known else None
+        self.last = last
+        costs = list(map(_LOGGED, requests))
+        given = [cost for cost in costs if cost is not None]
+        self.logged: Decimal | None = sum(given, _ZERO) if given else None
+        self.unpriced = len(costs) - len(given)
 
 
 @dataclass
@@ -360,14 +401,23 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
     by_session = by in ("session", "agent", "project")  # one row key per session
     by_model = by in ("model", "provider")
     day_keys: dict[int, str] = {}  # a 15-minute slot -> its day, week or month row key
+    # (model, day, speed) -> whether one plan charges every size of request, and it
+    flats: dict[tuple[str, date | None, str | None], tuple[bool, Any]] = {}
+    # the last slot a request fell in, and its row key (none yet: an empty range)
+    slot_start = slot_end = _EPOCH
+    slot_key = ""
     for session in stream:
         session_id = f"{session.agent}/{session.session_id}"
         planned = session.rate_limits is not None and bool(session.rate_limits.plan_type)
         if planned and session.rate_limits is not None and session.rate_limits.plan_type:
             plan_of[session_id] = _plan_name(session.agent, session.rate_limits.plan_type)
         session_key = _group_key(options, session, "", None) if by_session else ""
+        started = session.started
+        # the session's requests by (row, model, plan): each group is summed in one go
+        # below, not request by request (a plan of None: priced by the log, or unpriced)
+        groups: dict[tuple[str, str, Any], list[Request]] = {}
         for request in session.requests:
-            when = request.timestamp or session.started
+            when = request.timestamp or started
             if ranged and not _in_range(when, options):
                 continue
             named = names.get(request.model)
@@ -385,39 +435,53 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                 key = named[2]
             elif when is None:
                 key = "(no date)"
+            elif when.tzinfo is not None and slot_start <= when < slot_end:
+                key = slot_key  # in the slot of the request before
             else:  # the day, week or month: the same for a whole slot (`_local_day`)
                 quarter = int(when.timestamp()) // 900
                 found = day_keys.get(quarter)
                 if found is None:
                     found = day_keys[quarter] = _group_key(options, session, model, when)
-                key = found
+                key = slot_key = found
+                slot_start = _EPOCH + timedelta(seconds=quarter * 900)
+                slot_end = slot_start + _SLOT
+            plan = None
+            if request.logged_cost_usd is None:
+                day = when.date() if when else None
+                speed = request.speed or named[1]
+                flat = flats.get((model, day, speed))
+                if flat is None:
+                    flat = flats[model, day, speed] = table.flat_plan(model, day, speed)
+                plan = (
+                    flat[1]
+                    if flat[0]
+                    else table.plan(model, request.usage.prompt_tokens, day, speed)
+                )
+            slot = (key, model, plan)
+            group = groups.get(slot)
+            if group is None:
+                groups[slot] = [request]
+            else:
+                group.append(request)
+        for (key, model, plan), requests in groups.items():
             row = rows.get(key)
             if row is None:
                 row = rows[key] = Bucket()
-            cost = request.logged_cost_usd
-            plan = None
-            if cost is None:
-                plan = table.plan(
-                    model,
-                    request.usage.prompt_tokens,
-                    when.date() if when else None,
-                    request.speed or named[1],
-                )
-                if plan is not None:
-                    slot = (key, model if split else "", plan)
-                    total = pending.get(slot)
-                    if total is None:
-                        total = pending[slot] = Usage()
-                    total.add(request.usage)
-                    cost = _ZERO  # priced below, per plan
-            row.add(session_id, request, cost, model, when)
+            summed = _Summed(requests, started)
+            row.take(session_id, summed, model, plan is not None)
+            if plan is not None:
+                priced = (key, model if split else "", plan)
+                total = pending.get(priced)
+                if total is None:
+                    total = pending[priced] = Usage()
+                total.add(summed.usage)
             if planned:
                 on_plan.add(session_id)
             if split:
                 detail = details.setdefault(key, {}).get(model)
                 if detail is None:
                     detail = details[key][model] = Bucket()
-                detail.add(session_id, request, cost, model, when)
+                detail.take(session_id, summed, model, plan is not None)
     for (key, model, plan), usage in pending.items():
         priced = plan.cost(usage)
         rows[key].cost_usd += priced

@@ -163,13 +163,7 @@ class PriceTable:
         Requests with equal plans can be summed first and priced once: the arithmetic is
         linear and exact, so `costlog scan` prices a large history quickly.
         """
-        key = (name, day, speed)
-        try:
-            front = self._fronts[key]
-        except KeyError:
-            model = self.model(name)
-            front = None if model is None else (model, model.at(day), speed or normalize(name)[1])
-            self._fronts[key] = front
+        front = self._front(name, day, speed)
         if front is None:
             return None
         model, rates, speed = front
@@ -179,6 +173,33 @@ class PriceTable:
         if found is None:
             found = self._plans[memo] = self._new_plan(model, chosen, speed)
         return found
+
+    def flat_plan(
+        self, name: str, day: date | None = None, speed: str | None = None
+    ) -> tuple[bool, Plan | None]:
+        """(True, `plan`) when every request of the model on `day` is charged alike, of
+        any size: no long-context tier then (or no price: None); else (False, None), and
+        `plan` is asked for each request's size. A scan asks once per model and day."""
+        front = self._front(name, day, speed)
+        if front is None:
+            return True, None
+        if front[1].tiers:
+            return False, None
+        return True, self.plan(name, 0, day, speed)
+
+    def _front(
+        self, name: str, day: date | None, speed: str | None
+    ) -> tuple[ModelPrices, Rates, str | None] | None:
+        """The model, its rates on `day` and the speed a request is charged at (the one
+        given, else the one its name says), memoised; None for a model without a price."""
+        key = (name, day, speed)
+        try:
+            return self._fronts[key]
+        except KeyError:
+            model = self.model(name)
+            front = None if model is None else (model, model.at(day), speed or normalize(name)[1])
+            self._fronts[key] = front
+            return front
 
     def _new_plan(self, model: ModelPrices, chosen: Rates | Tier, speed: str | None) -> Plan:
         rules: tuple[str, ...] = ()

@@ -130,3 +130,53 @@ def test_a_warning_met_twice_is_printed_once(tmp_path: Path) -> None:
     junk.write_text("not json at all\n", encoding="utf-8")
     output = run("scan", "--agent", "api", "--path", str(junk), "--path", str(junk))
     assert output.count(f"warning: {junk}:1: corrupt line (not JSON") == 1, output
+
+
+def test_rows_summed_per_group_match_every_request_counted_on_its_own() -> None:
+    """A session's requests are summed per (row, model, plan) before they reach a row:
+    a mix of tiered and flat models, a logged cost, an unknown model and a request with
+    no time (the session's start stands in) gives the rows and last activity a request by
+    request count gives."""
+    table = PriceTable.load()
+    start = datetime(2026, 11, 20, 23, 50, tzinfo=UTC)
+    at = [datetime(2026, 11, 21, 0, m, tzinfo=UTC) for m in range(0, 50, 7)]
+    requests = [
+        Request("claude-sonnet-4-5", Usage(input=5_000, cache_read=190_000 + 9_000 * i), t)
+        for i, t in enumerate(at)  # crosses the 200k long-context line on the way
+    ]
+    requests += [
+        Request("gpt-5", Usage(input=40_000, cache_read=3_000, output=900), at[1]),
+        Request("gpt-5", Usage(input=10, output=20), None),  # counted at the session's start
+        Request("no-such-model-7", Usage(input=123), at[2]),  # unpriced
+        Request("gpt-5", Usage(input=1), at[3], logged_cost_usd=Decimal("0.4200001")),
+        Request("claude-sonnet-4-5", Usage(output=5), at[4], logged_cost_usd=Decimal("1.5")),
+    ]
+    session = Session("codex", "s1", started=start, requests=requests)
+    for by in ("day", "session", "model"):
+        result = scan.run(scan.Options(by=by, breakdown=True), table, [session])
+        # (cost, requests, unpriced, input tokens, last activity) per row, one by one
+        expected: dict[str, tuple[Decimal, int, int, int, datetime]] = {}
+        for r in requests:
+            when = r.timestamp or start
+            key = {"day": when.date().isoformat(), "session": "codex/s1"}.get(
+                by, table.canonical(r.model) or r.model
+            )
+            cost, count, unpriced, given, last = expected.get(key, (Decimal(0), 0, 0, 0, when))
+            price = r.logged_cost_usd
+            if price is None:
+                price = table.request_cost(r.model, r.usage, when.date())
+            expected[key] = (
+                cost + (price or 0),
+                count + 1,
+                unpriced + (price is None),
+                given + r.usage.input,
+                max(last, when),
+            )
+        got = {
+            key: (b.cost_usd, b.requests, b.unpriced_requests, b.input_tokens, b.last)
+            for key, b in result.rows.items()
+        }
+        assert got == expected, by
+        assert sum(d.requests for row in result.details.values() for d in row.values()) == len(
+            requests
+        )
