@@ -72,6 +72,9 @@ class Reader:
         self._today: tuple[_Match, bytes] = (_NO_DAY, b"\n")
         #: the line being read, for `where`: set per line, made into text only to warn
         self._number = 0
+        #: the time of the line being read as its text, when that reads back as the time
+        #: (`_own_text`), else None: a call keeps it for the cache (`FileData.times`)
+        self._text: str | None = None
         if data.cwd is None:
             data.cwd = data.head.cwd
 
@@ -248,6 +251,7 @@ class Reader:
             else:
                 if when.tzinfo is not UTC or not FIRST_YEAR <= when.year <= LAST_YEAR:
                     when = None
+        self._text = stamp if when is not None else None
         if when is None:
             when = log_time(stamp, self.where, self.warn)
         data = self.data
@@ -311,7 +315,9 @@ class Reader:
                 self.warn(f"{self.where}: not a Codex rollout record, skipped")
             return
         self.data.rollout = True
-        when = log_time(record.get("timestamp"), self.where, self.warn)
+        written = record.get("timestamp")
+        when = log_time(written, self.where, self.warn)
+        self._text = _own_text(written) if when is not None else None
         if when and (self.data.ended is None or when > self.data.ended):
             self.data.ended = when
         self._record(kind, payload, when, number)
@@ -454,6 +460,7 @@ class Reader:
             reasoning = reasoning if reasoning < output else output
             usage = Usage(given - cached - written, output, cached, written, 0, reasoning)
         data.calls.append((key, Request(name, usage, when)))
+        data.times.append(self._text)
 
     def _step(self, total: Counts | None) -> Counts | None:
         if total is None:
@@ -572,6 +579,15 @@ class Reader:
         text = _output_text(content).strip()
         if text and not text.startswith(("<", "# AGENTS.md")):  # injected context, not a prompt
             self.data.prompts.append((("prompt", digest(text)), text[:PROMPT_CHARS]))
+
+
+def _own_text(stamp: object) -> str | None:
+    """A log time that `parse_log_time` read, as its text when `datetime.fromisoformat`
+    reads that text as the same time (UTC written `Z`, nothing around it), as the cache
+    reads it back (`FileData.from_json`); else None: the time is formatted instead."""
+    if type(stamp) is str and stamp[-1:] == "Z" and 10 <= len(stamp) <= 40 and stamp[:1].isdigit():
+        return stamp
+    return None
 
 
 def _usage_numbers(value: object, limit: int) -> Counts | None:

@@ -66,6 +66,10 @@ class FileData:
 
     head: Head
     calls: list[tuple[Key, Request]] = field(default_factory=list)
+    #: each call's time as text, where it was read as such (the log's own `...Z` form, or
+    #: the cache's): `to_json` stores it as it is instead of formatting the time again.
+    #: Used only while as long as `calls` (else every time is formatted)
+    times: list[str | None] = field(default_factory=list)
     prompts: list[tuple[Key, str]] = field(default_factory=list)
     edits: list[tuple[Key, str]] = field(default_factory=list)
     refs: list[tuple[Key, str]] = field(default_factory=list)
@@ -100,14 +104,15 @@ class FileData:
         h = self.head
         calls: list[list[Any]] = []
         add = calls.append
-        for key, r in self.calls:  # one pass, the usage looked up once per call
+        texts = self.times if len(self.times) == len(self.calls) else [None] * len(self.calls)
+        for (key, r), text in zip(self.calls, texts, strict=True):  # one pass, inline
             u, when = r.usage, r.timestamp
             add(
                 [
                     list(key),
                     r.model,
                     [u.input, u.output, u.cache_read, u.cache_write_5m, u.reasoning],
-                    when.isoformat() if when else None,
+                    text if text is not None else when.isoformat() if when else None,
                 ]
             )
         return {
@@ -151,21 +156,25 @@ class FileData:
         )
         # one pass, inline: a cold scan's parent rebuilds every call of the history here
         add, read_time = data.calls.append, datetime.fromisoformat
+        text = data.times.append
         calls = state["calls"]
         if type(calls) is bytes:  # as `compact` keeps them
             calls = marshal.loads(calls)
         for key, name, (i, o, cr, cw, rs), when in calls:
-            try:  # what `to_json` wrote, an aware UTC time's isoformat, reads straight back
+            try:  # what `to_json` wrote, an aware UTC time as text, reads straight back
                 stamp: datetime | None = read_time(when)
             except (TypeError, ValueError):
                 stamp = None
             if (
                 stamp is None
                 or stamp.tzinfo is not UTC
-                or len(when) not in (25, 32)
+                or not 10 <= len(when) <= 40
                 or not FIRST_YEAR <= stamp.year <= LAST_YEAR
-            ):
-                stamp = parse_log_time(when)  # anything else (a damaged cache) as a log time
+            ):  # anything else (a damaged cache) as a log time, and stored as that
+                stamp = parse_log_time(when)
+                text(None)
+            else:  # as `parse_log_time` reads it (it is not padded: it parsed as it is)
+                text(when)
             if (
                 type(key) is list
                 and len(key) == 2
