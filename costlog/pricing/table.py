@@ -163,7 +163,11 @@ class PriceTable:
         Requests with equal plans can be summed first and priced once: the arithmetic is
         linear and exact, so `costlog scan` prices a large history quickly.
         """
-        front = self._front(name, day, speed)
+        key = (name, day, speed)
+        try:  # asked once per request in a scan or a record: the memo without a call
+            front = self._fronts[key]
+        except KeyError:
+            front = self._front(key)
         if front is None:
             return None
         model, rates, speed = front
@@ -180,7 +184,8 @@ class PriceTable:
         """(True, `plan`) when every request of the model on `day` is charged alike, of
         any size: no long-context tier then (or no price: None); else (False, None), and
         `plan` is asked for each request's size. A scan asks once per model and day."""
-        front = self._front(name, day, speed)
+        key = (name, day, speed)
+        front = self._fronts[key] if key in self._fronts else self._front(key)
         if front is None:
             return True, None
         if front[1].tiers:
@@ -188,18 +193,16 @@ class PriceTable:
         return True, self.plan(name, 0, day, speed)
 
     def _front(
-        self, name: str, day: date | None, speed: str | None
+        self, key: tuple[str, date | None, str | None]
     ) -> tuple[ModelPrices, Rates, str | None] | None:
-        """The model, its rates on `day` and the speed a request is charged at (the one
-        given, else the one its name says), memoised; None for a model without a price."""
-        key = (name, day, speed)
-        try:
-            return self._fronts[key]
-        except KeyError:
-            model = self.model(name)
-            front = None if model is None else (model, model.at(day), speed or normalize(name)[1])
-            self._fronts[key] = front
-            return front
+        """For (name, day, speed): the model, its rates on that day and the speed a request
+        is charged at (the one given, else the one its name says), kept in `_fronts`; None
+        for a model without a price."""
+        name, day, speed = key
+        model = self.model(name)
+        front = None if model is None else (model, model.at(day), speed or normalize(name)[1])
+        self._fronts[key] = front
+        return front
 
     def _new_plan(self, model: ModelPrices, chosen: Rates | Tier, speed: str | None) -> Plan:
         rules: tuple[str, ...] = ()

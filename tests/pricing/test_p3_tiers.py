@@ -72,3 +72,24 @@ def test_a_model_without_tiers_always_pays_its_base_rates() -> None:
     assert rates is not None
     assert rates.for_prompt(10**9) is rates
     assert table.request_cost("tiered-model", Usage(input=10**6), date(2025, 6, 1)) == 1
+
+
+def test_a_flat_plan_is_given_only_where_no_size_changes_the_charge() -> None:
+    """`flat_plan` (a scan asks it once per model, day and speed) gives a plan only on a
+    day the model's rates have no tier, and then it is the plan of every size; on a day
+    with tiers (here from a later price entry on) each request is asked for its size."""
+    flat = {"from": "2025-01-01", "input": 1, "output": 2}
+    tiered = {"from": "2025-06-01", "input": 1, "output": 2}
+    tiered["tiers"] = [{"above": -1, "input": 3, "output": 4}]  # below zero: every request
+    model = {"provider": "openai", "prices": [flat, tiered], "multipliers": {"fast": 2}}
+    table = PriceTable.from_dict({"version": "test", "models": {"dated-model": model}})
+    for speed in (None, "fast", "priority"):
+        given, plan = table.flat_plan("dated-model", date(2025, 3, 1), speed)
+        assert given and plan is not None
+        for prompt in (0, 1, 10**9):
+            other = table.plan("dated-model", prompt, date(2025, 3, 1), speed)
+            assert other is not None
+            assert (plan.rates, plan.factor, plan.rules) == (other.rates, other.factor, other.rules)
+        assert table.flat_plan("dated-model", date(2025, 7, 1), speed) == (False, None)
+    assert table.flat_plan("no-such-model", date(2025, 3, 1)) == (True, None)
+    assert table.plan("no-such-model", 5, date(2025, 3, 1)) is None
