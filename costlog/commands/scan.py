@@ -32,7 +32,6 @@ GROUPS = ("day", "week", "month", "session", "model", "project", "agent", "provi
 TIMED = ("day", "week", "month", "session")
 #: where a session without a single dated request sorts
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: `_local_day`'s slot
 _SLOT = timedelta(minutes=15)
 #: a request's cost until its plan prices the row (one object: Decimal is immutable)
@@ -82,8 +81,9 @@ class Bucket:
     last: datetime | None = None
 
     def take(self, session_id: str, summed: _Summed, model: str, priced: bool) -> None:
-        """`add` for each request of `summed` (one session's, of one model): `priced`,
-        their plan prices them later (`run`), else each is priced by its log or unpriced."""
+        """Count the requests of `summed` (one session's, of one model). `priced`: their
+        plan prices them later (`run`); else those without a cost their log gave are
+        unpriced (the logged costs are added by `run`, in the order of the requests)."""
         last = summed.last
         if last is not None and (self.last is None or last > self.last):
             self.last = last
@@ -98,8 +98,6 @@ class Bucket:
         self.requests += summed.count
         if not priced:
             self.unpriced_requests += summed.unpriced
-            if summed.logged is not None:
-                self.cost_usd += summed.logged
         self.session_ids.add(session_id)
         self.models.add(model)
 
@@ -153,11 +151,11 @@ class _Summed:
     """A group of one session's requests (same row, model and plan) summed at once, each
     field by one pass in C (`attrgetter`), not request by request: a scan of a large
     history makes few groups of many requests. `last`: the latest request's time (the
-    session's start for one without); `logged`: the costs their logs gave, summed (None:
-    none gave one); `unpriced`: how many have neither a logged cost nor, unless a plan
-    prices the group, a price."""
+    session's start for one without; of equal times written with different offsets, which
+    no reader gives, the first in the group); `unpriced`: how many have no cost from their
+    log (they are unpriced unless a plan prices the group)."""
 
-    __slots__ = ("count", "estimated", "last", "logged", "unpriced", "usage")
+    __slots__ = ("count", "estimated", "last", "unpriced", "usage")
 
     def __init__(self, requests: list[Request], started: datetime | None) -> None:
         self.count = len(requests)
@@ -172,10 +170,7 @@ class _Summed:
             known = [when for when in (t or started for t in times) if when is not None]
             last = max(known) if known else None
         self.last = last
-        costs = list(map(_LOGGED, requests))
-        given = [cost for cost in costs if cost is not None]
-        self.logged: Decimal | None = sum(given, _ZERO) if given else None
-        self.unpriced = len(costs) - len(given)
+        self.unpriced = list(map(_LOGGED, requests)).count(None)
 
 
 @dataclass
@@ -404,7 +399,7 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
     # (model, day, speed) -> whether one plan charges every size of request, and it
     flats: dict[tuple[str, date | None, str | None], tuple[bool, Any]] = {}
     # the last slot a request fell in, and its row key (none yet: an empty range)
-    slot_start = slot_end = _EPOCH
+    slot_start = slot_end = _EARLIEST
     slot_key = ""
     for session in stream:
         session_id = f"{session.agent}/{session.session_id}"
@@ -416,6 +411,7 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
         # the session's requests by (row, model, plan): each group is summed in one go
         # below, not request by request (a plan of None: priced by the log, or unpriced)
         groups: dict[tuple[str, str, Any], list[Request]] = {}
+        logged: list[tuple[str, str, Decimal]] = []  # (row, model, cost its log gave)
         for request in session.requests:
             when = request.timestamp or started
             if ranged and not _in_range(when, options):
@@ -443,10 +439,12 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                 if found is None:
                     found = day_keys[quarter] = _group_key(options, session, model, when)
                 key = slot_key = found
-                slot_start = _EPOCH + timedelta(seconds=quarter * 900)
+                slot_start = _EARLIEST + timedelta(seconds=quarter * 900)
                 slot_end = slot_start + _SLOT
             plan = None
-            if request.logged_cost_usd is None:
+            if request.logged_cost_usd is not None:
+                logged.append((key, model, request.logged_cost_usd))
+            else:
                 day = when.date() if when else None
                 speed = request.speed or named[1]
                 flat = flats.get((model, day, speed))
@@ -482,6 +480,10 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                 if detail is None:
                     detail = details[key][model] = Bucket()
                 detail.take(session_id, summed, model, plan is not None)
+        for key, model, cost in logged:  # one by one, as Decimal rounds a sum past 28 digits
+            rows[key].cost_usd += cost
+            if split:
+                details[key][model].cost_usd += cost
     for (key, model, plan), usage in pending.items():
         priced = plan.cost(usage)
         rows[key].cost_usd += priced

@@ -103,3 +103,29 @@ def test_calls_without_their_times_as_text_are_stored_by_their_times() -> None:
     back = FileData.from_json(head.path, data.to_json())
     assert [r.timestamp for _, r in back.calls] == [*times, times[0]]
     assert all(r.timestamp is None or r.timestamp.tzinfo is UTC for _, r in back.calls)
+
+
+def test_a_time_kept_as_its_text_reads_back_as_the_reader_read_it() -> None:
+    """The cache reads a kept text with `datetime.fromisoformat`; the reader read the
+    same text with `parse_log_time`, which must give the same time for every text kept."""
+    from costlog.sources.codex.reader import _own_text
+    from costlog.timeutil import parse_log_time
+
+    texts = [text.strip() for text, _ in FORMS] + [
+        "2026-03-05T09:00Z",
+        "2026-03-05T09Z",
+        "2026-03-05T09:00:00,5Z",
+        "20260305T090000Z",
+        "2026-W10-4T09:00:00Z",
+        "2026-03-05T09:00:00." + "9" * 25 + "Z",
+        "2100-12-31T23:59:59.999999Z",
+    ]
+    kept = 0
+    for text in texts:
+        when = parse_log_time(text)
+        if when is None or _own_text(text) is None:
+            continue
+        kept += 1
+        assert datetime.fromisoformat(text) == when, text
+        assert datetime.fromisoformat(text).tzinfo is UTC, text
+    assert kept >= 8

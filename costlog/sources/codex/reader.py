@@ -584,7 +584,8 @@ class Reader:
 def _own_text(stamp: object) -> str | None:
     """A log time that `parse_log_time` read, as its text when `datetime.fromisoformat`
     reads that text as the same time (UTC written `Z`, nothing around it), as the cache
-    reads it back (`FileData.from_json`); else None: the time is formatted instead."""
+    reads it back (`FileData.from_json`); else None: the time is formatted instead. (For
+    such text `parse_log_time` is `fromisoformat` and nothing more: a test holds it so.)"""
     if type(stamp) is str and stamp[-1:] == "Z" and 10 <= len(stamp) <= 40 and stamp[:1].isdigit():
         return stamp
     return None

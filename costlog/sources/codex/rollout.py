@@ -67,8 +67,8 @@ class FileData:
     head: Head
     calls: list[tuple[Key, Request]] = field(default_factory=list)
     #: each call's time as text, where it was read as such (the log's own `...Z` form, or
-    #: the cache's): `to_json` stores it as it is instead of formatting the time again.
-    #: Used only while as long as `calls` (else every time is formatted)
+    #: the cache's), else None: `to_json` stores it as it is instead of formatting the time
+    #: again. Used only when it is as long as `calls` (else every time is formatted)
     times: list[str | None] = field(default_factory=list)
     prompts: list[tuple[Key, str]] = field(default_factory=list)
     edits: list[tuple[Key, str]] = field(default_factory=list)
