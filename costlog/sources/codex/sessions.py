@@ -122,7 +122,8 @@ def _keys(data: FileData) -> Iterator[Key]:
 
 
 def _build(files: Sequence[FileData]) -> list[Session]:
-    owners = _dedupe_owners(files)
+    # a file alone owns every fact it holds: only its repeats are left out (`_owned`)
+    owners = _dedupe_owners(files) if len(files) > 1 else None
     sessions: dict[str, Session] = {}
     seen: dict[str, set[Key]] = {}
     for data in sorted(files, key=lambda d: (d.rank, str(d.head.path))):
@@ -147,8 +148,15 @@ def _new_session(data: FileData) -> Session:
 
 
 def _owned(
-    facts: Iterable[tuple[Key, Any]], sid: str, owners: Mapping[Key, str], seen: set[Key]
+    facts: Iterable[tuple[Key, Any]], sid: str, owners: Mapping[Key, str] | None, seen: set[Key]
 ) -> Iterator[Any]:
+    """The facts `sid` owns (all, for `owners` None: a file read alone), each key once."""
+    if owners is None:
+        for key, value in facts:
+            if key not in seen:
+                seen.add(key)
+                yield value
+        return
     for key, value in facts:
         if owners.get(key) == sid and key not in seen:
             seen.add(key)
@@ -156,7 +164,7 @@ def _owned(
 
 
 def _merge_file(
-    session: Session, data: FileData, owners: Mapping[Key, str], seen: set[Key]
+    session: Session, data: FileData, owners: Mapping[Key, str] | None, seen: set[Key]
 ) -> None:
     sid = session.session_id
     session.paths.append(str(data.head.path))
