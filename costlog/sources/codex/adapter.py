@@ -227,7 +227,7 @@ def _cold_read(
     """One whole file read (in a worker process): what stat said, the offset read to, the
     tail hash, the cacheable state and, read afresh (`collect`), the file's data with its
     attribution facts; None when it cannot be read."""
-    data = FileData(head=head)
+    data = FileData(head=head, rows=None if collect else [])  # without: only its state
     try:
         with open_log(head.path) as fh:
             st = os.fstat(fh.fileno())

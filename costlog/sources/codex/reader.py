@@ -458,6 +458,17 @@ class Reader:
             usage = self._usage(step)  # says so, and clamps
         else:
             reasoning = reasoning if reasoning < output else output
+            usage = None
+        if data.rows is not None:  # only the state is wanted: the call as `to_json` keeps it
+            if usage is None:
+                counts = [given - cached - written, output, cached, written, reasoning]
+            else:
+                u = usage
+                counts = [u.input, u.output, u.cache_read, u.cache_write_5m, u.reasoning]
+            text = self._text or (when.isoformat() if when else None)
+            data.rows.append([list(key), name, counts, text])
+            return
+        if usage is None:
             usage = Usage(given - cached - written, output, cached, written, 0, reasoning)
         data.calls.append((key, Request(name, usage, when)))
         data.times.append(self._text)

@@ -70,6 +70,10 @@ class FileData:
     #: the cache's), else None: `to_json` stores it as it is instead of formatting the time
     #: again. Used only when it is as long as `calls` (else every time is formatted)
     times: list[str | None] = field(default_factory=list)
+    #: for a read that only makes the file's state (a cold read in a worker, whose data is
+    #: not used otherwise): the calls as `to_json` stores them, built so by the reader
+    #: instead of as `calls` (then empty); None in every other read
+    rows: list[list[Any]] | None = None
     prompts: list[tuple[Key, str]] = field(default_factory=list)
     edits: list[tuple[Key, str]] = field(default_factory=list)
     refs: list[tuple[Key, str]] = field(default_factory=list)
@@ -102,7 +106,7 @@ class FileData:
     def to_json(self) -> dict[str, Any]:
         """The cacheable part: counts, ids, models, times, cwd, branch (no prompt or output)."""
         h = self.head
-        calls: list[list[Any]] = []
+        calls: list[list[Any]] = [] if self.rows is None else [*self.rows]
         add = calls.append
         texts = self.times if len(self.times) == len(self.calls) else [None] * len(self.calls)
         for (key, r), text in zip(self.calls, texts, strict=True):  # one pass, inline
