@@ -129,3 +129,19 @@ def test_a_time_kept_as_its_text_reads_back_as_the_reader_read_it() -> None:
         assert datetime.fromisoformat(text) == when, text
         assert datetime.fromisoformat(text).tzinfo is UTC, text
     assert kept >= 8
+
+
+def test_the_readers_usual_time_is_parse_log_time() -> None:
+    """A record read in full (with the attribution facts, or a line a scan could not
+    read typed) has its time read by `reader._log_time`, a shortcut for the usual text:
+    every text gives what `parse_log_time` gives."""
+    from costlog.sources.codex.reader import _log_time
+    from costlog.timeutil import parse_log_time
+
+    texts: list[object] = [text for text, _ in FORMS]
+    texts += ["2026-03-05T09:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "Z", ""]
+    texts += ["2026-02-30T00:00:00Z", "2026-03-05T24:00:00Z", None, 1772701200, "x" * 39 + "Z"]
+    for text in texts:
+        assert _log_time(text) == parse_log_time(text), text
+        when = _log_time(text)
+        assert when is None or when.tzinfo is UTC, text

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -38,7 +39,7 @@ from costlog.sources._tools import absolute, commit_refs, digest, is_git_commit
 from costlog.sources._usage import MAX_TOKENS, MAX_TOTAL_TOKENS, BadUsage, token_count
 from costlog.sources.codex import evidence, limits
 from costlog.sources.codex.rollout import FIELDS, Counts, FileData, Key
-from costlog.timeutil import FIRST_YEAR, LAST_YEAR, log_time, parse_log_time
+from costlog.timeutil import BAD_TIME, FIRST_YEAR, LAST_YEAR, log_time, parse_log_time
 
 #: bytes to read afresh from which msgspec pays for its import (~15 ms)
 FAST_AFRESH = 4 << 20
@@ -58,7 +59,8 @@ class Reader:
         #: also gather the attribution facts (prompts, edits, commit refs): never cached
         self.collect = collect
         #: parse lines with msgspec (`_lines.loads_fast`): always in a scan; when reading
-        #: afresh (`record`, `backfill`, the hooks), only for a big read, worth its import
+        #: afresh (`record`, `backfill`, the hooks), once this process imported it, or for
+        #: a big read, worth its import
         self.fast = not collect
         self.commands: dict[str, tuple[str, str | None]] = {}
         #: the latest time in Codex's own form not yet in `data.ended` (see `_unread`)
@@ -93,7 +95,9 @@ class Reader:
         whole JSON, but read again next time)."""
         fh.seek(start)
         offset = start
-        if not self.fast:
+        if not self.fast and "msgspec" in sys.modules:  # its import is paid for: use it
+            self.fast = True
+        elif not self.fast:
             try:
                 self.fast = os.fstat(fh.fileno()).st_size - start >= FAST_AFRESH
             except (OSError, AttributeError, ValueError):  # not a real file: keep `json`
@@ -316,8 +320,11 @@ class Reader:
             return
         self.data.rollout = True
         written = record.get("timestamp")
-        when = log_time(written, self.where, self.warn)
-        self._text = _own_text(written) if when is not None else None
+        when = _log_time(written)  # `log_time`, with `where` made only to warn
+        if when is None and written is not None and written != "":
+            self.warn(f"{self.where}: {BAD_TIME}")
+        # only a token count makes a call (`_count`), which keeps its time's text
+        self._text = _own_text(written) if when is not None and kind == "event_msg" else None
         if when and (self.data.ended is None or when > self.data.ended):
             self.data.ended = when
         self._record(kind, payload, when, number)
@@ -372,6 +379,8 @@ class Reader:
     def _mark(self, counts: tuple[int, int, int], when: datetime | None) -> None:
         """Note where the facts this line added were read (see `FileData.prompt_marks`)."""
         data = self.data
+        if counts == (len(data.prompts), len(data.edits), len(data.refs)):
+            return  # most lines add none
         mark = (len(data.calls), when)
         for facts, marks, before in (
             (data.prompts, data.prompt_marks, counts[0]),
@@ -590,6 +599,19 @@ class Reader:
         text = _output_text(content).strip()
         if text and not text.startswith(("<", "# AGENTS.md")):  # injected context, not a prompt
             self.data.prompts.append((("prompt", digest(text)), text[:PROMPT_CHARS]))
+
+
+def _log_time(stamp: object) -> datetime | None:
+    """`parse_log_time`, the usual time (UTC written `Z`, as Codex writes it) read by
+    `fromisoformat` alone, which then reads it as `parse_log_time` does."""
+    if type(stamp) is str and stamp[-1:] == "Z" and 10 <= len(stamp) <= 40:
+        try:
+            when = _from_iso(stamp)
+        except ValueError:
+            return parse_log_time(stamp)
+        if when.tzinfo is UTC and FIRST_YEAR <= when.year <= LAST_YEAR:
+            return when
+    return parse_log_time(stamp)
 
 
 def _own_text(stamp: object) -> str | None:
