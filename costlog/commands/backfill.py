@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -117,6 +117,7 @@ def run(
     state = state_file.load(repo)
     result = Result(dry_run=options.dry_run)
     job = _Job(repo, config, options, table, known, result, progress or (lambda _m: None))
+    todo: list[tuple[sources.Adapter, list[Path], Any]] = []
     for adapter in _adapters(options.agents):
         roots = _roots(adapter, repo, config, environ)
         if not roots:
@@ -128,10 +129,29 @@ def run(
             result.skipped_agents.append(adapter.name)
             result.unchanged += len(saved["ids"])
             continue
-        with shown_progress():  # a big cold read says how far it is (on a terminal)
-            ids = job.agent(adapter, roots)
-        if options.complete and adapter.name not in job.incomplete:
-            state[adapter.name] = {"fingerprint": mark, "ids": sorted(ids)}
+        todo.append((adapter, roots, mark))
+    ahead: _Reading | None = None
+    try:
+        for n, (adapter, roots, mark) in enumerate(todo):
+            with shown_progress():  # a big cold read says how far it is (on a terminal)
+                job.progress(f"reading {adapter.name} logs")  # (or reading on, if ahead)
+                reading = ahead or _Reading(job, adapter, roots)
+                after = todo[n + 1] if n + 1 < len(todo) else None
+                # the next agent's logs are read (by its worker processes) while this
+                # one's sessions are recorded, which takes one core
+                ahead = None
+                if after is not None:
+
+                    def start(after: tuple[sources.Adapter, list[Path], Any] = after) -> None:
+                        nonlocal ahead
+                        ahead = _Reading(job, after[0], after[1])
+
+                ids = job.agent(adapter, reading, start if after is not None else None)
+            if options.complete and adapter.name not in job.incomplete:
+                state[adapter.name] = {"fingerprint": mark, "ids": sorted(ids)}
+    finally:
+        if ahead is not None:  # a stop while recording: the reading started is stopped
+            ahead.close()
     if result.recorded and not options.dry_run:
         from costlog import render
 
@@ -140,6 +160,46 @@ def run(
     if not options.dry_run:
         state_file.save(repo, state)
     return result
+
+
+class _Reading:
+    """One agent's sessions as its adapter reads them, started ahead of the agent's turn:
+    its first session is asked for at once, which starts its reads (worker processes read
+    on while this process records the agent before it). Until its turn (`sessions`), what
+    it warns about is held back, so warnings keep the order of a run one agent at a time,
+    and so does a reader's error: it is raised from `sessions`."""
+
+    def __init__(self, job: _Job, adapter: sources.Adapter, roots: list[Path]) -> None:
+        self.job = job
+        self.held: list[str] | None = []  # None from its turn on
+        self.found = job._sessions(adapter, roots, self._warn)
+        self.first: list[Session] = []
+        self.error: Exception | None = None
+        try:
+            session = next(self.found, None)
+        except Exception as exc:  # said in its turn, as `_Job.agent` says any such error
+            self.error = exc
+        else:
+            if session is not None:
+                self.first.append(session)
+
+    def _warn(self, message: str) -> None:
+        if self.held is None:
+            self.job.result.warnings.append(message)
+        else:
+            self.held.append(message)
+
+    def close(self) -> None:
+        self.found.close()
+
+    def sessions(self) -> Iterator[Session]:
+        self.job.result.warnings.extend(self.held or ())
+        self.held = None
+        if self.error is not None:
+            raise self.error
+        yield from self.first
+        if self.first:
+            yield from self.found
 
 
 def _adapters(agents: Sequence[str]) -> list[sources.Adapter]:
@@ -192,13 +252,16 @@ class _Job:
         #: who backfills and where (asked once, when the first entry is written)
         self.identity: identity.Identity | None = None
 
-    def agent(self, adapter: sources.Adapter, roots: list[Path]) -> set[str]:
-        """Record this agent's new sessions; returns the ids of all its sessions here."""
-        self.progress(f"reading {adapter.name} logs")
+    def agent(
+        self, adapter: sources.Adapter, reading: _Reading, then: Callable[[], None] | None
+    ) -> set[str]:
+        """Record this agent's new sessions (`reading` reads them); returns the ids of all
+        its sessions here. `then` is called once they are all read, before they are
+        recorded (it starts reading the next agent's)."""
         ids: set[str] = set()
         todo: list[Session] = []
         try:
-            for session in self._sessions(adapter, roots):
+            for session in reading.sessions():
                 entry_id = clean_text(f"{session.agent}/{session.session_id}")  # as stored
                 ids.add(entry_id)
                 if _same(self.known.get(entry_id), session):
@@ -211,6 +274,8 @@ class _Job:
                 f"{_first_line(exc)}); the sessions read so far are recorded, please report it"
             )
             self.incomplete.add(adapter.name)
+        if then is not None:
+            then()
         todo.sort(key=lambda s: (s.started or s.ended or _LAST, s.session_id))
         if todo:
             from costlog.recording.attribution import CommitLog, window
@@ -277,7 +342,9 @@ class _Job:
                 self.progress(f"writing {name} sessions")
                 self.staged.write()
 
-    def _sessions(self, adapter: sources.Adapter, roots: list[Path]) -> Iterator[Session]:
+    def _sessions(
+        self, adapter: sources.Adapter, roots: list[Path], warn: Callable[[str], None]
+    ) -> Generator[Session]:
         extra: dict[str, Any] = (
             {"attribution": self._facts_worth_reading} if _collects(adapter) else {}
         )
@@ -285,7 +352,7 @@ class _Job:
             roots,
             project=self.repo.root,
             since=self.options.since,
-            warn=self.result.warnings.append,
+            warn=warn,
             **extra,
         )
         for session in found:
