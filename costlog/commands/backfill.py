@@ -54,6 +54,7 @@ from costlog.models import Entry, Session
 from costlog.recording import identity
 from costlog.recording.builders.session import session_entry
 from costlog.sources.progress import allowed as shown_progress
+from costlog.sources.progress import quiet as quiet_progress
 from costlog.yamlfile import clean_text
 
 if TYPE_CHECKING:
@@ -134,7 +135,7 @@ def run(
     try:
         for n, (adapter, roots, mark) in enumerate(todo):
             with shown_progress():  # a big cold read says how far it is (on a terminal)
-                job.progress(f"reading {adapter.name} logs")  # (or reading on, if ahead)
+                job.progress(f"reading {adapter.name} logs")  # (started earlier if ahead)
                 reading = ahead or _Reading(job, adapter, roots)
                 after = todo[n + 1] if n + 1 < len(todo) else None
                 # the next agent's logs are read (by its worker processes) while this
@@ -144,7 +145,8 @@ def run(
 
                     def start(after: tuple[sources.Adapter, list[Path], Any] = after) -> None:
                         nonlocal ahead
-                        ahead = _Reading(job, after[0], after[1])
+                        with quiet_progress():  # its line is drawn in its turn only
+                            ahead = _Reading(job, after[0], after[1])
 
                 ids = job.agent(adapter, reading, start if after is not None else None)
             if options.complete and adapter.name not in job.incomplete:
@@ -256,8 +258,10 @@ class _Job:
         self, adapter: sources.Adapter, reading: _Reading, then: Callable[[], None] | None
     ) -> set[str]:
         """Record this agent's new sessions (`reading` reads them); returns the ids of all
-        its sessions here. `then` is called once they are all read, before they are
-        recorded (it starts reading the next agent's)."""
+        its sessions here. `then` is called once they are read (all, or as many as a
+        reader's error left) and read again for attribution where needed, just before they
+        are recorded: it starts reading the next agent's. (So no process is forked while
+        that reading's worker pool and its threads run: only recording is done then.)"""
         ids: set[str] = set()
         todo: list[Session] = []
         try:
@@ -274,9 +278,8 @@ class _Job:
                 f"{_first_line(exc)}); the sessions read so far are recorded, please report it"
             )
             self.incomplete.add(adapter.name)
-        if then is not None:
-            then()
         todo.sort(key=lambda s: (s.started or s.ended or _LAST, s.session_id))
+        commit_log: CommitLog | None = None
         if todo:
             from costlog.recording.attribution import CommitLog, window
 
@@ -286,6 +289,9 @@ class _Job:
             if bare:
                 self.progress(f"re-reading {len(bare)} {adapter.name} sessions for attribution")
                 _enrich(adapter, bare)
+        if then is not None:
+            then()
+        if commit_log is not None:
             self._record_all(adapter.name, todo, commit_log)
         return ids
 

@@ -15,8 +15,8 @@ cannot take yet is kept for the next try); the parent takes in what has arrived 
 each of its own groups, so little is left for it once the queue is empty. The children's
 progress (files and bytes done) goes through a shared page the parent reads. A job whose
 result never arrives (a child that died) is run again in the parent, so a failure there
-is reported as in a read without workers. Without `os.fork` (Windows) everything runs in
-the parent.
+is reported as in a read without workers. Without `os.fork` (Windows), or while another
+thread runs in this process, everything runs in the parent.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import mmap
 import os
 import signal
 import struct
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -69,7 +70,9 @@ def steps(
     deliver is run in the parent). Closing it early stops the children."""
     count = len(sizes)
     done = [False] * count
-    children = max(0, processes - 1) if hasattr(os, "fork") and count > 1 else 0
+    # no fork while another thread runs (a lock it holds would stay held in the child)
+    alone = hasattr(os, "fork") and threading.active_count() == 1
+    children = max(0, processes - 1) if alone and count > 1 else 0
 
     def run_here(i: int) -> None:
         take(i, work(i))

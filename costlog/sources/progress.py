@@ -19,6 +19,7 @@ DELAY = 1.0
 #: seconds between rewrites
 EVERY = 0.2
 _allowed = False
+_quiet = False
 
 
 @contextlib.contextmanager
@@ -30,6 +31,18 @@ def allowed() -> Iterator[None]:
         yield
     finally:
         _allowed = before
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Within this block no progress line is drawn, even where allowed: a read started
+    ahead of its turn (`backfill`) shows its line only once its turn has come."""
+    global _quiet
+    before, _quiet = _quiet, True
+    try:
+        yield
+    finally:
+        _quiet = before
 
 
 class Progress:
@@ -52,7 +65,7 @@ class Progress:
         """One more file of `size` bytes done."""
         self.done_files += 1
         self.done_bytes += size
-        if not self.on:
+        if not self.on or _quiet:
             return
         now = time.monotonic()
         if now < self._next:

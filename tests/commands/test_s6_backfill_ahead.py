@@ -25,10 +25,16 @@ CODEX_E = "eeeeeeee-0000-4000-8000-00000000e6e5"
 CODEX_F = "ffffffff-0000-4000-8000-00000000f6f6"
 
 
-@pytest.fixture
-def history(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+@pytest.fixture(params=["pool", "forked readers"])
+def history(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> dict[str, Path]:
     """Two Claude Code and two Codex sessions of the repo, each agent with a corrupt line,
-    read by worker processes (as a large history is)."""
+    read by worker processes (as a large history is): Codex's by its process pool, when
+    its first read also gathers the attribution facts, else by the forked readers of a
+    scan (`sources._spread`), and then read again for those facts."""
+    if request.param == "forked readers":
+        monkeypatch.setattr(backfill._Job, "_facts_worth_reading", lambda *_a: False)
     claude, codex = tmp_path / "claude", tmp_path / "codex"
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude))
     monkeypatch.setenv("CODEX_HOME", str(codex))

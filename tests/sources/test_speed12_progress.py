@@ -73,3 +73,22 @@ def test_a_piped_scan_prints_no_progress(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 0
     assert "reading Claude Code logs" not in result.stderr
     assert "\r" not in result.stderr
+
+
+def test_a_read_started_ahead_of_its_turn_draws_its_line_only_in_its_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`backfill` starts reading the next agent's logs while it records the one before:
+    that read's line must not appear over the recording's messages, only once its turn
+    has come; what it did meanwhile still counts."""
+    monkeypatch.setattr(progress, "DELAY", 0.0)
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    screen = Terminal()
+    with progress.allowed():
+        with progress.quiet():
+            ahead = Progress(3, 30_000_000, "reading Codex logs", screen)
+            ahead.add(10_000_000)
+        assert screen.getvalue() == ""
+        ahead.add(10_000_000)
+        ahead.close()
+    assert "reading Codex logs: 2/3 files, 20/30 MB," in screen.getvalue()

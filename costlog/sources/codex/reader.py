@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -59,8 +58,7 @@ class Reader:
         #: also gather the attribution facts (prompts, edits, commit refs): never cached
         self.collect = collect
         #: parse lines with msgspec (`_lines.loads_fast`): always in a scan; when reading
-        #: afresh (`record`, `backfill`, the hooks), once this process imported it, or for
-        #: a big read, worth its import
+        #: afresh (`record`, `backfill`, the hooks), only for a big read, worth its import
         self.fast = not collect
         self.commands: dict[str, tuple[str, str | None]] = {}
         #: the latest time in Codex's own form not yet in `data.ended` (see `_unread`)
@@ -95,9 +93,7 @@ class Reader:
         whole JSON, but read again next time)."""
         fh.seek(start)
         offset = start
-        if not self.fast and "msgspec" in sys.modules:  # its import is paid for: use it
-            self.fast = True
-        elif not self.fast:
+        if not self.fast:
             try:
                 self.fast = os.fstat(fh.fileno()).st_size - start >= FAST_AFRESH
             except (OSError, AttributeError, ValueError):  # not a real file: keep `json`
