@@ -38,7 +38,7 @@ from costlog.sources._tools import absolute, commit_refs, digest, is_git_commit
 from costlog.sources._usage import MAX_TOKENS, MAX_TOTAL_TOKENS, BadUsage, token_count
 from costlog.sources.codex import evidence, limits
 from costlog.sources.codex.rollout import FIELDS, Counts, FileData, Key
-from costlog.timeutil import BAD_TIME, FIRST_YEAR, LAST_YEAR, log_time, parse_log_time
+from costlog.timeutil import BAD_TIME, FIRST_YEAR, LAST_YEAR, parse_log_time
 
 #: bytes to read afresh from which msgspec pays for its import (~15 ms)
 FAST_AFRESH = 4 << 20
@@ -236,10 +236,10 @@ class Reader:
     def _decoded(self, record: Any, kind: str, number: int) -> None:
         """What `_line` does with a record of a scan, from its `linestruct.Record` (the
         payload's fields a scan reads are in the struct): decoding the line again as a dict
-        was most of the cost of a token_count line. The usual time (written in UTC with
-        `Z`, as Codex writes them: `fromisoformat` alone reads it as `parse_log_time` does)
-        and the usual event (both usage objects, their counts checked by msgspec) are read
-        here without a call of ours; any other time goes to `log_time`, which warns."""
+        was most of the cost of a token_count line. The usual time (`_time`'s first step,
+        `_log_time`, inline: this runs once per call of a history) and the usual event
+        (both usage objects, their counts checked by msgspec) are read here without a call
+        of ours."""
         self._number = number
         stamp = record.timestamp
         when: datetime | None = None
@@ -251,9 +251,9 @@ class Reader:
             else:
                 if when.tzinfo is not UTC or not FIRST_YEAR <= when.year <= LAST_YEAR:
                     when = None
-        self._text = stamp if when is not None else None
+        self._text = stamp if when is not None else None  # as `_own_text` keeps it
         if when is None:
-            when = log_time(stamp, self.where, self.warn)
+            when = self._time(stamp)
         data = self.data
         if when and (data.ended is None or when > data.ended):
             data.ended = when
@@ -316,9 +316,7 @@ class Reader:
             return
         self.data.rollout = True
         written = record.get("timestamp")
-        when = _log_time(written)  # `log_time`, with `where` made only to warn
-        if when is None and written is not None and written != "":
-            self.warn(f"{self.where}: {BAD_TIME}")
+        when = self._time(written)
         # only a token count makes a call (`_count`), which keeps its time's text
         self._text = _own_text(written) if when is not None and kind == "event_msg" else None
         if when and (self.data.ended is None or when > self.data.ended):
@@ -336,13 +334,21 @@ class Reader:
                 self._latest = stamp
             return
         self._number = number
-        when = log_time(stamp, self.where, self.warn)
+        when = self._time(stamp)
         if when is None:
             return
         if self.data.ended is None or when > self.data.ended:
             self.data.ended = when
         if type(stamp) is str and _FIXED.fullmatch(stamp):
             self._days.add(stamp[:10])
+
+    def _time(self, stamp: object) -> datetime | None:
+        """`log_time` of the line being read: the usual text read by `_log_time`, its
+        `file:line` made only to warn."""
+        when = _log_time(stamp)
+        if when is None and stamp is not None and stamp != "":
+            self.warn(f"{self.where}: {BAD_TIME}")
+        return when
 
     def _settle(self) -> None:
         """Count the latest time `_unread` only compared into the file's end."""
