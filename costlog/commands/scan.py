@@ -455,10 +455,10 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
                     if flat[0]
                     else table.plan(model, request.usage.prompt_tokens, day, speed)
                 )
-            slot = (key, model, plan)
-            group = groups.get(slot)
+            grouped = (key, model, plan)
+            group = groups.get(grouped)
             if group is None:
-                groups[slot] = [request]
+                groups[grouped] = [request]
             else:
                 group.append(request)
         for (key, model, plan), requests in groups.items():
@@ -468,10 +468,10 @@ def run(options: Options, table: Any, sessions: Iterable[Session] | None = None)
             summed = _Summed(requests, started)
             row.take(session_id, summed, model, plan is not None)
             if plan is not None:
-                priced = (key, model if split else "", plan)
-                total = pending.get(priced)
+                to_price = (key, model if split else "", plan)
+                total = pending.get(to_price)
                 if total is None:
-                    total = pending[priced] = Usage()
+                    total = pending[to_price] = Usage()
                 total.add(summed.usage)
             if planned:
                 on_plan.add(session_id)

@@ -151,14 +151,8 @@ def _owned(
     facts: Iterable[tuple[Key, Any]], sid: str, owners: Mapping[Key, str] | None, seen: set[Key]
 ) -> Iterator[Any]:
     """The facts `sid` owns (all, for `owners` None: a file read alone), each key once."""
-    if owners is None:
-        for key, value in facts:
-            if key not in seen:
-                seen.add(key)
-                yield value
-        return
     for key, value in facts:
-        if owners.get(key) == sid and key not in seen:
+        if key not in seen and (owners is None or owners.get(key) == sid):
             seen.add(key)
             yield value
 
