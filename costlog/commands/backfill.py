@@ -131,29 +131,18 @@ def run(
             result.unchanged += len(saved["ids"])
             continue
         todo.append((adapter, roots, mark))
-    ahead: _Reading | None = None
     try:
         for n, (adapter, roots, mark) in enumerate(todo):
+            after = todo[n + 1][:2] if n + 1 < len(todo) else None
             with shown_progress():  # a big cold read says how far it is (on a terminal)
                 job.progress(f"reading {adapter.name} logs")  # (started earlier if ahead)
-                reading = ahead or _Reading(job, adapter, roots)
-                after = todo[n + 1] if n + 1 < len(todo) else None
-                # the next agent's logs are read (by its worker processes) while this
-                # one's sessions are recorded, which takes one core
-                ahead = None
-                if after is not None:
-
-                    def start(after: tuple[sources.Adapter, list[Path], Any] = after) -> None:
-                        nonlocal ahead
-                        with quiet_progress():  # its line is drawn in its turn only
-                            ahead = _Reading(job, after[0], after[1])
-
-                ids = job.agent(adapter, reading, start if after is not None else None)
+                reading, job.ahead = job.ahead or _Reading(job, adapter, roots), None
+                ids = job.agent(adapter, reading, after)
             if options.complete and adapter.name not in job.incomplete:
                 state[adapter.name] = {"fingerprint": mark, "ids": sorted(ids)}
     finally:
-        if ahead is not None:  # a stop while recording: the reading started is stopped
-            ahead.close()
+        if job.ahead is not None:  # a stop while recording: the reading started is stopped
+            job.ahead.close()
     if result.recorded and not options.dry_run:
         from costlog import render
 
@@ -253,15 +242,21 @@ class _Job:
         self.incomplete: set[str] = set()
         #: who backfills and where (asked once, when the first entry is written)
         self.identity: identity.Identity | None = None
+        #: the next agent's sessions, being read while this one's are recorded (`agent`)
+        self.ahead: _Reading | None = None
 
     def agent(
-        self, adapter: sources.Adapter, reading: _Reading, then: Callable[[], None] | None
+        self,
+        adapter: sources.Adapter,
+        reading: _Reading,
+        after: tuple[sources.Adapter, list[Path]] | None,
     ) -> set[str]:
         """Record this agent's new sessions (`reading` reads them); returns the ids of all
-        its sessions here. `then` is called once they are read (all, or as many as a
-        reader's error left) and read again for attribution where needed, just before they
-        are recorded: it starts reading the next agent's. (So no process is forked while
-        that reading's worker pool and its threads run: only recording is done then.)"""
+        its sessions here. Once they are read (all, or as many as a reader's error left)
+        and read again for attribution where needed, the next agent's (`after`) start to
+        be read (`ahead`), by its worker processes while these are recorded on one core.
+        (So no process is forked while that reading's worker pool and its threads run:
+        only recording is done then.)"""
         ids: set[str] = set()
         todo: list[Session] = []
         try:
@@ -289,8 +284,9 @@ class _Job:
             if bare:
                 self.progress(f"re-reading {len(bare)} {adapter.name} sessions for attribution")
                 _enrich(adapter, bare)
-        if then is not None:
-            then()
+        if after is not None:
+            with quiet_progress():  # its line is drawn in its turn only
+                self.ahead = _Reading(self, *after)
         if commit_log is not None:
             self._record_all(adapter.name, todo, commit_log)
         return ids
