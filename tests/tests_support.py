@@ -41,6 +41,19 @@ def run(*args: str, code: int = 0) -> str:
     return result.output
 
 
+def scan_json(agent: str, *args: str, memo: bool = True) -> str:
+    """`costlog scan --agent AGENT --json --tz UTC ARGS` in-process, its stdout (the exit
+    code asserted); `memo` False: answered without the kept results (COSTLOG_NO_SCAN_MEMO)."""
+    if not memo:
+        os.environ["COSTLOG_NO_SCAN_MEMO"] = "1"
+    try:
+        result = invoke(["scan", "--agent", agent, "--json", "--tz", "UTC", *args])
+    finally:
+        os.environ.pop("COSTLOG_NO_SCAN_MEMO", None)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def logged_session(
     number: int,
     tokens: tuple[int, int, int, int],

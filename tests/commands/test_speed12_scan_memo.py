@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from costlog.commands import scan_memo
-from tests_support import FIXTURES_DIR, invoke
+from tests_support import FIXTURES_DIR, scan_json
 
 CLAUDE = FIXTURES_DIR / "claude-code"
 
@@ -28,14 +28,7 @@ def _tree(tmp_path: Path) -> Path:
 
 
 def _scan(*args: str, memo: bool = True) -> dict[str, Any]:
-    if not memo:
-        os.environ["COSTLOG_NO_SCAN_MEMO"] = "1"
-    try:
-        result = invoke(["scan", "--agent", "claude-code", "--json", "--tz", "UTC", *args])
-    finally:
-        os.environ.pop("COSTLOG_NO_SCAN_MEMO", None)
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(result.stdout)
+    data: dict[str, Any] = json.loads(scan_json("claude-code", *args, memo=memo))
     return data
 
 

@@ -8,7 +8,6 @@ line, and every count, time and later warning is what decoding every line gives.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from costlog.sources import _lines
 from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.reader import Reader
 from costlog.sources.codex.rollout import FileData, read_head
-from tests_support import FIXTURES_DIR, REPO_ROOT, invoke, read_rollout
+from tests_support import FIXTURES_DIR, REPO_ROOT, read_rollout, scan_json
 
 SID = "019a0555-5555-7555-8555-555555555555"
 ITEM = {"type": "function_call_output", "call_id": "c1", "output": "tool output " * 20}
@@ -191,13 +190,7 @@ def _home(tmp_path: Path) -> Path:
 
 
 def _scan_json(args: list[str]) -> str:
-    os.environ["COSTLOG_NO_SCAN_MEMO"] = "1"
-    try:
-        result = invoke(["scan", "--agent", "codex", "--json", "--tz", "UTC", *args])
-    finally:
-        os.environ.pop("COSTLOG_NO_SCAN_MEMO", None)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+    return scan_json("codex", *args, memo=False)
 
 
 def test_real_format_rollouts_scan_to_the_json_every_line_decoded_gives(
