@@ -26,6 +26,12 @@ from costlog.timeutil import zone
 
 #: anomalies listed in COST_LOG.md (all of them: `costlog anomalies`)
 ANOMALY_ROWS = 20
+#: from how many entries the routing advice and the estimation guide are worked out in a
+#: forked child while this process builds the other tables (`_Aside`). Measured at
+#: 100,000 sessions: they take ~0.3 s of a render's 1.3 s of analysis, and the child costs
+#: the parent well under that (its first writes to the pages the two share are copies);
+#: below ~50,000 it saves too little to be worth a process
+ASIDE_MIN = 50_000
 _ID = attrgetter("id")
 
 
@@ -50,70 +56,127 @@ def build_context(
     facts = Facts(entries, tz)
     months = analysis.months(entries, tz, facts)
     typical = analysis.Typical.of_facts(facts)
-    anomalies, anomalies_total = analysis.top_anomalies(
-        entries, config, typical, ANOMALY_ROWS, facts
-    )
-    spend = analysis.spend_tables(entries, facts=facts)
-    short = ShortIds(map(_ID, entries)).of  # distinct in the ledger, for every table
-    trend = analysis.trend(entries, tz)
-    for point in trend:
-        point["short_id"] = short(point["id"])
-    alerts = analysis.alerts(entries, config, tz, today, facts)
-    for alert in alerts:
-        alert["short_sessions"] = [short(i) for i in alert["sessions"]]
-    plans = plan_analysis.context(entries, config, tz)
-    on_plan = set(plans["on_plan"])
-    rows = [session_row(e, tz, short) for e in shown]
-    for entry, row in zip(shown, rows, strict=True):
-        row["on_plan"] = row["id"] in on_plan  # its cost is API-equivalent: the row says so
-        limits = plan_analysis.limits_text(entry.rate_limits)  # what its own log reported
-        if limits:
-            row["notes"] = f"{row['notes']}; {limits}" if row["notes"] else limits
-    plans["watch"] = config.budget.watch
-    plans["api_note"] = plan_analysis.api_note(len(on_plan))
-    context = {
-        "timezone": config.timezone,
-        "price_table": price_table,
-        "prices": _prices(price_table, config),
-        "totals": _totals(entries, months, typical, tz),
-        "sessions": rows,
-        "sessions_omitted": len(entries) - len(shown),
-        # the one year of every row shown, so the table can write `12-01` (narrower)
-        "sessions_year": _one_year(rows),
-        "months": months,
-        "providers": spend["provider"],
-        "families": spend["family"],
-        "models": spend["model"],
-        "trend": trend,
-        "family_trend": analysis.family_trend(entries),
-        "work_items": analysis.work_items(entries, facts),
-        "unlinked": analysis.unlinked(entries, facts),
-        "directories": analysis.directories(entries, config.cost_directories),
-        # who spent what: only when the config asks (`people_table`), never by default
-        "people": analysis.people(entries) if config.people_table else [],
-        "anomalies": [
-            {
-                "session": session_row(a["entry"], tz, short),
-                "cost": a["cost"],
-                "ratio": a["ratio"],
-                "causes": a["causes"],
-            }
-            for a in anomalies
-        ],
-        "anomalies_total": anomalies_total,
-        "anomaly_factor": config.anomaly_factor,
-        "alerts": alerts,
-        "routing": analysis.routing(entries, config, table, typical, facts),
-        "risky_task_types": config.risky_task_types,
-        "guide": analysis.guide(entries, config, facts),
-        "guide_min_sessions": config.guide_min_sessions,
-        "methodology": analysis.methodology(entries, facts),
-        # subscription plans and rate limits (issue 13): empty unless configured or logged
-        "plans": plans,
-    }
+    aside = _Aside(entries, config, table, typical, facts)
+    try:  # a table that fails before the two `aside` works out stops its child
+        anomalies, anomalies_total = analysis.top_anomalies(
+            entries, config, typical, ANOMALY_ROWS, facts
+        )
+        spend = analysis.spend_tables(entries, facts=facts)
+        short = ShortIds(map(_ID, entries)).of  # distinct in the ledger, for every table
+        trend = analysis.trend(entries, tz)
+        for point in trend:
+            point["short_id"] = short(point["id"])
+        alerts = analysis.alerts(entries, config, tz, today, facts)
+        for alert in alerts:
+            alert["short_sessions"] = [short(i) for i in alert["sessions"]]
+        plans = plan_analysis.context(entries, config, tz)
+        on_plan = set(plans["on_plan"])
+        rows = [session_row(e, tz, short) for e in shown]
+        for entry, row in zip(shown, rows, strict=True):
+            row["on_plan"] = row["id"] in on_plan  # its cost is API-equivalent: the row says so
+            limits = plan_analysis.limits_text(entry.rate_limits)  # what its own log reported
+            if limits:
+                row["notes"] = f"{row['notes']}; {limits}" if row["notes"] else limits
+        plans["watch"] = config.budget.watch
+        plans["api_note"] = plan_analysis.api_note(len(on_plan))
+        context = {
+            "timezone": config.timezone,
+            "price_table": price_table,
+            "prices": _prices(price_table, config),
+            "totals": _totals(entries, months, typical, tz),
+            "sessions": rows,
+            "sessions_omitted": len(entries) - len(shown),
+            # the one year of every row shown, so the table can write `12-01` (narrower)
+            "sessions_year": _one_year(rows),
+            "months": months,
+            "providers": spend["provider"],
+            "families": spend["family"],
+            "models": spend["model"],
+            "trend": trend,
+            "family_trend": analysis.family_trend(entries),
+            "work_items": analysis.work_items(entries, facts),
+            "unlinked": analysis.unlinked(entries, facts),
+            "directories": analysis.directories(entries, config.cost_directories),
+            # who spent what: only when the config asks (`people_table`), never by default
+            "people": analysis.people(entries) if config.people_table else [],
+            "anomalies": [
+                {
+                    "session": session_row(a["entry"], tz, short),
+                    "cost": a["cost"],
+                    "ratio": a["ratio"],
+                    "causes": a["causes"],
+                }
+                for a in anomalies
+            ],
+            "anomalies_total": anomalies_total,
+            "anomaly_factor": config.anomaly_factor,
+            "alerts": alerts,
+            "routing": aside.routing(),
+            "risky_task_types": config.risky_task_types,
+            "guide": aside.guide(),
+            "guide_min_sessions": config.guide_min_sessions,
+            "methodology": analysis.methodology(entries, facts),
+            # subscription plans and rate limits (issue 13): empty unless configured or logged
+            "plans": plans,
+        }
+    finally:
+        aside.close()
     _cents_adding_up(context)
     data: dict[str, Any] = jsonable(context)
     return data
+
+
+class _Aside:
+    """The routing advice and the estimation guide of a large ledger (ASIDE_MIN entries or
+    more, on two cores), worked out by a forked child (costlog.forked) while this process
+    builds the tables before them: the two share the grouping by task type and model
+    (`Facts.by_type_and_model`), the slowest step left. Each is taken where the context
+    has it. When there is no child, or it fails to answer, each is worked out here at that
+    place, as without one: the same tables, and the same error raised if one fails."""
+
+    def __init__(
+        self,
+        entries: Sequence[Entry],
+        config: Config,
+        table: PriceTable | None,
+        typical: analysis.Typical,
+        facts: Facts,
+    ) -> None:
+        self.entries, self.config, self.table = entries, config, table
+        self.typical, self.facts = typical, facts
+        self._child: Any = None
+        self._found: tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+        if len(entries) >= ASIDE_MIN:
+            from costlog import forked  # not on the hooks' path (their ledgers are small)
+
+            if forked.cores() >= 2:
+                self._child = forked.start(self._both)
+
+    def _both(self) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        return self._routing(), self._guide()
+
+    def _routing(self) -> dict[str, list[dict[str, Any]]]:
+        return analysis.routing(self.entries, self.config, self.table, self.typical, self.facts)
+
+    def _guide(self) -> list[dict[str, Any]]:
+        return analysis.guide(self.entries, self.config, self.facts)
+
+    def routing(self) -> dict[str, list[dict[str, Any]]]:
+        """The routing advice: the child's (waiting for it), else worked out here."""
+        if self._child is not None:
+            self._found = self._child.result()
+            self.close()
+        return self._found[0] if self._found is not None else self._routing()
+
+    def guide(self) -> list[dict[str, Any]]:
+        """The estimation guide, after `routing`: the child's, else worked out here."""
+        return self._found[1] if self._found is not None else self._guide()
+
+    def close(self) -> None:
+        """Stop the child (a context that failed before `routing` does not wait for it)."""
+        if self._child is not None:
+            self._child.stop()
+            self._child = None
 
 
 def _totals(
