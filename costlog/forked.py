@@ -50,7 +50,7 @@ class Child(Generic[T]):
         try:
             data = _read_all(self._pipe)
         except OSError:
-            data = b""
+            data = bytearray()
         with contextlib.suppress(OSError):
             os.close(self._pipe)
         self._pipe = -1
@@ -59,8 +59,8 @@ class Child(Generic[T]):
             return None
         if len(data) < _SIZE.size or _SIZE.unpack_from(data)[0] != len(data) - _SIZE.size:
             return None
-        try:
-            found: T = pickle.loads(data[_SIZE.size :])
+        try:  # a view: no copy of what may be megabytes (a large ledger's walk)
+            found: T = pickle.loads(memoryview(data)[_SIZE.size :])
         except Exception:  # garbled: the caller runs the function itself
             return None
         return found
@@ -141,9 +141,10 @@ def _child(work: Callable[[], T], out: int) -> NoReturn:
         os._exit(status)
 
 
-def _read_all(pipe: int) -> bytes:
-    """Everything the child writes, until it closes its end (it exits)."""
-    chunks = []
+def _read_all(pipe: int) -> bytearray:
+    """Everything the child writes, until it closes its end (it exits): in one buffer that
+    grows, never held twice (as chunks and their join)."""
+    data = bytearray()
     while chunk := os.read(pipe, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
+        data += chunk
+    return data
