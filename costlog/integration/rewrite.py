@@ -301,7 +301,7 @@ def rewrite_shas(
             hits = [c for c in entry.commits if c.sha in short]
             for commit in hits:
                 commit.sha = short[commit.sha]
-            if hits and ledger.write(entry)[1]:
+            if hits and ledger.write(entry, at=path)[1]:  # in place: no folder listing
                 changed.append(ledger.rel(path))
     return changed
 

@@ -148,12 +148,14 @@ class Ledger:
             )
         return entry
 
-    def write(self, entry: Entry) -> tuple[Path, bool]:
+    def write(self, entry: Entry, at: Path | None = None) -> tuple[Path, bool]:
         """Write one entry atomically; returns (path, changed). Call under `lock()`.
+        `at`: the ledger file it was read from, to be changed in place (moving commit
+        links), instead of the one its id names (`path_for`, which lists the folder).
 
         Refuses (UnsafePath) a file or directory on the way that is a symlink, before
         anything is written."""
-        path = self.path_for(entry.id)
+        path = self.path_for(entry.id) if at is None else at
         text = yamlfile.dump(entry_to_dict(entry))
         try:
             old = read_repo_text(self.repo.root, path)

@@ -259,3 +259,19 @@ def test_a_ledger_dir_set_in_the_config_is_where_links_move(repo: Path) -> None:
     assert git(repo, "diff", "--cached", "--name-only").stdout.split() == [
         "cost-ledger/claude-code/s1.yaml"
     ]
+
+
+def test_a_file_not_where_its_id_names_is_changed_in_place(repo: Path) -> None:
+    """A ledger file renamed by hand (its id names another file): moving its links writes
+    that file, and never a second file holding the same session."""
+    set_up(repo)
+    old = commit(repo, "a.txt", "Add a")
+    link(repo, "s1", [old])
+    folder = repo / ".costlog" / "sessions" / "claude-code"
+    (folder / "s1.yaml").rename(folder / "renamed-by-hand.yaml")
+    done = run_git(repo, "commit", "-q", "--amend", "-m", "Add a (amended)")
+    assert done.returncode == 0, done.stderr
+    new = git(repo, "rev-parse", "HEAD").stdout.strip()
+    assert "moved commit links to the rewritten commits in 1 ledger file (staged)" in done.stderr
+    assert sorted(p.name for p in folder.glob("*.yaml")) == ["renamed-by-hand.yaml"]
+    assert f"sha: {new[:12]}" in (folder / "renamed-by-hand.yaml").read_text()
