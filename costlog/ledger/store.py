@@ -239,8 +239,12 @@ class Ledger:
         cyclic garbage collector (costlog.gcpause), which would otherwise double the time."""
         path = self.repo.state_dir / "ledger-cache.pickle"
         walking = self._walk_aside(path)
-        cache = ParseCache(path)
-        scan = walking.result() if walking is not None else None
+        try:
+            cache = ParseCache(path)
+            scan = walking.result() if walking is not None else None
+        finally:  # an interrupt while the cache is read: the child is stopped, not left
+            if walking is not None:
+                walking.stop()
         entries, order, joined = cache.load(scan if scan is not None else self._scan())
         ids = [entry.id for entry in entries]
         if len(set(ids)) != len(ids):  # some id is in two files: name the second one
