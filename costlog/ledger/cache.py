@@ -98,7 +98,8 @@ class Scan:
         self.files: list[tuple[str, list[str]]] = []
         self.sig: Signature = _new_signature()
         self.count = 0
-        self.top = ""
+        #: the folder `walk` took in; None: none was walked (there is no ledger folder)
+        self.top: str | None = None
         #: whether `key` and `files` were let go (`release`)
         self.released = False
 
@@ -188,9 +189,12 @@ class Scan:
         self.files, self.released = [], True
 
     def again(self) -> Scan:
-        """The same walk made anew (after `release`, for a cache found damaged inside)."""
+        """The same walk made anew (after `release`, for a cache found damaged inside): of
+        nothing when none was made (a ledger folder not there then is not walked now, and
+        never the repo root in its place)."""
         scan = Scan(self.prefix)
-        scan.walk(self.top)
+        if self.top is not None:
+            scan.walk(self.top)
         return scan
 
     def raw(self) -> list[str]:

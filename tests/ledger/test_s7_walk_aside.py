@@ -92,3 +92,19 @@ def test_a_link_in_the_ledger_is_refused_as_without_the_child(
     assert walks == [None]  # no child
     assert with_child.value.one_line() == alone.value.one_line()
     assert "notes" in alone.value.one_line()
+
+
+def test_a_damaged_cache_of_an_empty_ledger_never_reads_other_yaml(repo: Path) -> None:
+    """No ledger folder yet, and a cache of that (empty) walk damaged inside: the walk made
+    again is still of the ledger folder, which is not there, never of the whole repo (a
+    `.yaml` of the project is not a ledger file)."""
+    ledger = Ledger(repo_mod.find(repo), LEDGER)
+    assert ledger.load_all() == []  # and the cache of the empty walk is written
+    path = ledger.repo.state_dir / "ledger-cache.pickle"
+    data = cache.read_file(path)
+    columns = data.pop("columns")
+    columns["models.name"] = ["damaged"]  # its columns differ in length: not rebuilt
+    header = {k: v for k, v in data.items() if k not in ("version", "columns")}
+    cache.write_file(path, header, columns)
+    (repo / "docker-compose.yaml").write_text("services: {}\n")
+    assert Ledger(ledger.repo, LEDGER).load_all() == []
