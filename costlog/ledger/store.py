@@ -238,8 +238,9 @@ class Ledger:
         100,000 entries are as many small objects: the program that loads them pauses the
         cyclic garbage collector (costlog.gcpause), which would otherwise double the time."""
         path = self.repo.state_dir / "ledger-cache.pickle"
-        walking = self._walk_aside(path)
+        walking: forked.Child[Scan] | None = None
         try:
+            walking = self._walk_aside(path)
             cache = ParseCache(path)
             scan = walking.result() if walking is not None else None
         finally:  # an interrupt while the cache is read: the child is stopped, not left
