@@ -7,6 +7,7 @@ from dataclasses import fields
 from decimal import Decimal
 from pathlib import Path
 
+from costlog import gitrepo
 from costlog.ledger.format import parse_entry
 from costlog.ledger.store import Ledger
 from costlog.models import Entry
@@ -26,6 +27,17 @@ def same(a: object, b: object) -> bool:
             same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a)
         )
     return bool(a == b) and type(a) is type(b)
+
+
+def ledger_of(repo: Path, n: int) -> Ledger:
+    """A ledger in `repo` holding the first `n` golden entries (tests/golden/ledger.py)."""
+    from golden.ledger import entries
+
+    ledger = Ledger(gitrepo.find(repo), ".costlog/sessions")
+    with ledger.lock():
+        for entry in entries(n):
+            ledger.write(entry)
+    return ledger
 
 
 def cold(ledger: Ledger) -> list[Entry]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pytest
     from click.testing import Result
 
 #: the checkout's top directory, and the test data beside this file
@@ -93,6 +94,24 @@ def logged_session(
         "source: actual}\n"
         f'cost_usd: "{cost}"\n'
     )
+
+
+def child_results(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """From now on, what every forked child's `result` gives (None: it did not answer), in
+    order; two cores assumed, so that a child is started on a one-core runner too."""
+    from costlog import forked
+
+    seen: list[object] = []
+    real = forked.Child.result
+
+    def spy(self: forked.Child[Any]) -> Any:
+        found = real(self)
+        seen.append(found)
+        return found
+
+    monkeypatch.setattr(forked.Child, "result", spy)
+    monkeypatch.setattr(forked, "cores", lambda: 2)
+    return seen
 
 
 def no_child_left() -> bool:

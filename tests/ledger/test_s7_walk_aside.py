@@ -9,48 +9,28 @@ from __future__ import annotations
 import dataclasses
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from golden.ledger import entries  # tests/golden/ledger.py
-from ledger_compare import cold, same
+from ledger_compare import cold, ledger_of, same
 
-from costlog import forked
 from costlog import gitrepo as repo_mod
 from costlog.ledger import cache, store
 from costlog.ledger.store import Ledger
 from costlog.models import Entry
 from costlog.safefs import UnsafePath
-from tests_support import no_child_left
+from tests_support import child_results, no_child_left
 
 LEDGER = ".costlog/sessions"
 OFF = 1 << 60  # WALK_ASIDE_BYTES that never forks
-
-
-def _ledger(repo: Path, n: int) -> Ledger:
-    ledger = Ledger(repo_mod.find(repo), LEDGER)
-    with ledger.lock():
-        for entry in entries(n):
-            ledger.write(entry)
-    return ledger
 
 
 @pytest.fixture
 def walks(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """What each child's `result` gave (None: it did not answer); two cores assumed; a
     load makes its walk in a child whatever its cache's size."""
-    seen: list[object] = []
-    real = forked.Child.result
-
-    def spy(self: forked.Child[Any]) -> Any:
-        found = real(self)
-        seen.append(found)
-        return found
-
-    monkeypatch.setattr(forked.Child, "result", spy)
-    monkeypatch.setattr(forked, "cores", lambda: 2)
     monkeypatch.setattr(store, "WALK_ASIDE_BYTES", 0)
-    return seen
+    return child_results(monkeypatch)
 
 
 def _load(ledger: Ledger) -> list[Entry]:
@@ -60,7 +40,7 @@ def _load(ledger: Ledger) -> list[Entry]:
 
 
 def test_the_childs_walk_loads_exactly_the_files(repo: Path, walks: list[object]) -> None:
-    ledger = _ledger(repo, 12)
+    ledger = ledger_of(repo, 12)
     assert same(_load(ledger), cold(ledger))  # no cache yet: no child
     assert walks == []
     assert same(_load(ledger), cold(ledger))  # warm, walked by the child
@@ -79,7 +59,7 @@ def test_the_childs_walk_loads_exactly_the_files(repo: Path, walks: list[object]
 def test_a_link_in_the_ledger_is_refused_as_without_the_child(
     repo: Path, walks: list[object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger = _ledger(repo, 6)
+    ledger = ledger_of(repo, 6)
     _load(ledger)  # the cache
     folder = ledger.path_for(entries(6)[0].id).parent
     (folder / "notes").symlink_to(repo / "README.md")

@@ -28,7 +28,15 @@ from costlog.ledger.format import MICRO
 from costlog.pricing.table import PriceTable
 from costlog.render import output
 from costlog.safefs import UnsafePath
-from tests_support import REPO_ROOT, git, invoke, logged_session, no_child_left, run
+from tests_support import (
+    REPO_ROOT,
+    child_results,
+    git,
+    invoke,
+    logged_session,
+    no_child_left,
+    run,
+)
 
 MODEL = "claude-sonnet-4-6"
 DAY = date(2026, 11, 3)
@@ -83,17 +91,7 @@ def _forge(repo: Path, number: int = 0) -> str:
 @pytest.fixture
 def answers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """What every child's `result` gave (None: it did not answer); two cores assumed."""
-    seen: list[object] = []
-    real = forked.Child.result
-
-    def spy(self: forked.Child[Any]) -> Any:
-        found = real(self)
-        seen.append(found)
-        return found
-
-    monkeypatch.setattr(forked.Child, "result", spy)
-    monkeypatch.setattr(forked, "cores", lambda: 2)  # a child also on a one-core runner
-    return seen
+    return child_results(monkeypatch)
 
 
 def _check(monkeypatch: pytest.MonkeyPatch, fork_min: int) -> tuple[int, str, str]:

@@ -17,7 +17,7 @@ import pytest
 from costlog import analysis, forked
 from costlog.errors import CostlogError
 from costlog.render import context
-from tests_support import REPO_ROOT, invoke, no_child_left, run
+from tests_support import REPO_ROOT, child_results, invoke, no_child_left, run
 
 OFF = 10**9  # ASIDE_MIN that never forks
 
@@ -39,17 +39,7 @@ def ledger(repo: Path) -> Path:
 @pytest.fixture
 def answers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """What every child's `result` gave (None: it did not answer); two cores assumed."""
-    seen: list[object] = []
-    real = forked.Child.result
-
-    def spy(self: forked.Child[Any]) -> Any:
-        found = real(self)
-        seen.append(found)
-        return found
-
-    monkeypatch.setattr(forked.Child, "result", spy)
-    monkeypatch.setattr(forked, "cores", lambda: 2)  # a child also on a one-core runner
-    return seen
+    return child_results(monkeypatch)
 
 
 def _render(monkeypatch: pytest.MonkeyPatch, aside_min: int) -> tuple[str, dict[str, Any]]:
