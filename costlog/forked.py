@@ -105,8 +105,9 @@ def cores() -> int:
 
 def start(work: Callable[[], T]) -> Child[T] | None:
     """Run `work()` in a forked child; None when no child could be started (no fork,
-    threads running, fork or pipe failed): the caller then runs `work` itself."""
-    if not hasattr(os, "fork") or threading.active_count() != 1:
+    threads running, fork or pipe failed) or none would help (one core: it would only take
+    turns with this process): the caller then runs `work` itself."""
+    if not hasattr(os, "fork") or threading.active_count() != 1 or cores() < 2:
         return None
     try:
         read, write = os.pipe()

@@ -218,8 +218,6 @@ class Ledger:
             return None
         from costlog import forked  # only for a large ledger: never on a hook's usual path
 
-        if forked.cores() < 2:
-            return None
         return forked.start(self._scan)
 
     def _scan(self) -> Scan:

@@ -155,8 +155,7 @@ class _Aside:
         if len(self.entries) >= ASIDE_MIN:
             from costlog import forked  # not on the hooks' path (their ledgers are small)
 
-            if forked.cores() >= 2:
-                self._child = forked.start(self._both)
+            self._child = forked.start(self._both)
 
     def _both(self) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
         return self._routing(), self._guide()

@@ -168,7 +168,7 @@ def _verifying(
 
     from costlog import forked  # here: only `check` needs it, not render (the git hooks)
 
-    if len(entries) < FORK_MIN or forked.cores() < 2:
+    if len(entries) < FORK_MIN:
         return None
     return forked.start(verify)
 

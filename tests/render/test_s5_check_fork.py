@@ -291,6 +291,13 @@ def test_the_program_prints_the_same_with_the_child(ledger: Path) -> None:
 # costlog.forked itself
 
 
+@pytest.fixture(autouse=True)
+def _two_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cores, so that `forked.start` starts a child on a one-core runner too (a test
+    of one core says so itself)."""
+    monkeypatch.setattr(forked, "cores", lambda: 2)
+
+
 def _forked(work: Callable[[], Any]) -> Any:
     child = forked.start(work)
     assert child is not None
