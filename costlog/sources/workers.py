@@ -9,14 +9,14 @@ import os
 PARALLEL_BYTES = 64_000_000
 
 
-def readers(size: int, files: int, threshold: int = PARALLEL_BYTES) -> int:
+def readers(size: int, files: int) -> int:
     """Processes for a cold read of `size` bytes in `files` files, this one included: one
-    below `threshold` bytes, else one per core this process may run on, at most 4, and
+    below PARALLEL_BYTES, else one per core this process may run on, at most 4, and
     never more than files (`COSTLOG_SCAN_WORKERS=N` chooses; 1 turns them off)."""
     configured = os.environ.get("COSTLOG_SCAN_WORKERS", "")
     if configured.isdigit():
         wanted = int(configured)
-    elif size < threshold:
+    elif size < PARALLEL_BYTES:
         return 1
     else:
         from costlog.forked import cores  # only for a big read: not on the hooks' path

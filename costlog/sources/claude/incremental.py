@@ -23,7 +23,7 @@ from costlog.sources.claude.discovery import LogFile
 from costlog.sources.claude.filestate import FileState
 from costlog.sources.claude.transcript import FileReader, load_fast
 from costlog.sources.progress import Progress
-from costlog.sources.workers import PARALLEL_BYTES, readers
+from costlog.sources.workers import readers
 
 Warn = Callable[[str], None]
 
@@ -107,8 +107,9 @@ def read_many(
     order = [job for job, _ in both]
     paths = [str(log.path) for log, _ in order]
     fresh = [collect for _, collect in both]
-    workers = readers(sum(st.st_size for _, st in order), len(order), PARALLEL_BYTES)
-    shown = Progress(len(order), sum(st.st_size for _, st in order), "reading Claude Code logs")
+    size = sum(st.st_size for _, st in order)
+    workers = readers(size, len(order))
+    shown = Progress(len(order), size, "reading Claude Code logs")
     out: dict[Path, FileState] = {}
     said: list[tuple[Path, list[str]]] = []  # warned after the progress line is gone
     rank = {log.path: n for n, (log, _) in enumerate(order)}
