@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from costlog import analysis
 from costlog.analysis import plans as plan_analysis
@@ -23,6 +23,9 @@ from costlog.models import Entry
 from costlog.money import CENT, cents_adding_up
 from costlog.pricing.table import PriceTable
 from costlog.timeutil import zone
+
+if TYPE_CHECKING:
+    from costlog import forked
 
 #: anomalies listed in COST_LOG.md (all of them: `costlog anomalies`)
 ANOMALY_ROWS = 20
@@ -129,6 +132,10 @@ def build_context(
     return data
 
 
+#: what `_Aside` works out: the routing advice and the estimation guide
+_Tables = tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]
+
+
 class _Aside:
     """The routing advice and the estimation guide of a large ledger (ASIDE_MIN entries or
     more, on two cores), worked out by a forked child (costlog.forked) while this process
@@ -147,8 +154,8 @@ class _Aside:
     ) -> None:
         self.entries, self.config, self.table = entries, config, table
         self.typical, self.facts = typical, facts
-        self._child: Any = None
-        self._found: tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+        self._child: forked.Child[_Tables] | None = None
+        self._found: _Tables | None = None
 
     def start(self) -> None:
         """Start the child, for a large ledger on two cores (`close` stops it)."""
@@ -157,7 +164,7 @@ class _Aside:
 
             self._child = forked.start(self._both)
 
-    def _both(self) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    def _both(self) -> _Tables:
         return self._routing(), self._guide()
 
     def _routing(self) -> dict[str, list[dict[str, Any]]]:
