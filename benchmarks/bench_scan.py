@@ -43,6 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gen_claude_corpus
 import gen_codex_corpus
+from machine import describe
 
 CCUSAGE = "ccusage@20.0.24"
 
@@ -259,6 +260,7 @@ def main() -> None:
         "--baseline", type=Path, help="also time the costlog package in DIR (a `before`)"
     )
     args = parser.parse_args()
+    print(describe(), flush=True)
     temp = Path(tempfile.mkdtemp(prefix="costlog-bench-"))
     try:
         ccusage = args.ccusage or install_ccusage(temp / "ccusage")

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from machine import describe
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -40,6 +42,7 @@ def main() -> None:
         ("bench_rewrite.py", []),
         ("bench_core.py", ["-n", "10000", "100000"]),
     ]
+    print(describe(), flush=True)
     ratios: list[str] = []
     for script, extra in plan:
         path = HERE / script
