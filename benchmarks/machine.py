@@ -10,6 +10,8 @@ import sys
 import sysconfig
 from pathlib import Path
 
+from costlog.forked import cores as usable_cores
+
 
 def processor() -> str:
     """The CPU's model name as the kernel gives it (Linux), else what `platform` says."""
@@ -25,7 +27,7 @@ def processor() -> str:
 def describe() -> str:
     """One line: processor, cores this process may use, load average, the interpreter and
     whether it was configured with `--enable-optimizations`."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()  # as the scan counts them when it spreads its reads
     load = "/".join(f"{n:.1f}" for n in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     flags = str(sysconfig.get_config_var("CONFIG_ARGS") or "")
     built = "with" if "--enable-optimizations" in flags else "without"
