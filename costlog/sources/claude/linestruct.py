@@ -11,7 +11,7 @@ reference cycle, so the collector need not track the (many, short-lived) lines.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -49,11 +49,17 @@ class Data(msgspec.Struct, gc=False):
     message: Line | None = None
 
 
+#: a token count as `counts.checked_counts` accepts it (an int in 0..MAX_TOKENS), checked
+#: by msgspec as it decodes: a count out of range (or a float, a bool) does not fit, and the
+#: untyped line's `usage_numbers` rejects it, with the reason
+Count = Annotated[int, msgspec.Meta(ge=0, le=counts.MAX_TOKENS)]
+
+
 class CacheSplit(msgspec.Struct, gc=False):
     """`usage.cache_creation`: the cache writes by lifetime."""
 
-    ephemeral_5m_input_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
-    ephemeral_1h_input_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
+    ephemeral_5m_input_tokens: Count | msgspec.UnsetType | None = msgspec.UNSET
+    ephemeral_1h_input_tokens: Count | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class Details(msgspec.Struct, gc=False):
@@ -63,15 +69,16 @@ class Details(msgspec.Struct, gc=False):
 
 
 class Usage(msgspec.Struct, gc=False):
-    """`message.usage` with every count an integer or null, as nearly every line has it:
+    """`message.usage` with every count an integer in range (`Count`) or null, as nearly
+    every line has it:
     decoded into fields, which is faster than building the same object as a dict and
     reading it with `get` (about 15 % of a usage line's cost). UNSET: the key is absent
     (the reader tells absent from null where `counts.usage_numbers` does)."""
 
-    input_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
-    output_tokens: int | msgspec.UnsetType | None = msgspec.UNSET
-    cache_read_input_tokens: int | None = None
-    cache_creation_input_tokens: int | None = None
+    input_tokens: Count | msgspec.UnsetType | None = msgspec.UNSET
+    output_tokens: Count | msgspec.UnsetType | None = msgspec.UNSET
+    cache_read_input_tokens: Count | None = None
+    cache_creation_input_tokens: Count | None = None
     cache_creation: CacheSplit | None = None
     output_tokens_details: Details | msgspec.UnsetType | None = msgspec.UNSET
     server_tool_use: Any = msgspec.UNSET
@@ -113,11 +120,8 @@ def typed_numbers(usage: Any) -> Numbers | str:
     if split is not None and usage.output_tokens_details is unset:
         cread, write = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
         five, hour = split.ephemeral_5m_input_tokens, split.ephemeral_1h_input_tokens
-        if (
-            type(inp) is type(out) is type(cread) is type(write) is type(five) is type(hour) is int
-            and min(inp, out, cread, write, five, hour) >= 0
-            and max(inp, out, cread, write, five, hour) <= counts.MAX_TOKENS
-        ):
+        # each an int in range (`Count`) unless null or absent
+        if type(inp) is type(out) is type(cread) is type(write) is type(five) is type(hour) is int:
             return inp, out, cread, five, hour, 0
     if inp is unset and out is unset:
         return "usage without input_tokens/output_tokens"

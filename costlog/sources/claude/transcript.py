@@ -204,16 +204,27 @@ class FileReader:
                 self._usage_line(raw, lineno)
             else:
                 self._other_line(raw, lineno)
-        rfind, usage_line = block.rfind, self._usage_line
+        # once per usage line: `_usage_line` and `_newlines` written out, without their calls
+        rfind, decode = block.rfind, _decode_fast
+        take, untyped = self._take_fast, self._usage_json
         for found in _USAGE_KEY.finditer(block, pos):
             hit = found.start()
             if hit < pos:
                 continue  # a further `"usage"` of a line already read
             begin = rfind(b"\n", pos, hit) + 1 or pos
             stop = find(b"\n", hit) + 1
-            lineno += _newlines(find, pos, begin) + 1
+            at = find(b"\n", pos, begin)  # the lines between the last usage line and this
+            while at >= 0:
+                lineno += 1
+                at = find(b"\n", at + 1, begin)
+            lineno += 1
             pos = stop
-            usage_line(block[begin:stop], lineno)
+            raw = block[begin:stop]
+            fast = decode(raw)
+            if fast is not None:
+                take(fast, lineno)
+            else:
+                untyped(raw, lineno)
         return lineno + _newlines(find, pos, end)
 
     def _parse(self, raw: bytes, lineno: int, quiet: bool = False) -> Any:
@@ -299,6 +310,10 @@ class FileReader:
         if fast is not None:
             self._take_fast(fast, lineno)
             return
+        self._usage_json(raw, lineno)
+
+    def _usage_json(self, raw: bytes, lineno: int) -> None:
+        """A usage line the fast decode does not read (or without it), by `json`."""
         obj = self._parse(raw, lineno)
         if isinstance(obj, dict):
             self._take(obj, lineno)
@@ -307,10 +322,27 @@ class FileReader:
 
     def _take_fast(self, obj: Any, lineno: int) -> None:
         """`_take` over a line decoded into a `linestruct.Line` (only the fields read; the
-        content stays raw bytes until an output estimate needs it)."""
+        content stays raw bytes until an output estimate needs it). Once per usage line of
+        a scan: `_time_of` and `_meta_of` are written out here, the same tests in the same
+        order, without their calls."""
         stamp = obj.timestamp
-        ts = self._time_of(stamp, lineno)
-        self._meta_of(ts, stamp, obj.cwd, obj.gitBranch, obj.version)
+        ts = _epoch(stamp)
+        state = self.state
+        if ts is None:
+            if stamp is not None and stamp != "":
+                self._bad(lineno, BAD_TIME)
+        else:
+            if state.first_ts is None or ts < state.first_ts:
+                state.first_ts = ts
+            if state.last_ts is None or ts > state.last_ts:
+                state.last_ts = ts
+        cwd, branch, version = obj.cwd, obj.gitBranch, obj.version
+        if state.cwd is None and isinstance(cwd, str) and cwd:
+            state.cwd = cwd
+        if branch != state.branch and isinstance(branch, str) and branch and branch != "HEAD":
+            state.branch = branch
+        if version != state.version and isinstance(version, str) and version:
+            state.version = version
         line = obj
         side = obj.isSidechain is True
         if obj.type == "progress":

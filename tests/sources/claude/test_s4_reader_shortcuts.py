@@ -94,7 +94,13 @@ USAGES = [
 
 @pytest.mark.parametrize("usage", USAGES)
 def test_the_usual_usage_is_checked_as_usage_numbers_checks_it(usage: dict[str, Any]) -> None:
-    decoded = msgspec.json.decode(json.dumps(usage).encode(), type=linestruct.Usage)
+    try:
+        decoded = msgspec.json.decode(json.dumps(usage).encode(), type=linestruct.Usage)
+    except msgspec.ValidationError:
+        # a count out of range does not fit the typed usage: the line is read untyped, by
+        # `usage_numbers`, which must then reject it (else the typed decode lost a line)
+        assert isinstance(usage_numbers(usage), str)
+        return
     assert linestruct.typed_numbers(decoded) == usage_numbers(usage)
 
 
