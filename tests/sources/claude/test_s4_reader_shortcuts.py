@@ -20,7 +20,7 @@ import msgspec
 import pytest
 from claude_logs import assistant
 
-from costlog.sources.claude import linestruct, transcript
+from costlog.sources.claude import counts, linestruct, transcript
 from costlog.sources.claude.counts import usage_numbers
 from costlog.sources.claude.filestate import FileState
 from costlog.sources.claude.output_estimate import claude_output_estimate, content_features
@@ -177,3 +177,39 @@ def test_the_fast_and_the_json_read_keep_the_same_state(
     path = _write(tmp_path / "s.jsonl", lines)
     fast, slow = (_read(path, monkeypatch, slow=s) for s in (False, True))
     assert fast.to_json() == slow.to_json()
+
+
+def _split(five: Any, hour: Any) -> dict[str, Any]:
+    return {"ephemeral_5m_input_tokens": five, "ephemeral_1h_input_tokens": hour}
+
+
+#: one count at a time at the edges of what `counts.checked_counts` accepts
+MAX = counts.MAX_TOKENS
+EDGES = [MAX, MAX + 1, 0, -1, 2.0, True, "7", None]
+
+
+def test_counts_at_the_range_edges_are_read_alike_by_the_typed_and_the_json_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the typed usage checks each count's range as msgspec decodes it (`linestruct.Count`):
+    # what it refuses goes the untyped way, so a scan keeps or rejects each line, with the
+    # same reason, as the json read does
+    lines = []
+    for i, value in enumerate(EDGES):
+        for j, usage in enumerate(
+            [
+                {"input_tokens": value},
+                {"output_tokens": value},
+                {"cache_read_input_tokens": value},
+                {"cache_creation_input_tokens": value},
+                {"cache_creation": _split(value, 5000)},
+                {"cache_creation": _split(0, value)},
+            ]
+        ):
+            lines.append(assistant(f"msg_{i}_{j}", "req", stop="end_turn", usage=usage))
+    path = _write(tmp_path / "s.jsonl", lines)
+    fast, slow = (_read(path, monkeypatch, slow=s) for s in (False, True))
+    assert fast.to_json() == slow.to_json()
+    kept = {r.message_id for r in fast.all_responses()}
+    assert "msg_0_0" in kept and "msg_1_0" not in kept  # MAX_TOKENS counts, one more does not
+    assert f"{path}:7: rejected usage: input_tokens={MAX + 1} is out of range" in fast.warnings
