@@ -101,6 +101,8 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, str
 
 def corpus(base: Path, agent: str, size_mb: float) -> tuple[Path, dict[str, Any]]:
     root = base / agent
+    if agent == "codex" and _shape(root) != gen_codex_corpus.SHAPE:  # made by an older one
+        shutil.rmtree(root, ignore_errors=True)
     if not (root / "truth.json").exists():
         t0 = time.perf_counter()
         if agent == "claude-code":
@@ -111,6 +113,13 @@ def corpus(base: Path, agent: str, size_mb: float) -> tuple[Path, dict[str, Any]
         print(f"generated {size_mb:.0f} MB {agent} corpus in {time.perf_counter() - t0:.1f} s")
     truth: dict[str, Any] = json.loads((root / "truth.json").read_text())
     return root, truth
+
+
+def _shape(root: Path) -> object:
+    try:
+        return json.loads((root / "truth.json").read_text()).get("shape")
+    except (OSError, ValueError):
+        return None
 
 
 def truth_check(agent: str, truth: dict[str, Any], costlog: dict[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,9 @@ Shape, as in a real `~/.codex/sessions/YYYY/MM/DD/rollout-*.jsonl` tree: a `sess
 line (id, cwd, git branch), a `turn_context` per turn (model), the user's prompt, then per
 model call an encrypted `reasoning` item, a `function_call` (shell) and its
 `function_call_output` (0.2-20 kB: most of the bytes, none of the usage), and an
-`event_msg` `token_count` with the call's `last_token_usage` and the running total. Codex
-re-emits the last `token_count` after some turns (a reader must count it once).
+`event_msg` `token_count` with the call's `last_token_usage`, the running total and the
+account's `rate_limits` (both windows, credits, plan), as Codex 0.171 writes them on every
+count. Codex re-emits the last `token_count` after some turns (a reader must count it once).
 
     python benchmarks/gen_codex_corpus.py OUT_DIR --size-mb 500 --cwd /path/to/repo
 """
@@ -56,6 +57,8 @@ WORDS = [
     "add",
 ]
 FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")
+#: the corpus's shape: a tree made by another version is made again (`bench_scan.corpus`)
+SHAPE = 2
 
 
 class Corpus:
@@ -66,6 +69,8 @@ class Corpus:
         self.sessions = 0
         self.bytes = 0
         self.filler = " ".join(self.rng.choice(WORDS) for _ in range(60_000))
+        #: the account's two windows' use, in percent, as the rate limits report it
+        self.used = [0.0, 0.0]
 
     def text(self, n: int) -> str:
         start = self.rng.randint(0, len(self.filler) - n - 1)
@@ -195,8 +200,38 @@ class Corpus:
                     "last_token_usage": shape(last),
                     "model_context_window": 272_000,
                 },
+                "rate_limits": self.rate_limits(when),
             },
         )
+
+    def rate_limits(self, when: datetime) -> dict[str, Any]:
+        """The account's windows as the count reports them: use grows call by call and
+        starts again when its window resets (300 minutes, a week)."""
+        epoch = int(when.timestamp())
+        windows = []
+        for i, minutes in enumerate((300, 10_080)):
+            self.used[i] += self.rng.choice([0.0, 0.0, 0.5, 1.0])
+            if self.used[i] > 100:
+                self.used[i] = 0.0
+            span = minutes * 60
+            windows.append(
+                {
+                    "used_percent": self.used[i],
+                    "window_minutes": minutes,
+                    "resets_at": epoch - epoch % span + span,
+                }
+            )
+        return {
+            "limit_id": "codex",
+            "limit_name": None,
+            "primary": windows[0],
+            "secondary": windows[1],
+            "credits": {"has_credits": True, "unlimited": False, "balance": "12.34"},
+            "individual_limit": None,
+            "spend_control_reached": None,
+            "plan_type": "plus",
+            "rate_limit_reached_type": None,
+        }
 
     @staticmethod
     def stamp(when: datetime) -> str:
@@ -235,6 +270,7 @@ def generate(
         corpus.session(cwd, target, start + timedelta(minutes=n * 41))
         n += 1
     truth: dict[str, object] = {
+        "shape": SHAPE,
         "sessions": corpus.sessions,
         "bytes": corpus.bytes,
         **dict(corpus.truth),
