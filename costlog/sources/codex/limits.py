@@ -26,12 +26,17 @@ from costlog.sources.codex.rollout import FileData, Key
 #: a plan or limit name as a log may write it; anything else is not kept
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 #: far beyond any real epoch second (year ~2500); a larger one is not a time
-_MAX_EPOCH = 17_000_000_000
-_MAX_MINUTES = 1_000_000
+MAX_EPOCH = 17_000_000_000
+MAX_MINUTES = 1_000_000
 #: used_percent above this is not a share of a window (it may pass 100 slightly)
 _MAX_PCT = Decimal(1000)
 
 Snapshot = tuple[Any, ...]
+#: said of a report whose values are not well formed
+NOT_UNDERSTOOD = "rate_limits not understood, not counted"
+#: msgspec's UNSET, a typed report's absent `plan_type` (`observe_typed`), taken from
+#: msgspec by the first such report: this module's other users never load msgspec
+_UNSET: Any = None
 
 
 def key_of(snapshot: Snapshot) -> Key:
@@ -44,16 +49,84 @@ def observe(data: FileData, raw: object, warn: Any, where: str) -> None:
         return
     snap = snapshot(raw)
     if snap is None:
-        warn(f"{where}: rate_limits not understood, not counted")
+        warn(f"{where}: {NOT_UNDERSTOOD}")
         return
     if data.limits and data.limits[-1] == snap:
         return
     data.limits.append(snap)
 
 
+def observe_typed(data: FileData, raw: Any) -> bool:
+    """`observe` of a report msgspec decoded as a `linestruct.Limits`: the decode checked
+    each window's number types and ranges, so only what `snapshot` checks beyond them is
+    checked here. False when `observe` would not understand the report: the caller warns
+    (`NOT_UNDERSTOOD`). Every token_count event of Codex 0.171 carries a report, so this
+    is `snapshot` inline, with the names it checks memoised."""
+    global _UNSET
+    if _UNSET is None:  # msgspec is loaded: it made `raw`
+        from msgspec import UNSET
+
+        _UNSET = UNSET
+    percents = _PERCENTS
+    window = raw.primary
+    if window is None:
+        p_pct = p_min = p_reset = None
+    else:
+        used = window.used_percent
+        p_pct = None if used is None else percents.get((type(used), used), "")
+        if p_pct == "":
+            p_pct = _pct(used)
+        if p_pct is None and used is not None:
+            return False
+        p_min, p_reset = window.window_minutes, window.resets_at
+    window = raw.secondary
+    if window is None:
+        s_pct = s_min = s_reset = None
+    else:
+        used = window.used_percent
+        s_pct = None if used is None else percents.get((type(used), used), "")
+        if s_pct == "":
+            s_pct = _pct(used)
+        if s_pct is None and used is not None:
+            return False
+        s_min, s_reset = window.window_minutes, window.resets_at
+    reached = raw.rate_limit_reached_type
+    if reached is not None:
+        reached = _reached(reached)
+    plan = raw.plan_type
+    if plan is _UNSET:
+        stated, plan = False, None
+    elif plan is None or (type(plan) is str and _NAME.fullmatch(plan)):
+        stated = True
+    else:
+        stated, plan = False, None  # a value no plan has: as if the log did not say
+    snap = (p_pct, p_min, p_reset, s_pct, s_min, s_reset, reached, stated, plan)
+    if not data.limits or data.limits[-1] != snap:
+        data.limits.append(snap)
+    return True
+
+
+def _reached(reached: object) -> str | None:
+    """A report's `rate_limit_reached_type` as `snapshot` keeps it."""
+    if not isinstance(reached, str) or not reached:
+        return None  # only a name says a limit was reached; true, 1 or {} say nothing
+    return reached if _NAME.fullmatch(reached) else "other"
+
+
 #: `_percent` of the used_percent values seen: every token_count event of a history carries
 #: one, and the same few values come again and again (a Decimal each costs most of a report)
 _PERCENTS: dict[tuple[type, float], str | None] = {}
+
+
+def _pct(used: float) -> str | None:
+    """`_percent`, memoised (`_PERCENTS`)."""
+    key = (type(used), used)  # by type too: equal numbers of two types may read apart
+    pct = _PERCENTS.get(key, "")
+    if pct == "":
+        pct = _percent(used)
+        if len(_PERCENTS) < 4096:
+            _PERCENTS[key] = pct
+    return pct
 
 
 def _percent(used: float) -> str | None:
@@ -78,15 +151,10 @@ def _window(raw: object) -> tuple[str | None, int | None, int | None] | None:
     if used is not None:
         if isinstance(used, bool) or not isinstance(used, int | float):
             return None
-        key = (type(used), used)  # by type too: equal numbers of two types may read apart
-        pct = _PERCENTS.get(key, "")
-        if pct == "":
-            pct = _percent(used)
-            if len(_PERCENTS) < 4096:
-                _PERCENTS[key] = pct
+        pct = _pct(used)
         if pct is None:
             return None
-    for number, top in ((minutes, _MAX_MINUTES), (resets, _MAX_EPOCH)):
+    for number, top in ((minutes, MAX_MINUTES), (resets, MAX_EPOCH)):
         if number is not None and (
             isinstance(number, bool) or not isinstance(number, int) or not 0 <= number <= top
         ):
@@ -99,11 +167,7 @@ def snapshot(raw: Mapping[str, Any]) -> Snapshot | None:
     primary, secondary = _window(raw.get("primary")), _window(raw.get("secondary"))
     if primary is None or secondary is None:
         return None
-    reached = raw.get("rate_limit_reached_type")
-    if not isinstance(reached, str) or not reached:
-        reached = None  # only a name says a limit was reached; true, 1 or {} say nothing
-    elif not _NAME.fullmatch(reached):
-        reached = "other"
+    reached = _reached(raw.get("rate_limit_reached_type"))
     stated = "plan_type" in raw
     plan = raw.get("plan_type")
     if plan is not None and not (isinstance(plan, str) and _NAME.fullmatch(plan)):
@@ -111,19 +175,58 @@ def snapshot(raw: Mapping[str, Any]) -> Snapshot | None:
     return (*primary, *secondary, reached, stated, plan)
 
 
-def _peak(
-    window: LimitWindow | None, pct: str | None, minutes: int | None, resets: int | None
-) -> LimitWindow | None:
-    if pct is None and window is None:
-        return None
-    when = datetime.fromtimestamp(resets, UTC) if resets is not None else None
-    if window is None:
-        return LimitWindow(Decimal(pct or 0), minutes, when)
-    if pct is not None and Decimal(pct) > window.peak_pct:
-        window.peak_pct = Decimal(pct)
-    window.window_minutes = minutes if minutes is not None else window.window_minutes
-    window.resets_at = when if when is not None else window.resets_at
-    return window
+class _Peak:
+    """One window's figures over a session's reports, as `summarize` goes: its peak share
+    (compared as text first: most reports repeat it) and the last minutes and reset time
+    reported, the reset made a time once, at the end (`window`)."""
+
+    __slots__ = ("minutes", "peak", "resets", "text", "was")
+
+    def __init__(self, was: LimitWindow | None) -> None:
+        self.was = was  # the window the figures are added to, as `into` had it
+        self.peak = was.peak_pct if was is not None else None
+        self.text: str | None = None  # the peak as a report wrote it
+        self.minutes = was.window_minutes if was is not None else None
+        self.resets: int | datetime | None = was.resets_at if was is not None else None
+
+    def see(self, pct: str | None, minutes: int | None, resets: int | None) -> None:
+        if self.peak is None:  # no report with a share yet: the window starts with one
+            if pct is not None:
+                self.peak, self.text = _decimal(pct), pct
+                self.minutes, self.resets = minutes, resets
+            return
+        if pct is not None and pct != self.text:
+            value = _decimal(pct)
+            if value > self.peak:
+                self.peak, self.text = value, pct
+        if minutes is not None:
+            self.minutes = minutes
+        if resets is not None:
+            self.resets = resets
+
+    def window(self) -> LimitWindow | None:
+        if self.peak is None:
+            return None
+        resets = self.resets
+        when = datetime.fromtimestamp(resets, UTC) if isinstance(resets, int) else resets
+        was = self.was
+        if was is None:
+            return LimitWindow(self.peak, self.minutes, when)
+        was.peak_pct, was.window_minutes, was.resets_at = self.peak, self.minutes, when
+        return was
+
+
+#: `Decimal` of the shares seen (a few hundred values, again and again)
+_DECIMALS: dict[str, Decimal] = {}
+
+
+def _decimal(pct: str) -> Decimal:
+    value = _DECIMALS.get(pct)
+    if value is None:
+        value = Decimal(pct)
+        if len(_DECIMALS) < 4096:
+            _DECIMALS[pct] = value
+    return value
 
 
 #: resets_at of one window may be written a few seconds apart between reports
@@ -142,12 +245,15 @@ def summarize(snapshots: Iterable[Snapshot], into: RateLimits | None = None) -> 
     before it did not say reached, named another limit, or was of another window."""
     out = into
     before: tuple[str | None, int | None, int | None] = (None, None, None)
+    primary = secondary = None
     for snap in snapshots:
         p_pct, p_min, p_reset, s_pct, s_min, s_reset, reached, stated, plan = snap
         if out is None:
             out = RateLimits()
-        out.primary = _peak(out.primary, p_pct, p_min, p_reset)
-        out.secondary = _peak(out.secondary, s_pct, s_min, s_reset)
+        if primary is None or secondary is None:
+            primary, secondary = _Peak(out.primary), _Peak(out.secondary)
+        primary.see(p_pct, p_min, p_reset)
+        secondary.see(s_pct, s_min, s_reset)
         was, was_primary, was_secondary = before
         if reached is not None and (
             reached != was
@@ -158,6 +264,8 @@ def summarize(snapshots: Iterable[Snapshot], into: RateLimits | None = None) -> 
         before = (reached, p_reset, s_reset)
         if stated:
             out.plan_stated, out.plan_type = True, plan
+    if out is not None and primary is not None and secondary is not None:
+        out.primary, out.secondary = primary.window(), secondary.window()
     return out
 
 

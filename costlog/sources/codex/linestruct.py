@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import msgspec
 
 from costlog.sources._usage import MAX_TOKENS, MAX_TOTAL_TOKENS
+from costlog.sources.codex.limits import MAX_EPOCH, MAX_MINUTES
 
 #: a count of a usage object as `_usage.token_count` takes it: an int (not a bool, not a
 #: float) from 0 to the limit; msgspec checks it, so the usual event costs no Python check
@@ -49,6 +50,32 @@ class Step(msgspec.Struct):
 _Value = list[Any] | str | int | float | bool | None
 
 
+#: the ranges `limits._window` accepts for a window's minutes and reset time
+_Minutes = Annotated[int, msgspec.Meta(ge=0, le=MAX_MINUTES)]
+_Epoch = Annotated[int, msgspec.Meta(ge=0, le=MAX_EPOCH)]
+
+
+class Window(msgspec.Struct):
+    """One window of a `rate_limits` report: a value `limits._window` would refuse (a bool,
+    a string, a minute count out of range) fails the line's decode, and `Reader` reads
+    that line as a dict, which warns about it as ever."""
+
+    used_percent: int | float | None = None
+    window_minutes: _Minutes | None = None
+    resets_at: _Epoch | None = None
+
+
+class Limits(msgspec.Struct):
+    """A token_count event's `rate_limits`, the fields `limits.snapshot` reads; the rest
+    (credits, limit ids) is checked as JSON and skipped. `plan_type` is UNSET when absent:
+    a report that names no plan is told from one that says null."""
+
+    primary: Window | None = None
+    secondary: Window | None = None
+    rate_limit_reached_type: Any = None
+    plan_type: Any = msgspec.UNSET
+
+
 class Info(msgspec.Struct):
     """A token_count event's `info`: decoded typed, so a scan builds no dict per event."""
 
@@ -59,14 +86,14 @@ class Info(msgspec.Struct):
 
 class Kind(msgspec.Struct):
     """A payload's type, and the fields a scan reads of a token_count event (`info`,
-    `model`, `rate_limits`) and of a turn_context (`model`, `model_name`, `cwd`): absent
-    or null are None, as `dict.get` gives them."""
+    `model`, `rate_limits`: every event of Codex 0.171 carries one) and of a turn_context
+    (`model`, `model_name`, `cwd`): absent or null are None, as `dict.get` gives them."""
 
     type: Any = None
     info: Info | _Value = None
     model: Any = None
     model_name: Any = None
-    rate_limits: Any = None
+    rate_limits: Limits | _Value = None
     cwd: Any = None
 
 

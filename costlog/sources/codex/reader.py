@@ -271,8 +271,9 @@ class Reader:
                         self.warn(f"{self.where}: {exc}, event not counted")
                     else:
                         self._count(counts, step, when, info.model or payload.model)
-            if payload.rate_limits is not None:
-                limits.observe(data, payload.rate_limits, self.warn, self.where)
+            rate_limits = payload.rate_limits
+            if type(rate_limits) is _LIMITS and not limits.observe_typed(data, rate_limits):
+                self.warn(f"{self.where}: {limits.NOT_UNDERSTOOD}")  # else none, or odd
         elif kind == "turn_context":
             model = payload.model or payload.model_name
             if isinstance(model, str) and model:
@@ -717,6 +718,7 @@ _DECODER: Any = None
 _ERRORS: tuple[type[Exception], ...] = ()
 _astuple: Any = None
 _INFO: Any = None
+_LIMITS: Any = None
 _TOTAL: Any = None
 _STEP: Any = None
 _from_iso = datetime.fromisoformat
@@ -820,12 +822,12 @@ def _scan_blocks(fh: IO[bytes]) -> Iterator[bytes | int | memoryview]:
 
 def _load_decoder() -> None:
     """`linestruct`'s decoder, imported on first use (msgspec costs ~15 ms to import)."""
-    global _DECODER, _ERRORS, _astuple, _INFO, _TOTAL, _STEP
+    global _DECODER, _ERRORS, _astuple, _INFO, _LIMITS, _TOTAL, _STEP
     if _DECODER is None:
         from costlog.sources.codex import linestruct
 
         _DECODER, _ERRORS = linestruct.DECODER, linestruct.ERRORS
-        _astuple, _INFO = linestruct.astuple, linestruct.Info
+        _astuple, _INFO, _LIMITS = linestruct.astuple, linestruct.Info, linestruct.Limits
         _TOTAL, _STEP = linestruct.Total, linestruct.Step
 
 
