@@ -62,7 +62,8 @@ def _odd_calls(root: Path) -> Path:
 def _state(result: Any) -> tuple[int, dict[str, Any]]:
     _, offset, _, state, data = result
     assert data is None  # a scan's worker hands over the state only
-    return offset, {**state, "calls": marshal.loads(state["calls"])}
+    packed = {name: marshal.loads(state[name]) for name in ("calls", "limits")}
+    return offset, {**state, **packed}
 
 
 def _files() -> list[Path]:

@@ -30,8 +30,9 @@ AGENT = "codex"
 HEAD_LINES = 20
 #: bump when the cached per-file state changes shape or meaning (5: calls keyed by their
 #: `response_id` where a `token_usage_record` names it, and the pending one kept; 6: the
-#: calls as one marshal blob, `compact`, which an older costlog could not read)
-SCHEMA = 6
+#: calls as one marshal blob, `compact`, which an older costlog could not read; 7: the
+#: rate-limit reports as one too)
+SCHEMA = 7
 #: the counts of a usage object, in the order the cache stores them
 FIELDS = (
     "input_tokens",
@@ -189,7 +190,10 @@ class FileData:
             else:
                 key = _key(key)
             add((key, Request(name, Usage(i, o, cr, cw, 0, rs), stamp)))
-        data.limits = [tuple(snap) for snap in state.get("limits", [])]
+        reports = state.get("limits", [])
+        if type(reports) is bytes:  # as `compact` keeps them
+            reports = marshal.loads(reports)
+        data.limits = [tuple(snap) for snap in reports]
         data.model, data.cwd, total, pending = state["resume"]
         data.pending = None if pending is None else (pending[0], _counts(pending[1]))
         data.prev_total = None if total is None else _counts(total)
@@ -205,13 +209,16 @@ def head_of(path: Path, state: Mapping[str, Any]) -> Head:
 
 
 def compact(state: dict[str, Any]) -> dict[str, Any]:
-    """The state as the cache keeps it: the calls as one marshal blob, not a list of lists
-    per call. A history's calls then take a few MB in the cache's memory and its file, not
-    tens, and a worker process hands them over as one object; `from_json` reads both forms."""
-    calls = state.get("calls")
-    if type(calls) is list:
-        return {**state, "calls": marshal.dumps(calls)}
-    return state
+    """The state as the cache keeps it: the calls, and the rate-limit reports (one per
+    token_count of Codex 0.171), each as one marshal blob, not a list of lists per item. A
+    history's calls then take a few MB in the cache's memory and its file, not tens, and a
+    worker process hands them over as one object; `from_json` reads both forms."""
+    packed = {
+        name: marshal.dumps(value)
+        for name in ("calls", "limits")
+        if type(value := state.get(name)) is list
+    }
+    return {**state, **packed} if packed else state
 
 
 def _counts(stored: Any) -> Counts:
