@@ -60,36 +60,16 @@ def observe_typed(data: FileData, raw: Any) -> bool:
     """`observe` of a report msgspec decoded as a `linestruct.Limits`: the decode checked
     each window's number types and ranges, so only what `snapshot` checks beyond them is
     checked here. False when `observe` would not understand the report: the caller warns
-    (`NOT_UNDERSTOOD`). Every token_count event of Codex 0.171 carries a report, so this
-    is `snapshot` inline, with the names it checks memoised."""
+    (`NOT_UNDERSTOOD`). Every token_count event of Codex 0.171 carries a report: this
+    is `snapshot` without a dict lookup."""
     global _UNSET
     if _UNSET is None:  # msgspec is loaded: it made `raw`
         from msgspec import UNSET
 
         _UNSET = UNSET
-    percents = _PERCENTS
-    window = raw.primary
-    if window is None:
-        p_pct = p_min = p_reset = None
-    else:
-        used = window.used_percent
-        p_pct = None if used is None else percents.get((type(used), used), "")
-        if p_pct == "":
-            p_pct = _pct(used)
-        if p_pct is None and used is not None:
-            return False
-        p_min, p_reset = window.window_minutes, window.resets_at
-    window = raw.secondary
-    if window is None:
-        s_pct = s_min = s_reset = None
-    else:
-        used = window.used_percent
-        s_pct = None if used is None else percents.get((type(used), used), "")
-        if s_pct == "":
-            s_pct = _pct(used)
-        if s_pct is None and used is not None:
-            return False
-        s_min, s_reset = window.window_minutes, window.resets_at
+    primary, secondary = _typed_window(raw.primary), _typed_window(raw.secondary)
+    if primary is None or secondary is None:
+        return False
     reached = raw.rate_limit_reached_type
     if reached is not None:
         reached = _reached(reached)
@@ -100,10 +80,24 @@ def observe_typed(data: FileData, raw: Any) -> bool:
         stated = True
     else:
         stated, plan = False, None  # a value no plan has: as if the log did not say
-    snap = (p_pct, p_min, p_reset, s_pct, s_min, s_reset, reached, stated, plan)
+    snap = (*primary, *secondary, reached, stated, plan)
     if not data.limits or data.limits[-1] != snap:
         data.limits.append(snap)
     return True
+
+
+def _typed_window(raw: Any) -> tuple[str | None, int | None, int | None] | None:
+    """`_window` of a `linestruct.Window`, whose numbers' types and ranges the decode
+    checked (absent or null: no figures)."""
+    if raw is None:
+        return (None, None, None)
+    used = raw.used_percent
+    if used is None:
+        return (None, raw.window_minutes, raw.resets_at)
+    pct = _PERCENTS.get((type(used), used), "")
+    if pct == "":
+        pct = _pct(used)
+    return None if pct is None else (pct, raw.window_minutes, raw.resets_at)
 
 
 def _reached(reached: object) -> str | None:
