@@ -51,9 +51,7 @@ def observe(data: FileData, raw: object, warn: Any, where: str) -> None:
     if snap is None:
         warn(f"{where}: {NOT_UNDERSTOOD}")
         return
-    if data.limits and data.limits[-1] == snap:
-        return
-    data.limits.append(snap)
+    _keep(data, snap)
 
 
 def observe_typed(data: FileData, raw: Any) -> bool:
@@ -74,16 +72,16 @@ def observe_typed(data: FileData, raw: Any) -> bool:
     if reached is not None:
         reached = _reached(reached)
     plan = raw.plan_type
-    if plan is _UNSET:
-        stated, plan = False, None
-    elif plan is None or (type(plan) is str and _NAME.fullmatch(plan)):
-        stated = True
-    else:
-        stated, plan = False, None  # a value no plan has: as if the log did not say
-    snap = (*primary, *secondary, reached, stated, plan)
+    stated, plan = (False, None) if plan is _UNSET else _plan(plan)
+    _keep(data, (*primary, *secondary, reached, stated, plan))
+    return True
+
+
+def _keep(data: FileData, snap: Snapshot) -> None:
+    """Keep a report's snapshot, unless it repeats the one before (consecutive equal
+    reports are one)."""
     if not data.limits or data.limits[-1] != snap:
         data.limits.append(snap)
-    return True
 
 
 def _typed_window(raw: Any) -> tuple[str | None, int | None, int | None] | None:
@@ -94,10 +92,16 @@ def _typed_window(raw: Any) -> tuple[str | None, int | None, int | None] | None:
     used = raw.used_percent
     if used is None:
         return (None, raw.window_minutes, raw.resets_at)
-    pct = _PERCENTS.get((type(used), used), "")
-    if pct == "":
-        pct = _pct(used)
+    pct = _pct(used)
     return None if pct is None else (pct, raw.window_minutes, raw.resets_at)
+
+
+def _plan(plan: object) -> tuple[bool, Any]:
+    """(whether the report names its plan, the plan) of a `plan_type` the report has:
+    null is an API key; a value no plan has is as if the report did not say."""
+    if plan is None or (isinstance(plan, str) and _NAME.fullmatch(plan)):
+        return True, plan
+    return False, None
 
 
 def _reached(reached: object) -> str | None:
@@ -162,10 +166,7 @@ def snapshot(raw: Mapping[str, Any]) -> Snapshot | None:
     if primary is None or secondary is None:
         return None
     reached = _reached(raw.get("rate_limit_reached_type"))
-    stated = "plan_type" in raw
-    plan = raw.get("plan_type")
-    if plan is not None and not (isinstance(plan, str) and _NAME.fullmatch(plan)):
-        stated, plan = False, None  # a value no plan has: as if the log did not say
+    stated, plan = _plan(raw["plan_type"]) if "plan_type" in raw else (False, None)
     return (*primary, *secondary, reached, stated, plan)
 
 
