@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,3 +135,18 @@ def read_rollout(path: Path, collect: bool = False) -> tuple[Any, Any, Any, list
     with open(path, "rb") as fh:
         offset, state = Reader(data, warnings.append, collect).read(fh, 0)
     return offset, state, data.ended, warnings
+
+
+@contextlib.contextmanager
+def codex_lines_as_dicts(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """Within it, a Codex read makes no struct decode at all: every line is parsed as a
+    dict, the reading the typed decodes must give the same results as. Yields the
+    patching context, for more patches undone with these."""
+    from costlog.sources import _lines
+    from costlog.sources.codex import reader as codex_reader
+
+    with monkeypatch.context() as m:
+        m.setattr(codex_reader.Reader, "_block", lambda _self, _block: False)
+        m.setattr(codex_reader, "_unread", lambda _raw: None)
+        m.setattr(codex_reader, "loads_fast", _lines.loads)
+        yield m

@@ -18,6 +18,7 @@ from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.adapter import ADAPTER
 from costlog.sources.codex.reader import Reader
 from costlog.sources.codex.rollout import FileData, read_head
+from tests_support import codex_lines_as_dicts
 
 SID = "019a0b2b-3333-7333-8333-333333333333"
 
@@ -32,10 +33,7 @@ def _read(path: Path) -> tuple[Any, ...]:
 
 def _as_dicts(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     """The file read with no struct decode at all: every line parsed as a dict."""
-    with monkeypatch.context() as m:
-        m.setattr(Reader, "_block", lambda _self, _block: False)
-        m.setattr(codex_reader, "_unread", lambda _raw: None)
-        m.setattr(codex_reader, "loads_fast", _lines.loads)
+    with codex_lines_as_dicts(monkeypatch):
         return _read(path)
 
 
@@ -128,10 +126,7 @@ def test_a_scan_of_odd_counts_gives_the_dict_parse_sessions(
     monkeypatch.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "cache"))
     warnings: list[str] = []
     [fast] = list(ADAPTER.scan([tmp_path], warn=warnings.append))
-    with monkeypatch.context() as m:
-        m.setattr(Reader, "_block", lambda _self, _block: False)
-        m.setattr(codex_reader, "_unread", lambda _raw: None)
-        m.setattr(codex_reader, "loads_fast", _lines.loads)
+    with codex_lines_as_dicts(monkeypatch) as m:
         m.setenv("COSTLOG_CACHE_DIR", str(tmp_path / "cache-dicts"))
         slow_warnings: list[str] = []
         [slow] = list(ADAPTER.scan([tmp_path], warn=slow_warnings.append))

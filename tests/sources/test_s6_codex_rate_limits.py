@@ -16,32 +16,19 @@ from typing import Any
 import pytest
 
 from costlog.models import LimitWindow, RateLimits
-from costlog.sources import _lines
 from costlog.sources.codex import limits
-from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.adapter import ADAPTER
-from costlog.sources.codex.reader import Reader
-from costlog.sources.codex.rollout import FileData, read_head
+from tests_support import codex_lines_as_dicts, read_rollout
 
 SID = "019a0020-2222-7222-8222-222222222222"
 
 
-def _read(path: Path) -> tuple[Any, ...]:
-    data = FileData(head=read_head(path))
-    warnings: list[str] = []
-    with open(path, "rb") as fh:
-        offset, state = Reader(data, warnings.append, False).read(fh, 0)
-    return offset, state, data.limits, warnings
-
-
 def _fast_and_dict(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any]:
-    fast = _read(path)
-    with monkeypatch.context() as m:  # every line parsed as a dict, as before the typed read
-        m.setattr(Reader, "_block", lambda _self, _block: False)
-        m.setattr(codex_reader, "_unread", lambda _raw: None)
-        m.setattr(codex_reader, "loads_fast", _lines.loads)
-        slow = _read(path)
-    return fast, slow
+    """The file read as a scan reads it, and with every line parsed as a dict: (offset,
+    state, end time, warnings) each; the state holds the reports' snapshots."""
+    fast = read_rollout(path)
+    with codex_lines_as_dicts(monkeypatch):
+        return fast, read_rollout(path)
 
 
 def _window(pct: Any = 12.5, minutes: Any = 300, resets: Any = 1796162764) -> dict[str, Any]:
@@ -137,7 +124,7 @@ def test_odd_reports_keep_the_snapshots_and_warnings_of_a_dict_parse(
     fast, slow = _fast_and_dict(path, monkeypatch)
     assert fast == slow
     warnings = fast[3]
-    assert len(fast[2]) > 10  # the reports understood were kept, one snapshot per change
+    assert len(fast[1]["limits"]) > 10  # the reports understood were kept, one per change
     odd = [w for w in warnings if "rate_limits not understood" in w]
     assert f"{path}:3: rate_limits not understood, not counted" in odd  # used_percent: true
     assert len(odd) == 15, warnings  # each report with a value not a share, minute or time
@@ -154,7 +141,7 @@ def test_a_duplicated_key_and_an_escaped_name_read_as_a_dict_parse_reads_them(
     path.write_text(path.read_text() + twice + "\n" + escaped + "\n")
     fast, slow = _fast_and_dict(path, monkeypatch)
     assert fast == slow
-    assert [snap[-1] for snap in fast[2]] == ["pro", "plus"]
+    assert [snap[-1] for snap in fast[1]["limits"]] == ["pro", "plus"]
 
 
 def _reference(snapshots: list[tuple[Any, ...]], into: RateLimits | None) -> RateLimits | None:

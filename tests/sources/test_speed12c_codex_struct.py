@@ -12,12 +12,10 @@ from typing import Any
 
 import pytest
 
-from costlog.sources import _lines
-from costlog.sources.codex import reader as codex_reader
 from costlog.sources.codex.adapter import ADAPTER
 from costlog.sources.codex.reader import Reader
 from costlog.sources.codex.rollout import FileData, read_head
-from tests_support import FIXTURES_DIR, REPO_ROOT
+from tests_support import FIXTURES_DIR, REPO_ROOT, codex_lines_as_dicts
 
 
 def _read(path: Path) -> tuple[Any, ...]:
@@ -30,10 +28,7 @@ def _read(path: Path) -> tuple[Any, ...]:
 
 def _same_as_dict_parse(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
     fast = _read(path)
-    with monkeypatch.context() as m:  # no block decode at all: every line parsed as a dict
-        m.setattr(Reader, "_block", lambda _self, _block: False)
-        m.setattr(codex_reader, "_unread", lambda _raw: None)
-        m.setattr(codex_reader, "loads_fast", _lines.loads)
+    with codex_lines_as_dicts(monkeypatch):
         slow = _read(path)
     assert fast == slow, path
     return fast
