@@ -34,7 +34,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scan import corpus, install_ccusage, timed
+from bench_scan import corpus, install_ccusage, scan_env, timed
 from machine import describe
 
 #: the probes: `costlog scan` with `Reader._kept` or `FileData.to_json` replaced first
@@ -72,17 +72,8 @@ def main() -> None:
     try:
         ccusage = args.ccusage or install_ccusage(temp / "ccusage")
         root, truth = corpus(args.corpus or temp / "corpora", "codex", args.size_mb)
-        (temp / "home").mkdir()
-        cache = temp / "cache"
-        env = {
-            **os.environ,
-            "HOME": str(temp / "home"),
-            "COSTLOG_CACHE_DIR": str(cache),
-            "XDG_CACHE_HOME": str(cache),
-            "CLAUDE_CONFIG_DIR": str(temp / "none"),
-            "CODEX_HOME": str(root),
-        }
-        env.pop("COSTLOG_NO_SCAN_MEMO", None)
+        env = scan_env(temp, "codex", root)
+        cache = Path(env["COSTLOG_CACHE_DIR"])
         commands = {
             "ccusage": [str(ccusage), "codex", "daily", "--offline", "--json"],
             "scan": [sys.executable, "-m", "costlog", "scan", "--agent", "codex", "--json"],

@@ -162,15 +162,9 @@ def ccusage_check(agent: str, cc: dict[str, Any], costlog: dict[str, Any]) -> di
     return wrong
 
 
-def bench(
-    agent: str,
-    root: Path,
-    truth: dict[str, Any],
-    ccusage: Path,
-    runs: int,
-    baseline: Path | None = None,
-) -> list[str]:
-    work = Path(tempfile.mkdtemp(prefix="costlog-bench-scan-"))
+def scan_env(work: Path, agent: str, root: Path) -> dict[str, str]:
+    """The environment both tools run in: a new home in `work`, costlog's cache in
+    `work/cache` (COSTLOG_CACHE_DIR), and only `agent`'s logs, the corpus at `root`."""
     (work / "home").mkdir()
     cache = work / "cache"
     env = {
@@ -182,6 +176,20 @@ def bench(
         "CODEX_HOME": str(root) if agent == "codex" else str(work / "none"),
     }
     env.pop("COSTLOG_NO_SCAN_MEMO", None)
+    return env
+
+
+def bench(
+    agent: str,
+    root: Path,
+    truth: dict[str, Any],
+    ccusage: Path,
+    runs: int,
+    baseline: Path | None = None,
+) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix="costlog-bench-scan-"))
+    env = scan_env(work, agent, root)
+    cache = Path(env["COSTLOG_CACHE_DIR"])
     costlog = [sys.executable, "-m", "costlog", "scan", "--agent", agent, "--json"]
     theirs = [str(ccusage), "claude" if agent == "claude-code" else "codex"]
     theirs += ["daily", "--offline", "--json"]
