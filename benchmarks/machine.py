@@ -1,6 +1,6 @@
 """What a benchmark ran on, printed first: costlog's ratios against ccusage's native binary
-depend on the processor and on how the Python interpreter was built (the README's
-Performance section gives two machines' figures)."""
+depend on the processor and on how the Python interpreter was built (docs/performance.md
+gives two machines' figures)."""
 
 from __future__ import annotations
 
