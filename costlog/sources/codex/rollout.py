@@ -162,10 +162,7 @@ class FileData:
         # one pass, inline: a cold scan's parent rebuilds every call of the history here
         add, read_time = data.calls.append, datetime.fromisoformat
         text = data.times.append
-        calls = state["calls"]
-        if type(calls) is bytes:  # as `compact` keeps them
-            calls = marshal.loads(calls)
-        for key, name, (i, o, cr, cw, rs), when in calls:
+        for key, name, (i, o, cr, cw, rs), when in _unpacked(state["calls"]):
             try:  # what `to_json` wrote, an aware UTC time as text, reads straight back
                 stamp: datetime | None = read_time(when)
             except (TypeError, ValueError):
@@ -190,10 +187,7 @@ class FileData:
             else:
                 key = _key(key)
             add((key, Request(name, Usage(i, o, cr, cw, 0, rs), stamp)))
-        reports = state.get("limits", [])
-        if type(reports) is bytes:  # as `compact` keeps them
-            reports = marshal.loads(reports)
-        data.limits = [tuple(snap) for snap in reports]
+        data.limits = [tuple(snap) for snap in _unpacked(state.get("limits", []))]
         data.model, data.cwd, total, pending = state["resume"]
         data.pending = None if pending is None else (pending[0], _counts(pending[1]))
         data.prev_total = None if total is None else _counts(total)
@@ -219,6 +213,12 @@ def compact(state: dict[str, Any]) -> dict[str, Any]:
         if type(value := state.get(name)) is list
     }
     return {**state, **packed} if packed else state
+
+
+def _unpacked(stored: Any) -> Any:
+    """A list `compact` packed as one marshal blob, back as the list (one not packed, as
+    it is)."""
+    return marshal.loads(stored) if type(stored) is bytes else stored
 
 
 def _counts(stored: Any) -> Counts:
