@@ -6,6 +6,7 @@ dict gives: the same snapshots, the same warnings, the same session figures."""
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from datetime import UTC, datetime
@@ -198,22 +199,9 @@ def test_session_figures_are_those_of_one_report_at_a_time(seed: int) -> None:
     start = None
     if rng.random() < 0.5:  # a second file of the session adds to the figures of the first
         start = _reference([_random_snapshot(rng) for _ in range(3)], None)
-    expected = _reference(snapshots, None if start is None else _copy(start))
-    got = limits.summarize(iter(snapshots), None if start is None else _copy(start))
+    expected = _reference(snapshots, copy.deepcopy(start))
+    got = limits.summarize(iter(snapshots), copy.deepcopy(start))
     assert got == expected
-
-
-def _copy(figures: RateLimits) -> RateLimits:
-    def window(w: LimitWindow | None) -> LimitWindow | None:
-        return None if w is None else LimitWindow(w.peak_pct, w.window_minutes, w.resets_at)
-
-    return RateLimits(
-        window(figures.primary),
-        window(figures.secondary),
-        figures.reached,
-        figures.plan_stated,
-        figures.plan_type,
-    )
 
 
 def test_a_scan_reports_the_peak_and_the_last_reset_of_real_reports(tmp_path: Path) -> None:
